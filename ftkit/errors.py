@@ -1,0 +1,52 @@
+"""ftkit's exceptions: every problem a user can cause is one of these.
+
+    FtkitError                  base class; ``str(err)`` is one clear line for the user
+    ├── SourceError             a data source cannot be read or has no usable items
+    │   └── PickleRefusedError  a pickle names a class ftkit will not load
+    ├── SamplingError           the requested split cannot be drawn
+    ├── TemplateError           a message template is malformed
+    ├── OutputError             an output file or folder cannot be written
+    └── CheckError              a JSONL file cannot be read for the pre-flight check
+
+The CLI prints ``str(err)`` and exits non-zero; the dashboard shows it with ``st.error``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CheckError",
+    "FtkitError",
+    "OutputError",
+    "PickleRefusedError",
+    "SamplingError",
+    "SourceError",
+    "TemplateError",
+]
+
+
+class FtkitError(Exception):
+    """A problem the user can fix; the message is one line naming the file or field."""
+
+
+class SourceError(FtkitError):
+    """A data source cannot be read, or holds no usable items."""
+
+
+class PickleRefusedError(SourceError):
+    """A pickle refers to a global outside ftkit's allow-list."""
+
+
+class SamplingError(FtkitError):
+    """The requested train/validation split cannot be drawn."""
+
+
+class TemplateError(FtkitError):
+    """A message template names an unknown field or is malformed."""
+
+
+class OutputError(FtkitError):
+    """An output file or folder cannot be written."""
+
+
+class CheckError(FtkitError):
+    """A file cannot be read at all for the pre-flight check."""
