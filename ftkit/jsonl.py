@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -16,10 +19,34 @@ from ftkit.errors import OutputError, SourceError
 __all__ = ["atomic_writer", "dumps_line", "read_jsonl", "write_jsonl"]
 
 _BUFFER = 1 << 20
+_ROWS_PER_CHUNK = 512
 
 
-def dumps_line(obj: Any) -> bytes:
-    """Return one strict-JSON line (UTF-8, no NaN, newline-terminated) for ``obj``."""
+def _nonfinite_path(obj: Any, path: str = "") -> str | None:
+    """Return where ``obj`` holds NaN or an infinity, else None (orjson would write null)."""
+    if isinstance(obj, float):
+        return None if math.isfinite(obj) else (path or "value")
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            found = _nonfinite_path(value, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    elif isinstance(obj, list | tuple):
+        for index, value in enumerate(obj):
+            found = _nonfinite_path(value, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def dumps_line(obj: Any, *, check_floats: bool = True) -> bytes:
+    """Return one strict-JSON line (UTF-8, newline-terminated) for ``obj``.
+
+    Raises ``OutputError`` for NaN or infinities, which strict JSON cannot hold. Pass
+    ``check_floats=False`` only when ``obj`` is known to hold no floats (rendered messages).
+    """
+    if check_floats and (where := _nonfinite_path(obj)):
+        raise OutputError(f"cannot write {where}: NaN and infinities are not valid JSON")
     try:
         return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
     except TypeError as err:  # orjson raises JSONEncodeError (a TypeError) for bad values
@@ -55,19 +82,59 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         raise
 
 
-def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> int:
-    """Write ``rows`` as strict JSONL to ``path`` atomically; return the number of lines."""
+def write_jsonl(
+    path: str | os.PathLike[str], rows: Iterable[Any], *, check_floats: bool = True
+) -> int:
+    """Write ``rows`` as strict JSONL to ``path`` atomically; return the number of lines.
+
+    Encoding runs on this thread while a second thread writes finished chunks to disk, so a
+    large file costs little more than encoding it.
+    """
     count = 0
-    with atomic_writer(path) as handle:
+    with atomic_writer(path) as handle, _ChunkWriter(handle) as sink:
         chunk: list[bytes] = []
         for row in rows:
-            chunk.append(dumps_line(row))
-            count += 1
-            if len(chunk) >= 4096:
-                handle.write(b"".join(chunk))
+            chunk.append(dumps_line(row, check_floats=check_floats))
+            if len(chunk) >= _ROWS_PER_CHUNK:
+                count += len(chunk)
+                sink.put(b"".join(chunk))
                 chunk.clear()
-        handle.write(b"".join(chunk))
+        count += len(chunk)
+        sink.put(b"".join(chunk))
     return count
+
+
+class _ChunkWriter:
+    """Write byte chunks to a file on a background thread; re-raise its error on exit."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="ftkit-jsonl-writer", daemon=True)
+
+    def __enter__(self) -> _ChunkWriter:
+        self._thread.start()
+        return self
+
+    def put(self, chunk: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(chunk)
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._handle.write(chunk)
+                except BaseException as err:  # surfaced to the caller in put() or __exit__
+                    self._error = err
+
+    def __exit__(self, *exc: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None and exc[0] is None:
+            raise self._error
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:

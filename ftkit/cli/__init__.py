@@ -20,8 +20,9 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrars() -> list[Register]:
     """Return each subcommand module's ``register``; one line per subcommand."""
-    registrars: list[Register] = []
-    return registrars
+    from ftkit.cli import prepare
+
+    return [prepare.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

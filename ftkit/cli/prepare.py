@@ -1,0 +1,106 @@
+"""``python -m ftkit prepare``: items to the two fine-tuning JSONL files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import orjson
+
+from ftkit.messages import (
+    DEFAULT_ASSISTANT_TEMPLATE,
+    DEFAULT_SYSTEM_PROMPT,
+    DEFAULT_USER_TEMPLATE,
+    Templates,
+)
+from ftkit.prepare import PrepareResult, prepare
+from ftkit.sampling import STRATEGIES
+from ftkit.sources import ColumnMapping
+
+__all__ = ["register", "result_to_json"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``prepare`` subcommand."""
+    parser = subparsers.add_parser(
+        "prepare",
+        help="write fine_tune_train.jsonl and fine_tune_validation.jsonl",
+        description="Load items, draw the split, and write the chat fine-tuning JSONL files.",
+    )
+    parser.add_argument("--source", default="sample", help="'sample' or a file path")
+    parser.add_argument("--train", type=int, default=500, help="training examples (500)")
+    parser.add_argument("--validation", type=int, default=50, help="validation examples (50)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
+    parser.add_argument("--sampling", choices=STRATEGIES, default="first", help="(first)")
+    parser.add_argument("--system-prompt", default=DEFAULT_SYSTEM_PROMPT)
+    parser.add_argument("--user-template", default=DEFAULT_USER_TEMPLATE)
+    parser.add_argument("--assistant-template", default=DEFAULT_ASSISTANT_TEMPLATE)
+    parser.add_argument("--out", default=".", help="output folder (.)")
+    parser.add_argument("--title-column", help="column holding the title")
+    parser.add_argument("--text-column", action="append", help="column(s) holding the text")
+    parser.add_argument("--price-column", help="column holding the price")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def _mapping(args: argparse.Namespace) -> ColumnMapping | None:
+    if not (args.price_column or args.title_column or args.text_column):
+        return None
+    return ColumnMapping(
+        price=args.price_column or "price",
+        title=args.title_column,
+        text=tuple(args.text_column or ()),
+    )
+
+
+def result_to_json(result: PrepareResult) -> dict[str, Any]:
+    """Return the ``--json`` object for a prepare run."""
+    return {
+        "source": result.source,
+        "rows": result.rows,
+        "loaded": result.loaded,
+        "dropped": result.dropped,
+        "train_path": str(result.train_path),
+        "validation_path": str(result.validation_path) if result.validation_path else None,
+        "train_count": result.train_count,
+        "validation_count": result.validation_count,
+        "skipped_duplicates": result.skipped_duplicates,
+        "warnings": result.warnings,
+    }
+
+
+def format_result(result: PrepareResult) -> str:
+    """Return the human summary of a prepare run."""
+    lines = [f"Loaded {result.loaded:,} items from {result.source} ({result.rows:,} rows)."]
+    for reason, count in sorted(result.dropped.items()):
+        lines.append(f"  dropped {count:,}: {reason}")
+    lines.append(f"Wrote {result.train_count:,} training examples to {result.train_path}")
+    if result.validation_path:
+        lines.append(
+            f"Wrote {result.validation_count:,} validation examples to {result.validation_path}"
+        )
+    if result.skipped_duplicates:
+        lines.append(f"  skipped {result.skipped_duplicates:,} duplicates to keep splits apart")
+    lines.extend(f"warning: {warning}" for warning in result.warnings)
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``prepare``; return the exit code."""
+    templates = Templates(args.system_prompt, args.user_template, args.assistant_template)
+    result = prepare(
+        args.source,
+        train=args.train,
+        validation=args.validation,
+        seed=args.seed,
+        strategy=args.sampling,
+        templates=templates,
+        out_dir=args.out,
+        mapping=_mapping(args),
+    )
+    if args.json:
+        sys.stdout.write(orjson.dumps(result_to_json(result)).decode() + "\n")
+    else:
+        print(format_result(result))
+    return 0

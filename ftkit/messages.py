@@ -1,0 +1,147 @@
+"""Turn items into chat messages with editable templates; the defaults are the lecture's."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
+
+from ftkit.errors import TemplateError
+from ftkit.items import Item
+
+__all__ = [
+    "DEFAULT_ASSISTANT_TEMPLATE",
+    "DEFAULT_SYSTEM_PROMPT",
+    "DEFAULT_USER_TEMPLATE",
+    "FIELDS",
+    "LEAKY_FIELDS",
+    "Example",
+    "Message",
+    "Templates",
+    "leaked_fields",
+    "lecture_prompt",
+    "render_examples",
+    "render_messages",
+]
+
+DEFAULT_SYSTEM_PROMPT = "You estimate prices of items. Reply only with the price, no explanation"
+DEFAULT_USER_TEMPLATE = "{lecture_prompt}"
+DEFAULT_ASSISTANT_TEMPLATE = "Price is ${price:.2f}"
+
+FIELDS: dict[str, str] = {
+    "lecture_prompt": "the lecture's user message: test_prompt() without the price line",
+    "test_prompt": "the prompt up to and including 'Price is $'",
+    "text": "the description part of the prompt",
+    "title": "the item's title",
+    "category": "the item's category",
+    "details": "the item's details text",
+    "price": "the price in dollars (a number: use {price:.2f})",
+    "prompt": "the full training prompt, including the price",
+}
+LEAKY_FIELDS = frozenset({"price", "prompt"})
+
+
+class Message(TypedDict):
+    """One chat message as the fine-tuning API takes it."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Example(TypedDict):
+    """One line of a chat fine-tuning JSONL file."""
+
+    messages: list[Message]
+
+
+@dataclass(frozen=True)
+class Templates:
+    """The system prompt and the user and assistant templates (``str.format`` fields)."""
+
+    system: str = DEFAULT_SYSTEM_PROMPT
+    user: str = DEFAULT_USER_TEMPLATE
+    assistant: str = DEFAULT_ASSISTANT_TEMPLATE
+
+    def __post_init__(self) -> None:
+        for name in ("user", "assistant"):
+            template = getattr(self, name)
+            for field in _template_fields(template, name):
+                if field not in FIELDS:
+                    known = ", ".join(FIELDS)
+                    raise TemplateError(
+                        f"{name} template: unknown field {{{field}}}; available: {known}"
+                    )
+            if not template.strip():
+                raise TemplateError(f"{name} template: is empty")
+
+
+def _template_fields(template: str, name: str) -> list[str]:
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as err:
+        raise TemplateError(
+            f"{name} template: {err} (write {{{{ and }}}} for literal braces)"
+        ) from None
+    return [field.split(".")[0].split("[")[0] for _, field, _, _ in parsed if field is not None]
+
+
+def leaked_fields(templates: Templates) -> list[str]:
+    """Return the fields in the user template that reveal the answer (the price)."""
+    fields = _template_fields(templates.user, "user")
+    return sorted(LEAKY_FIELDS.intersection(fields))
+
+
+def lecture_prompt(item: Item) -> str:
+    """Return the lecture's user message: the test prompt without the price line."""
+    return item.test_prompt().replace(" to the nearest dollar", "").replace("\n\nPrice is $", "")
+
+
+class _ItemFields(dict[str, Any]):
+    """Template fields of one item, computed only when a template asks for them."""
+
+    def __init__(self, item: Item) -> None:
+        super().__init__()
+        self.item = item
+
+    def __missing__(self, key: str) -> Any:
+        item = self.item
+        if key == "lecture_prompt":
+            return lecture_prompt(item)
+        if key == "test_prompt":
+            return item.test_prompt()
+        if key == "text":
+            return item.text
+        return getattr(item, key)
+
+
+def _format(template: str, item: Item, name: str) -> str:
+    try:
+        return template.format_map(_ItemFields(item))
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as err:
+        raise TemplateError(f"{name} template: cannot fill it for '{item.title}': {err}") from None
+
+
+def render_messages(item: Item, templates: Templates | None = None) -> list[Message]:
+    """Return the system, user and assistant messages for one item."""
+    t = templates or Templates()
+    if t.user == DEFAULT_USER_TEMPLATE:
+        user = lecture_prompt(item)
+    else:
+        user = _format(t.user, item, "user")
+    if t.assistant == DEFAULT_ASSISTANT_TEMPLATE:
+        assistant = f"Price is ${item.price:.2f}"
+    else:
+        assistant = _format(t.assistant, item, "assistant")
+    return [
+        {"role": "system", "content": t.system},
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": assistant},
+    ]
+
+
+def render_examples(items: Iterable[Item], templates: Templates | None = None) -> Iterator[Example]:
+    """Yield one ``{"messages": [...]}`` example per item."""
+    t = templates or Templates()
+    for item in items:
+        yield {"messages": render_messages(item, t)}

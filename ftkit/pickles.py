@@ -1,0 +1,85 @@
+"""Load the course's pickles safely, without the course's ``items`` module.
+
+The course's ``train.pkl`` and ``test.pkl`` hold lists of ``items.Item`` objects. Unpickling
+them normally imports the course's ``items.py``, which downloads a gated tokenizer. Here a
+restricted unpickler maps ``items.Item`` (and ``__main__.Item``) onto ``ftkit.Item`` and refuses
+every other global, so a malicious pickle is rejected before anything in it can run.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+from ftkit.errors import PickleRefusedError, SourceError
+from ftkit.items import Item
+
+__all__ = ["ALLOWED_GLOBALS", "load_course_pickle", "loads_course_pickle"]
+
+ALLOWED_GLOBALS: dict[tuple[str, str], type] = {
+    ("items", "Item"): Item,
+    ("__main__", "Item"): Item,
+    ("ftkit.items", "Item"): Item,
+}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def __init__(self, file: io.BufferedIOBase, label: str) -> None:
+        super().__init__(file)
+        self._label = label
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise PickleRefusedError(
+                f"{self._label}: refused to load '{module}.{name}'; ftkit only loads pickles of "
+                "the course's items.Item (a pickle can run code, so nothing else is allowed)"
+            ) from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise PickleRefusedError(f"{self._label}: refused a persistent reference in the pickle")
+
+
+def _unpickle(file: io.BufferedIOBase, label: str) -> list[Item]:
+    enabled = gc.isenabled()
+    gc.disable()  # 400,000 new objects would otherwise trigger many full collections
+    try:
+        data = _RestrictedUnpickler(file, label).load()
+    except PickleRefusedError:
+        raise
+    except MemoryError:
+        raise SourceError(f"{label}: not enough memory to load this pickle") from None
+    except Exception as err:  # any corrupt pickle: UnpicklingError, EOFError, ValueError, ...
+        raise SourceError(f"{label}: not a readable pickle ({type(err).__name__}: {err})") from None
+    finally:
+        if enabled:
+            gc.enable()
+    if isinstance(data, Item):
+        data = [data]
+    if not isinstance(data, list) or not all(isinstance(item, Item) for item in data):
+        raise SourceError(f"{label}: expected a list of the course's Item objects")
+    for number, item in enumerate(data):
+        if not isinstance(getattr(item, "prompt", None), str) or not hasattr(item, "price"):
+            raise SourceError(f"{label}: item {number} has no prompt or price")
+    return data
+
+
+def load_course_pickle(path: str | os.PathLike[str]) -> list[Item]:
+    """Load a course pickle from a local path; raise ``SourceError`` on anything else."""
+    source = Path(path)
+    try:
+        handle = source.open("rb")
+    except OSError as err:
+        raise SourceError(f"{source}: cannot read ({err.strerror or err})") from None
+    with handle:
+        return _unpickle(io.BufferedReader(handle, buffer_size=1 << 20), str(source))
+
+
+def loads_course_pickle(data: bytes, label: str = "pickle") -> list[Item]:
+    """Load a course pickle from bytes already in memory (tests and benchmarks)."""
+    return _unpickle(io.BytesIO(data), label)

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import course
+from ftkit.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_prepare_sample_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["prepare", "--out", str(tmp_path), "--json"], capsys)
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["train_count"] == 500
+    assert summary["validation_count"] == 50
+    train = Path(summary["train_path"]).read_text().splitlines()
+    assert len(train) == 500
+    first = json.loads(train[0])["messages"]
+    assert [m["role"] for m in first] == ["system", "user", "assistant"]
+    assert first[2]["content"].startswith("Price is $")
+    assert len(Path(summary["validation_path"]).read_text().splitlines()) == 50
+
+
+def test_prepare_human_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        ["prepare", "--out", str(tmp_path), "--train", "20", "--validation", "0"], capsys
+    )
+    assert code == 0
+    assert "Wrote 20 training examples" in out
+    assert "dropped 14: no usable price" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fine_tune_train.jsonl"]
+
+
+def test_prepare_course_pickle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    course.register()
+    try:
+        (tmp_path / "train.pkl").write_bytes(pickle.dumps(course.make_items(30)))
+    finally:
+        course.unregister()
+    args = ["prepare", "--source", str(tmp_path / "train.pkl"), "--train", "25"]
+    code, out, _ = run([*args, "--validation", "5", "--out", str(tmp_path), "--json"], capsys)
+    assert code == 0
+    assert json.loads(out)["train_count"] == 25
+
+
+def _evil_pickle(path: Path, marker: Path) -> None:
+    class Evil:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (os.system, (f"touch {marker}",))
+
+    path.write_bytes(pickle.dumps([Evil()]))
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing", "missing.pkl: no such file"),
+        ("evil", "refused to load 'posix.system'"),
+        ("garbage", "not a readable pickle"),
+        ("no_price", "no price column"),
+        ("too_few", "but the source has only"),
+        ("bad_out", "cannot create the output folder"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, message: str
+) -> None:
+    out_dir = tmp_path / "out"
+    marker = tmp_path / "pwned"
+    source = "sample"
+    extra: list[str] = []
+    if case == "missing":
+        source = str(tmp_path / "missing.pkl")
+    elif case == "evil":
+        source = str(tmp_path / "evil.pkl")
+        _evil_pickle(Path(source), marker)
+    elif case == "garbage":
+        source = str(tmp_path / "garbage.pkl")
+        Path(source).write_bytes(b"\x80\x04garbage")
+    elif case == "no_price":
+        source = str(tmp_path / "items.csv")
+        Path(source).write_text("title,description\nLamp,Bright\n")
+    elif case == "too_few":
+        extra = ["--train", "5000"]
+    elif case == "bad_out":
+        blocker = tmp_path / "blocker"
+        blocker.write_text("")
+        out_dir = blocker / "out"
+    code, out, err = run(["prepare", "--source", source, "--out", str(out_dir), *extra], capsys)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and message in err
+    assert "Traceback" not in err
+    assert not marker.exists()
+    assert not out_dir.exists() or list(out_dir.iterdir()) == []
+
+
+def test_previous_files_survive_a_failed_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run(["prepare", "--out", str(tmp_path), "--train", "10", "--validation", "2"], capsys)[0]
+        == 0
+    )
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    code, _, err = run(["prepare", "--out", str(tmp_path), "--user-template", "{nope}"], capsys)
+    assert code == 2 and "unknown field {nope}" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_python_dash_m_entry_point(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ftkit", "prepare", "--out", str(tmp_path), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["train_count"] == 500

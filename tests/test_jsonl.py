@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ftkit.errors import OutputError
+from ftkit.jsonl import read_jsonl, write_jsonl
+
+
+def test_round_trip_is_strict_utf8_with_newlines(tmp_path: Path) -> None:
+    rows = [{"messages": [{"role": "user", "content": f"café № {i}"}]} for i in range(2000)]
+    path = tmp_path / "out.jsonl"
+    assert write_jsonl(path, rows) == 2000
+    data = path.read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf")
+    assert data.endswith(b"\n")
+    lines = data.decode("utf-8").split("\n")[:-1]
+    assert [json.loads(line) for line in lines] == rows
+    assert read_jsonl(path) == rows
+
+
+def test_nan_is_refused_and_previous_file_survives(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    write_jsonl(path, [{"a": 1}])
+    with pytest.raises(OutputError):
+        write_jsonl(path, [{"a": 2}, {"a": float("nan")}])
+    assert read_jsonl(path) == [{"a": 1}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+def test_crash_mid_write_leaves_no_partial_file(tmp_path: Path) -> None:
+    def rows() -> Iterator[dict[str, int]]:
+        for i in range(5000):
+            if i == 4000:
+                raise RuntimeError("boom")
+            yield {"i": i}
+
+    path = tmp_path / "out.jsonl"
+    with pytest.raises(RuntimeError):
+        write_jsonl(path, rows())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_folder_is_one_clear_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="cannot write there"):
+        write_jsonl(blocker / "out.jsonl", [{"a": 1}])
+
+
+def test_full_disk_keeps_the_previous_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "out.jsonl"
+    write_jsonl(path, [{"a": 1}])
+    import ftkit.jsonl as module
+
+    real = module._ChunkWriter._run
+
+    def full_disk(self: module._ChunkWriter) -> None:
+        self._handle.write = _raise_enospc  # type: ignore[method-assign]
+        real(self)
+
+    monkeypatch.setattr(module._ChunkWriter, "_run", full_disk)
+    with pytest.raises(OutputError, match="No space left"):
+        write_jsonl(path, [{"a": 2}] * 10)
+    assert read_jsonl(path) == [{"a": 1}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+def _raise_enospc(data: bytes) -> int:
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device")

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+from benchmarks import course
+from ftkit.errors import PickleRefusedError, SourceError
+from ftkit.items import Item
+from ftkit.pickles import load_course_pickle, loads_course_pickle
+from ftkit.sources import load_items
+
+
+def course_pickle(items: list[course.Item]) -> bytes:
+    course.register()
+    try:
+        return pickle.dumps(items)
+    finally:
+        course.unregister()
+
+
+def test_course_pickle_loads_without_the_course_module(tmp_path: Path) -> None:
+    items = course.make_items(3, seed=1)
+    path = tmp_path / "train.pkl"
+    path.write_bytes(course_pickle(items))
+    loaded = load_course_pickle(path)
+    assert [type(i) for i in loaded] == [Item, Item, Item]
+    assert [(i.title, i.price, i.category, i.prompt) for i in loaded] == [
+        (i.title, i.price, i.category, i.prompt) for i in items
+    ]
+    assert loaded[0].test_prompt() == items[0].test_prompt()
+
+
+class _Evil:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_malicious_pickle_is_refused_and_never_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    path = tmp_path / "train.pkl"
+    path.write_bytes(pickle.dumps([_Evil(str(marker))]))
+    with pytest.raises(PickleRefusedError) as info:
+        load_course_pickle(path)
+    assert "train.pkl" in str(info.value)
+    assert "refused" in str(info.value)
+    assert not marker.exists()
+
+
+def test_evil_global_inside_a_list_of_items_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    course.register()
+    try:
+        data = pickle.dumps([*course.make_items(2), _Evil(str(marker))])
+    finally:
+        course.unregister()
+    with pytest.raises(PickleRefusedError):
+        loads_course_pickle(data, "mixed.pkl")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"not a pickle at all", "not a readable pickle"),
+        (b"", "not a readable pickle"),
+        (pickle.dumps({"a": 1}), "expected a list"),
+        (pickle.dumps([1, 2]), "expected a list"),
+    ],
+)
+def test_bad_pickles_give_one_clear_line(tmp_path: Path, data: bytes, message: str) -> None:
+    path = tmp_path / "bad.pkl"
+    path.write_bytes(data)
+    with pytest.raises(SourceError) as info:
+        load_course_pickle(path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_pickle_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cut.pkl"
+    path.write_bytes(course_pickle(course.make_items(5))[:300])
+    with pytest.raises(SourceError, match="not a readable pickle"):
+        load_items(path)
+
+
+def test_pickles_can_be_disabled(tmp_path: Path) -> None:
+    path = tmp_path / "train.pkl"
+    path.write_bytes(course_pickle(course.make_items(2)))
+    with pytest.raises(SourceError, match="disabled"):
+        load_items(path, allow_pickle=False)
+    assert len(load_items(path).items) == 2
