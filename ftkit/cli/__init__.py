@@ -20,7 +20,10 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrars() -> list[Register]:
     """Return each subcommand module's ``register``; one line per subcommand."""
+    from ftkit.cli import validate
+
     registrars: list[Register] = []
+    registrars.append(validate.register)
     return registrars
 
 
