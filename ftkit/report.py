@@ -183,7 +183,7 @@ def report_to_json(report: CheckReport) -> ReportJSON:
 
 def _stats_line(label: str, stats: TokenStats, approx: str) -> str:
     return (
-        f"{label}{approx} min {stats.min:,} · p10 {stats.p10:,} · median {stats.median:,} · "
+        f"{label}{approx}: min {stats.min:,} · p10 {stats.p10:,} · median {stats.median:,} · "
         f"p90 {stats.p90:,} · max {stats.max:,} (total {stats.total:,})"
     )
 
@@ -224,15 +224,15 @@ def format_report(report: CheckReport) -> str:
             else ""
         ),
         _stats_line("tokens per example", report.tokens, approx),
-        _stats_line("assistant tokens  ", report.assistant_tokens, approx),
+        _stats_line("assistant tokens", report.assistant_tokens, approx),
     ]
     if report.estimated_cost_usd is None:
         money = f"no price for {report.model} in {report.prices_source}"
     else:
         money = f"estimated training cost{approx} ${report.estimated_cost_usd:,.2f}"
     out.append(
-        f"{report.epochs} epochs ({report.epochs_source}) × tokens → billed tokens{approx} "
-        f"{report.billed_tokens:,} → {money} (prices as of {report.prices_as_of})"
+        f"epochs {report.epochs} ({report.epochs_source}); billed tokens{approx} "
+        f"{report.billed_tokens:,}; {money} (prices as of {report.prices_as_of})"
     )
     if report.inference_cost_per_1k_usd is not None:
         out.append(
