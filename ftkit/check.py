@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,7 +170,7 @@ class _TokenBatcher:
                     self.known[text] = count
 
 
-def _numbered_lines(handle: BinaryIO, path: Path) -> Any:
+def _numbered_lines(handle: BinaryIO, path: Path) -> Iterator[tuple[int, bytes]]:
     """Yield (1-based number, line bytes) for each line; a final newline ends the last line."""
     carry, number = b"", 0
     while True:
