@@ -111,17 +111,18 @@ _CATEGORIES = ("Appliances", "Electronics", "Tools", "Automotive", "Toys", "Offi
 
 
 def make_items(count: int, *, seed: int = 0, text_chars: int = 950) -> list[Item]:
-    """Return ``count`` course-style items with about ``text_chars`` characters of text."""
+    """Return ``count`` distinct course-style items with about ``text_chars`` characters of text.
+
+    Texts are drawn from a pool of random word runs with a per-item suffix, so every item has
+    its own strings (as real pickles do; shared strings would be memoized by pickle).
+    """
     rng = random.Random(seed)
+    words_per_text = max(1, text_chars // 8)
+    pool = [" ".join(rng.choices(_WORDS, k=words_per_text)) for _ in range(min(count, 2000))]
     items = []
     for number in range(count):
-        words: list[str] = []
-        length = 0
-        while length < text_chars:
-            word = rng.choice(_WORDS)
-            words.append(word)
-            length += len(word) + 1
         price = round(rng.uniform(1, 999), 2)
         title = f"{rng.choice(_WORDS).title()} {rng.choice(_WORDS)} model {number}"
-        items.append(Item(title, price, rng.choice(_CATEGORIES), " ".join(words)))
+        text = f"{pool[number % len(pool)]} part {number}"
+        items.append(Item(title, price, _CATEGORIES[number % len(_CATEGORIES)], text))
     return items

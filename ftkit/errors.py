@@ -6,7 +6,9 @@
     ├── SamplingError           the requested split cannot be drawn
     ├── TemplateError           a message template is malformed
     ├── OutputError             an output file or folder cannot be written
-    └── CheckError              a JSONL file cannot be read for the pre-flight check
+    ├── CheckError              a JSONL file cannot be read for the pre-flight check
+    ├── ModelError              a model name ftkit does not know
+    └── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
 
 The CLI prints ``str(err)`` and exits non-zero; the dashboard shows it with ``st.error``.
 """
@@ -16,8 +18,10 @@ from __future__ import annotations
 __all__ = [
     "CheckError",
     "FtkitError",
+    "ModelError",
     "OutputError",
     "PickleRefusedError",
+    "PriceTableError",
     "SamplingError",
     "SourceError",
     "TemplateError",
@@ -50,3 +54,11 @@ class OutputError(FtkitError):
 
 class CheckError(FtkitError):
     """A file cannot be read at all for the pre-flight check."""
+
+
+class ModelError(FtkitError):
+    """A model name matches no entry in ftkit's model table."""
+
+
+class PriceTableError(FtkitError):
+    """A price table file is missing, not JSON, or has the wrong shape."""

@@ -1,0 +1,97 @@
+"""Benchmark: ``prepare`` on a 400,000-item course pickle against the lecture's own code.
+
+The case: a course-format pickle of N items (about 1 KB of prompt each), run through
+``python -m ftkit prepare --train N --validation 0 --sampling first`` end to end.
+The baseline: the lecture's path on the same pickle, ``pickle.load`` with the course's class,
+then its ``write_jsonl`` (string concatenation of ``json.dumps`` per item).
+
+Each side runs in its own process (so peak memory is its own), alternately, ``--repeat`` times;
+the script prints the medians and the ratios. Goals: time <= 40%, peak memory <= 1.5x.
+
+    python benchmarks/bench_prepare.py [--items 400000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import course  # noqa: E402
+
+BASELINE = """
+import pickle, sys
+from benchmarks import course
+course.register()
+with open(sys.argv[1], "rb") as f:
+    items = pickle.load(f)
+course.write_jsonl(items, sys.argv[2])
+"""
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """Run ``command``; return (seconds, peak RSS in MB) of that process alone."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"benchmark step failed: {' '.join(command)}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def make_pickle(path: Path, count: int) -> None:
+    if path.exists():
+        return
+    print(f"generating {count:,} course items into {path} ...", flush=True)
+    course.register()
+    try:
+        path.write_bytes(pickle.dumps(course.make_items(count, seed=1)))
+    finally:
+        course.unregister()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=400_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    data_dir = ROOT / "benchmarks" / ".data"
+    data_dir.mkdir(exist_ok=True)
+    source = data_dir / f"course_train_{args.items}.pkl"
+    make_pickle(source, args.items)
+    print(f"pickle: {source.stat().st_size / 1e6:,.0f} MB, {args.items:,} items")
+    results: dict[str, list[tuple[float, float]]] = {"baseline": [], "ftkit": []}
+    with tempfile.TemporaryDirectory() as out:
+        baseline_cmd = [sys.executable, "-c", BASELINE, str(source), f"{out}/lecture.jsonl"]
+        ftkit_cmd = [
+            sys.executable, "-m", "ftkit", "prepare", "--source", str(source),
+            "--train", str(args.items), "--validation", "0", "--sampling", "first",
+            "--out", out,
+        ]  # fmt: skip
+        for _ in range(args.repeat):
+            results["baseline"].append(measure(baseline_cmd))
+            results["ftkit"].append(measure(ftkit_cmd))
+        lines = Path(out, "fine_tune_train.jsonl").read_bytes().count(b"\n")
+        assert lines == args.items, f"ftkit wrote {lines} lines, expected {args.items}"
+    base_t = statistics.median(t for t, _ in results["baseline"])
+    base_m = statistics.median(m for _, m in results["baseline"])
+    ft_t = statistics.median(t for t, _ in results["ftkit"])
+    ft_m = statistics.median(m for _, m in results["ftkit"])
+    print(f"baseline (lecture): {base_t:6.2f} s  peak {base_m:7.0f} MB")
+    print(f"ftkit prepare:      {ft_t:6.2f} s  peak {ft_m:7.0f} MB")
+    print(f"time ratio:   {ft_t / base_t:.2f}  (goal <= 0.40)")
+    print(f"memory ratio: {ft_m / base_m:.2f}  (goal <= 1.50)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""``python -m ftkit validate FILE``: the pre-flight check from the command line.
+
+Exit code 0: no errors (warnings allowed); 1: errors; 2: a file cannot be read (or another
+``FtkitError``, turned into one line by ``ftkit.cli.main``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import orjson
+
+from ftkit.check import check_file, format_report, report_to_json
+from ftkit.models import DEFAULT_MODEL
+
+__all__ = ["register", "run"]
+
+MAX_EPOCHS = 50
+
+
+def parse_epochs(value: str) -> int | None:
+    """Return None for "auto", else the epochs as an integer from 1 to 50."""
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        epochs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got {value!r}") from None
+    if not 1 <= epochs <= MAX_EPOCHS:
+        raise argparse.ArgumentTypeError(f"epochs must be from 1 to {MAX_EPOCHS}, got {epochs}")
+    return epochs
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``validate`` subcommand."""
+    parser = subparsers.add_parser(
+        "validate",
+        help="check a chat fine-tuning JSONL file before upload: rules, tokens and cost",
+        description="Check a chat fine-tuning JSONL file locally before upload: every rule "
+        "OpenAI enforces, token counts with the model's own tokenizer, and the cost.",
+    )
+    parser.add_argument("file", help="the training JSONL file")
+    parser.add_argument("--validation", metavar="FILE", help="a validation JSONL file")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"default: {DEFAULT_MODEL}")
+    parser.add_argument(
+        "--epochs", type=parse_epochs, default=None, metavar="N|auto",
+        help="training epochs (default: auto, OpenAI's rule)",
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the file(s) and print the report; return 0 (no errors) or 1 (errors)."""
+    report = check_file(
+        args.file, validation_path=args.validation, model=args.model, epochs=args.epochs
+    )
+    if args.json:
+        if report.notice:
+            print(f"ftkit: note: {report.notice}", file=sys.stderr)
+        sys.stdout.write(orjson.dumps(report_to_json(report), option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write("\n")
+    else:
+        print(format_report(report))
+    return 0 if report.ok else 1
