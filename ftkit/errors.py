@@ -8,7 +8,10 @@
     ├── OutputError             an output file or folder cannot be written
     ├── CheckError              a JSONL file cannot be read for the pre-flight check
     ├── ModelError              a model name ftkit does not know
-    └── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
+    ├── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
+    ├── CredentialsError        no API key (or Azure setting) for the OpenAI client
+    └── EvaluationError         a model cannot be evaluated, or a saved run cannot be read
+        └── RetriesExhaustedError   one item still failed after every retry
 
 The CLI prints ``str(err)`` and exits non-zero; the dashboard shows it with ``st.error``.
 """
@@ -17,11 +20,14 @@ from __future__ import annotations
 
 __all__ = [
     "CheckError",
+    "CredentialsError",
+    "EvaluationError",
     "FtkitError",
     "ModelError",
     "OutputError",
     "PickleRefusedError",
     "PriceTableError",
+    "RetriesExhaustedError",
     "SamplingError",
     "SourceError",
     "TemplateError",
@@ -62,3 +68,15 @@ class ModelError(FtkitError):
 
 class PriceTableError(FtkitError):
     """A price table file is missing, not JSON, or has the wrong shape."""
+
+
+class CredentialsError(FtkitError):
+    """No API key, or an incomplete Azure setting, for the OpenAI client."""
+
+
+class EvaluationError(FtkitError):
+    """A model cannot be evaluated (auth, unknown model), or a saved run file is unreadable."""
+
+
+class RetriesExhaustedError(EvaluationError):
+    """One request still failed (rate limit, server error, connection) after every retry."""
