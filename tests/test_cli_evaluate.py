@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,17 @@ def test_chart_png_and_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str
     code, out, _ = run(["evaluate", "--compare", *runs, "--chart", "compare.png"], capsys)
     assert code == 0 and out.count("Error=$") == 2
     assert (tmp_path / "compare.png").stat().st_size > 1000
+
+
+def test_chart_without_vl_convert_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "vl_convert", None)  # makes the import fail
+    code, out, err = run(["evaluate", "--model", "baseline:mean", "--size", "5", "--no-save",
+                          "--chart", "c.png"], capsys)  # fmt: skip
+    assert code == 2 and out.startswith("baseline:mean Error=$")
+    assert err.strip() == (
+        "ftkit: error: c.png: cannot render a PNG without vl-convert-python "
+        "(pip install vl-convert-python)"
+    )
+    assert not Path("c.png").exists()
