@@ -167,6 +167,14 @@ def _group(label: str, found: list[tuple[int, Problem]]) -> list[str]:
     return lines
 
 
+def _size(count: int) -> str:
+    """Return a byte count as people say it: 900 bytes, 12.5 KB, 512 MB, 1 GB."""
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:,.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count:,} bytes"
+
+
 def _file_bytes(format: FormatName, examples: Sequence[Any]) -> int:
     return sum(len(orjson.dumps(to_record(format, e["messages"]))) + 1 for e in examples)
 
@@ -182,9 +190,9 @@ def _split_reasons(
     if not found and rules.max_file_bytes is not None:
         size = _file_bytes(format, examples)
         if size > rules.max_file_bytes:
+            limit = _size(rules.max_file_bytes)
             reasons.append(
-                f"the {label} file would be {size / 2**20:,.0f} MB, over "
-                f"{rules.trainer}'s {rules.max_file_bytes / 2**20:,.0f} MB limit"
+                f"the {label} file would be {_size(size)}, over {rules.trainer}'s {limit} limit"
             )
     return reasons
 

@@ -118,6 +118,9 @@ def write_export(
     train = [example["messages"] for example in examples]
     valid = [example["messages"] for example in validation or ()]
     plan = _plan(format, train, valid, folder)
+    for target, _ in plan:
+        if target.exists() and not target.is_file():
+            raise OutputError(f"{target}: is in the way (not a file); nothing was written")
     staged: list[tuple[Path, Path]] = []
     try:
         for target, write in plan:
