@@ -8,7 +8,8 @@
     ├── OutputError             an output file or folder cannot be written
     ├── CheckError              a JSONL file cannot be read for the pre-flight check
     ├── ModelError              a model name ftkit does not know
-    └── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
+    ├── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
+    └── ExportCheckError        a trainer's published rules reject the split (export)
 
 The CLI prints ``str(err)`` and exits non-zero; the dashboard shows it with ``st.error``.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "CheckError",
+    "ExportCheckError",
     "FtkitError",
     "ModelError",
     "OutputError",
@@ -62,3 +64,15 @@ class ModelError(FtkitError):
 
 class PriceTableError(FtkitError):
     """A price table file is missing, not JSON, or has the wrong shape."""
+
+
+class ExportCheckError(FtkitError):
+    """A trainer's published rules reject the split; ``reasons`` holds one line per rule."""
+
+    def __init__(self, format: str, trainer: str, reasons: list[str]) -> None:
+        self.format = format
+        self.trainer = trainer
+        self.reasons = list(reasons)
+        more = f" (and {len(reasons) - 1} more problems)" if len(reasons) > 1 else ""
+        first = reasons[0] if reasons else "it breaks a rule"
+        super().__init__(f"{format}: {trainer} cannot take this split: {first}{more}")
