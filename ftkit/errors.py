@@ -9,6 +9,7 @@
     ├── CheckError              a JSONL file cannot be read for the pre-flight check
     ├── ModelError              a model name ftkit does not know
     ├── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
+    ├── ExportCheckError        a trainer's published rules reject the split (export)
     ├── CredentialsError        no API key (or Azure setting) for the OpenAI client
     └── EvaluationError         a model cannot be evaluated, or a saved run cannot be read
         └── RetriesExhaustedError   one item still failed after every retry
@@ -22,6 +23,7 @@ __all__ = [
     "CheckError",
     "CredentialsError",
     "EvaluationError",
+    "ExportCheckError",
     "FtkitError",
     "ModelError",
     "OutputError",
@@ -68,6 +70,18 @@ class ModelError(FtkitError):
 
 class PriceTableError(FtkitError):
     """A price table file is missing, not JSON, or has the wrong shape."""
+
+
+class ExportCheckError(FtkitError):
+    """A trainer's published rules reject the split; ``reasons`` holds one line per rule."""
+
+    def __init__(self, format: str, trainer: str, reasons: list[str]) -> None:
+        self.format = format
+        self.trainer = trainer
+        self.reasons = list(reasons)
+        more = f" (and {len(reasons) - 1} more problems)" if len(reasons) > 1 else ""
+        first = reasons[0] if reasons else "it breaks a rule"
+        super().__init__(f"{format}: {trainer} cannot take this split: {first}{more}")
 
 
 class CredentialsError(FtkitError):

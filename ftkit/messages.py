@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
 from ftkit.errors import TemplateError
-from ftkit.items import Item
+from ftkit.items import PRICE_PREFIX, Item
 
 __all__ = [
     "DEFAULT_ASSISTANT_TEMPLATE",
@@ -93,8 +93,15 @@ def leaked_fields(templates: Templates) -> list[str]:
 
 
 def lecture_prompt(item: Item) -> str:
-    """Return the lecture's user message: the test prompt without the price line."""
-    return item.test_prompt().replace(" to the nearest dollar", "").replace("\n\nPrice is $", "")
+    """Return the lecture's user message: the test prompt without the price line.
+
+    Equal to the lecture's ``item.test_prompt().replace(" to the nearest dollar", "")
+    .replace("\\n\\nPrice is $", "")``, computed with fewer copies of the text.
+    """
+    text = item.prompt.partition(PRICE_PREFIX)[0].replace(" to the nearest dollar", "")
+    if PRICE_PREFIX in text:  # the removal formed a new "Price is $": take the exact path
+        return (text + PRICE_PREFIX).replace("\n\nPrice is $", "")
+    return text[:-2] if text.endswith("\n\n") else text + PRICE_PREFIX
 
 
 class _ItemFields(dict[str, Any]):
@@ -143,5 +150,16 @@ def render_messages(item: Item, templates: Templates | None = None) -> list[Mess
 def render_examples(items: Iterable[Item], templates: Templates | None = None) -> Iterator[Example]:
     """Yield one ``{"messages": [...]}`` example per item."""
     t = templates or Templates()
-    for item in items:
-        yield {"messages": render_messages(item, t)}
+    if t.user != DEFAULT_USER_TEMPLATE or t.assistant != DEFAULT_ASSISTANT_TEMPLATE:
+        for item in items:
+            yield {"messages": render_messages(item, t)}
+        return
+    system = t.system
+    for item in items:  # the lecture's templates: the hot path for 400,000 items
+        yield {
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": lecture_prompt(item)},
+                {"role": "assistant", "content": f"Price is ${item.price:.2f}"},
+            ]
+        }

@@ -132,3 +132,17 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["train_count"] == 500
+
+
+def test_prepare_check_runs_the_preflight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["prepare", "--out", str(tmp_path), "--check"], capsys)
+    assert code == 0
+    assert "Wrote 500 training examples" in out
+    assert "gpt-4o-mini-2024-07-18" in out
+    code, out, _ = run(["prepare", "--out", str(tmp_path), "--check", "--json"], capsys)
+    check = json.loads(out)["check"]
+    assert check["errors"] == []
+    assert check["examples"] == 500
+    assert check["tokens"]["total"] > 0

@@ -5,7 +5,13 @@ import pytest
 from benchmarks import course
 from ftkit.errors import TemplateError
 from ftkit.items import Item
-from ftkit.messages import Templates, leaked_fields, render_examples, render_messages
+from ftkit.messages import (
+    Templates,
+    leaked_fields,
+    lecture_prompt,
+    render_examples,
+    render_messages,
+)
 
 
 def test_default_template_reproduces_the_lecture_exactly() -> None:
@@ -66,3 +72,24 @@ def test_bad_templates_name_the_field(user: str, message: str) -> None:
 )
 def test_price_leak_is_flagged(user: str, leaks: list[str]) -> None:
     assert leaked_fields(Templates(user=user)) == leaks
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "How much does this cost to the nearest dollar?\n\nLamp\n\nPrice is $3.00",
+        "How much does this cost to the nearest dollar?\n\nLamp\nPrice is $3.00",
+        "No prefix at all",
+        "Odd\n\n to the nearest dollarPrice is $1",
+        "Pri to the nearest dollarce is $ trick\n\nPrice is $2.00",
+        "\n\nPrice is $",
+        "",
+    ],
+)
+def test_lecture_prompt_equals_the_lectures_expression(prompt: str) -> None:
+    item = Item(title="t", price=1.0, prompt=prompt)
+    expected = (
+        item.test_prompt().replace(" to the nearest dollar", "").replace("\n\nPrice is $", "")
+    )
+    assert lecture_prompt(item) == expected
+    assert next(render_examples([item]))["messages"][1]["content"] == expected

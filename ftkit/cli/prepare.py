@@ -8,12 +8,14 @@ from typing import Any
 
 import orjson
 
+from ftkit.check import check_file, format_report, report_to_json
 from ftkit.messages import (
     DEFAULT_ASSISTANT_TEMPLATE,
     DEFAULT_SYSTEM_PROMPT,
     DEFAULT_USER_TEMPLATE,
     Templates,
 )
+from ftkit.models import DEFAULT_MODEL
 from ftkit.prepare import PrepareResult, prepare
 from ftkit.sampling import STRATEGIES
 from ftkit.sources import ColumnMapping
@@ -40,6 +42,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--title-column", help="column holding the title")
     parser.add_argument("--text-column", action="append", help="column(s) holding the text")
     parser.add_argument("--price-column", help="column holding the price")
+    parser.add_argument(
+        "--check", action="store_true", help="run the pre-flight check on what was written"
+    )
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="model for --check's tokens/cost")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
@@ -99,8 +105,18 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out,
         mapping=_mapping(args),
     )
+    summary = result_to_json(result)
+    report = None
+    if args.check:
+        report = check_file(
+            result.train_path, validation_path=result.validation_path, model=args.model
+        )
+        summary["check"] = report_to_json(report)
     if args.json:
-        sys.stdout.write(orjson.dumps(result_to_json(result)).decode() + "\n")
+        sys.stdout.write(orjson.dumps(summary).decode() + "\n")
     else:
         print(format_result(result))
-    return 0
+        if report is not None:
+            print()
+            print(format_report(report))
+    return 1 if report is not None and not report.ok else 0
