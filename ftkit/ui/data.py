@@ -208,6 +208,7 @@ def _open_dataset() -> Dataset:
     content_hash = ss[state.DATASET_HASH]
     mapping = _mapping_from_state(ss[state.DATASET_MAPPING])
     if kind == "sample" or content_hash is None:
+        ss[state.DATASET_HASH] = _sample_hash()
         return _tabular("sample", SAMPLE_LABEL, _sample_hash(), _sample_records, mapping)
     if kind == "path" and Path(label).suffix.lower() in PICKLE_SUFFIXES:
         return _pickle(label, content_hash, lambda: _reload_pickle(Path(label), content_hash))
