@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from importlib import resources
@@ -230,12 +231,49 @@ def current_dataset() -> Dataset:
         return _open_dataset()
 
 
-def _reload_pickle(path: Path, content_hash: str) -> LoadedItems:
-    if hash_file(path) != content_hash:
-        raise SourceError(f"{path}: the file changed since it was loaded")
+def _load_pickle(path: Path) -> LoadedItems:
     loaded = load_items(path, allow_pickle=not state.is_hosted())
     _require_items(loaded, str(path))
     return loaded
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _file_hash(fingerprint: tuple[str, int, int], _compute: Callable[[], str]) -> str:
+    """Return the content hash of a file by (path, size, mtime), computing it once."""
+    return _compute()
+
+
+def _open_pickle(path: Path) -> tuple[str, Dataset]:
+    """Hash and unpickle a course pickle at once (two cores), unless its hash is known.
+
+    sha256 releases the GIL, so hashing on a thread overlaps the unpickling; a file seen
+    before (same path, size and mtime) is looked up by its known hash without loading.
+    """
+    try:
+        info = path.stat()
+    except OSError as err:
+        raise SourceError(f"{path}: cannot read ({err.strerror or err})") from None
+    loaded: list[LoadedItems] = []
+
+    def hash_while_loading() -> str:
+        with ThreadPoolExecutor(1, thread_name_prefix="ftkit-hash") as pool:
+            hashing = pool.submit(hash_file, path)
+            try:
+                loaded.append(_load_pickle(path))
+            finally:
+                content_hash = hashing.result()
+        return content_hash
+
+    content_hash = _file_hash((str(path), info.st_size, info.st_mtime_ns), hash_while_loading)
+    dataset = _pickle(str(path), content_hash, lambda: loaded[0] if loaded else _load_pickle(path))
+    return content_hash, dataset
+
+
+def _reload_pickle(path: Path, content_hash: str) -> LoadedItems:
+    """Load a pickle again after its cache entry was evicted, if the file is unchanged."""
+    if hash_file(path) != content_hash:
+        raise SourceError(f"{path}: the file changed since it was loaded")
+    return _load_pickle(path)
 
 
 def _reload_records(path: Path, content_hash: str) -> Callable[[], Records]:
@@ -266,12 +304,12 @@ def load_path(text: str, progress: Callable[[float], None] | None = None) -> Dat
         raise SourceError(f"{path}: no such file")
     if path.is_dir():
         raise SourceError(f"{path}: is a folder, not a data file")
-    content_hash = hash_file(path, progress)
     if path.suffix.lower() in PICKLE_SUFFIXES:
-        dataset = _pickle(str(path), content_hash, lambda: _reload_pickle(path, content_hash))
+        content_hash, dataset = _open_pickle(path)
     else:
-        load = _reload_records(path, content_hash)
-        dataset = _tabular("path", str(path), content_hash, load, None)
+        content_hash = hash_file(path, progress)
+        records = lambda: read_records(_read(path), path.name, str(path))  # noqa: E731
+        dataset = _tabular("path", str(path), content_hash, records, None)
     _set_dataset("path", str(path), content_hash, dataset.mapping)
     return dataset
 
