@@ -56,13 +56,13 @@ with path_col:
             )
             load_clicked = st.form_submit_button("Load", icon=":material/folder_open:")
         if load_clicked:
-            bar = st.progress(0.0, text="Reading the file…")
-            shown = [0.0]
+            slot = st.empty()  # a progress bar while a table file is read and hashed
+            shown = [-1.0]
 
             def report(fraction: float) -> None:
                 if fraction - shown[0] >= 0.05 or fraction >= 1.0:
                     shown[0] = fraction
-                    bar.progress(fraction, text=f"Reading the file… {fraction:.0%}")
+                    slot.progress(fraction, text=f"Reading the file… {fraction:.0%}")
 
             try:
                 with st.spinner("Loading items…"):
@@ -70,7 +70,7 @@ with path_col:
             except FtkitError as err:
                 show_error(err)
             finally:
-                bar.empty()
+                slot.empty()
 
 # ---- the dataset -----------------------------------------------------------------------------
 
