@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import orjson
@@ -84,6 +85,7 @@ def test_hosted_mode_writes_to_the_sessions_own_folder(monkeypatch: pytest.Monke
     written = Path(at.session_state[state.EXPORT_TRAIN_PATH])
     assert written.is_file() and written.parent.name.startswith("ftkit-export-")
     report = check_file(written, validation_path=at.session_state[state.EXPORT_VALIDATION_PATH])
+    shutil.rmtree(written.parent)
     assert report.ok
 
 
