@@ -7,6 +7,8 @@ import tempfile
 import streamlit as st
 
 from ftkit.errors import FtkitError
+from ftkit.exports import RULES, export_support, support_table, write_export
+from ftkit.messages import render_examples
 from ftkit.prepare import TRAIN_FILENAME, VALIDATION_FILENAME, write_split
 from ftkit.preview import count_lines, head_lines, jsonl_bytes
 from ftkit.ui import state
@@ -64,6 +66,37 @@ validation_col.download_button(
     file_name=VALIDATION_FILENAME, mime="application/jsonl", icon=":material/download:",
     key="export_download_validation", on_click="ignore", disabled=not split.validation,
 )  # fmt: skip
+
+st.subheader("Other trainers")
+st.caption(
+    "OpenAI stops creating fine-tuning jobs for everyone on 2027-01-06. The same split, in the "
+    "formats other trainers accept, checked against each trainer's documented rules."
+)
+train_examples = list(render_examples(split.train, templates))
+validation_examples = list(render_examples(split.validation, templates))
+support = export_support(train_examples, validation_examples)
+st.dataframe(
+    support_table(support),
+    hide_index=True,
+    column_config={"documentation": st.column_config.LinkColumn("documentation")},
+)
+with st.form("export_other_form", border=False):
+    target = st.selectbox(
+        "Format",
+        [row["format"] for row in support],
+        format_func=lambda name: f"{name} ({RULES[name].trainer})",
+        key="export_format",
+    )
+    other_clicked = st.form_submit_button("Write export", icon=":material/ios_share:")
+if other_clicked:
+    try:
+        exported = write_export(target, train_examples, validation_examples, out_dir=folder)
+    except FtkitError as err:
+        show_error(err)
+    else:
+        st.success(f"Wrote {', '.join(path.name for path in exported.files)} to {folder}.")
+        for note in exported.notes:
+            st.caption(note)
 
 written = [p for p in (ss[state.EXPORT_TRAIN_PATH], ss[state.EXPORT_VALIDATION_PATH]) if p]
 if not written:

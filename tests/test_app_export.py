@@ -99,3 +99,38 @@ def test_download_bytes_match_the_written_file(tmp_path: Path) -> None:
     at.button[0].click().run()
     split = split_items(load_items("sample").items, train=500, validation=50)
     assert jsonl_bytes(split.train, Templates()) == (tmp_path / TRAIN_FILENAME).read_bytes()
+
+
+def test_other_trainers_table_and_export(tmp_path: Path) -> None:
+    at = write("export", tmp_path)
+    table = at.dataframe[0].value
+    assert list(table["format"]) == [
+        "openai-chat", "azure-openai", "together", "fireworks", "vertex-gemini", "bedrock",
+        "hf-chat",
+    ]  # fmt: skip
+    assert set(table["takes this split"]) == {"yes"}
+    at.selectbox(key="export_format").set_value("vertex-gemini")
+    at.button[1].click().run()
+    assert_clean(at)
+    assert (tmp_path / "vertex-gemini_train.jsonl").is_file()
+    first = orjson.loads((tmp_path / "vertex-gemini_train.jsonl").read_bytes().splitlines()[0])
+    assert first["contents"][0]["role"] == "user"
+
+
+def test_a_split_a_trainer_cannot_take_says_why(tmp_path: Path) -> None:
+    at = open_app("compose")
+    at.number_input(key="compose_train").set_value(5)
+    at.number_input(key="compose_validation").set_value(0).run()
+    goto(at, "export")
+    table = at.dataframe[0].value
+    fireworks = table[table["format"] == "fireworks"].iloc[0]
+    assert fireworks["takes this split"] == "yes"
+    bedrock = table[table["format"] == "bedrock"].iloc[0]
+    assert bedrock["takes this split"] == "no"
+    assert "at least 8" in bedrock["why not"] or "8" in bedrock["why not"]
+    at.text_input(key="export_folder").input(str(tmp_path))
+    at.button[0].click().run()
+    at.selectbox(key="export_format").set_value("bedrock")
+    at.button[1].click().run()
+    assert errors(at) and "bedrock" in errors(at)[0].lower()
+    assert not list(tmp_path.glob("bedrock*"))

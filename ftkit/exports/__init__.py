@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ftkit.exports.check import FormatSupport, check_split, export_support
+from ftkit.exports.check import FormatSupport, check_split, export_support, support_table
 from ftkit.exports.convert import ChatMessage, Conversation, from_record, to_record
 from ftkit.exports.files import (
     ExportResult,
@@ -35,6 +35,7 @@ __all__ = [
     "load_examples",
     "read_export",
     "read_parquet",
+    "support_table",
     "to_record",
     "write_export",
 ]

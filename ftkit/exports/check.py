@@ -242,3 +242,17 @@ def export_support(
     ``examples`` and ``validation`` are parsed JSONL lines (``{"messages": [...]}``).
     """
     return [check_split(format, examples, validation) for format in FORMATS]
+
+
+def support_table(rows: Sequence[FormatSupport]) -> list[dict[str, str]]:
+    """Return the support rows as display rows: format, trainer, verdict, why not, docs."""
+    return [
+        {
+            "format": row["format"],
+            "trainer": row["trainer"],
+            "takes this split": "yes" if row["ok"] else "no",
+            "why not": "; ".join(row["reasons"]),
+            "documentation": row["doc_url"],
+        }
+        for row in rows
+    ]
