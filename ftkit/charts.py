@@ -36,6 +36,7 @@ def price_histogram(bins: Sequence[Bin], *, log: bool = True) -> alt.Chart:
             x=alt.X("start:Q", title="price ($)", scale=scale, axis=alt.Axis(format="$,.0f")),
             x2="end:Q",
             y=alt.Y("count:Q", title="items"),
+            y2=alt.datum(0),  # with x and x2, bars need an explicit baseline to be vertical
             tooltip=[
                 alt.Tooltip("start:Q", title="from", format="$,.2f"),
                 alt.Tooltip("end:Q", title="to", format="$,.2f"),
@@ -55,6 +56,7 @@ def token_histogram(bins: Sequence[Bin], *, limit: int | None = None) -> alt.Lay
             x=alt.X("start:Q", title="tokens"),
             x2="end:Q",
             y=alt.Y("count:Q", title="examples"),
+            y2=alt.datum(0),
             tooltip=[
                 alt.Tooltip("start:Q", title="from", format=",.0f"),
                 alt.Tooltip("end:Q", title="to", format=",.0f"),

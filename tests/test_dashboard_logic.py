@@ -119,3 +119,13 @@ def test_charts_carry_aggregates_not_raw_points() -> None:
     bands = band_split_chart(band_counts(Split([item(5)], [item(700)]))).to_dict()
     assert bands["encoding"]["xOffset"]["field"] == "split"
     assert category_chart((("A", 3), ("B", 1))).to_dict()["mark"]["type"] == "bar"
+
+
+def test_histogram_bars_stand_on_zero() -> None:
+    from ftkit.charts import price_histogram, token_histogram
+    from ftkit.stats import histogram
+
+    bins = histogram([1.0, 5.0, 20.0, 90.0, 400.0], log=True)
+    for chart in (price_histogram(bins), token_histogram(histogram([10, 20, 30]))):
+        encoding = chart.to_dict()["encoding"]
+        assert encoding["y2"] == {"datum": 0}, "x/x2 bars without a y baseline draw as ticks"
