@@ -54,6 +54,7 @@ def test_public_surface() -> None:
     assert set(ftkit.exports.__all__) == {
         "AS_OF", "FORMATS", "RULES", "ChatMessage", "Conversation", "ExportResult", "FormatName",
         "FormatSupport", "TrainerRules", "check_split", "export_paths", "export_support",
+        "support_table",
         "from_record", "load_examples", "read_export", "read_parquet", "to_record",
         "write_export",
     }  # fmt: skip
