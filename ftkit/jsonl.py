@@ -8,7 +8,7 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -16,7 +16,13 @@ import orjson
 
 from ftkit.errors import OutputError, SourceError
 
-__all__ = ["atomic_writer", "dumps_line", "read_jsonl", "write_jsonl"]
+__all__ = [
+    "atomic_writer",
+    "dumps_line",
+    "read_jsonl",
+    "write_files_together",
+    "write_jsonl",
+]
 
 _BUFFER = 1 << 20
 _ROWS_PER_CHUNK = 512
@@ -80,6 +86,31 @@ def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         if isinstance(err, OSError):
             raise OutputError(f"{target}: cannot write ({err.strerror or err})") from None
         raise
+
+
+def write_files_together(
+    plan: Sequence[tuple[Path, Callable[[Path], object]]], *, folder: Path, what: str
+) -> None:
+    """Write several files so that none replaces its old version unless all were written.
+
+    Each ``(target, write)`` pair writes in full to a staging name beside its target; only then
+    are the staged files moved into place. On failure every staged file is removed and
+    ``OutputError`` names ``folder`` and ``what`` was being written.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, write in plan:
+            staging = target.with_name(f".{target.name}.staged")
+            write(staging)
+            staged.append((staging, target))
+        for staging, target in staged:
+            os.replace(staging, target)
+    except OSError as err:
+        raise OutputError(f"{folder}: cannot write the {what} ({err.strerror or err})") from None
+    finally:
+        for staging, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                staging.unlink()
 
 
 def write_jsonl(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftkit.errors import OutputError
-from ftkit.jsonl import write_jsonl
+from ftkit.items import Item
+from ftkit.jsonl import write_files_together, write_jsonl
 from ftkit.messages import Templates, leaked_fields, render_examples
 from ftkit.sampling import Split, Strategy, split_items
 from ftkit.sources import ColumnMapping, LoadedItems, load_items
@@ -50,6 +51,10 @@ def _check_writable(folder: Path) -> None:
         raise OutputError(f"{folder}: the output folder is not writable")
 
 
+def _writer(items: Sequence[Item], templates: Templates | None) -> Callable[[Path], int]:
+    return lambda path: write_jsonl(path, render_examples(items, templates), check_floats=False)
+
+
 def write_split(
     split: Split,
     out_dir: str | os.PathLike[str],
@@ -67,22 +72,12 @@ def write_split(
     _check_writable(folder)
     train_path = folder / train_name
     validation_path = folder / validation_name if split.validation else None
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for items, target in ((split.train, train_path), (split.validation, validation_path)):
-            if target is None:
-                continue
-            staging = target.with_name(f".{target.name}.staged")
-            write_jsonl(staging, render_examples(items, templates), check_floats=False)
-            staged.append((staging, target))
-        for staging, target in staged:
-            os.replace(staging, target)
-    except OSError as err:
-        raise OutputError(f"{folder}: cannot write the output ({err.strerror or err})") from None
-    finally:
-        for staging, _ in staged:
-            with contextlib.suppress(FileNotFoundError):
-                staging.unlink()
+    plan = [
+        (target, _writer(items, templates))
+        for items, target in ((split.train, train_path), (split.validation, validation_path))
+        if target is not None
+    ]
+    write_files_together(plan, folder=folder, what="output")
     return train_path, validation_path
 
 

@@ -7,7 +7,6 @@ replaces an earlier good export.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from ftkit.errors import ExportCheckError, OutputError, SourceError
 from ftkit.exports.check import check_split
 from ftkit.exports.convert import Conversation, from_record, to_record
 from ftkit.exports.rules import RULES, FormatName
-from ftkit.jsonl import atomic_writer, read_jsonl, write_jsonl
+from ftkit.jsonl import atomic_writer, read_jsonl, write_files_together, write_jsonl
 
 __all__ = [
     "PARQUET_SCHEMA",
@@ -123,20 +122,7 @@ def write_export(
     for target, _ in plan:
         if target.exists() and not target.is_file():
             raise OutputError(f"{target}: is in the way (not a file); nothing was written")
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for target, write in plan:
-            staging = target.with_name(f".{target.name}.staged")
-            write(staging)
-            staged.append((staging, target))
-        for staging, target in staged:
-            os.replace(staging, target)
-    except OSError as err:
-        raise OutputError(f"{folder}: cannot write the export ({err.strerror or err})") from None
-    finally:
-        for staging, _ in staged:
-            with contextlib.suppress(FileNotFoundError):
-                staging.unlink()
+    write_files_together(plan, folder=folder, what="export")
     notes = []
     if not valid:
         stale = [p for key, p in export_paths(format, folder).items() if "validation" in key]
