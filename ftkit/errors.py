@@ -8,7 +8,9 @@
     ├── OutputError             an output file or folder cannot be written
     ├── CheckError              a JSONL file cannot be read for the pre-flight check
     ├── ModelError              a model name ftkit does not know
-    └── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
+    ├── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
+    ├── HistoryError            the run history database cannot be opened, read or written
+    └── ConfigError             a hosting setting (secrets or environment) is malformed
 
 The CLI prints ``str(err)`` and exits non-zero; the dashboard shows it with ``st.error``.
 """
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 __all__ = [
     "CheckError",
+    "ConfigError",
     "FtkitError",
+    "HistoryError",
     "ModelError",
     "OutputError",
     "PickleRefusedError",
@@ -62,3 +66,11 @@ class ModelError(FtkitError):
 
 class PriceTableError(FtkitError):
     """A price table file is missing, not JSON, or has the wrong shape."""
+
+
+class HistoryError(FtkitError):
+    """The run history database cannot be opened, migrated, read or written."""
+
+
+class ConfigError(FtkitError):
+    """A hosting setting in secrets or the environment has the wrong type or value."""
