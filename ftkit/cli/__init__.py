@@ -20,9 +20,9 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrars() -> list[Register]:
     """Return each subcommand module's ``register``; one line per subcommand."""
-    from ftkit.cli import prepare, validate
+    from ftkit.cli import history, prepare, validate
 
-    return [prepare.register, validate.register]
+    return [prepare.register, validate.register, history.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
