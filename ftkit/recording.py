@@ -21,7 +21,7 @@ from ftkit.messages import Templates
 from ftkit.prepare import PrepareResult, prepare
 from ftkit.report import CheckReport, report_to_json
 from ftkit.sampling import STRATEGIES, Strategy
-from ftkit.sources import SAMPLE, ColumnMapping
+from ftkit.sources import PICKLE_SUFFIXES, SAMPLE, ColumnMapping, load_items
 
 __all__ = [
     "RERUNNABLE",
@@ -177,10 +177,17 @@ def _same_dataset(run: Run, path: str) -> None:
         )
 
 
-def _rerun_prepare(run: Run, *, user: str, store: HistoryStore | None) -> int:
-    settings = run.settings
+def _rerun_prepare(
+    run: Run, *, user: str, store: HistoryStore | None, out_dir: Path | None, allow_pickle: bool
+) -> int:
+    settings = dict(run.settings)
     source = str(settings.get("source", SAMPLE))
     _same_dataset(run, source)
+    loaded = None
+    if source.lower().endswith(PICKLE_SUFFIXES):  # hosted mode refuses these
+        loaded = load_items(source, allow_pickle=allow_pickle)
+    if out_dir is not None:
+        settings["out_dir"] = os.path.abspath(out_dir)
     strategy = settings.get("strategy", "first")
     if strategy not in STRATEGIES:
         raise HistoryError(f"run {run.id}: unknown sampling strategy {strategy!r}")
@@ -194,11 +201,12 @@ def _rerun_prepare(run: Run, *, user: str, store: HistoryStore | None) -> int:
         strategy=strategy,
         templates=Templates(**settings.get("templates", {})),
         out_dir=Path(settings.get("out_dir", ".")),
+        loaded=loaded,
         mapping=ColumnMapping(**{**mapping, "text": tuple(mapping.get("text", ()))})
         if mapping
         else None,
     )
-    return record_prepare(result, {**settings}, user=user, parent_run_id=run.id, store=store)
+    return record_prepare(result, settings, user=user, parent_run_id=run.id, store=store)
 
 
 def _rerun_validate(run: Run, *, user: str, store: HistoryStore | None) -> int:
@@ -219,14 +227,26 @@ def _rerun_validate(run: Run, *, user: str, store: HistoryStore | None) -> int:
     return record_validate(report, new_settings, user=user, parent_run_id=run.id, store=store)
 
 
-def rerun(run: Run, *, user: str, store: HistoryStore | None = None) -> int:
+def rerun(
+    run: Run,
+    *,
+    user: str,
+    store: HistoryStore | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    allow_pickle: bool = True,
+) -> int:
     """Do a recorded prepare or validate run again with its settings; record and return the new id.
 
-    Raises ``HistoryError`` when the dataset's content changed since, or for a kind that cannot
-    be re-run here; other ``FtkitError`` subclasses come from the run itself.
+    ``out_dir`` sends a prepare's files elsewhere (hosted mode: the user's own folder);
+    ``allow_pickle=False`` refuses a pickle source. Raises ``HistoryError`` when the dataset's
+    content changed since, or for a kind that cannot be re-run here; other ``FtkitError``
+    subclasses come from the run itself.
     """
     if run.kind == "prepare":
-        return _rerun_prepare(run, user=user, store=store)
+        folder = Path(out_dir) if out_dir is not None else None
+        return _rerun_prepare(
+            run, user=user, store=store, out_dir=folder, allow_pickle=allow_pickle
+        )
     if run.kind == "validate":
         return _rerun_validate(run, user=user, store=store)
     raise HistoryError(

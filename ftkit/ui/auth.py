@@ -14,7 +14,16 @@ from streamlit.errors import StreamlitSecretNotFoundError
 from ftkit.errors import ConfigError
 from ftkit.hosting import HostingConfig
 
-__all__ = ["hosting_config", "read_secrets", "require_login", "show_account"]
+__all__ = [
+    "USER_STATE",
+    "hosting_config",
+    "read_secrets",
+    "require_login",
+    "show_account",
+    "signed_in_user",
+]
+
+USER_STATE = "auth_email"
 
 
 def read_secrets() -> dict[str, Any]:
@@ -82,7 +91,18 @@ def require_login(config: HostingConfig) -> str | None:
     if user.get("email_verified") is False or not config.is_allowed(email):
         _refuse(email, config)
         st.stop()
+    st.session_state[USER_STATE] = email
     return email
+
+
+def signed_in_user(config: HostingConfig) -> str:
+    """Return who to record runs as: the signed-in email, else the local user name."""
+    from ftkit.recording import current_user
+
+    email = st.session_state.get(USER_STATE)
+    if email:
+        return str(email)
+    return "anonymous" if config.hosted else current_user()
 
 
 def show_account(email: str | None, config: HostingConfig) -> None:
