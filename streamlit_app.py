@@ -1,20 +1,42 @@
-"""ftkit dashboard entry point: ``streamlit run streamlit_app.py``."""
+"""ftkit dashboard: ``streamlit run streamlit_app.py``. A router: config, state, navigation."""
 
 from __future__ import annotations
 
-import pandas as pd
+from pathlib import Path
+
 import streamlit as st
 
-from ftkit.messages import render_messages
-from ftkit.sources import load_items
+from ftkit.ui.state import init_state, is_hosted
+
+HERE = Path(__file__).resolve().parent
+
+# (file, title, icon). Pages whose file is missing are left out, so pages can arrive one by one.
+PAGES: tuple[tuple[str, str, str], ...] = (
+    ("app_pages/data.py", "Data", ":material/dataset:"),
+    ("app_pages/compose.py", "Compose", ":material/edit_note:"),
+    ("app_pages/messages.py", "Messages", ":material/table_rows:"),
+    ("app_pages/check.py", "Check", ":material/fact_check:"),
+    ("app_pages/export.py", "Export", ":material/download:"),
+    ("app_pages/upload_train.py", "Upload & Train", ":material/rocket_launch:"),
+    ("app_pages/evaluate.py", "Evaluate", ":material/insights:"),
+)
 
 st.set_page_config(page_title="ftkit", page_icon="🏷️", layout="wide")
-st.title("ftkit")
-st.caption("Items to chat fine-tuning data: the built-in sample's first 50 examples.")
+init_state()
 
-loaded = load_items("sample")
-rows = []
-for item in loaded.items[:50]:
-    system, user, assistant = (m["content"] for m in render_messages(item))
-    rows.append({"system": system, "user": user, "assistant": assistant})
-st.dataframe(pd.DataFrame(rows), use_container_width=True, hide_index=True)
+pages = [
+    st.Page(str(HERE / file), title=title, icon=icon)
+    for file, title, icon in PAGES
+    if (HERE / file).is_file()
+]
+page = st.navigation(pages)
+
+with st.sidebar:
+    if is_hosted():
+        st.caption(":material/cloud: Hosted mode: local file paths are off.")
+    else:
+        st.caption(
+            ":material/computer: Local single-user mode: files on this computer can be loaded."
+        )
+
+page.run()

@@ -1,9 +1,55 @@
-"""ftkit: items to chat fine-tuning data, checked, priced, uploaded, trained and measured."""
+"""ftkit: items to chat fine-tuning data, checked, priced, uploaded, trained and measured.
+
+The public surface is small; each name lives in a module named for its noun::
+
+    items = ftkit.load_items("sample").items
+    split = ftkit.split_items(items, train=500, validation=50)
+    ftkit.write_split(split, "out/")
+    report = ftkit.check_file("out/fine_tune_train.jsonl")
+"""
 
 from __future__ import annotations
 
-from ftkit.errors import FtkitError
+from ftkit.check import CheckReport, check_file
+from ftkit.errors import (
+    CheckError,
+    FtkitError,
+    OutputError,
+    PickleRefusedError,
+    SamplingError,
+    SourceError,
+    TemplateError,
+)
 from ftkit.items import Item
+from ftkit.jsonl import read_jsonl, write_jsonl
+from ftkit.messages import Templates, render_examples, render_messages
+from ftkit.prepare import PrepareResult, prepare, write_split
+from ftkit.sampling import Split, split_items
+from ftkit.sources import ColumnMapping, LoadedItems, load_items
 
-__all__ = ["FtkitError", "Item"]
+__all__ = [
+    "CheckError",
+    "CheckReport",
+    "ColumnMapping",
+    "FtkitError",
+    "Item",
+    "LoadedItems",
+    "OutputError",
+    "PickleRefusedError",
+    "PrepareResult",
+    "SamplingError",
+    "SourceError",
+    "Split",
+    "TemplateError",
+    "Templates",
+    "check_file",
+    "load_items",
+    "prepare",
+    "read_jsonl",
+    "render_examples",
+    "render_messages",
+    "split_items",
+    "write_jsonl",
+    "write_split",
+]
 __version__ = "0.1.0"

@@ -9,6 +9,10 @@
     ├── CheckError              a JSONL file cannot be read for the pre-flight check
     ├── ModelError              a model name ftkit does not know
     ├── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
+    ├── ExportCheckError        a trainer's published rules reject the split (export)
+    ├── CredentialsError        no API key (or Azure setting) for the OpenAI client
+    ├── EvaluationError         a model cannot be evaluated, or a saved run cannot be read
+    │   └── RetriesExhaustedError   one item still failed after every retry
     ├── HistoryError            the run history database cannot be opened, read or written
     └── ConfigError             a hosting setting (secrets or environment) is malformed
 
@@ -20,12 +24,16 @@ from __future__ import annotations
 __all__ = [
     "CheckError",
     "ConfigError",
+    "CredentialsError",
+    "EvaluationError",
+    "ExportCheckError",
     "FtkitError",
     "HistoryError",
     "ModelError",
     "OutputError",
     "PickleRefusedError",
     "PriceTableError",
+    "RetriesExhaustedError",
     "SamplingError",
     "SourceError",
     "TemplateError",
@@ -66,6 +74,30 @@ class ModelError(FtkitError):
 
 class PriceTableError(FtkitError):
     """A price table file is missing, not JSON, or has the wrong shape."""
+
+
+class ExportCheckError(FtkitError):
+    """A trainer's published rules reject the split; ``reasons`` holds one line per rule."""
+
+    def __init__(self, format: str, trainer: str, reasons: list[str]) -> None:
+        self.format = format
+        self.trainer = trainer
+        self.reasons = list(reasons)
+        more = f" (and {len(reasons) - 1} more problems)" if len(reasons) > 1 else ""
+        first = reasons[0] if reasons else "it breaks a rule"
+        super().__init__(f"{format}: {trainer} cannot take this split: {first}{more}")
+
+
+class CredentialsError(FtkitError):
+    """No API key, or an incomplete Azure setting, for the OpenAI client."""
+
+
+class EvaluationError(FtkitError):
+    """A model cannot be evaluated (auth, unknown model), or a saved run file is unreadable."""
+
+
+class RetriesExhaustedError(EvaluationError):
+    """One request still failed (rate limit, server error, connection) after every retry."""
 
 
 class HistoryError(FtkitError):

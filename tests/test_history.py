@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,30 +223,22 @@ def test_a_database_from_a_newer_ftkit_is_left_alone(db_url: str) -> None:
 
 WRITERS = 4
 RECORDS = 50
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _writer(url: str, worker: int, start: multiprocessing.synchronize.Event) -> None:
-    store = open_store(url)
-    start.wait(30)
-    for n in range(RECORDS):
-        run_id = record_run("evaluate", {"worker": worker, "n": n}, {}, user=f"w{worker}",
-                            store=store)  # fmt: skip
-        if n % 10 == 0:
-            update_run(run_id, outputs={"checked": True}, store=store)
-
-
-def test_four_processes_writing_at_once_lose_nothing(db_url: str) -> None:
+def test_four_processes_writing_at_once_lose_nothing(db_url: str, tmp_path: Path) -> None:
     open_store(db_url)
     history.close_all()
-    context = multiprocessing.get_context("spawn")
-    start = context.Event()
-    workers = [context.Process(target=_writer, args=(db_url, w, start)) for w in range(WRITERS)]
-    for process in workers:
-        process.start()
-    start.set()
-    for process in workers:
-        process.join(120)
-    assert [p.exitcode for p in workers] == [0] * WRITERS
+    go = tmp_path / "go"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.history_worker", db_url, str(w), str(go)], cwd=ROOT
+        )
+        for w in range(WRITERS)
+    ]
+    time.sleep(0.5)  # let them import and connect, then start all at once
+    go.touch()
+    assert [p.wait(120) for p in workers] == [0] * WRITERS
 
     store = open_store(db_url)
     runs = list_runs(limit=10_000, store=store)

@@ -99,7 +99,7 @@ def test_each_session_sends_its_own_key_and_a_keyless_one_sends_none(api) -> Non
     assert not third.markdown
     assert "none entered for this session" in third.info[0].value
     assert not (first.exception or second.exception or third.exception)
-    state = "keys_session_api_key"
+    state = "openai_api_key"
     assert (first.session_state[state], second.session_state[state]) == (KEY_A, KEY_B)
     assert third.session_state[state] is None
 

@@ -1,0 +1,96 @@
+"""Check: the pre-flight report for the composed split, tokens, epochs and the cost estimate."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ftkit.charts import token_histogram
+from ftkit.errors import FtkitError
+from ftkit.models import MODELS, find_model
+from ftkit.stats import histogram
+from ftkit.ui import data, state
+from ftkit.ui.components import composition_or_stop, stop_with_error
+
+st.header("Check")
+st.caption(
+    "The pre-flight check runs on the files Export would write: every rule, token counts "
+    "with the model's tokenizer, the epochs OpenAI would apply and a cost estimate."
+)
+
+state.bind("check_model", state.MODEL)
+model_col, epochs_col = st.columns([3, 1])
+model_col.selectbox(
+    "Model", list(MODELS), key="check_model",
+    on_change=state.persist, args=("check_model", state.MODEL),
+)  # fmt: skip
+epochs = epochs_col.number_input(
+    "Epochs (0 = OpenAI's rule)", min_value=0, max_value=25, value=0, key="check_epochs"
+)
+spec = find_model(st.session_state[state.MODEL])
+if spec.shutdown:
+    st.warning(
+        f"OpenAI is winding down self-serve fine-tuning: fine-tuned {spec.name} models stop "
+        f"serving on {spec.shutdown}, and new jobs are closed to everyone from 2027-01-06.",
+        icon=":material/schedule:",
+    )
+
+composition = composition_or_stop()
+t = composition.templates
+try:
+    report = data.run_check(
+        composition.split_id, (t.system, t.user, t.assistant), spec.name,
+        int(epochs) or None, composition.split,
+    )  # fmt: skip
+except FtkitError as err:
+    stop_with_error(err)
+
+if report.notice:
+    st.info(report.notice)
+errors, warnings = len(report.errors), len(report.warnings)
+if report.ok:
+    st.success(
+        f"No errors in {report.examples:,} training and {report.validation_examples:,} "
+        f"validation examples ({warnings:,} warnings): ready to upload.",
+        icon=":material/check_circle:",
+    )
+else:
+    st.error(f"{errors:,} errors: fix them before uploading.", icon=":material/error:")
+
+cost = report.estimated_cost_usd
+epochs_col, tokens_col, billed_col, cost_col = st.columns(4)
+epochs_col.metric(
+    "Epochs", report.epochs, help="auto: OpenAI's rule" if report.epochs_source == "auto" else None
+)
+tokens_col.metric("Training tokens", f"{report.tokens.total:,}")
+billed_col.metric("Billed tokens", f"{report.billed_tokens:,}", help="tokens × epochs")
+cost_col.metric("Estimated cost", "unknown" if cost is None else f"${cost:,.2f}")
+st.caption(
+    f"Prices as of {report.prices_as_of} ({report.prices_source}). "
+    f"Tokens per example: min {report.tokens.min:,}, median {report.tokens.median:,}, "
+    f"p90 {report.tokens.p90:,}, max {report.tokens.max:,}; limit {report.token_limit:,}."
+    + ("" if report.inference_cost_per_1k_usd is None else
+       f" Using the fine-tuned model: about ${report.inference_cost_per_1k_usd:,.2f} "
+       "per 1,000 calls.")
+)  # fmt: skip
+
+st.altair_chart(
+    token_histogram(histogram(composition.tokens, bins=30), limit=report.token_limit),
+    width="stretch",
+)
+
+issues = [*report.errors, *report.warnings]
+if issues:
+    st.subheader("Errors and warnings")
+    st.dataframe(
+        pd.DataFrame(
+            [(i.severity, i.file, i.line, i.code, i.message, i.fix) for i in issues],
+            columns=["severity", "file", "line", "code", "problem", "fix"],
+        ),
+        hide_index=True,
+        width="stretch",
+        key="check_issues",
+    )
+    counts = {code: n for kind in report.issue_counts.values() for code, n in kind.items()}
+    if sum(counts.values()) > len(issues):
+        st.caption(f"Showing {len(issues):,} of {sum(counts.values()):,} issues.")

@@ -1,0 +1,83 @@
+"""Export: write the training and validation JSONL files, download them, look at the first lines."""
+
+from __future__ import annotations
+
+import tempfile
+
+import streamlit as st
+
+from ftkit.errors import FtkitError
+from ftkit.prepare import TRAIN_FILENAME, VALIDATION_FILENAME, write_split
+from ftkit.preview import count_lines, head_lines, jsonl_bytes
+from ftkit.ui import state
+from ftkit.ui.components import composition_or_stop, show_error
+
+HEAD = 3
+
+st.header("Export")
+st.caption("Write the two files the fine-tuning API takes, or download them straight away.")
+
+composition = composition_or_stop()
+split, templates = composition.split, composition.templates
+ss = st.session_state
+
+if state.is_hosted():
+    if not ss.get("export_session_dir"):
+        ss["export_session_dir"] = tempfile.mkdtemp(prefix="ftkit-export-")
+    folder = ss["export_session_dir"]
+    st.caption(f"Files are written to this session's own folder on the server: `{folder}`")
+    write_clicked = st.button("Write JSONL files", type="primary", icon=":material/save:")
+else:
+    state.bind("export_folder", state.EXPORT_DIR)
+    with st.form("export_form", border=False):
+        st.text_input("Output folder", key="export_folder")
+        write_clicked = st.form_submit_button(
+            "Write JSONL files", type="primary", icon=":material/save:"
+        )
+    folder = ss["export_folder"]
+    if write_clicked:
+        ss[state.EXPORT_DIR] = folder
+
+if write_clicked:
+    try:
+        with st.spinner(f"Writing {len(split.train) + len(split.validation):,} examples…"):
+            train_path, validation_path = write_split(split, folder, templates)
+    except FtkitError as err:
+        show_error(err)
+    else:
+        ss[state.EXPORT_TRAIN_PATH] = str(train_path)
+        ss[state.EXPORT_VALIDATION_PATH] = None if validation_path is None else str(validation_path)
+        ss[state.EXPORT_FINGERPRINT] = composition.fingerprint
+        names = " and ".join(p.name for p in (train_path, validation_path) if p is not None)
+        st.success(f"Wrote {names} to {folder}.")
+
+train_col, validation_col = st.columns(2)
+train_col.download_button(
+    f"Download {TRAIN_FILENAME} ({len(split.train):,} lines)",
+    data=lambda: jsonl_bytes(split.train, templates),
+    file_name=TRAIN_FILENAME, mime="application/jsonl", icon=":material/download:",
+    key="export_download_train", on_click="ignore",
+)  # fmt: skip
+validation_col.download_button(
+    f"Download {VALIDATION_FILENAME} ({len(split.validation):,} lines)",
+    data=lambda: jsonl_bytes(split.validation, templates),
+    file_name=VALIDATION_FILENAME, mime="application/jsonl", icon=":material/download:",
+    key="export_download_validation", on_click="ignore", disabled=not split.validation,
+)  # fmt: skip
+
+written = [p for p in (ss[state.EXPORT_TRAIN_PATH], ss[state.EXPORT_VALIDATION_PATH]) if p]
+if not written:
+    st.info("Nothing written yet in this session.", icon=":material/info:")
+    st.stop()
+
+st.subheader("Written files")
+if ss[state.EXPORT_FINGERPRINT] != composition.fingerprint:
+    st.warning("The data or settings changed since these files were written; write them again.")
+for path in written:
+    try:
+        lines, head = count_lines(path), head_lines(path, HEAD)
+    except FtkitError as err:
+        show_error(err)
+        continue
+    st.markdown(f"`{path}`: **{lines:,} lines**; the first {min(HEAD, lines)}:")
+    st.code("\n".join(head), language="json", wrap_lines=True)

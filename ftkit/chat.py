@@ -1,0 +1,185 @@
+"""Ask a chat model for a price with the lecture's messages, over the Chat Completions API.
+
+Each request: the system prompt, the item's test prompt (as the lecture sends it) as the user
+message, and the assistant prefill "Price is $"; ``seed=42`` and a small ``max_tokens``.
+
+Retries: a 429, a 408/409, any 5xx, a timeout or a dropped connection is retried up to
+``max_attempts`` times in all, waiting what the server asks (``retry-after-ms`` or
+``Retry-After``, seconds or an HTTP date, capped at ``max_wait``), else an exponential backoff
+from 0.5 s. A 400 that rejects ``max_tokens`` switches to ``max_completion_tokens``; a 400
+that rejects the prefill drops it; each only once. A 401, 403, 404 or other 400 stops the run.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletionMessageParam
+
+from ftkit.errors import EvaluationError, RetriesExhaustedError
+from ftkit.items import PRICE_PREFIX, Item
+from ftkit.messages import DEFAULT_SYSTEM_PROMPT, lecture_prompt
+from ftkit.predictors import Guess
+from ftkit.scoring import parse_guess
+
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "SEED",
+    "ChatPredictor",
+    "messages_for",
+    "retry_delay",
+]
+
+SEED = 42
+DEFAULT_MAX_TOKENS = 7
+MAX_ATTEMPTS = 6
+MAX_WAIT = 60.0
+_RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+def messages_for(
+    item: Item, *, system: str = DEFAULT_SYSTEM_PROMPT, prefill: bool = True
+) -> list[ChatCompletionMessageParam]:
+    """Return the lecture's messages for ``item``; the assistant prefill when ``prefill``."""
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": lecture_prompt(item)},
+    ]
+    if prefill:
+        messages.append({"role": "assistant", "content": PRICE_PREFIX})
+    return messages
+
+
+def _header_delay(headers: Any) -> float | None:
+    if headers is None:
+        return None
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return float(raw_ms) / 1000
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+        return None if parsed is None else float(parsed.timestamp() - time.time())
+
+
+def retry_delay(err: Exception, attempt: int, *, max_wait: float = MAX_WAIT) -> float:
+    """Return seconds to wait before retry number ``attempt`` (1-based) after ``err``."""
+    response = getattr(err, "response", None)
+    asked = _header_delay(getattr(response, "headers", None))
+    if asked is not None:
+        return min(max(asked, 0.0), max_wait)
+    return min(0.5 * 2.0 ** (attempt - 1), max_wait) * random.uniform(0.8, 1.0)
+
+
+def _is_transient(err: openai.OpenAIError) -> bool:
+    if isinstance(err, openai.APIConnectionError):
+        return True
+    status = getattr(err, "status_code", None)
+    return isinstance(status, int) and (status in _RETRY_STATUSES or status >= 500)
+
+
+def _describe(err: openai.OpenAIError) -> str:
+    status = getattr(err, "status_code", None)
+    body = getattr(err, "body", None)
+    message = str(err)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            message = inner["message"]
+    text = " ".join(message.split())[:300]
+    return f"HTTP {status}: {text}" if status else text
+
+
+@dataclass
+class ChatPredictor:
+    """Guess prices with a chat model through ``client`` (an ``openai.OpenAI``)."""
+
+    client: openai.OpenAI
+    model: str
+    system: str = DEFAULT_SYSTEM_PROMPT
+    prefill: bool = True
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    seed: int = SEED
+    max_attempts: int = MAX_ATTEMPTS
+    max_wait: float = MAX_WAIT
+    sleep: Callable[[float], None] = time.sleep
+    on_retry: Callable[[str], None] | None = None
+    token_parameter: str = "max_tokens"
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _request(self, item: Item) -> Any:
+        with self._lock:
+            prefill, token_parameter = self.prefill, self.token_parameter
+        limit = self.max_tokens
+        return self.client.chat.completions.create(
+            model=self.model,
+            messages=messages_for(item, system=self.system, prefill=prefill),
+            seed=self.seed,
+            max_tokens=limit if token_parameter == "max_tokens" else openai.omit,
+            max_completion_tokens=limit if token_parameter != "max_tokens" else openai.omit,
+        )
+
+    def _adapt(self, err: openai.BadRequestError) -> bool:
+        """Adjust the request to what this endpoint accepts; False when nothing is left."""
+        text = _describe(err).lower()
+        with self._lock:
+            if "max_tokens" in text and self.token_parameter == "max_tokens":
+                self.token_parameter = "max_completion_tokens"
+                return True
+            if self.prefill and ("assistant" in text or "prefill" in text or "last" in text):
+                self.prefill = False
+                return True
+        return False
+
+    def __call__(self, item: Item) -> Guess:
+        retries = 0
+        adaptations = 0
+        while True:
+            try:
+                completion = self._request(item)
+            except openai.BadRequestError as err:
+                if adaptations < 2 and self._adapt(err):
+                    adaptations += 1
+                    continue
+                raise EvaluationError(f"{self.model}: {_describe(err)}") from None
+            except openai.OpenAIError as err:
+                if not _is_transient(err):
+                    raise EvaluationError(f"{self.model}: {_describe(err)}") from None
+                retries += 1
+                if retries >= self.max_attempts:
+                    raise RetriesExhaustedError(
+                        f"{item.title[:60]}: gave up after {retries} attempts ({_describe(err)})"
+                    ) from None
+                delay = retry_delay(err, retries, max_wait=self.max_wait)
+                if self.on_retry is not None:
+                    self.on_retry(f"{_describe(err)}; retrying in {delay:.1f}s")
+                self.sleep(delay)
+                continue
+            return self._guess(completion, retries)
+
+    def _guess(self, completion: Any, retries: int) -> Guess:
+        choices = getattr(completion, "choices", None) or []
+        content = choices[0].message.content if choices else None
+        answer = content if isinstance(content, str) else ""
+        usage = getattr(completion, "usage", None)
+        return Guess(
+            value=parse_guess(answer),
+            answer=answer,
+            input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            retries=retries,
+        )

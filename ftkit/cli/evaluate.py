@@ -1,0 +1,195 @@
+"""``python -m ftkit evaluate --model M``: the course's Tester from the command line.
+
+Exit codes: 0 every item scored; 1 some items failed after every retry; 2 a problem the user can
+fix (no key, unreadable source, the model refused every request); 130 interrupted (what
+finished is still saved and reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Literal
+
+import orjson
+
+from ftkit.chat import DEFAULT_MAX_TOKENS, ChatPredictor
+from ftkit.clients import make_client
+from ftkit.errors import EvaluationError
+from ftkit.evaluate import (
+    DEFAULT_SIZE,
+    DEFAULT_WORKERS,
+    CostEstimate,
+    Progress,
+    Run,
+    estimate_cost,
+    evaluate,
+)
+from ftkit.items import Item
+from ftkit.predictors import BASELINES, Predictor, is_baseline, make_baseline
+from ftkit.runs import compare_runs, load_run, run_to_json, save_run
+from ftkit.scoring import title_for
+from ftkit.sources import SAMPLE, load_items
+
+__all__ = ["register", "run"]
+
+DEFAULT_OUT = Path(".ftkit") / "runs"
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``evaluate`` subcommand."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a chat model (or a baseline) on test items the course's way",
+        description="Ask a chat model the price of each test item, score the answers as the "
+        "course's Tester does (average error, RMSLE, hits) and save the run. Baselines need "
+        f"no API: {', '.join(BASELINES)}.",
+    )
+    add = parser.add_argument
+    add("--model", help="a chat model, an ft: model, or a baseline:* name")
+    add("--source", default=SAMPLE, help="sample (its test split) or a data file, e.g. test.pkl")
+    add("--train", default=SAMPLE, help="training items for baseline:mean/regression")
+    add("--size", type=_positive, default=DEFAULT_SIZE, help=f"items (default {DEFAULT_SIZE})")
+    add("--workers", type=_positive, default=DEFAULT_WORKERS, help="requests in flight")
+    add("--base-url", help="an OpenAI-compatible server (default: $OPENAI_BASE_URL)")
+    add("--max-tokens", type=_positive, default=DEFAULT_MAX_TOKENS, help="reply token limit")
+    add("--no-prefill", action="store_true", help='do not send the "Price is $" prefill')
+    add("--out", type=Path, default=DEFAULT_OUT, help=f"where runs are saved ({DEFAULT_OUT})")
+    add("--no-save", action="store_true", help="do not save the run")
+    add("--json", action="store_true", help="print one JSON object")
+    add("--chart", type=Path, metavar="FILE.png", help="save the chart as a PNG")
+    add("--compare", nargs="+", type=Path, metavar="RUN.json", help="compare saved runs")
+    parser.set_defaults(handler=run)
+
+
+def _load(source: str, split: Literal["train", "test"], size: int | None) -> list[Item]:
+    """Return items from ``source``: the sample's ``split``, or every item of a file."""
+    loaded = load_items(source, split=split if source == SAMPLE else "all")
+    return loaded.items[:size] if size else loaded.items
+
+
+def _predictor(args: argparse.Namespace) -> tuple[Predictor, int]:
+    if is_baseline(args.model):
+        return make_baseline(args.model, _load(args.train, "train", None)), 1
+    client = make_client(base_url=args.base_url, max_retries=0)
+    predictor = ChatPredictor(
+        client=client, model=args.model, prefill=not args.no_prefill, max_tokens=args.max_tokens
+    )
+    return predictor, args.workers
+
+
+def _cost_line(cost: CostEstimate | None, model: str, count: int) -> str:
+    if cost is None:
+        return f"cost: {model} is not in the price table; not estimated"
+    approx = " (approximate token counts)" if cost.approximate else ""
+    return (
+        f"cost: at most ${cost.dollars:,.4f} for {count} requests ({cost.input_tokens:,} tokens "
+        f"in, up to {cost.output_tokens:,} out; {cost.model} fine-tuned rates as of "
+        f"{cost.as_of}){approx}"
+    )
+
+
+def _show_progress(progress: Progress) -> None:
+    failed = f", {progress.failed} failed" if progress.failed else ""
+    retries = f", {progress.retries} retries" if progress.retries else ""
+    end = "\n" if progress.done == progress.total else ""
+    print(f"\r{progress.done}/{progress.total} scored{failed}{retries}", end=end, file=sys.stderr)
+
+
+def format_run(run: Run) -> str:
+    """Return the human report: the course's title line, more metrics and error by band."""
+    m = run.metrics
+    r2 = "n/a" if m.r2 is None else f"{m.r2:.3f}"
+    colors = " / ".join(f"{color} {count}" for color, count in m.colors.items())
+    lines = [
+        title_for(run.model, m),
+        f"items {m.size} of {run.requested} · MSE {m.mse:,.2f} · R² {r2} · "
+        f"unparsed {m.unparsed} · {colors}",
+    ]
+    if run.failed:
+        lines.append(f"failed after every retry: {run.failed}")
+    lines.append("error by price band:")
+    lines += [
+        f"  {b.band:<10} n={b.count:<4} error ${b.average_error:>8,.2f}   "
+        f"RMSLE {b.rmsle:.2f}   hits {b.hit_rate_pct:5.1f}%"
+        for b in m.by_band
+    ]
+    return "\n".join(lines)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    runs = [load_run(path) for path in args.compare]
+    rows = compare_runs(runs)
+    if args.json:
+        print(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+    else:
+        for row in rows:
+            r2 = "n/a" if row["r2"] is None else f"{row['r2']:.3f}"
+            print(
+                f"{row['run']}: Error=${row['average_error']:,.2f} RMSLE={row['rmsle']:.2f} "
+                f"Hits={row['hit_rate_pct']:.1f}% MSE={row['mse']:,.2f} R²={r2} "
+                f"n={row['size']} unparsed={row['unparsed']}"
+            )
+    if args.chart:
+        from ftkit.eval_charts import chart_to_png, comparison_chart
+
+        print(f"chart: {chart_to_png(comparison_chart(runs), args.chart)}", file=sys.stderr)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate ``--model`` (or compare ``--compare`` runs); return the exit code."""
+    if args.compare:
+        return _compare(args)
+    if not args.model:
+        raise EvaluationError("--model is required (a chat model name or baseline:random)")
+    items = _load(args.source, "test", args.size)
+    predictor, workers = _predictor(args)
+    cost = estimate_cost(items, args.model, max_tokens=args.max_tokens)
+    if not is_baseline(args.model):
+        print(_cost_line(cost, args.model, len(items)), file=sys.stderr)
+    result = evaluate(
+        items,
+        predictor,
+        model=args.model,
+        source=args.source,
+        workers=workers,
+        cost=cost,
+        on_progress=_show_progress if sys.stderr.isatty() else None,
+    )
+    return _finish(args, result)
+
+
+def _finish(args: argparse.Namespace, result: Run) -> int:
+    if result.rows and not args.no_save:
+        json_path, csv_path = save_run(result, args.out)
+        print(f"saved: {json_path} and {csv_path.name}", file=sys.stderr)
+    if args.json:
+        sys.stdout.write(orjson.dumps(run_to_json(result), option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write("\n")
+    elif result.rows:
+        print(format_run(result))
+    if args.chart and result.rows:
+        from ftkit.eval_charts import chart_to_png, course_chart
+
+        chart = course_chart(result.rows, result.metrics, name=result.model)
+        print(f"chart: {chart_to_png(chart, args.chart)}", file=sys.stderr)
+    if result.stopped == "interrupted":
+        print(f"ftkit: interrupted after {len(result.rows)} items", file=sys.stderr)
+        return 130
+    if result.stopped:
+        kept = f" ({len(result.rows)} items kept)" if result.rows else ""
+        print(f"ftkit: error: run stopped: {result.stopped}{kept}", file=sys.stderr)
+        return 2
+    return 1 if result.failed else 0

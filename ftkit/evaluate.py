@@ -1,0 +1,218 @@
+"""Run a predictor over test items: a bounded worker pool, progress, a cost estimate, stopping.
+
+``evaluate`` keeps every finished result when the run stops early: on Ctrl-C
+(``KeyboardInterrupt``), when ``should_stop()`` turns true, or when the model cannot be asked
+at all (a 401 or 404, say: ``stopped`` then holds the one-line reason). An item that still
+fails after every retry is counted in ``failed`` and left out of the metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ftkit.chat import DEFAULT_MAX_TOKENS, messages_for
+from ftkit.cost import PriceTable, estimate_inference_cost, load_prices
+from ftkit.errors import FtkitError, ModelError, RetriesExhaustedError
+from ftkit.items import Item
+from ftkit.models import find_model
+from ftkit.predictors import Guess, Predictor, is_baseline
+from ftkit.scoring import Metrics, Scored, compute_metrics, score_item
+from ftkit.tokens import count_example, get_tokenizer
+
+__all__ = [
+    "DEFAULT_SIZE",
+    "DEFAULT_WORKERS",
+    "CostEstimate",
+    "Progress",
+    "Run",
+    "estimate_cost",
+    "evaluate",
+]
+
+DEFAULT_SIZE = 250
+DEFAULT_WORKERS = 5
+MAX_WORKERS = 64
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """The most a run can cost: every prompt, plus ``max_tokens`` out per item."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    dollars: float
+    currency: str
+    as_of: str
+    approximate: bool = False
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is: items finished (scored or failed) out of the total, and retries so far."""
+
+    done: int
+    total: int
+    failed: int
+    retries: int
+    last: Scored | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One evaluation: the scored rows in item order, and how the run went."""
+
+    model: str
+    source: str
+    requested: int
+    rows: tuple[Scored, ...]
+    failed: int = 0
+    stopped: str | None = None
+    created: str = ""
+    elapsed_s: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: CostEstimate | None = None
+    metrics: Metrics = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", compute_metrics(self.rows))
+
+    @property
+    def complete(self) -> bool:
+        """Return True when every requested item was scored."""
+        return len(self.rows) == self.requested and self.stopped is None
+
+
+def estimate_cost(
+    items: Sequence[Item],
+    model: str,
+    *,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    prices: PriceTable | None = None,
+) -> CostEstimate | None:
+    """Return the run's cost from the price table; None for a baseline or an unpriced model."""
+    if is_baseline(model):
+        return None
+    try:
+        known = find_model(model)
+    except ModelError:
+        return None
+    table = prices or load_prices()
+    entry = table.models.get(known.name)
+    if entry is None:
+        return None
+    tokenizer = get_tokenizer(known.encoding)
+    input_tokens = sum(count_example(messages_for(item), tokenizer)[0] for item in items)
+    output_tokens = max_tokens * len(items)
+    return CostEstimate(
+        model=known.name,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        dollars=estimate_inference_cost(input_tokens, output_tokens, entry),
+        currency=table.currency,
+        as_of=table.as_of,
+        approximate=tokenizer.approximate,
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class _Tally:
+    guesses: dict[int, tuple[Guess, Scored]] = field(default_factory=dict)
+    failed: int = 0
+    retries: int = 0
+    stopped: str | None = None
+
+
+def _record(tally: _Tally, index: int, item: Item, future: Future[Guess]) -> Scored | None:
+    try:
+        guess = future.result()
+    except RetriesExhaustedError:
+        tally.failed += 1
+        return None
+    scored = score_item(item.title, item.price, guess.value, answer=guess.answer)
+    tally.guesses[index] = (guess, scored)
+    tally.retries += guess.retries
+    return scored
+
+
+def _inline(items: Sequence[Item], predictor: Predictor) -> Iterator[tuple[int, Future[Guess]]]:
+    for index, item in enumerate(items):
+        future: Future[Guess] = Future()
+        try:
+            future.set_result(predictor(item))
+        except Exception as err:
+            future.set_exception(err)
+        yield index, future
+
+
+def _pooled(
+    pool: ThreadPoolExecutor, items: Sequence[Item], predictor: Predictor
+) -> Iterator[tuple[int, Future[Guess]]]:
+    futures = {pool.submit(predictor, item): index for index, item in enumerate(items)}
+    for future in as_completed(futures):
+        yield futures[future], future
+
+
+def evaluate(
+    items: Sequence[Item],
+    predictor: Predictor,
+    *,
+    model: str,
+    source: str = "",
+    workers: int = DEFAULT_WORKERS,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    cost: CostEstimate | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Run:
+    """Score ``predictor`` on ``items`` with at most ``workers`` requests in flight.
+
+    ``on_progress`` is called on the calling thread after each item. With ``workers=1`` the
+    items are asked in order on the calling thread (the seeded random baseline relies on it).
+    """
+    started, created = clock(), _now()
+    tally = _Tally()
+    total = len(items)
+    pool = ThreadPoolExecutor(max_workers=min(max(workers, 1), MAX_WORKERS))
+    try:
+        pairs = _inline(items, predictor) if workers <= 1 else _pooled(pool, items, predictor)
+        for index, future in pairs:
+            try:
+                scored = _record(tally, index, items[index], future)
+            except FtkitError as err:
+                tally.stopped = str(err)
+                break
+            if on_progress is not None:
+                done = len(tally.guesses) + tally.failed
+                on_progress(Progress(done, total, tally.failed, tally.retries, scored))
+            if should_stop is not None and should_stop():
+                tally.stopped = "stopped by the user"
+                break
+    except KeyboardInterrupt:
+        tally.stopped = "interrupted"
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    ordered = [tally.guesses[i] for i in sorted(tally.guesses)]
+    return Run(
+        model=model,
+        source=source,
+        requested=total,
+        rows=tuple(scored for _, scored in ordered),
+        failed=tally.failed,
+        stopped=tally.stopped,
+        created=created,
+        elapsed_s=round(clock() - started, 3),
+        input_tokens=sum(guess.input_tokens for guess, _ in ordered),
+        output_tokens=sum(guess.output_tokens for guess, _ in ordered),
+        cost=cost,
+    )

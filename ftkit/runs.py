@@ -1,0 +1,252 @@
+"""Saved runs: one JSON file (metrics and items) plus a CSV of the items, reopened to compare.
+
+The JSON object is also what ``python -m ftkit evaluate --json`` prints (``RunJSON``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypedDict
+
+import orjson
+
+from ftkit.errors import EvaluationError
+from ftkit.evaluate import CostEstimate, Run
+from ftkit.jsonl import atomic_writer
+from ftkit.scoring import Scored, score_item
+
+__all__ = [
+    "CSV_COLUMNS",
+    "ComparisonRow",
+    "ItemJSON",
+    "RunJSON",
+    "compare_runs",
+    "load_run",
+    "run_filename",
+    "run_from_json",
+    "run_to_csv",
+    "run_to_json",
+    "save_run",
+]
+
+CSV_COLUMNS = ("title", "truth", "guess", "error", "sle", "color", "parsed", "answer")
+
+
+class ItemJSON(TypedDict):
+    """One scored item as saved and printed."""
+
+    title: str
+    truth: float
+    guess: float
+    error: float
+    sle: float
+    color: str
+    parsed: bool
+    answer: str | None
+
+
+class BandJSON(TypedDict):
+    band: str
+    count: int
+    average_error: float
+    rmsle: float
+    hit_rate_pct: float
+
+
+class RunJSON(TypedDict):
+    """A run as saved and printed: what was asked, the metrics and every scored item."""
+
+    model: str
+    source: str
+    created: str
+    size: int
+    requested: int
+    failed: int
+    stopped: str | None
+    elapsed_s: float
+    average_error: float
+    rmsle: float
+    hit_rate_pct: float
+    mse: float
+    r2: float | None
+    unparsed: int
+    colors: dict[str, int]
+    by_band: list[BandJSON]
+    input_tokens: int
+    output_tokens: int
+    cost_estimate: dict[str, Any] | None
+    items: list[ItemJSON]
+
+
+def run_to_json(run: Run) -> RunJSON:
+    """Return the run as a JSON-ready dict (floats rounded to cents or four places)."""
+    m = run.metrics
+    return RunJSON(
+        model=run.model,
+        source=run.source,
+        created=run.created,
+        size=m.size,
+        requested=run.requested,
+        failed=run.failed,
+        stopped=run.stopped,
+        elapsed_s=run.elapsed_s,
+        average_error=round(m.average_error, 4),
+        rmsle=round(m.rmsle, 4),
+        hit_rate_pct=round(m.hit_rate_pct, 2),
+        mse=round(m.mse, 4),
+        r2=None if m.r2 is None else round(m.r2, 4),
+        unparsed=m.unparsed,
+        colors=m.colors,
+        by_band=[
+            BandJSON(
+                band=b.band,
+                count=b.count,
+                average_error=round(b.average_error, 4),
+                rmsle=round(b.rmsle, 4),
+                hit_rate_pct=round(b.hit_rate_pct, 2),
+            )
+            for b in m.by_band
+        ],
+        input_tokens=run.input_tokens,
+        output_tokens=run.output_tokens,
+        cost_estimate=None if run.cost is None else vars(run.cost).copy(),
+        items=[
+            ItemJSON(
+                title=r.title,
+                truth=r.truth,
+                guess=r.guess,
+                error=round(r.error, 4),
+                sle=round(r.sle, 6),
+                color=r.color,
+                parsed=r.parsed,
+                answer=r.answer,
+            )
+            for r in run.rows
+        ],
+    )
+
+
+def _row(raw: Any, where: str) -> Scored:
+    if not isinstance(raw, dict):
+        raise EvaluationError(f"{where}: must be an object")
+    try:
+        truth, guess = float(raw["truth"]), float(raw["guess"])
+        title = str(raw["title"])
+    except (KeyError, TypeError, ValueError):
+        raise EvaluationError(f"{where}: needs title, truth and guess") from None
+    if truth <= 0:
+        raise EvaluationError(f"{where}: truth must be a positive price")
+    answer = raw.get("answer")
+    scored = score_item(title, truth, guess, answer=answer if isinstance(answer, str) else None)
+    return replace(scored, parsed=False) if raw.get("parsed") is False else scored
+
+
+def run_from_json(data: Any, *, label: str = "run") -> Run:
+    """Return the run in ``data`` (a ``RunJSON``); metrics are recomputed from the items."""
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise EvaluationError(f"{label}: not a saved ftkit run (no items list)")
+    if not isinstance(data.get("model"), str):
+        raise EvaluationError(f"{label}: not a saved ftkit run (no model name)")
+    rows = tuple(_row(raw, f"{label}: items[{i}]") for i, raw in enumerate(data["items"]))
+    cost = data.get("cost_estimate")
+    try:
+        estimate = CostEstimate(**cost) if isinstance(cost, dict) else None
+    except TypeError:
+        estimate = None
+    stopped = data.get("stopped")
+    return Run(
+        model=data["model"],
+        source=str(data.get("source", "")),
+        requested=int(data.get("requested", len(rows))),
+        rows=rows,
+        failed=int(data.get("failed", 0)),
+        stopped=stopped if isinstance(stopped, str) else None,
+        created=str(data.get("created", "")),
+        elapsed_s=float(data.get("elapsed_s", 0.0)),
+        input_tokens=int(data.get("input_tokens", 0)),
+        output_tokens=int(data.get("output_tokens", 0)),
+        cost=estimate,
+    )
+
+
+def load_run(path: str | os.PathLike[str]) -> Run:
+    """Read a saved run's JSON file; raise ``EvaluationError`` naming the file if it is bad."""
+    target = Path(path)
+    try:
+        data = orjson.loads(target.read_bytes())
+    except OSError as err:
+        raise EvaluationError(f"{target}: cannot read ({err.strerror or err})") from None
+    except orjson.JSONDecodeError as err:
+        raise EvaluationError(f"{target}: not valid JSON ({err})") from None
+    return run_from_json(data, label=str(target))
+
+
+def run_to_csv(run: Run) -> str:
+    """Return the run's items as CSV text with ``CSV_COLUMNS``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in run.rows:
+        error, sle = round(r.error, 4), round(r.sle, 6)
+        writer.writerow([r.title, r.truth, r.guess, error, sle, r.color, r.parsed, r.answer or ""])
+    return buffer.getvalue()
+
+
+def run_filename(run: Run) -> str:
+    """Return the stem for a run's files: the model name made safe, then the time."""
+    model = re.sub(r"[^A-Za-z0-9._-]+", "_", run.model).strip("_") or "run"
+    stamp = re.sub(r"[^0-9T]", "", run.created) or "run"
+    return f"{model}-{stamp}"
+
+
+def save_run(run: Run, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write ``<stem>.json`` and ``<stem>.csv`` atomically into ``out_dir``; return both paths."""
+    folder = Path(out_dir)
+    stem = run_filename(run)
+    json_path, csv_path = folder / f"{stem}.json", folder / f"{stem}.csv"
+    with atomic_writer(json_path) as handle:
+        handle.write(orjson.dumps(run_to_json(run), option=orjson.OPT_INDENT_2))
+    with atomic_writer(csv_path) as handle:
+        handle.write(run_to_csv(run).encode())
+    return json_path, csv_path
+
+
+class ComparisonRow(TypedDict):
+    """One run's headline numbers, for a side-by-side table."""
+
+    run: str
+    size: int
+    average_error: float
+    rmsle: float
+    hit_rate_pct: float
+    mse: float
+    r2: float | None
+    unparsed: int
+
+
+def compare_runs(runs: Sequence[Run]) -> list[ComparisonRow]:
+    """Return one row per run; labels are the model names, made unique with the run's time."""
+    names = [r.model for r in runs]
+    rows: list[ComparisonRow] = []
+    for run in runs:
+        label = run.model if names.count(run.model) == 1 else f"{run.model} @ {run.created}"
+        m = run.metrics
+        rows.append(
+            ComparisonRow(
+                run=label,
+                size=m.size,
+                average_error=m.average_error,
+                rmsle=m.rmsle,
+                hit_rate_pct=m.hit_rate_pct,
+                mse=m.mse,
+                r2=m.r2,
+                unparsed=m.unparsed,
+            )
+        )
+    return rows

@@ -1,0 +1,56 @@
+"""The Check page: the pre-flight report of the composed split, model, epochs and cost."""
+
+from __future__ import annotations
+
+from apptest_support import assert_clean, goto, metrics, open_app
+
+from ftkit.cost import load_prices
+
+
+def test_the_composed_split_passes_with_epochs_and_a_dated_estimate() -> None:
+    at = open_app("check")
+    assert_clean(at)
+    assert at.success[0].value.startswith("No errors in 500 training and 50 validation")
+    shown = metrics(at)
+    assert shown["Epochs"] == "3"
+    tokens = int(shown["Training tokens"].replace(",", ""))
+    assert int(shown["Billed tokens"].replace(",", "")) == 3 * tokens
+    assert shown["Estimated cost"].startswith("$")
+    as_of = load_prices().as_of
+    assert any(f"Prices as of {as_of}" in c.value for c in at.caption)
+    assert len(at.get("vega_lite_chart")) == 1  # the token histogram
+    assert any("2027-01-14" in w.value for w in at.warning)  # 4o-mini's shutdown date
+
+
+def test_epochs_and_model_change_the_estimate() -> None:
+    at = open_app("check")
+    tokens = int(metrics(at)["Training tokens"].replace(",", ""))
+    at.number_input(key="check_epochs").set_value(2).run()
+    assert metrics(at)["Billed tokens"] == f"{2 * tokens:,}"
+    at.selectbox(key="check_model").select("gpt-3.5-turbo-0125").run()
+    assert_clean(at)
+    assert not at.warning  # no announced shutdown for this one
+    assert any("limit 16,385" in c.value for c in at.caption)
+
+
+def test_a_leaky_template_shows_warnings_with_line_numbers() -> None:
+    at = open_app("compose")
+    at.text_input(key="compose_user").input("{title} sells for ${price:.2f}").run()
+    goto(at, "check")
+    assert_clean(at)  # warnings do not fail the check
+    issues = at.dataframe[0].value
+    leaks = issues[issues["code"] == "warn.price_leak"]
+    assert len(leaks) == 550
+    assert list(leaks[leaks["file"] == "training"]["line"][:3]) == [1, 2, 3]
+    assert list(leaks[leaks["file"] == "validation"]["line"][:2]) == [1, 2]
+
+
+def test_a_special_token_in_the_prompt_fails_the_check() -> None:
+    at = open_app("compose")
+    at.text_area(key="compose_system").input("Estimate prices.<|endoftext|>").run()
+    goto(at, "check")
+    assert not at.exception
+    assert [e.value for e in at.error] == ["550 errors: fix them before uploading."]
+    issues = at.dataframe[0].value
+    assert set(issues["code"]) == {"content.special_token"}
+    assert list(issues["line"][:2]) == [1, 2]

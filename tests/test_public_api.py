@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import ftkit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_public_surface_is_exactly_all() -> None:
+    public = {name for name in vars(ftkit) if not name.startswith("_")}
+    modules = {name for name in public if type(getattr(ftkit, name)).__name__ == "module"}
+    assert public - modules - {"annotations"} == set(ftkit.__all__)
+    for name in ftkit.__all__:
+        assert getattr(ftkit, name) is not None
+
+
+def test_every_error_is_an_ftkit_error() -> None:
+    errors = [getattr(ftkit, n) for n in ftkit.__all__ if n.endswith("Error")]
+    assert errors and all(issubclass(e, ftkit.FtkitError) for e in errors)
+
+
+def test_library_never_imports_streamlit_outside_ui() -> None:
+    for path in (ROOT / "ftkit").rglob("*.py"):
+        if "ui" in path.relative_to(ROOT / "ftkit").parts:
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not any(n.split(".")[0] == "streamlit" for n in names), path
+
+
+def test_library_api_end_to_end(tmp_path: Path) -> None:
+    items = ftkit.load_items("sample").items
+    split = ftkit.split_items(items, train=30, validation=5, strategy="random")
+    train_path, validation_path = ftkit.write_split(split, tmp_path)
+    assert validation_path is not None
+    assert len(ftkit.read_jsonl(train_path)) == 30
+    report = ftkit.check_file(train_path, validation_path=validation_path)
+    assert report.ok
