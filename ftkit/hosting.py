@@ -99,6 +99,8 @@ class HostingConfig:
         hosted = auth_configured or _flag(env.get(HOSTED_ENV, ""), HOSTED_ENV)
         if "hosted" in section:
             hosted = hosted or _flag(section["hosted"], "ftkit.hosted")
+        if "hosted" in secrets:  # the dashboard's top-level switch (ftkit.ui.state.is_hosted)
+            hosted = hosted or _flag(secrets["hosted"], "hosted")
         return cls(
             hosted=hosted,
             auth_configured=auth_configured,

@@ -72,9 +72,14 @@ def test_an_empty_allow_list_lets_nobody_in() -> None:
     assert not config.is_allowed("ana@example.com")
 
 
-def test_hosted_env_without_auth() -> None:
-    config = HostingConfig.from_mapping({}, env={"FTKIT_HOSTED": "1"})
+@pytest.mark.parametrize(
+    ("secrets", "env"),
+    [({}, {"FTKIT_HOSTED": "1"}), ({"hosted": True}, {}), ({"ftkit": {"hosted": "yes"}}, {})],
+)
+def test_hosted_without_auth(secrets: dict, env: dict) -> None:
+    config = HostingConfig.from_mapping(secrets, env=env)
     assert config.hosted and not config.auth_configured
+    assert not config.allow_pickle
 
 
 @pytest.mark.parametrize(
