@@ -11,8 +11,10 @@
     ├── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
     ├── ExportCheckError        a trainer's published rules reject the split (export)
     ├── CredentialsError        no API key (or Azure setting) for the OpenAI client
-    └── EvaluationError         a model cannot be evaluated, or a saved run cannot be read
-        └── RetriesExhaustedError   one item still failed after every retry
+    ├── EvaluationError         a model cannot be evaluated, or a saved run cannot be read
+    │   └── RetriesExhaustedError   one item still failed after every retry
+    ├── HistoryError            the run history database cannot be opened, read or written
+    └── ConfigError             a hosting setting (secrets or environment) is malformed
 
 The CLI prints ``str(err)`` and exits non-zero; the dashboard shows it with ``st.error``.
 """
@@ -21,10 +23,12 @@ from __future__ import annotations
 
 __all__ = [
     "CheckError",
+    "ConfigError",
     "CredentialsError",
     "EvaluationError",
     "ExportCheckError",
     "FtkitError",
+    "HistoryError",
     "ModelError",
     "OutputError",
     "PickleRefusedError",
@@ -94,3 +98,11 @@ class EvaluationError(FtkitError):
 
 class RetriesExhaustedError(EvaluationError):
     """One request still failed (rate limit, server error, connection) after every retry."""
+
+
+class HistoryError(FtkitError):
+    """The run history database cannot be opened, migrated, read or written."""
+
+
+class ConfigError(FtkitError):
+    """A hosting setting in secrets or the environment has the wrong type or value."""

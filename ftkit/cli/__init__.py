@@ -20,9 +20,15 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrars() -> list[Register]:
     """Return each subcommand module's ``register``; one line per subcommand."""
-    from ftkit.cli import evaluate, export, prepare, validate
+    from ftkit.cli import evaluate, export, history, prepare, validate
 
-    return [prepare.register, validate.register, export.register, evaluate.register]
+    return [
+        prepare.register,
+        validate.register,
+        export.register,
+        evaluate.register,
+        history.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

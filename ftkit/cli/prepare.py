@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from ftkit.check import check_file, format_report, report_to_json
+from ftkit.cli.history import record_quietly
 from ftkit.messages import (
     DEFAULT_ASSISTANT_TEMPLATE,
     DEFAULT_SYSTEM_PROMPT,
@@ -17,6 +18,7 @@ from ftkit.messages import (
 )
 from ftkit.models import DEFAULT_MODEL
 from ftkit.prepare import PrepareResult, prepare
+from ftkit.recording import current_user, prepare_settings, record_prepare
 from ftkit.sampling import STRATEGIES
 from ftkit.sources import ColumnMapping
 
@@ -47,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--model", default=DEFAULT_MODEL, help="model for --check's tokens/cost")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--no-history", action="store_true", help="do not record this run")
     parser.set_defaults(handler=run)
 
 
@@ -92,6 +95,14 @@ def format_result(result: PrepareResult) -> str:
     return "\n".join(lines)
 
 
+def _record(args: argparse.Namespace, templates: Templates, result: PrepareResult) -> int:
+    settings = prepare_settings(
+        args.source, train=args.train, validation=args.validation, seed=args.seed,
+        strategy=args.sampling, templates=templates, out_dir=args.out, mapping=_mapping(args),
+    )  # fmt: skip
+    return record_prepare(result, settings, user=current_user())
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``prepare``; return the exit code."""
     templates = Templates(args.system_prompt, args.user_template, args.assistant_template)
@@ -105,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out,
         mapping=_mapping(args),
     )
+    if not args.no_history:
+        record_quietly(lambda: _record(args, templates, result))
     summary = result_to_json(result)
     report = None
     if args.check:

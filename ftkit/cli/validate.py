@@ -12,7 +12,10 @@ import sys
 import orjson
 
 from ftkit.check import check_file, format_report, report_to_json
+from ftkit.cli.history import record_quietly
 from ftkit.models import DEFAULT_MODEL
+from ftkit.recording import current_user, record_validate, validate_settings
+from ftkit.report import CheckReport
 
 __all__ = ["register", "run"]
 
@@ -48,7 +51,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="training epochs (default: auto, OpenAI's rule)",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--no-history", action="store_true", help="do not record this run")
     parser.set_defaults(handler=run)
+
+
+def _record(args: argparse.Namespace, report: CheckReport) -> int:
+    settings = validate_settings(
+        args.file, validation_path=args.validation, model=args.model, epochs=args.epochs
+    )
+    return record_validate(report, settings, user=current_user())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     report = check_file(
         args.file, validation_path=args.validation, model=args.model, epochs=args.epochs
     )
+    if not args.no_history:
+        record_quietly(lambda: _record(args, report))
     if args.json:
         if report.notice:
             print(f"ftkit: note: {report.notice}", file=sys.stderr)

@@ -1,0 +1,125 @@
+"""``python -m ftkit history``: list, show, compare and re-run recorded runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from ftkit.errors import FtkitError
+from ftkit.history import KINDS, Run, diff_settings, get_run, list_runs, open_store, run_to_json
+
+__all__ = ["format_run", "format_table", "record_quietly", "register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``history`` subcommand."""
+    parser = subparsers.add_parser(
+        "history",
+        help="list recorded prepare, validate, upload, fine-tune and evaluation runs",
+        description="List the runs recorded in the history database (.ftkit/ftkit.db, or "
+        "$FTKIT_DATABASE_URL), show one, compare two, or re-run one with the same settings.",
+    )
+    parser.add_argument("--kind", choices=KINDS, help="only runs of this kind")
+    parser.add_argument("--user", help="only runs by this user")
+    parser.add_argument("--limit", type=int, default=50, help="at most this many runs (50)")
+    parser.add_argument("--id", type=int, metavar="N", help="show run N in full")
+    parser.add_argument("--diff", type=int, nargs=2, metavar=("A", "B"),
+                        help="compare the settings of runs A and B")  # fmt: skip
+    parser.add_argument("--rerun", type=int, metavar="N",
+                        help="do prepare or validate run N again, same settings")  # fmt: skip
+    parser.add_argument("--database", metavar="URL", help="a SQLAlchemy URL (default: see above)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=run)
+
+
+def _dump(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+
+
+def _short(settings: dict[str, Any]) -> str:
+    parts = []
+    sizes = settings.get("sizes") or {}
+    if sizes:
+        parts.append(f"{sizes.get('train', '?')}/{sizes.get('validation', '?')}")
+    for key in ("model", "strategy", "seed"):
+        if settings.get(key) is not None:
+            parts.append(f"{key}={settings[key]}")
+    return " ".join(parts)
+
+
+def format_table(runs: list[Run]) -> str:
+    """Return runs as an aligned table, newest first."""
+    if not runs:
+        return "No runs recorded yet."
+    rows = [("ID", "KIND", "WHEN (UTC)", "USER", "STATUS", "SETTINGS")]
+    rows += [
+        (str(r.id), r.kind, r.created_at[:19].replace("T", " "), r.user or "-", r.status,
+         _short(r.settings))
+        for r in runs
+    ]  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True))
+        + "  "
+        + row[5]
+        for row in rows
+    ).rstrip()
+
+
+def format_run(item: Run) -> str:
+    """Return one run in full."""
+    lines = [
+        f"Run {item.id}: {item.kind}, {item.status}",
+        f"  when: {item.created_at}",
+        f"  user: {item.user or '-'}",
+    ]
+    if item.parent_run_id:
+        lines.append(f"  re-run of: {item.parent_run_id}")
+    lines += ["settings:", _dump(item.settings), "outputs:", _dump(item.outputs)]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``history``; return the exit code."""
+    store = open_store(args.database)
+    if args.rerun is not None:
+        from ftkit.recording import current_user, rerun
+
+        new_id = rerun(get_run(args.rerun, store=store), user=current_user(), store=store)
+        item = get_run(new_id, store=store)
+        print(_dump(run_to_json(item)) if args.json else format_run(item))
+        return 0
+    if args.diff:
+        left, right = (get_run(n, store=store) for n in args.diff)
+        changes = diff_settings(left, right)
+        if args.json:
+            print(_dump([{"key": c.key, "a": c.left, "b": c.right} for c in changes]))
+        elif not changes:
+            print(f"Runs {left.id} and {right.id} have the same settings.")
+        else:
+            for change in changes:
+                print(f"{change.key}: {change.left!r} -> {change.right!r}")
+        return 0
+    if args.id is not None:
+        item = get_run(args.id, store=store)
+        print(_dump(run_to_json(item)) if args.json else format_run(item))
+        return 0
+    runs = list_runs(args.kind, args.user, limit=args.limit, store=store)
+    print(_dump([run_to_json(r) for r in runs]) if args.json else format_table(runs))
+    return 0
+
+
+def record_quietly(record: Callable[[], int]) -> int | None:
+    """Record a run for another command; on failure print one note and carry on.
+
+    The history is a side record: a command that did its work never fails because of it.
+    """
+    try:
+        return record()
+    except FtkitError as err:
+        print(f"ftkit: note: not recorded in the history ({err})", file=sys.stderr)
+        return None

@@ -1,0 +1,234 @@
+"""Record, update, list and compare runs: what was done, with which settings, by whom, when."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, TypedDict, get_args
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ftkit.errors import HistoryError
+from ftkit.history.redact import redact
+from ftkit.history.schema import RUNS
+from ftkit.history.store import HistoryStore, open_store
+
+__all__ = [
+    "KINDS",
+    "STATUSES",
+    "Run",
+    "RunJSON",
+    "RunKind",
+    "RunStatus",
+    "SettingChange",
+    "diff_settings",
+    "get_run",
+    "list_runs",
+    "record_run",
+    "run_to_json",
+    "update_run",
+]
+
+RunKind = Literal["prepare", "validate", "upload", "finetune", "evaluate"]
+RunStatus = Literal["running", "succeeded", "failed", "cancelled"]
+KINDS: tuple[RunKind, ...] = get_args(RunKind)
+STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+DEFAULT_LIMIT = 100
+
+
+class RunJSON(TypedDict):
+    """One run as ``history --json`` prints it."""
+
+    id: int
+    kind: str
+    created_at: str
+    user: str
+    status: str
+    settings: dict[str, Any]
+    outputs: dict[str, Any]
+    parent_run_id: int | None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One recorded run."""
+
+    id: int
+    kind: str
+    created_at: str
+    user: str
+    status: str
+    settings: dict[str, Any]
+    outputs: dict[str, Any]
+    parent_run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    """One setting that differs between two runs; ``None`` where a run lacks it."""
+
+    key: str
+    left: Any
+    right: Any
+
+
+def _dumps(value: Mapping[str, Any], field: str) -> str:
+    if not isinstance(value, Mapping):
+        raise HistoryError(f"{field}: expected a mapping, got {type(value).__name__}")
+    clean = redact(dict(value))
+    return orjson.dumps(clean, default=str, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _loads(text: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {"unreadable": text}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _row_to_run(row: sa.Row[Any]) -> Run:
+    return Run(
+        id=int(row.id),
+        kind=row.kind,
+        created_at=row.created_at,
+        user=row.username,
+        status=row.status,
+        settings=_loads(row.settings),
+        outputs=_loads(row.outputs),
+        parent_run_id=row.parent_run_id,
+    )
+
+
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise HistoryError(f"status: {status!r} is not one of {', '.join(STATUSES)}")
+
+
+def record_run(
+    kind: RunKind,
+    settings: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    *,
+    user: str,
+    status: RunStatus = "succeeded",
+    parent_run_id: int | None = None,
+    created_at: datetime | None = None,
+    store: HistoryStore | None = None,
+) -> int:
+    """Record one run and return its id; secret-looking fields are dropped before storing."""
+    if kind not in KINDS:
+        raise HistoryError(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
+    _check_status(status)
+    when = (created_at or datetime.now(UTC)).astimezone(UTC).isoformat()
+    values = {
+        "kind": kind,
+        "created_at": when,
+        "username": redact(user or ""),
+        "status": status,
+        "settings": _dumps(settings, "settings"),
+        "outputs": _dumps(outputs, "outputs"),
+        "parent_run_id": parent_run_id,
+    }
+
+    def insert(conn: Connection) -> int:
+        key = conn.execute(sa.insert(RUNS).values(**values)).inserted_primary_key
+        if key is None:  # pragma: no cover - every supported dialect reports the new id
+            raise HistoryError("the database did not report the new run's id")
+        return int(key[0])
+
+    return (store or open_store()).write(insert)
+
+
+def update_run(
+    run_id: int,
+    *,
+    outputs: Mapping[str, Any] | None = None,
+    status: RunStatus | None = None,
+    store: HistoryStore | None = None,
+) -> Run:
+    """Merge ``outputs`` into a run's outputs (top-level keys replace) and set its status."""
+    if status is not None:
+        _check_status(status)
+    store = store or open_store()
+
+    def change(conn: Connection) -> Run:
+        row = conn.execute(sa.select(RUNS).where(RUNS.c.id == run_id)).one_or_none()
+        if row is None:
+            raise HistoryError(f"run {run_id}: no such run")
+        values: dict[str, Any] = {}
+        if outputs is not None:
+            merged = {**_loads(row.outputs), **dict(outputs)}
+            values["outputs"] = _dumps(merged, "outputs")
+        if status is not None:
+            values["status"] = status
+        if values:
+            conn.execute(sa.update(RUNS).where(RUNS.c.id == run_id).values(**values))
+        return _row_to_run(conn.execute(sa.select(RUNS).where(RUNS.c.id == run_id)).one())
+
+    return store.write(change)
+
+
+def list_runs(
+    kind: str | None = None,
+    user: str | None = None,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    store: HistoryStore | None = None,
+) -> list[Run]:
+    """Return runs, newest first, optionally only of one kind or one user."""
+    query = sa.select(RUNS).order_by(RUNS.c.id.desc()).limit(max(1, limit))
+    if kind:
+        query = query.where(RUNS.c.kind == kind)
+    if user is not None:
+        query = query.where(RUNS.c.username == user)
+    with (store or open_store()).read() as conn:
+        return [_row_to_run(row) for row in conn.execute(query)]
+
+
+def get_run(run_id: int, *, store: HistoryStore | None = None) -> Run:
+    """Return one run; raise ``HistoryError`` when there is none with that id."""
+    with (store or open_store()).read() as conn:
+        row = conn.execute(sa.select(RUNS).where(RUNS.c.id == run_id)).one_or_none()
+    if row is None:
+        raise HistoryError(f"run {run_id}: no such run")
+    return _row_to_run(row)
+
+
+def _flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, inner in value.items():
+        path = f"{prefix}{key}"
+        if isinstance(inner, Mapping) and inner:
+            flat.update(_flatten(inner, f"{path}."))
+        else:
+            flat[path] = inner
+    return flat
+
+
+def diff_settings(a: Run | Mapping[str, Any], b: Run | Mapping[str, Any]) -> list[SettingChange]:
+    """Return the settings that differ between two runs, by dotted key, sorted."""
+    left = _flatten(a.settings if isinstance(a, Run) else a)
+    right = _flatten(b.settings if isinstance(b, Run) else b)
+    return [
+        SettingChange(key, left.get(key), right.get(key))
+        for key in sorted(left.keys() | right.keys())
+        if left.get(key) != right.get(key)
+    ]
+
+
+def run_to_json(run: Run) -> RunJSON:
+    """Return the JSON object for one run."""
+    return RunJSON(
+        id=run.id,
+        kind=run.kind,
+        created_at=run.created_at,
+        user=run.user,
+        status=run.status,
+        settings=run.settings,
+        outputs=run.outputs,
+        parent_run_id=run.parent_run_id,
+    )

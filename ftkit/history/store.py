@@ -1,0 +1,192 @@
+"""Open the history database: SQLite by default, any SQLAlchemy URL on request.
+
+SQLite runs in WAL mode with a busy timeout, and every transaction starts with ``BEGIN
+IMMEDIATE`` so writers queue instead of failing; a write that still meets "database is locked"
+is retried. One engine per URL and process; it never holds anything built from an API key.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from ftkit.errors import HistoryError
+from ftkit.history.schema import ensure_schema
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "DEFAULT_DB_PATH",
+    "HistoryStore",
+    "close_all",
+    "database_url",
+    "open_store",
+]
+
+DATABASE_URL_ENV = "FTKIT_DATABASE_URL"
+DEFAULT_DB_PATH = Path(".ftkit") / "ftkit.db"
+BUSY_TIMEOUT_MS = 30_000
+RETRIES = 8
+
+T = TypeVar("T")
+_ENGINES: dict[tuple[str, int], Engine] = {}
+_READY: set[tuple[str, int]] = set()
+_LOCK = threading.Lock()
+
+
+def database_url(url: str | None = None, *, base_dir: str | os.PathLike[str] | None = None) -> str:
+    """Return the URL to use: ``url``, else ``$FTKIT_DATABASE_URL``, else the SQLite file.
+
+    The SQLite file is ``.ftkit/ftkit.db`` under ``base_dir`` (default: the working folder).
+    """
+    chosen = (url or os.environ.get(DATABASE_URL_ENV) or "").strip()
+    if chosen:
+        return chosen
+    path = Path(base_dir or Path.cwd()) / DEFAULT_DB_PATH
+    return f"sqlite:///{path.resolve()}"
+
+
+def _safe(url: str) -> str:
+    """Return ``url`` with any password hidden, for messages."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "the database URL"
+
+
+def _first_line(err: BaseException) -> str:
+    orig = getattr(err, "orig", None) or err
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
+
+
+def _sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let the "begin" hook below issue BEGIN itself
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            folder = Path(database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise HistoryError(
+                    f"{folder}: cannot create the history folder ({err.strerror})"
+                ) from None
+        engine = sa.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        _sqlite_events(engine)
+        return engine
+    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=2, max_overflow=4)
+
+
+def _engine_for(url: str) -> Engine:
+    key = (url, os.getpid())  # a forked child must not reuse its parent's connections
+    with _LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            try:
+                engine = _create_engine(url)
+            except (ArgumentError, NoSuchModuleError, ImportError) as err:
+                raise HistoryError(
+                    f"{DATABASE_URL_ENV}: {_safe(url)} is not a database URL ftkit can use "
+                    f"({_first_line(err)})"
+                ) from None
+            _ENGINES[key] = engine
+        return engine
+
+
+def _is_busy(err: OperationalError) -> bool:
+    text = str(err.orig).lower()
+    return "locked" in text or "busy" in text
+
+
+@dataclass(frozen=True)
+class HistoryStore:
+    """A handle on one history database; cheap to create, safe to share within a process."""
+
+    url: str
+    engine: Engine
+
+    @property
+    def display_url(self) -> str:
+        """Return the URL with its password hidden."""
+        return _safe(self.url)
+
+    @property
+    def dialect(self) -> str:
+        """Return ``"sqlite"``, ``"postgresql"``, and so on."""
+        return self.engine.dialect.name
+
+    def write(
+        self, work: Callable[[Connection], T], *, sleep: Callable[[float], None] = time.sleep
+    ) -> T:
+        """Run ``work`` in one short write transaction, retrying while the database is busy."""
+        for attempt in range(RETRIES):
+            try:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            except OperationalError as err:
+                if not _is_busy(err) or attempt == RETRIES - 1:
+                    raise self._error("cannot write", err) from None
+                sleep(0.05 * 2**attempt)
+            except SQLAlchemyError as err:
+                raise self._error("cannot write", err) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """Yield a connection for reading; database errors become ``HistoryError``."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as err:
+            raise self._error("cannot read", err) from None
+
+    def _error(self, action: str, err: BaseException) -> HistoryError:
+        return HistoryError(f"history database {self.display_url}: {action} ({_first_line(err)})")
+
+
+def open_store(
+    url: str | None = None, *, base_dir: str | os.PathLike[str] | None = None
+) -> HistoryStore:
+    """Open (creating or upgrading on first use) the history database; see ``database_url``."""
+    resolved = database_url(url, base_dir=base_dir)
+    store = HistoryStore(resolved, _engine_for(resolved))
+    key = (resolved, os.getpid())
+    if key not in _READY:
+        store.write(ensure_schema)
+        _READY.add(key)
+    return store
+
+
+def close_all() -> None:
+    """Close every pooled connection this process holds (tests; a clean shutdown)."""
+    with _LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()
+        _READY.clear()

@@ -1,0 +1,131 @@
+"""Check an upload by its content, not only its name: size, and magic bytes against extension.
+
+Pure: takes the bytes and the name, returns nothing or raises ``SourceError`` naming the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import zlib
+
+import orjson
+
+from ftkit.errors import SourceError
+
+__all__ = ["TEXT_SUFFIXES", "sniff_upload"]
+
+TEXT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".txt")
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a zip archive"),
+    (b"PK\x05\x06", "a zip archive"),
+    (b"\x1f\x8b", "a gzip file"),
+    (b"PAR1", "a Parquet file"),
+    (b"\x80\x02", "a Python pickle"),
+    (b"\x80\x03", "a Python pickle"),
+    (b"\x80\x04", "a Python pickle"),
+    (b"\x80\x05", "a Python pickle"),
+    (b"%PDF", "a PDF"),
+    (b"\x7fELF", "a program"),
+    (b"MZ", "a Windows program"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"BZh", "a bzip2 file"),
+    (b"\xfd7zXZ\x00", "an xz file"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+)
+_TEXT_PICKLE = re.compile(rb"(?m)^[pg]\d+$")  # protocol 0's memo opcodes on lines of their own
+_SNIFF_BYTES = 64 * 1024
+_MAX_GZIP_RATIO = 200  # a .gz that inflates more than this is treated as a zip bomb
+
+
+def _magic(data: bytes) -> str | None:
+    for prefix, what in _MAGIC:
+        if data.startswith(prefix):
+            return what
+    return None
+
+
+def _suffix(filename: str) -> str:
+    lowered = filename.lower()
+    for suffix in (".jsonl.gz", ".ndjson.gz", ".json.gz", ".csv.gz"):
+        if lowered.endswith(suffix):
+            return suffix
+    dot = lowered.rfind(".")
+    return lowered[dot:] if dot >= 0 else ""
+
+
+def _check_text(data: bytes, filename: str, suffix: str) -> None:
+    found = _magic(data)
+    if found:
+        raise SourceError(f"{filename}: is really {found}, not a {suffix.lstrip('.')} file")
+    head = data[:_SNIFF_BYTES]
+    protocol_1 = data[:1] in (b"]", b"}", b"(", b"c") and b"q\x00" in head[:256]
+    if (protocol_1 or _TEXT_PICKLE.search(head)) and data.rstrip().endswith(b"."):
+        raise SourceError(f"{filename}: is really a Python pickle, not a {suffix.lstrip('.')} file")
+    if b"\x00" in head:
+        raise SourceError(f"{filename}: holds binary data (NUL bytes), not {suffix.lstrip('.')}")
+    if suffix == ".json":
+        try:
+            orjson.loads(data)
+        except orjson.JSONDecodeError as err:
+            raise SourceError(f"{filename}: is not valid JSON ({err})") from None
+    if suffix in (".jsonl", ".ndjson"):
+        first = next((line for line in head.splitlines() if line.strip()), b"")
+        if first and not first.lstrip(b"\xef\xbb\xbf \t").startswith(b"{"):
+            raise SourceError(f"{filename}: line 1 is not a JSON object, so this is not JSON Lines")
+
+
+def _gunzip_head(data: bytes, filename: str, max_bytes: int) -> bytes:
+    if not data.startswith(b"\x1f\x8b"):
+        raise SourceError(f"{filename}: is named .gz but is not gzip-compressed")
+    limit = max(max_bytes, len(data) * _MAX_GZIP_RATIO)
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            head = stream.read(_SNIFF_BYTES)
+            total = len(head)
+            while chunk := stream.read(1 << 20):
+                total += len(chunk)
+                if total > limit:
+                    raise SourceError(f"{filename}: inflates to more than {limit:,} bytes")
+    except (OSError, EOFError, zlib.error) as err:
+        raise SourceError(f"{filename}: is a damaged gzip file ({err})") from None
+    return head
+
+
+def sniff_upload(data: bytes, filename: str, *, max_bytes: int) -> None:
+    """Raise ``SourceError`` unless ``data`` is within ``max_bytes`` and matches its extension.
+
+    A ``.csv`` that is really a zip, a pickle or a Parquet file, a ``.json`` that does not
+    parse, text with NUL bytes, a ``.parquet`` without Parquet's magic, and pickles under any
+    name are refused.
+    """
+    if len(data) > max_bytes:
+        raise SourceError(
+            f"{filename}: {len(data) / 1e6:,.1f} MB is over the upload limit of "
+            f"{max_bytes / 1e6:,.1f} MB"
+        )
+    if not data:
+        raise SourceError(f"{filename}: is empty")
+    suffix = _suffix(filename)
+    if _magic(data) == "a Python pickle" or suffix in (".pkl", ".pickle"):
+        raise SourceError(
+            f"{filename}: pickles cannot be uploaded, because loading one can run code"
+        )
+    if suffix.endswith(".gz"):
+        _check_text(_gunzip_head(data, filename, max_bytes), filename, suffix.removesuffix(".gz"))
+    elif suffix == ".parquet":
+        if not (data.startswith(b"PAR1") and data.endswith(b"PAR1")):
+            found = _magic(data)
+            if found:
+                raise SourceError(f"{filename}: is really {found}, not a Parquet file")
+            raise SourceError(f"{filename}: is not a Parquet file (no PAR1 marker at both ends)")
+    elif suffix in TEXT_SUFFIXES:
+        _check_text(data, filename, suffix)
+    else:
+        raise SourceError(
+            f"{filename}: unsupported file type '{suffix or filename}' "
+            "(use .csv, .tsv, .jsonl, .json, .parquet, or one of those gzipped)"
+        )
