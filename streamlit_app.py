@@ -6,7 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from ftkit.ui.state import init_state, is_hosted
+from ftkit.errors import FtkitError
+from ftkit.ui.auth import hosting_config, require_login, show_account
+from ftkit.ui.state import init_state
 
 HERE = Path(__file__).resolve().parent
 
@@ -19,9 +21,16 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("app_pages/export.py", "Export", ":material/download:"),
     ("app_pages/upload_train.py", "Upload & Train", ":material/rocket_launch:"),
     ("app_pages/evaluate.py", "Evaluate", ":material/insights:"),
+    ("app_pages/history.py", "History", ":material/history:"),
 )
 
 st.set_page_config(page_title="ftkit", page_icon="🏷️", layout="wide")
+try:
+    config = hosting_config()
+except FtkitError as err:  # a broken secrets.toml: say so, and serve nothing else
+    st.error(str(err))
+    st.stop()
+email = require_login(config)  # with [auth] configured, nothing else renders until signed in
 init_state()
 
 pages = [
@@ -31,12 +40,6 @@ pages = [
 ]
 page = st.navigation(pages)
 
-with st.sidebar:
-    if is_hosted():
-        st.caption(":material/cloud: Hosted mode: local file paths are off.")
-    else:
-        st.caption(
-            ":material/computer: Local single-user mode: files on this computer can be loaded."
-        )
+show_account(email, config)
 
 page.run()

@@ -23,6 +23,7 @@ from ftkit.predictors import (
 )
 from ftkit.runs import compare_runs, run_filename, run_from_json, run_to_csv, run_to_json
 from ftkit.sources import load_items, load_items_from_bytes
+from ftkit.ui.auth import hosting_config
 from ftkit.ui.keys import find_api_key
 
 CHAT = "Chat model (OpenAI, Azure or compatible)"
@@ -124,7 +125,14 @@ def predictor_for() -> Predictor:
         return sample_regression()
     if choice in BASELINES:
         return make_baseline(choice, sample_items("train"))
-    client = make_client(api_key=api_key, base_url=base_url or None, max_retries=0)
+    config = hosting_config()
+    client = make_client(
+        api_key=api_key,
+        base_url=base_url or None,
+        max_retries=0,
+        # a hosted server's own key never leaves with a user's request unless allowed
+        use_environment=not config.hosted or config.allow_server_key,
+    )
     return ChatPredictor(client=client, model=model)
 
 

@@ -49,6 +49,10 @@ def read_setting(name: str) -> str | None:
     return value.strip() if value and value.strip() else None
 
 
+def _nothing(name: str) -> None:
+    return None
+
+
 def make_client(
     *,
     api_key: str | None = None,
@@ -57,20 +61,24 @@ def make_client(
     api_version: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_retries: int = DEFAULT_MAX_RETRIES,
+    use_environment: bool = True,
 ) -> openai.OpenAI:
     """Return an ``openai.OpenAI`` (or ``openai.AzureOpenAI``) client.
 
     Azure is chosen when ``azure_endpoint`` or ``$AZURE_OPENAI_ENDPOINT`` is set. Raises
     ``CredentialsError`` (one line naming what to set) when a key or API version is missing.
+    ``use_environment=False`` ignores the environment and ``.env`` (a hosted dashboard whose
+    deployer has not allowed the server's key): only the arguments count.
     """
-    endpoint = azure_endpoint or read_setting("AZURE_OPENAI_ENDPOINT")
+    setting = read_setting if use_environment else _nothing
+    endpoint = azure_endpoint or setting("AZURE_OPENAI_ENDPOINT")
     if endpoint and not base_url:
-        key = api_key or read_setting("AZURE_OPENAI_API_KEY") or read_setting("OPENAI_API_KEY")
+        key = api_key or setting("AZURE_OPENAI_API_KEY") or setting("OPENAI_API_KEY")
         if not key:
             raise CredentialsError(
                 f"no Azure OpenAI API key for {endpoint}: set AZURE_OPENAI_API_KEY"
             )
-        version = api_version or read_setting("OPENAI_API_VERSION")
+        version = api_version or setting("OPENAI_API_VERSION")
         if not version:
             raise CredentialsError(
                 f"Azure OpenAI at {endpoint} needs an API version: set OPENAI_API_VERSION"
@@ -82,8 +90,8 @@ def make_client(
             timeout=timeout,
             max_retries=max_retries,
         )
-    url = base_url or read_setting("OPENAI_BASE_URL")
-    key = api_key or read_setting("OPENAI_API_KEY")
+    url = base_url or setting("OPENAI_BASE_URL")
+    key = api_key or setting("OPENAI_API_KEY")
     if not key:
         if not url or _OPENAI_HOST in url:
             raise CredentialsError(NO_KEY_MESSAGE)

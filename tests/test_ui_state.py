@@ -12,15 +12,6 @@ from streamlit.testing.v1 import AppTest
 from ftkit.ui import state
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [("1", True), ("true", True), ("YES", True), ("on", True), (True, True),
-     ("", False), ("0", False), ("false", False), ("off", False), (False, False)],
-)  # fmt: skip
-def test_parse_flag(value: object, expected: bool) -> None:
-    assert state.parse_flag(value) is expected
-
-
 def test_the_upload_pages_contract_keys() -> None:
     assert state.EXPORT_TRAIN_PATH == "export_train_path"
     assert state.EXPORT_VALIDATION_PATH == "export_validation_path"

@@ -110,7 +110,10 @@ def show_account(email: str | None, config: HostingConfig) -> None:
     if email:
         st.sidebar.caption(f"Signed in as {email}")
         st.sidebar.button("Log out", key="auth_logout", on_click=st.logout)
-    elif config.hosted:
-        st.sidebar.caption("Hosted mode")
-    else:
-        st.sidebar.caption("Local single-user mode: no sign-in is configured.")
+    if config.hosted:
+        st.sidebar.caption(":material/cloud: Hosted mode: local file paths and pickles are off.")
+    elif not email:
+        st.sidebar.caption(
+            ":material/computer: Local single-user mode: no sign-in is configured; "
+            "files on this computer can be loaded."
+        )

@@ -10,11 +10,12 @@ Other pages rely on these keys: after Export writes files, ``EXPORT_TRAIN_PATH``
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import streamlit as st
 
+from ftkit import hosting
+from ftkit.errors import FtkitError
 from ftkit.messages import DEFAULT_ASSISTANT_TEMPLATE, DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_TEMPLATE
 from ftkit.models import DEFAULT_MODEL
 
@@ -41,7 +42,6 @@ __all__ = [
     "bind",
     "init_state",
     "is_hosted",
-    "parse_flag",
     "persist",
     "reset_to_lecture",
 ]
@@ -68,7 +68,7 @@ EXPORT_TRAIN_PATH = "export_train_path"
 EXPORT_VALIDATION_PATH = "export_validation_path"
 EXPORT_FINGERPRINT = "export_fingerprint"
 
-HOSTED_ENV = "FTKIT_HOSTED"
+HOSTED_ENV = hosting.HOSTED_ENV
 
 LECTURE_DEFAULTS: dict[str, Any] = {
     TRAIN_SIZE: 500,
@@ -119,20 +119,12 @@ def reset_to_lecture(widget_keys: dict[str, str]) -> None:
         st.session_state[widget_key] = st.session_state[setting]
 
 
-def parse_flag(value: object) -> bool:
-    """Return True for 1/true/yes/on (any case) or a true boolean."""
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
 def is_hosted() -> bool:
-    """Return True when ``$FTKIT_HOSTED`` or the secret ``hosted`` is set: local paths are off."""
-    if parse_flag(os.environ.get(HOSTED_ENV, "")):
-        return True
+    """Return True in hosted mode (``[auth]`` configured, ``$FTKIT_HOSTED``, or the ``hosted``
+    secret): local paths and pickles are off. A broken secrets file fails closed (hosted)."""
+    from ftkit.ui.auth import hosting_config
+
     try:
-        if not st.secrets.load_if_toml_exists():
-            return False
-        return parse_flag(st.secrets.get("hosted", False))
-    except Exception:  # a malformed secrets.toml: fail closed, keep local paths off
+        return hosting_config().hosted
+    except FtkitError:
         return True
