@@ -8,7 +8,12 @@
     ├── OutputError             an output file or folder cannot be written
     ├── CheckError              a JSONL file cannot be read for the pre-flight check
     ├── ModelError              a model name ftkit does not know
-    └── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
+    ├── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
+    ├── ProviderError           no API key, or provider settings that do not fit together
+    ├── ApiError                the API refused or failed a request (one line with the request id)
+    │   └── FineTuningClosedError  job creation refused: self-serve fine-tuning is closed here
+    ├── UploadError             a file was not uploaded (nothing is recorded as uploaded)
+    └── WaitTimeoutError        a bounded wait for a file or job ran out
 
 The CLI prints ``str(err)`` and exits non-zero; the dashboard shows it with ``st.error``.
 """
@@ -16,15 +21,20 @@ The CLI prints ``str(err)`` and exits non-zero; the dashboard shows it with ``st
 from __future__ import annotations
 
 __all__ = [
+    "ApiError",
     "CheckError",
+    "FineTuningClosedError",
     "FtkitError",
     "ModelError",
     "OutputError",
     "PickleRefusedError",
     "PriceTableError",
+    "ProviderError",
     "SamplingError",
     "SourceError",
     "TemplateError",
+    "UploadError",
+    "WaitTimeoutError",
 ]
 
 
@@ -62,3 +72,28 @@ class ModelError(FtkitError):
 
 class PriceTableError(FtkitError):
     """A price table file is missing, not JSON, or has the wrong shape."""
+
+
+class ProviderError(FtkitError):
+    """No API key is set, or the provider settings do not fit together."""
+
+
+class ApiError(FtkitError):
+    """The API refused or failed a request; the message carries the request id when known."""
+
+    def __init__(self, message: str, *, status: int | None = None, request_id: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.request_id = request_id
+
+
+class FineTuningClosedError(ApiError):
+    """Creating a fine-tuning job was refused with 403: self-serve fine-tuning is closed."""
+
+
+class UploadError(FtkitError):
+    """A file could not be uploaded; nothing was recorded as uploaded."""
+
+
+class WaitTimeoutError(FtkitError):
+    """A bounded wait for a file to be processed or a job to finish ran out."""
