@@ -20,9 +20,16 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrars() -> list[Register]:
     """Return each subcommand module's ``register``; one line per subcommand."""
-    from ftkit.cli import prepare, validate
+    from ftkit.cli import finetune, jobs, models, prepare, upload, validate
 
-    return [prepare.register, validate.register]
+    return [
+        prepare.register,
+        validate.register,
+        upload.register,
+        finetune.register,
+        jobs.register,
+        models.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
