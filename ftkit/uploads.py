@@ -42,19 +42,32 @@ Progress = Callable[[int, int], None]
 
 
 class ProgressCounter:
-    """Thread-safe running total of bytes sent, reported as (sent, total)."""
+    """Thread-safe running total of bytes sent, reported as (sent, total).
 
-    def __init__(self, total: int, report: Progress | None) -> None:
+    With ``live=True`` each ``add`` reports at once (single-stream uploads, on the caller's
+    thread); otherwise the caller's thread calls ``flush`` so that the callback never runs on a
+    worker thread (a Streamlit progress bar can only be updated from the script's thread).
+    """
+
+    def __init__(self, total: int, report: Progress | None, *, live: bool = True) -> None:
         self.total = total
         self.sent = 0
+        self._shown = -1
         self._report = report
+        self._live = live
         self._lock = threading.Lock()
 
     def add(self, count: int) -> None:
         with self._lock:
             self.sent = min(self.sent + count, self.total)
-            sent = self.sent
-        if self._report is not None:
+        if self._live:
+            self.flush()
+
+    def flush(self) -> None:
+        """Report the total so far if it changed."""
+        sent = self.sent
+        if self._report is not None and sent != self._shown:
+            self._shown = sent
             self._report(sent, self.total)
 
 
@@ -178,8 +191,12 @@ def _send_parts(
             future = pool.submit(_send_part, client, upload_id, window, name,
                                  attempts=attempts, sleep=sleep, cancelled=cancelled)  # fmt: skip
             futures.append(future)
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((f for f in done if f.exception() is not None), None)
+        while True:
+            done, pending = wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION)
+            counter.flush()
+            failed = next((f for f in done if f.exception() is not None), None)
+            if failed is not None or not pending:
+                break
         if failed is not None:
             cancelled.set()
             for future in futures:
@@ -218,7 +235,7 @@ def upload_in_parts(
             mime_type=MIME_TYPE,
             purpose=purpose,  # type: ignore[arg-type]
         )
-    counter = ProgressCounter(size, on_progress)
+    counter = ProgressCounter(size, on_progress, live=False)
     fd = os.open(path, os.O_RDONLY)
     try:
         part_ids = _send_parts(client, upload.id, fd, size, filename, counter,

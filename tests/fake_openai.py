@@ -5,8 +5,8 @@ reaches it through ``base_url`` (``fake.url``). Jobs advance one stage each time
 retrieved: validating_files → queued → running (one metrics event per step, a checkpoint per
 epoch) → succeeded, or failed when ``fake.job_outcome = "failed"``; cancel, pause and resume
 work. ``fake.closed = True`` answers job creation with 403 like an organisation whose
-fine-tuning was wound down. ``fake.inject(method, path_prefix, kind, times)`` makes the next
-matching requests fail: ``"429"`` (with Retry-After), ``"500"``, ``"timeout"`` (answers too
+fine-tuning was wound down. ``fake.inject(method, pattern, kind, times)`` makes the next
+requests whose path starts with (or glob-matches) ``pattern`` fail: ``"429"`` (with Retry-After), ``"500"``, ``"timeout"`` (answers too
 late), ``"drop"`` (closes the connection before answering) or ``"lost"`` (does the work,
 then closes the connection: a lost response).
 
@@ -16,6 +16,7 @@ sizes and md5s (the benchmark streams gigabytes through it).
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import itertools
 import json
@@ -107,7 +108,8 @@ class FakeOpenAI:
     def take_fault(self, method: str, path: str) -> str | None:
         with self.lock:
             for fault in self.faults:
-                if fault.method == method and path.startswith(fault.prefix) and fault.times > 0:
+                hit = path.startswith(fault.prefix) or fnmatch.fnmatchcase(path, fault.prefix)
+                if fault.method == method and hit and fault.times > 0:
                     fault.times -= 1
                     return fault.kind
         return None
@@ -121,11 +123,22 @@ class FakeOpenAI:
 
     # ---- files -------------------------------------------------------------------------------
 
-    def add_file(self, filename: str, purpose: str, data: bytes | None, size: int, md5: str) -> dict:
+    def add_file(
+        self, filename: str, purpose: str, data: bytes | None, size: int, md5: str
+    ) -> dict:
         file_id = self.new_id("file")
-        obj = {"id": file_id, "object": "file", "bytes": size, "created_at": int(time.time()),
-               "filename": filename, "purpose": purpose, "status": "uploaded",
-               "status_details": None, "_md5": md5, "_polls": 0}  # fmt: skip
+        obj = {
+            "id": file_id,
+            "object": "file",
+            "bytes": size,
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "uploaded",
+            "status_details": None,
+            "_md5": md5,
+            "_polls": 0,
+        }
         self.state.files[file_id] = obj
         if data is not None and self.store_content:
             self.state.contents[file_id] = data
@@ -141,10 +154,15 @@ class FakeOpenAI:
     # ---- jobs ----------------------------------------------------------------------------
 
     def add_event(self, job_id: str, message: str, *, level: str = "info", data=None) -> None:
-        event = {"id": self.new_id("ftevent"), "object": "fine_tuning.job.event",
-                 "created_at": int(time.time()),
-                 "level": level, "message": message, "type": "metrics" if data else "message",
-                 "data": data}  # fmt: skip
+        event = {
+            "id": self.new_id("ftevent"),
+            "object": "fine_tuning.job.event",
+            "created_at": int(time.time()),
+            "level": level,
+            "message": message,
+            "type": "metrics" if data else "message",
+            "data": data,
+        }
         self.state.events[job_id].append(event)
 
     def advance(self, job: dict) -> None:
@@ -161,29 +179,50 @@ class FakeOpenAI:
             job["_step"] += 1
             step = job["_step"]
             loss = round(2.0 / step, 4)
-            data = {"step": step, "total_steps": self.steps, "train_loss": loss,
-                    "train_mean_token_accuracy": round(0.5 + step / 10, 3),
-                    "valid_loss": round(loss * 1.1, 4),
-                    "valid_mean_token_accuracy": round(0.45 + step / 10, 3)}  # fmt: skip
+            data = {
+                "step": step,
+                "total_steps": self.steps,
+                "train_loss": loss,
+                "train_mean_token_accuracy": round(0.5 + step / 10, 3),
+                "valid_loss": round(loss * 1.1, 4),
+                "valid_mean_token_accuracy": round(0.45 + step / 10, 3),
+            }
             self.add_event(job_id, f"Step {step}/{self.steps}: training loss={loss}", data=data)
             if self.job_outcome == "failed" and step == 2:
                 job["status"], job["finished_at"] = "failed", int(time.time())
-                job["error"] = {"code": "invalid_training_file", "param": "training_file",
-                                "message": "The job failed due to an invalid training file."}  # fmt: skip
-                self.add_event(job_id, "The job failed due to an invalid training file.",
-                               level="error")  # fmt: skip
+                job["error"] = {
+                    "code": "invalid_training_file",
+                    "param": "training_file",
+                    "message": "The job failed due to an invalid training file.",
+                }
+                self.add_event(
+                    job_id, "The job failed due to an invalid training file.", level="error"
+                )
             elif step == self.steps:
                 model = f"ft:{job['model']}:ftkit-test:{job['suffix'] or 'model'}:{job_id[-4:]}"
-                job.update(status="succeeded", fine_tuned_model=model,
-                           finished_at=int(time.time()), trained_tokens=12345)  # fmt: skip
-                self.state.checkpoints[job_id].append({
-                    "id": self.new_id("ftckpt"), "object": "fine_tuning.job.checkpoint",
-                    "created_at": int(time.time()), "fine_tuning_job_id": job_id,
-                    "fine_tuned_model_checkpoint": f"{model}:ckpt-step-{step}",
-                    "step_number": step,
-                    "metrics": {"step": step, "train_loss": loss, "valid_loss": loss * 1.1,
-                                "full_valid_loss": loss * 1.2,
-                                "full_valid_mean_token_accuracy": 0.8}})  # fmt: skip
+                job.update(
+                    status="succeeded",
+                    fine_tuned_model=model,
+                    finished_at=int(time.time()),
+                    trained_tokens=12345,
+                )
+                self.state.checkpoints[job_id].append(
+                    {
+                        "id": self.new_id("ftckpt"),
+                        "object": "fine_tuning.job.checkpoint",
+                        "created_at": int(time.time()),
+                        "fine_tuning_job_id": job_id,
+                        "fine_tuned_model_checkpoint": f"{model}:ckpt-step-{step}",
+                        "step_number": step,
+                        "metrics": {
+                            "step": step,
+                            "train_loss": loss,
+                            "valid_loss": loss * 1.1,
+                            "full_valid_loss": loss * 1.2,
+                            "full_valid_mean_token_accuracy": 0.8,
+                        },
+                    }
+                )
                 self.add_event(job_id, f"New fine-tuned model created: {model}")
                 self.add_event(job_id, "The job has successfully completed")
 
@@ -242,12 +281,21 @@ class _Handler(BaseHTTPRequestHandler):
                     head_end = buf.find(b"\r\n\r\n", start + len(delim)) if start >= 0 else -1
                     if head_end < 0:
                         break
-                    head = buf[start + len(delim):head_end].decode()
-                    buf = buf[head_end + 4:]
+                    head = buf[start + len(delim) : head_end].decode()
+                    buf = buf[head_end + 4 :]
                     name = head.split('name="', 1)[1].split('"', 1)[0]
-                    filename = head.split('filename="', 1)[1].split('"', 1)[0] if 'filename="' in head else None
-                    current = {"name": name, "filename": filename, "md5": hashlib.md5(),
-                               "size": 0, "data": []}  # fmt: skip
+                    filename = (
+                        head.split('filename="', 1)[1].split('"', 1)[0]
+                        if 'filename="' in head
+                        else None
+                    )
+                    current = {
+                        "name": name,
+                        "filename": filename,
+                        "md5": hashlib.md5(),
+                        "size": 0,
+                        "data": [],
+                    }
                 end = buf.find(delim)
                 if end < 0:
                     keep = max(0, len(buf) - len(delim))
@@ -283,8 +331,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _error(self, status: int, message: str, *, code: str | None = None, param=None) -> None:
-        self._send(status, {"error": {"message": message, "type": "invalid_request_error",
-                                      "param": param, "code": code}})  # fmt: skip
+        self._send(
+            status,
+            {
+                "error": {
+                    "message": message,
+                    "type": "invalid_request_error",
+                    "param": param,
+                    "code": code,
+                }
+            },
+        )
 
     def _handle(self, method: str) -> None:
         split = urlsplit(self.path)
@@ -299,13 +356,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.requests.append(Request(method, path, query, body, dict(self.headers)))
         auth = self.headers.get("Authorization") or ""
         api_key = self.headers.get("api-key") or ""
-        if self.fake.require_key and self.fake.require_key not in (auth.removeprefix("Bearer "), api_key):
+        if self.fake.require_key and self.fake.require_key not in (
+            auth.removeprefix("Bearer "),
+            api_key,
+        ):
             self._error(401, "Incorrect API key provided: sk-test***cdef.", code="invalid_api_key")
             return
         if fault == "429":
-            self._send(429, {"error": {"message": "Rate limit reached", "type": "requests",
-                                       "param": None, "code": "rate_limit_exceeded"}},
-                       {"retry-after-ms": "10"})  # fmt: skip
+            self._send(
+                429,
+                {
+                    "error": {
+                        "message": "Rate limit reached",
+                        "type": "requests",
+                        "param": None,
+                        "code": "rate_limit_exceeded",
+                    }
+                },
+                {"retry-after-ms": "10"},
+            )
             return
         if fault == "500":
             self._error(500, "The server had an error while processing your request.")
@@ -319,8 +388,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(2)
             return
         if status >= 400:
-            self._error(status, payload["message"], code=payload.get("code"),
-                        param=payload.get("param"))  # fmt: skip
+            self._error(
+                status, payload["message"], code=payload.get("code"), param=payload.get("param")
+            )
         else:
             self._send(status, payload)
 
@@ -339,28 +409,41 @@ def _public(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _page(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"object": "list", "data": [_public(i) for i in items], "has_more": False,
-            "first_id": items[0]["id"] if items else None,
-            "last_id": items[-1]["id"] if items else None}  # fmt: skip
+    return {
+        "object": "list",
+        "data": [_public(i) for i in items],
+        "has_more": False,
+        "first_id": items[0]["id"] if items else None,
+        "last_id": items[-1]["id"] if items else None,
+    }
 
 
 def _missing(what: str, ident: str) -> tuple[int, dict[str, Any]]:
     return 404, {"message": f"No such {what}: {ident}", "code": "not_found"}
 
 
-def _route(fake: FakeOpenAI, method: str, path: str, query: dict[str, str], body: Any,
-           upload: dict[str, Any]) -> tuple[int, Any]:  # fmt: skip
+def _route(
+    fake: FakeOpenAI,
+    method: str,
+    path: str,
+    query: dict[str, str],
+    body: Any,
+    upload: dict[str, Any],
+) -> tuple[int, Any]:
     state = fake.state
     parts = path.strip("/").split("/")
     if parts == ["files"] and method == "POST":
         if not upload or body.get("purpose") != "fine-tune":
             return 400, {"message": "file and purpose are required", "param": "file"}
         data = b"".join(upload["data"]) if fake.store_content else None
-        obj = fake.add_file(upload["filename"], body["purpose"], data, upload["size"],
-                            upload["md5"].hexdigest())  # fmt: skip
+        obj = fake.add_file(
+            upload["filename"], body["purpose"], data, upload["size"], upload["md5"].hexdigest()
+        )
         return 200, _public(obj)
     if parts == ["files"]:
-        items = [f for f in state.files.values() if f["purpose"] == query.get("purpose", f["purpose"])]
+        items = [
+            f for f in state.files.values() if f["purpose"] == query.get("purpose", f["purpose"])
+        ]
         items.sort(key=lambda f: f["id"], reverse=query.get("order", "desc") == "desc")
         return 200, _page(items[: int(query.get("limit", 10000))])
     if parts[0] == "files" and len(parts) == 2:
@@ -376,10 +459,17 @@ def _route(fake: FakeOpenAI, method: str, path: str, query: dict[str, str], body
         if int(body["bytes"]) > 8 * 2**30:
             return 400, {"message": "bytes is over 8 GB", "param": "bytes"}
         upload_id = fake.new_id("upload")
-        state.uploads[upload_id] = {"id": upload_id, "object": "upload", "bytes": body["bytes"],
-                                    "created_at": int(time.time()), "expires_at": int(time.time()) + 3600,
-                                    "filename": body["filename"], "purpose": body["purpose"],
-                                    "status": "pending", "file": None}  # fmt: skip
+        state.uploads[upload_id] = {
+            "id": upload_id,
+            "object": "upload",
+            "bytes": body["bytes"],
+            "created_at": int(time.time()),
+            "expires_at": int(time.time()) + 3600,
+            "filename": body["filename"],
+            "purpose": body["purpose"],
+            "status": "pending",
+            "file": None,
+        }
         return 200, state.uploads[upload_id]
     if parts[0] == "uploads" and len(parts) == 3:
         upl = state.uploads.get(parts[1])
@@ -390,10 +480,18 @@ def _route(fake: FakeOpenAI, method: str, path: str, query: dict[str, str], body
                 return 400, {"message": f"upload is {upl['status']}", "param": "upload_id"}
             part_id = fake.new_id("part")
             data = b"".join(upload["data"]) if fake.store_content else b""
-            state.parts[part_id] = {"upload": parts[1], "size": upload["size"], "data": data,
-                                    "md5": upload["md5"].copy()}  # fmt: skip
-            return 200, {"id": part_id, "object": "upload.part", "upload_id": parts[1],
-                         "created_at": int(time.time())}  # fmt: skip
+            state.parts[part_id] = {
+                "upload": parts[1],
+                "size": upload["size"],
+                "data": data,
+                "md5": upload["md5"].copy(),
+            }
+            return 200, {
+                "id": part_id,
+                "object": "upload.part",
+                "upload_id": parts[1],
+                "created_at": int(time.time()),
+            }
         if parts[2] == "cancel":
             if upl["status"] != "pending":
                 return 400, {"message": f"upload is {upl['status']}"}
@@ -402,12 +500,26 @@ def _route(fake: FakeOpenAI, method: str, path: str, query: dict[str, str], body
         if parts[2] == "complete":
             return _complete(fake, upl, body)
     if parts == ["models"]:
-        models = [{"id": name, "object": "model", "created": 1721172741, "owned_by": "system",
-                   "shutdown_date": date} for name, date in BASE_MODELS.items()]  # fmt: skip
+        models = [
+            {
+                "id": name,
+                "object": "model",
+                "created": 1721172741,
+                "owned_by": "system",
+                "shutdown_date": date,
+            }
+            for name, date in BASE_MODELS.items()
+        ]
         for job in state.jobs.values():
             if job["fine_tuned_model"]:
-                models.append({"id": job["fine_tuned_model"], "object": "model",
-                               "created": job["finished_at"], "owned_by": "user-ftkit"})  # fmt: skip
+                models.append(
+                    {
+                        "id": job["fine_tuned_model"],
+                        "object": "model",
+                        "created": job["finished_at"],
+                        "owned_by": "user-ftkit",
+                    }
+                )
         return 200, {"object": "list", "data": models}
     if parts[:2] == ["fine_tuning", "jobs"]:
         return _jobs(fake, method, parts[2:], query, body)
@@ -423,8 +535,10 @@ def _complete(fake: FakeOpenAI, upl: dict[str, Any], body: Any) -> tuple[int, An
         return 400, {"message": "unknown part id", "param": "part_ids"}
     size = sum(state.parts[p]["size"] for p in ids)
     if size != int(upl["bytes"]):
-        return 400, {"message": f"parts hold {size} bytes, expected {upl['bytes']}",
-                     "param": "part_ids"}  # fmt: skip
+        return 400, {
+            "message": f"parts hold {size} bytes, expected {upl['bytes']}",
+            "param": "part_ids",
+        }
     data = b"".join(state.parts[p]["data"] for p in ids) if fake.store_content else None
     md5 = hashlib.md5(data).hexdigest() if data is not None else body.get("md5", "")
     if body.get("md5") and body["md5"] != md5:
@@ -434,27 +548,45 @@ def _complete(fake: FakeOpenAI, upl: dict[str, Any], body: Any) -> tuple[int, An
     return 200, upl
 
 
-def _jobs(fake: FakeOpenAI, method: str, rest: list[str], query: dict[str, str],
-          body: Any) -> tuple[int, Any]:  # fmt: skip
+def _jobs(
+    fake: FakeOpenAI, method: str, rest: list[str], query: dict[str, str], body: Any
+) -> tuple[int, Any]:
     state = fake.state
     if not rest and method == "POST":
         if fake.closed:
-            return 403, {"message": "You do not have access to fine-tuning. Please contact "
-                         "support.", "code": "permission_denied"}  # fmt: skip
+            return 403, {
+                "message": "You do not have access to fine-tuning. Please contact support.",
+                "code": "permission_denied",
+            }
         for name in ("training_file", "validation_file"):
             file_id = body.get(name)
             if file_id and file_id not in state.files:
                 return 400, {"message": f"invalid file id {file_id}", "param": name}
         job_id = fake.new_id("ftjob")
         hyper = body.get("method", {}).get("supervised", {}).get("hyperparameters", {})
-        job = {"id": job_id, "object": "fine_tuning.job", "created_at": int(time.time()),
-               "error": None, "fine_tuned_model": None, "finished_at": None,
-               "hyperparameters": hyper, "model": body["model"], "organization_id": "org-fake",
-               "result_files": [], "seed": body.get("seed", 7), "status": "validating_files",
-               "trained_tokens": None, "training_file": body["training_file"],
-               "validation_file": body.get("validation_file"), "estimated_finish": None,
-               "integrations": body.get("integrations"), "metadata": body.get("metadata"),
-               "method": body.get("method"), "suffix": body.get("suffix"), "_step": 0}  # fmt: skip
+        job = {
+            "id": job_id,
+            "object": "fine_tuning.job",
+            "created_at": int(time.time()),
+            "error": None,
+            "fine_tuned_model": None,
+            "finished_at": None,
+            "hyperparameters": hyper,
+            "model": body["model"],
+            "organization_id": "org-fake",
+            "result_files": [],
+            "seed": body.get("seed", 7),
+            "status": "validating_files",
+            "trained_tokens": None,
+            "training_file": body["training_file"],
+            "validation_file": body.get("validation_file"),
+            "estimated_finish": None,
+            "integrations": body.get("integrations"),
+            "metadata": body.get("metadata"),
+            "method": body.get("method"),
+            "suffix": body.get("suffix"),
+            "_step": 0,
+        }
         state.jobs[job_id], state.events[job_id], state.checkpoints[job_id] = job, [], []
         fake.add_event(job_id, f"Created fine-tuning job: {job_id}")
         fake.add_event(job_id, f"Validating training file: {body['training_file']}")
@@ -462,7 +594,9 @@ def _jobs(fake: FakeOpenAI, method: str, rest: list[str], query: dict[str, str],
     if not rest:
         jobs = sorted(state.jobs.values(), key=lambda j: j["id"], reverse=True)
         wanted = {k[9:-1]: v for k, v in query.items() if k.startswith("metadata[")}
-        jobs = [j for j in jobs if all((j["metadata"] or {}).get(k) == v for k, v in wanted.items())]
+        jobs = [
+            j for j in jobs if all((j["metadata"] or {}).get(k) == v for k, v in wanted.items())
+        ]
         return 200, _page([_strip_job(j) for j in jobs[: int(query.get("limit", 20))]])
     job = state.jobs.get(rest[0])
     if job is None:
@@ -477,11 +611,16 @@ def _jobs(fake: FakeOpenAI, method: str, rest: list[str], query: dict[str, str],
     if action == "checkpoints":
         return 200, _page(list(reversed(state.checkpoints[job["id"]])))
     if action in ("cancel", "pause", "resume"):
-        allowed = {"cancel": ("validating_files", "queued", "running", "paused"),
-                   "pause": ("running",), "resume": ("paused",)}[action]  # fmt: skip
+        allowed = {
+            "cancel": ("validating_files", "queued", "running", "paused"),
+            "pause": ("running",),
+            "resume": ("paused",),
+        }[action]
         if job["status"] not in allowed:
-            return 400, {"message": f"cannot {action} a job that is {job['status']}",
-                         "param": "fine_tuning_job_id"}  # fmt: skip
+            return 400, {
+                "message": f"cannot {action} a job that is {job['status']}",
+                "param": "fine_tuning_job_id",
+            }
         job["status"] = {"cancel": "cancelled", "pause": "paused", "resume": "running"}[action]
         fake.add_event(job["id"], f"Job {job['status']}")
         return 200, _strip_job(job)
