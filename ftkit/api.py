@@ -21,6 +21,7 @@ from ftkit.providers import redact
 
 __all__ = [
     "MAX_RETRY_WAIT",
+    "SETTLE_WAITS",
     "Sleep",
     "api_error",
     "calling",
@@ -33,6 +34,7 @@ T = TypeVar("T")
 Sleep = Callable[[float], None]
 
 MAX_RETRY_WAIT = 60.0
+SETTLE_WAITS = (1.0, 2.0, 4.0)
 _STATUS_WORDS = {
     400: "invalid request",
     401: "authentication failed",
@@ -122,12 +124,15 @@ def create_once(
     sleep: Sleep = time.sleep,
     secrets: tuple[str, ...] = (),
     translate: Callable[[openai.OpenAIError], FtkitError] | None = None,
+    settle: tuple[float, ...] = SETTLE_WAITS,
 ) -> T:
     """Run ``create`` (a call with SDK retries off) at most once successfully.
 
     After a transient failure, wait (honouring Retry-After), then call ``find``: if it returns
-    the object the lost attempt created, return that instead of creating a second one.
-    Non-transient errors go through ``translate`` (default ``api_error``) at once.
+    the object the lost attempt created, return that instead of creating a second one. When the
+    server may still be working on the lost request (a timeout, a dropped connection, a 5xx),
+    look again after each wait in ``settle`` before creating anew. Non-transient errors go
+    through ``translate`` (default ``api_error``) at once.
     """
     for attempt in range(1, attempts + 1):
         try:
@@ -135,9 +140,18 @@ def create_once(
         except openai.OpenAIError as err:
             if not is_transient(err) or attempt == attempts:
                 raise (translate(err) if translate else api_error(err, action, secrets)) from None
-            sleep(retry_delay(err, attempt))
-            with calling(action, secrets):
-                found = find()
-            if found is not None:
-                return found
+            waits = (retry_delay(err, attempt), *(settle if _is_ambiguous(err) else ()))
+            for wait in waits:
+                sleep(wait)
+                with calling(action, secrets):
+                    found = find()
+                if found is not None:
+                    return found
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_ambiguous(err: openai.OpenAIError) -> bool:
+    """Return True when the server may have acted on a request whose answer was lost."""
+    if isinstance(err, openai.APIStatusError):
+        return err.status_code >= 500
+    return isinstance(err, openai.APIConnectionError)

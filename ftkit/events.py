@@ -7,6 +7,7 @@ mean token accuracies; checkpoints carry the same at their step plus the full va
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
@@ -101,7 +102,7 @@ def list_checkpoints(client: openai.OpenAI, job_id: str) -> list[CheckpointInfo]
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    return float(value) if math.isfinite(value) else None
 
 
 def collect_metrics(

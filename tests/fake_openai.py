@@ -4,10 +4,11 @@
 reaches it through ``base_url`` (``fake.url``). Jobs advance one stage each time they are
 retrieved: validating_files → queued → running (one metrics event per step, a checkpoint per
 epoch) → succeeded, or failed when ``fake.job_outcome = "failed"``; cancel, pause and resume
-work. ``fake.closed = True`` answers job creation with 403 like an organisation whose
-fine-tuning was wound down. ``fake.inject(method, pattern, kind, times)`` makes the next
-requests whose path starts with (or glob-matches) ``pattern`` fail: ``"429"`` (with Retry-After), ``"500"``, ``"timeout"`` (answers too
-late), ``"drop"`` (closes the connection before answering) or ``"lost"`` (does the work,
+work. ``fake.closed = True`` answers job creation
+with 403 like an organisation whose fine-tuning was wound down.
+``fake.inject(method, pattern, kind, times)`` makes the next requests whose path starts with (or
+glob-matches) ``pattern`` fail: ``"429"`` (with Retry-After), ``"500"``, ``"timeout"`` (answers
+too late), ``"drop"`` (closes the connection before answering) or ``"lost"`` (does the work,
 then closes the connection: a lost response).
 
 Every request is logged in ``fake.requests`` for assertions. ``store_content=False`` keeps only

@@ -41,9 +41,11 @@ def client(settings: ProviderSettings) -> openai.OpenAI:
 def write_examples(path: Path, count: int = 20, *, bad: bool = False) -> Path:
     lines = []
     for i in range(count):
-        messages = [{"role": "system", "content": "You estimate prices of items."},
-                    {"role": "user", "content": f"How much does item {i} cost?"},
-                    {"role": "assistant", "content": f"Price is ${i}.00"}]  # fmt: skip
+        messages = [
+            {"role": "system", "content": "You estimate prices of items."},
+            {"role": "user", "content": f"How much does item {i} cost?"},
+            {"role": "assistant", "content": f"Price is ${i}.00"},
+        ]
         if bad and i == 3:
             messages = messages[:2]  # no assistant reply
         lines.append(json.dumps({"messages": messages}))
@@ -53,17 +55,22 @@ def write_examples(path: Path, count: int = 20, *, bad: bool = False) -> Path:
 
 def upload(client: openai.OpenAI, settings: ProviderSettings, path: Path, **kw: object):
     kw.setdefault("sleep", _no_sleep)
-    return upload_file(client, path, endpoint=settings.endpoint,
-                       store=path.parent / "uploads.json", **kw)  # type: ignore[arg-type]  # fmt: skip
+    return upload_file(
+        client, path, endpoint=settings.endpoint, store=path.parent / "uploads.json", **kw
+    )  # type: ignore[arg-type]
 
 
-def test_upload_streams_the_file_and_returns_the_lectures_file_object(fake, client, settings,
-                                                                      tmp_path):  # fmt: skip
+def test_upload_streams_the_file_and_returns_the_lectures_file_object(
+    fake, client, settings, tmp_path
+):
     path = write_examples(tmp_path / "train.jsonl")
     result = upload(client, settings, path)
     assert {k: result.file[k] for k in ("bytes", "filename", "purpose", "status")} == {
-        "bytes": path.stat().st_size, "filename": "train.jsonl", "purpose": "fine-tune",
-        "status": "processed"}  # fmt: skip
+        "bytes": path.stat().st_size,
+        "filename": "train.jsonl",
+        "purpose": "fine-tune",
+        "status": "processed",
+    }
     assert fake.state.contents[result.file["id"]] == path.read_bytes()
     assert not result.reused
 
@@ -80,8 +87,9 @@ def test_same_content_reuses_the_file_id_unless_fresh(fake, client, settings, tm
     assert not fresh.reused and fresh.file["id"] != first.file["id"]
 
 
-def test_a_remembered_file_deleted_on_the_endpoint_is_uploaded_again(fake, client, settings,
-                                                                     tmp_path):  # fmt: skip
+def test_a_remembered_file_deleted_on_the_endpoint_is_uploaded_again(
+    fake, client, settings, tmp_path
+):
     path = write_examples(tmp_path / "train.jsonl")
     first = upload(client, settings, path)
     client.files.delete(first.file["id"])
@@ -100,12 +108,18 @@ def test_a_file_failing_the_check_is_refused_unless_overridden(fake, client, set
 def test_uploads_api_sends_parts_and_completes_with_the_md5(fake, client, settings, tmp_path):
     path = write_examples(tmp_path / "big.jsonl", count=60)
     seen: list[tuple[int, int]] = []
-    result = upload(client, settings, path, uploads_threshold=1000, part_size=700,
-                    on_progress=lambda s, t: seen.append((s, t)))  # fmt: skip
+    result = upload(
+        client,
+        settings,
+        path,
+        uploads_threshold=1000,
+        part_size=700,
+        on_progress=lambda s, t: seen.append((s, t)),
+    )
     size = path.stat().st_size
     (upload_id,) = fake.state.uploads
     assert len(fake.calls("POST", f"/uploads/{upload_id}/parts")) == -(-size // 700)
-    complete = [r for r in fake.requests if r.path.endswith("/complete")][0]
+    complete = next(r for r in fake.requests if r.path.endswith("/complete"))
     assert complete.body["md5"] == hashlib.md5(path.read_bytes()).hexdigest()
     assert fake.state.contents[result.file["id"]] == path.read_bytes()
     assert seen[-1] == (size, size)
@@ -120,8 +134,9 @@ def test_a_failed_part_is_sent_again(fake, client, settings, tmp_path):
     assert fake.state.contents[result.file["id"]] == path.read_bytes()
 
 
-def test_a_part_that_keeps_failing_cancels_the_upload_and_records_nothing(fake, client, settings,
-                                                                         tmp_path):  # fmt: skip
+def test_a_part_that_keeps_failing_cancels_the_upload_and_records_nothing(
+    fake, client, settings, tmp_path
+):
     path = write_examples(tmp_path / "big.jsonl", count=40)
     before = path.read_bytes()
     fake.inject("POST", "/uploads/*/parts", "500", times=1000)
@@ -131,8 +146,15 @@ def test_a_part_that_keeps_failing_cancels_the_upload_and_records_nothing(fake, 
     (upload_state,) = fake.state.uploads.values()
     assert upload_state["status"] == "cancelled"
     assert path.read_bytes() == before
-    assert recall(settings.endpoint, "fine-tune", hashlib.sha256(before).hexdigest(),
-                  store=tmp_path / "uploads.json") is None  # fmt: skip
+    assert (
+        recall(
+            settings.endpoint,
+            "fine-tune",
+            hashlib.sha256(before).hexdigest(),
+            store=tmp_path / "uploads.json",
+        )
+        is None
+    )
     assert fake.state.files == {}
 
 
@@ -147,14 +169,20 @@ def test_a_lost_response_never_creates_a_second_file(fake, client, settings, tmp
 def test_a_lost_completion_finds_the_completed_file(fake, client, settings, tmp_path):
     path = write_examples(tmp_path / "big.jsonl", count=40)
     fake.inject("POST", "/uploads/*/complete", "lost")
-    result = upload_in_parts(client, path, md5=hashlib.md5(path.read_bytes()).hexdigest(),
-                             part_size=1000, sleep=_no_sleep)  # fmt: skip
+    result = upload_in_parts(
+        client,
+        path,
+        md5=hashlib.md5(path.read_bytes()).hexdigest(),
+        part_size=1000,
+        sleep=_no_sleep,
+    )
     assert result.id in fake.state.files and len(fake.state.files) == 1
     assert len([r for r in fake.requests if r.path.endswith("/complete")]) == 1
 
 
-def test_a_drop_mid_upload_leaves_nothing_recorded_and_the_file_intact(fake, client, settings,
-                                                                       tmp_path):  # fmt: skip
+def test_a_drop_mid_upload_leaves_nothing_recorded_and_the_file_intact(
+    fake, client, settings, tmp_path
+):
     path = write_examples(tmp_path / "train.jsonl")
     before = path.read_bytes()
     fake.inject("POST", "/files", "drop", times=10)
@@ -179,7 +207,7 @@ def test_rate_limits_are_retried_after_the_servers_wait(fake, client, settings, 
 def test_a_rejected_file_is_an_error_and_not_remembered(fake, client, settings, tmp_path):
     path = write_examples(tmp_path / "train.jsonl")
     fake.file_status = "error"
-    with pytest.raises(UploadError, match="rejected the file.*Invalid file format"):
+    with pytest.raises(UploadError, match=r"rejected the file.*Invalid file format"):
         upload(client, settings, path)
     assert not (tmp_path / "uploads.json").exists()
 
@@ -191,8 +219,14 @@ def test_waiting_for_processing_is_bounded(fake, client, settings, tmp_path):
     assert result.file["status"] == "uploaded"
     now = [0.0]
     with pytest.raises(WaitTimeoutError, match="still processing after 5 s"):
-        wait_for_file(client, result.file["id"], timeout=5, interval=1,
-                      sleep=lambda s: now.__setitem__(0, now[0] + s), clock=lambda: now[0])  # fmt: skip
+        wait_for_file(
+            client,
+            result.file["id"],
+            timeout=5,
+            interval=1,
+            sleep=lambda s: now.__setitem__(0, now[0] + s),
+            clock=lambda: now[0],
+        )
 
 
 def test_a_wrong_key_is_one_line_with_the_request_id_and_no_key(fake, settings, tmp_path):

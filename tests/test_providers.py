@@ -22,15 +22,28 @@ KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
 @pytest.mark.parametrize(
     ("sources", "expected_key", "expected_url"),
     [
-        (({"OPENAI_API_KEY": "typed"}, {"OPENAI_API_KEY": "secret"}, {"OPENAI_API_KEY": "env"}),
-         "typed", None),
-        (({"OPENAI_API_KEY": ""}, {"OPENAI_API_KEY": "secret"}, {"OPENAI_API_KEY": "env"}),
-         "secret", None),
-        (({"OPENAI_API_KEY": "  "}, {}, {"OPENAI_API_KEY": "env", "OPENAI_BASE_URL": "http://x"}),
-         "env", "http://x"),
+        (
+            ({"OPENAI_API_KEY": "typed"}, {"OPENAI_API_KEY": "secret"}, {"OPENAI_API_KEY": "env"}),
+            "typed",
+            None,
+        ),
+        (
+            ({"OPENAI_API_KEY": ""}, {"OPENAI_API_KEY": "secret"}, {"OPENAI_API_KEY": "env"}),
+            "secret",
+            None,
+        ),
+        (
+            (
+                {"OPENAI_API_KEY": "  "},
+                {},
+                {"OPENAI_API_KEY": "env", "OPENAI_BASE_URL": "http://x"},
+            ),
+            "env",
+            "http://x",
+        ),
         (({}, {"OPENAI_BASE_URL": "http://s"}, {"OPENAI_BASE_URL": "http://e"}), None, "http://s"),
     ],
-)  # fmt: skip
+)
 def test_each_setting_comes_from_the_first_source_that_has_it(
     sources: tuple[dict[str, str], ...], expected_key: str | None, expected_url: str | None
 ) -> None:
@@ -53,10 +66,13 @@ def test_repr_and_str_never_show_a_key() -> None:
         (ProviderSettings(api_key=KEY), "openai", True),
         (ProviderSettings(api_key=KEY, base_url="http://127.0.0.1:1/v1"), "compatible", True),
         (ProviderSettings(azure_endpoint="https://r.openai.azure.com"), "azure", False),
-        (ProviderSettings(azure_endpoint="https://r.openai.azure.com", azure_api_key="k"),
-         "azure", True),
+        (
+            ProviderSettings(azure_endpoint="https://r.openai.azure.com", azure_api_key="k"),
+            "azure",
+            True,
+        ),
     ],
-)  # fmt: skip
+)
 def test_kind_and_whether_a_key_is_missing(settings: ProviderSettings, kind: str, ok: bool) -> None:
     assert settings.kind == kind
     assert (settings.missing() is None) is ok
@@ -68,8 +84,11 @@ def test_without_a_key_the_client_is_refused_with_what_to_set() -> None:
 
 
 def test_azure_settings_build_an_azure_client() -> None:
-    settings = ProviderSettings(azure_endpoint="https://r.openai.azure.com",
-                                azure_api_key="k" * 20, api_version="2024-10-21")  # fmt: skip
+    settings = ProviderSettings(
+        azure_endpoint="https://r.openai.azure.com",
+        azure_api_key="k" * 20,
+        api_version="2024-10-21",
+    )
     client = client_from_settings(settings)
     assert isinstance(client, openai.AzureOpenAI)
     assert client._custom_query == {"api-version": "2024-10-21"}
