@@ -100,6 +100,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--metadata", type=_metadata, action="append", default=[], metavar="KEY=VALUE")
     add("--run-id", help="idempotency key (default: a fresh one); reuse it to find the same job")
     add("--wait", action="store_true", help="watch the job until it finishes")
+    add("--interval", type=float, default=15.0, metavar="S", help="seconds between polls (--wait)")
     add("--json", action="store_true", help="print the job as JSON")
     add_provider_flags(parser)
     parser.set_defaults(handler=run)
@@ -114,7 +115,7 @@ def _file_id(client: openai.OpenAI, settings: ProviderSettings, value: str | Non
     return result.file["id"]
 
 
-def _watch(client: openai.OpenAI, job_id: str) -> JobInfo:
+def _watch(client: openai.OpenAI, job_id: str, interval: float) -> JobInfo:
     """Wait for the job, printing each new event to stderr."""
     seen: set[str] = set()
 
@@ -124,7 +125,7 @@ def _watch(client: openai.OpenAI, job_id: str) -> JobInfo:
                 seen.add(event["id"])
                 print(f"[{job['status']}] {event['message']}", file=sys.stderr)
 
-    return wait_for_job(client, job_id, on_update=show)
+    return wait_for_job(client, job_id, on_update=show, interval=max(0.0, interval))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     job = create_job(client, spec, run_id=args.run_id)
     if args.wait:
-        job = _watch(client, job["id"])
+        job = _watch(client, job["id"], args.interval)
     if args.json:
         sys.stdout.write(orjson.dumps(job, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
