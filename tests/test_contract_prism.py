@@ -7,8 +7,11 @@ the spec or the Prism package (fetched from npm on first use) is not available.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -48,6 +51,7 @@ def prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             [npx, "--yes", "@stoplight/prism-cli@5", "mock", "-p", str(port), str(SPEC)],
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -58,11 +62,14 @@ def prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.5)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
+        # npx starts node as a child: end the whole process group Prism runs in
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture
