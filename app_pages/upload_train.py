@@ -162,10 +162,10 @@ def _show_job(job_id: str) -> bool:
         st.success(f"Fine-tuned model, ready for evaluation: `{job['fine_tuned_model']}`")
     metrics = collect_metrics(events, points)
     if metrics:
-        st.altair_chart(_metrics_chart([dict(r) for r in metrics]), use_container_width=True)
+        st.altair_chart(_metrics_chart([dict(r) for r in metrics]), width="stretch")
     st.dataframe(pd.DataFrame([{"time": _when(e["created_at"]), "level": e["level"],
                                 "message": e["message"]} for e in events]),
-                 hide_index=True, use_container_width=True)  # fmt: skip
+                 hide_index=True, width="stretch")  # fmt: skip
     if points:
         st.dataframe(pd.DataFrame([{"step": p["step_number"],
                                     "checkpoint model": p["fine_tuned_model_checkpoint"],

@@ -70,9 +70,8 @@ class _State:
 class FakeOpenAI:
     """The fake API's state, fault plan and server."""
 
-    def __init__(self, *, store_content: bool = True, steps: int = 3) -> None:
+    def __init__(self, *, store_content: bool = True) -> None:
         self.store_content = store_content
-        self.steps = steps
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
         self.reset()
@@ -97,6 +96,7 @@ class FakeOpenAI:
         self.process_after = 1  # retrieves before an uploaded file is processed
         self.require_key = KEY
         self.timeout_sleep = 1.5
+        self.steps = 3  # metric steps before a running job finishes
 
     def stop(self) -> None:
         self.server.shutdown()
