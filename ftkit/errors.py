@@ -14,7 +14,12 @@
     ├── EvaluationError         a model cannot be evaluated, or a saved run cannot be read
     │   └── RetriesExhaustedError   one item still failed after every retry
     ├── HistoryError            the run history database cannot be opened, read or written
-    └── ConfigError             a hosting setting (secrets or environment) is malformed
+    ├── ConfigError             a hosting setting (secrets or environment) is malformed
+    ├── ProviderError           no API key, or provider settings that do not fit together
+    ├── ApiError                the API refused or failed a request (one line with the request id)
+    │   └── FineTuningClosedError  job creation refused: self-serve fine-tuning is closed here
+    ├── UploadError             a file was not uploaded (nothing is recorded as uploaded)
+    └── WaitTimeoutError        a bounded wait for a file or job ran out
 
 The CLI prints ``str(err)`` and exits non-zero; the dashboard shows it with ``st.error``.
 """
@@ -22,21 +27,26 @@ The CLI prints ``str(err)`` and exits non-zero; the dashboard shows it with ``st
 from __future__ import annotations
 
 __all__ = [
+    "ApiError",
     "CheckError",
     "ConfigError",
     "CredentialsError",
     "EvaluationError",
     "ExportCheckError",
+    "FineTuningClosedError",
     "FtkitError",
     "HistoryError",
     "ModelError",
     "OutputError",
     "PickleRefusedError",
     "PriceTableError",
+    "ProviderError",
     "RetriesExhaustedError",
     "SamplingError",
     "SourceError",
     "TemplateError",
+    "UploadError",
+    "WaitTimeoutError",
 ]
 
 
@@ -106,3 +116,28 @@ class HistoryError(FtkitError):
 
 class ConfigError(FtkitError):
     """A hosting setting in secrets or the environment has the wrong type or value."""
+
+
+class ProviderError(FtkitError):
+    """No API key is set, or the provider settings do not fit together."""
+
+
+class ApiError(FtkitError):
+    """The API refused or failed a request; the message carries the request id when known."""
+
+    def __init__(self, message: str, *, status: int | None = None, request_id: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.request_id = request_id
+
+
+class FineTuningClosedError(ApiError):
+    """Creating a fine-tuning job was refused with 403: self-serve fine-tuning is closed."""
+
+
+class UploadError(FtkitError):
+    """A file could not be uploaded; nothing was recorded as uploaded."""
+
+
+class WaitTimeoutError(FtkitError):
+    """A bounded wait for a file to be processed or a job to finish ran out."""

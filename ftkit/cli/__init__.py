@@ -20,11 +20,25 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registrars() -> list[Register]:
     """Return each subcommand module's ``register``; one line per subcommand."""
-    from ftkit.cli import evaluate, export, history, prepare, validate
+    from ftkit.cli import (
+        evaluate,
+        export,
+        finetune,
+        history,
+        jobs,
+        models,
+        prepare,
+        upload,
+        validate,
+    )
 
     return [
         prepare.register,
         validate.register,
+        upload.register,
+        finetune.register,
+        jobs.register,
+        models.register,
         export.register,
         evaluate.register,
         history.register,

@@ -1,0 +1,214 @@
+"""Upload & Train: upload the JSONL files, create the fine-tuning job, watch it finish."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from ftkit.errors import FineTuningClosedError, FtkitError
+from ftkit.events import collect_metrics, list_checkpoints, list_events
+from ftkit.files import list_files, upload_file
+from ftkit.jobs import (
+    DEFAULT_SEED,
+    DEFAULT_SUFFIX,
+    MAX_SUFFIX,
+    JobSpec,
+    Wandb,
+    cancel_job,
+    create_job,
+    is_terminal,
+    list_jobs,
+    pause_job,
+    resume_job,
+    retrieve_job,
+)
+from ftkit.models import DEFAULT_MODEL, MODELS
+from ftkit.shutdown import list_models, table_models
+from ftkit.ui.providers import current_client, current_settings, render_provider_sidebar
+
+POLL_SECONDS = 10
+MAX_POLLS = 2160  # six hours of refreshes, then the monitor stops and offers a button
+
+for key, value in {
+    "upload_files": {},  # "training"/"validation" -> file object (plain dict)
+    "upload_job_id": None,
+    "upload_polls": 0,
+    "finetuned_model": None,  # handed to the evaluation page
+}.items():
+    st.session_state.setdefault(key, value)
+
+render_provider_sidebar()
+settings = current_settings()
+problem = settings.missing()
+no_key = problem is not None
+
+st.title("Upload & Train")
+st.caption(f"Provider: {settings.kind} · {settings.endpoint}")
+if no_key:
+    st.info(f"No API key: {problem}. Uploading and training are disabled until one is set.")
+
+
+def _when(stamp: int | None) -> str:
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else "-"
+
+
+# ---- upload ------------------------------------------------------------------------------------
+st.subheader("1. Upload the files")
+train_path = st.text_input("Training file", key="upload_train_path",
+                           value=st.session_state.get("export_train_path") or "")  # fmt: skip
+val_path = st.text_input("Validation file (optional)", key="upload_validation_path",
+                         value=st.session_state.get("export_validation_path") or "")  # fmt: skip
+col_fresh, col_force = st.columns(2)
+fresh = col_fresh.checkbox("Upload again even if uploaded before", key="upload_fresh")
+force = col_force.checkbox("Upload even if the pre-flight check finds errors", key="upload_force")
+if st.button("Upload", key="upload_upload", type="primary", disabled=no_key or not train_path):
+    client = current_client(settings)
+    for kind, path in (("training", train_path), ("validation", val_path)):
+        if not path:
+            continue
+        bar = st.progress(0.0, text=f"Uploading {Path(path).name}")
+        try:
+            result = upload_file(
+                client, path, endpoint=settings.endpoint, fresh=fresh, override=force,
+                on_progress=lambda sent, total, b=bar: b.progress(sent / max(total, 1)),
+            )  # fmt: skip
+        except FtkitError as err:
+            bar.empty()
+            st.error(str(err))
+            break
+        bar.progress(1.0, text=f"{Path(path).name}: {'reused' if result.reused else 'uploaded'}")
+        st.session_state["upload_files"][kind] = dict(result.file)
+for kind, info in st.session_state["upload_files"].items():
+    st.write(f"**{kind}**")
+    st.json({k: info[k] for k in ("id", "bytes", "filename", "purpose", "status")})
+
+# ---- train -------------------------------------------------------------------------------------
+st.subheader("2. Create the fine-tuning job")
+uploaded = st.session_state["upload_files"]
+with st.form("upload_job_form"):
+    train_id = st.text_input("Training file id", value=uploaded.get("training", {}).get("id", ""))
+    val_id = st.text_input("Validation file id", value=uploaded.get("validation", {}).get("id", ""))
+    names = list(MODELS)
+    model = st.selectbox("Model (Azure: deployment name)", names, index=names.index(DEFAULT_MODEL))
+    c1, c2, c3 = st.columns(3)
+    epochs = c1.text_input("Epochs (1-50 or auto)", value="1")
+    batch = c2.text_input("Batch size (or auto)", value="auto")
+    lr = c3.text_input("Learning rate multiplier (or auto)", value="auto")
+    c4, c5 = st.columns(2)
+    seed = c4.number_input("Seed", value=DEFAULT_SEED, step=1)
+    suffix = c5.text_input("Suffix", value=DEFAULT_SUFFIX, max_chars=MAX_SUFFIX)
+    w1, w2, w3 = st.columns(3)
+    wandb_project = w1.text_input("W&B project (optional)")
+    wandb_entity = w2.text_input("W&B entity")
+    wandb_tags = w3.text_input("W&B tags, comma-separated")
+    submitted = st.form_submit_button("Create job", type="primary", disabled=no_key)
+
+
+def _auto(text: str, kind: type[int] | type[float]) -> int | float | str:
+    text = text.strip().lower()
+    if text in ("", "auto"):
+        return "auto"
+    try:
+        return kind(text)
+    except ValueError:
+        raise FtkitError(f"{text!r} is not a number or auto") from None
+
+
+if submitted:
+    try:
+        tags = tuple(t.strip() for t in wandb_tags.split(",") if t.strip())
+        spec = JobSpec(
+            training_file=train_id.strip(), validation_file=val_id.strip() or None, model=model,
+            n_epochs=_auto(epochs, int), batch_size=_auto(batch, int),
+            learning_rate_multiplier=_auto(lr, float), seed=int(seed), suffix=suffix or None,
+            wandb=Wandb(wandb_project, wandb_entity or None, tags) if wandb_project else None,
+        )  # fmt: skip
+        job = create_job(current_client(settings), spec)
+    except FineTuningClosedError as err:
+        st.error(str(err))
+    except FtkitError as err:
+        st.error(str(err))
+    else:
+        st.session_state["upload_job_id"] = job["id"]
+        st.session_state["upload_polls"] = 0
+        st.success(f"Created {job['id']} ({job['status']})")
+
+
+# ---- monitor -----------------------------------------------------------------------------------
+def _metrics_chart(rows: list[dict[str, float]]) -> alt.Chart:
+    frame = pd.DataFrame(rows).melt("step", var_name="metric").dropna()
+    return alt.Chart(frame).mark_line(point=True).encode(x="step:Q", y="value:Q", color="metric:N")
+
+
+def _show_job(job_id: str) -> bool:
+    """Draw the monitor; return True while the job can still change."""
+    client = current_client(settings)
+    job = retrieve_job(client, job_id)
+    events = list_events(client, job_id, limit=100)
+    points = list_checkpoints(client, job_id) if job["status"] != "validating_files" else []
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Status", job["status"])
+    m2.metric("Estimated finish", _when(job["estimated_finish"]))
+    m3.metric("Trained tokens", f"{job['trained_tokens']:,}" if job["trained_tokens"] else "-")
+    if job["error"]:
+        param = f" (parameter: {job['error']['param']})" if job["error"]["param"] else ""
+        st.error(f"{job['error']['message']}{param}")
+    if job["fine_tuned_model"]:
+        st.session_state["finetuned_model"] = job["fine_tuned_model"]
+        st.success(f"Fine-tuned model, ready for evaluation: `{job['fine_tuned_model']}`")
+    metrics = collect_metrics(events, points)
+    if metrics:
+        st.altair_chart(_metrics_chart([dict(r) for r in metrics]), width="stretch")
+    st.dataframe(pd.DataFrame([{"time": _when(e["created_at"]), "level": e["level"],
+                                "message": e["message"]} for e in events]),
+                 hide_index=True, width="stretch")  # fmt: skip
+    if points:
+        st.dataframe(pd.DataFrame([{"step": p["step_number"],
+                                    "checkpoint model": p["fine_tuned_model_checkpoint"],
+                                    **p["metrics"]} for p in points]), hide_index=True)  # fmt: skip
+    b1, b2, b3 = st.columns(3)
+    for col, label, action in ((b1, "Cancel", cancel_job), (b2, "Pause", pause_job),
+                               (b3, "Resume", resume_job)):  # fmt: skip
+        if col.button(label, key=f"upload_{label.lower()}", disabled=is_terminal(job["status"])):
+            action(client, job_id)
+            st.rerun()
+    return not is_terminal(job["status"])
+
+
+job_id = st.session_state["upload_job_id"]
+if job_id and not no_key:
+    st.subheader(f"3. Monitor {job_id}")
+    active = st.session_state["upload_polls"] < MAX_POLLS
+
+    @st.fragment(run_every=POLL_SECONDS if active else None)
+    def monitor() -> None:
+        st.session_state["upload_polls"] += 1
+        try:
+            still_running = _show_job(job_id)
+        except FtkitError as err:
+            st.error(str(err))
+            return
+        if not still_running:
+            st.session_state["upload_polls"] = MAX_POLLS  # stop refreshing a finished job
+
+    monitor()
+    if not active and st.button("Refresh the monitor", key="upload_refresh"):
+        st.session_state["upload_polls"] = 0
+        st.rerun()
+
+# ---- lists -------------------------------------------------------------------------------------
+st.subheader("Past jobs, uploaded files and model shutdown dates")
+if st.button("Load lists", key="upload_lists", disabled=no_key):
+    try:
+        client = current_client(settings)
+        st.dataframe(pd.DataFrame(list_jobs(client)), hide_index=True)
+        st.dataframe(pd.DataFrame(list_files(client)), hide_index=True)
+        st.dataframe(pd.DataFrame(list_models(client)), hide_index=True)
+    except FtkitError as err:
+        st.error(str(err))
+else:
+    st.dataframe(pd.DataFrame(table_models()), hide_index=True)

@@ -1,0 +1,42 @@
+"""Provider flags shared by the commands that talk to an endpoint.
+
+Precedence: these flags, then the environment, then ``.env``. There is deliberately no flag for
+the key itself (a key on a command line ends up in shell history): set ``OPENAI_API_KEY`` or
+``AZURE_OPENAI_API_KEY``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import openai
+
+from ftkit.providers import ProviderSettings, client_from_settings, env_settings, resolve_settings
+
+__all__ = ["add_provider_flags", "client_from_args", "settings_from_args"]
+
+
+def add_provider_flags(parser: argparse.ArgumentParser) -> None:
+    """Add ``--base-url``, ``--azure-endpoint`` and ``--api-version``."""
+    group = parser.add_argument_group("provider (default: the environment and .env)")
+    group.add_argument("--base-url", metavar="URL",
+                       help="an OpenAI-compatible endpoint (OPENAI_BASE_URL)")  # fmt: skip
+    group.add_argument("--azure-endpoint", metavar="URL",
+                       help="an Azure OpenAI resource (AZURE_OPENAI_ENDPOINT)")  # fmt: skip
+    group.add_argument("--api-version", metavar="V", help="Azure API version (OPENAI_API_VERSION)")
+
+
+def settings_from_args(args: argparse.Namespace) -> ProviderSettings:
+    """Return the settings from the flags, then the environment and ``.env``."""
+    flags = {
+        "OPENAI_BASE_URL": args.base_url,
+        "AZURE_OPENAI_ENDPOINT": args.azure_endpoint,
+        "OPENAI_API_VERSION": args.api_version,
+    }
+    return resolve_settings(flags, env_settings())
+
+
+def client_from_args(args: argparse.Namespace) -> tuple[openai.OpenAI, ProviderSettings]:
+    """Return a client and its settings; raise ``ProviderError`` when no key is set."""
+    settings = settings_from_args(args)
+    return client_from_settings(settings), settings

@@ -1,0 +1,82 @@
+"""``python -m ftkit upload FILE``: upload a fine-tuning file, the way the lecture does.
+
+Prints the file object (id, bytes, filename, purpose, status); ``--json`` prints it as JSON.
+A file that fails the pre-flight check is refused unless ``--force``; the same content uploaded
+before to the same endpoint is reused unless ``--fresh``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import orjson
+
+from ftkit.cli._provider import add_provider_flags, client_from_args
+from ftkit.files import FileInfo, upload_file
+from ftkit.models import DEFAULT_MODEL
+
+__all__ = ["format_file", "register", "run"]
+
+
+def format_file(info: FileInfo) -> str:
+    """Return the file object as the lecture shows it."""
+    return (
+        f"FileObject(id='{info['id']}', bytes={info['bytes']}, filename='{info['filename']}', "
+        f"purpose='{info['purpose']}', status='{info['status']}')"
+    )
+
+
+class _Progress:
+    """Percentages on stderr, only when stderr is a terminal."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.shown = -1
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, sent: int, total: int) -> None:
+        percent = 100 * sent // max(total, 1)
+        if self.enabled and percent != self.shown:
+            self.shown = percent
+            end = "\n" if sent >= total else ""
+            print(f"\r{self.name}: {percent:3d}% of {total:,} bytes", end=end, file=sys.stderr)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``upload`` subcommand."""
+    parser = subparsers.add_parser(
+        "upload",
+        help="upload a fine-tuning JSONL file (files over 512 MB through the Uploads API)",
+        description="Upload a chat fine-tuning JSONL file with purpose fine-tune and wait until "
+        "it is processed. Needs OPENAI_API_KEY (or the Azure settings).",
+    )
+    parser.add_argument("file", help="the JSONL file")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="do not wait for the file to be processed")  # fmt: skip
+    parser.add_argument("--fresh", action="store_true",
+                        help="upload again even if this content was uploaded before")  # fmt: skip
+    parser.add_argument("--force", action="store_true",
+                        help="upload even if the pre-flight check finds errors")  # fmt: skip
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help="model for the pre-flight check")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print the file object as JSON")
+    add_provider_flags(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Upload the file and print the file object; return 0."""
+    client, settings = client_from_args(args)
+    result = upload_file(
+        client, args.file, endpoint=settings.endpoint, model=args.model, fresh=args.fresh,
+        override=args.force, wait=not args.no_wait, on_progress=_Progress(args.file),
+    )  # fmt: skip
+    if result.reused:
+        print(f"ftkit: note: {args.file} was uploaded before; reusing {result.file['id']} "
+              "(--fresh uploads again)", file=sys.stderr)  # fmt: skip
+    if args.json:
+        sys.stdout.write(orjson.dumps(result.file, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(format_file(result.file))
+    return 0

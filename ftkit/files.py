@@ -1,0 +1,221 @@
+"""Files: upload a fine-tuning JSONL file, wait for it to be processed, list and look up files.
+
+``upload_file`` is the one entry point. In order it: refuses a file that fails the pre-flight
+check (unless ``override``); reuses the file id remembered for the same content on the same
+endpoint (unless ``fresh``, and only if the file still exists there); uploads files up to
+512 MB with ``files.create`` streamed from the open file, larger ones through the Uploads API;
+waits, bounded, for processing; and only then records the upload.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal, TypedDict, cast
+
+import openai
+from openai.types import FileObject
+
+from ftkit.api import Sleep, api_error, calling, create_once
+from ftkit.errors import UploadError, WaitTimeoutError
+from ftkit.upload_store import DEFAULT_STORE, StoredUpload, forget, hash_file, recall, remember
+from ftkit.uploads import (
+    DEFAULT_PARALLEL,
+    MAX_PART_BYTES,
+    MIME_TYPE,
+    FileWindow,
+    Progress,
+    ProgressCounter,
+    find_recent_file,
+    upload_in_parts,
+)
+
+__all__ = [
+    "FILES_CREATE_LIMIT",
+    "MAX_UPLOAD_BYTES",
+    "FileInfo",
+    "FileStatus",
+    "UploadResult",
+    "file_info",
+    "list_files",
+    "retrieve_file",
+    "upload_file",
+    "wait_for_file",
+]
+
+FILES_CREATE_LIMIT = 512 * 1024 * 1024
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024
+FileStatus = Literal["uploaded", "processed", "error"]
+Clock = Callable[[], float]
+
+
+class FileInfo(TypedDict):
+    """A file object as the lecture shows it: id, bytes, filename, purpose, status."""
+
+    id: str
+    bytes: int
+    filename: str
+    purpose: str
+    status: str
+    created_at: int
+    status_details: str | None
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """An uploaded (or reused) file and how it got there."""
+
+    file: FileInfo
+    reused: bool
+    path: str
+    sha256: str
+
+
+def file_info(obj: FileObject) -> FileInfo:
+    """Return the plain-data view of an SDK file object."""
+    return FileInfo(id=obj.id, bytes=obj.bytes, filename=obj.filename, purpose=obj.purpose,
+                    status=obj.status, created_at=obj.created_at,
+                    status_details=obj.status_details)  # fmt: skip
+
+
+def _refuse_if_failing(path: Path, model: str) -> None:
+    """Raise ``UploadError`` when the pre-flight check finds errors in ``path``."""
+    from ftkit.check import check_file
+
+    report = check_file(path, model=model)
+    if report.ok:
+        return
+    first = report.errors[0]
+    where = f"line {first.line}: " if first.line else ""
+    raise UploadError(
+        f"{path}: not uploaded, the pre-flight check found {len(report.errors)} error(s) "
+        f"(first: {where}{first.message}); fix the file or override (--force)"
+    )
+
+
+def _still_there(client: openai.OpenAI, file_id: str) -> FileObject | None:
+    """Return the remembered file if the endpoint still has it, else None."""
+    try:
+        found = client.files.retrieve(file_id)
+    except openai.NotFoundError:
+        return None
+    except openai.OpenAIError as err:
+        raise api_error(err, f"{file_id}: looking up the earlier upload") from None
+    return None if found.status == "error" else found
+
+
+def _create_file(
+    client: openai.OpenAI, path: Path, *, purpose: str, on_progress: Progress | None, sleep: Sleep
+) -> FileObject:
+    """Upload with ``files.create``, streaming from the open file; never create it twice."""
+    size = path.stat().st_size
+    since = int(time.time()) - 1
+    once = client.with_options(max_retries=0).files
+
+    def create() -> FileObject:
+        counter = ProgressCounter(size, on_progress)
+        with open(path, "rb") as handle:
+            window = FileWindow(handle.fileno(), 0, size, counter)
+            data = (path.name, cast(IO[bytes], window), MIME_TYPE)
+            return once.create(file=data, purpose=purpose)  # type: ignore[arg-type]
+
+    return create_once(create, lambda: find_recent_file(client, path.name, size, since),
+                       action=f"{path}: uploading", sleep=sleep)  # fmt: skip
+
+
+def wait_for_file(
+    client: openai.OpenAI,
+    file_id: str,
+    *,
+    timeout: float = 600.0,
+    interval: float = 2.0,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+) -> FileObject:
+    """Poll until the file is processed; raise ``UploadError`` on "error", ``WaitTimeoutError``."""
+    deadline = clock() + timeout
+    while True:
+        with calling(f"{file_id}: checking processing"):
+            obj = client.files.retrieve(file_id)
+        if obj.status == "error":
+            raise UploadError(f"{obj.filename}: the endpoint rejected the file "
+                              f"({obj.status_details or 'no details given'})")  # fmt: skip
+        if obj.status != "uploaded":  # "processed", or a compatible endpoint's own word
+            return obj
+        if clock() + interval > deadline:
+            raise WaitTimeoutError(f"{file_id}: still processing after {timeout:.0f} s; "
+                                   "check again later with the file id")  # fmt: skip
+        sleep(interval)
+
+
+def upload_file(
+    client: openai.OpenAI,
+    path: str | os.PathLike[str],
+    *,
+    endpoint: str,
+    purpose: str = "fine-tune",
+    model: str = "gpt-4o-mini-2024-07-18",
+    fresh: bool = False,
+    override: bool = False,
+    wait: bool = True,
+    wait_timeout: float = 600.0,
+    part_size: int = MAX_PART_BYTES,
+    parallel: int = DEFAULT_PARALLEL,
+    uploads_threshold: int = FILES_CREATE_LIMIT,
+    on_progress: Progress | None = None,
+    sleep: Sleep = time.sleep,
+    store: Path = DEFAULT_STORE,
+) -> UploadResult:
+    """Upload ``path`` for fine-tuning (or reuse its earlier upload); return the file.
+
+    ``endpoint`` names the provider for the reuse memory (``ProviderSettings.endpoint``).
+    Raises ``UploadError`` (check failed, too large, rejected), ``ApiError`` and
+    ``WaitTimeoutError``. Nothing is recorded unless the upload completed.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise UploadError(f"{source}: no such file")
+    size = source.stat().st_size
+    if size > MAX_UPLOAD_BYTES:
+        raise UploadError(f"{source}: {size / 2**30:.1f} GB is over the 8 GB upload limit")
+    if size == 0:
+        raise UploadError(f"{source}: the file is empty")
+    if not override:
+        _refuse_if_failing(source, model)
+    sha256, md5 = hash_file(source)
+    if not fresh:
+        earlier = recall(endpoint, purpose, sha256, store=store)
+        if earlier is not None:
+            found = _still_there(client, earlier["file_id"])
+            if found is not None:
+                if on_progress is not None:
+                    on_progress(size, size)
+                return UploadResult(file_info(found), True, str(source), sha256)
+            forget(endpoint, purpose, sha256, store=store)
+    if size > uploads_threshold:
+        obj = upload_in_parts(client, source, md5=md5, purpose=purpose, part_size=part_size,
+                              parallel=parallel, on_progress=on_progress, sleep=sleep)  # fmt: skip
+    else:
+        obj = _create_file(client, source, purpose=purpose, on_progress=on_progress, sleep=sleep)
+    if wait:
+        obj = wait_for_file(client, obj.id, timeout=wait_timeout, sleep=sleep)
+    entry = StoredUpload(endpoint=endpoint, purpose=purpose, sha256=sha256, file_id=obj.id,
+                         filename=obj.filename, bytes=obj.bytes)  # fmt: skip
+    remember(entry, store=store)
+    return UploadResult(file_info(obj), False, str(source), sha256)
+
+
+def retrieve_file(client: openai.OpenAI, file_id: str) -> FileInfo:
+    """Return one file object."""
+    with calling(f"{file_id}: looking up the file"):
+        return file_info(client.files.retrieve(file_id))
+
+
+def list_files(client: openai.OpenAI, *, limit: int = 50) -> list[FileInfo]:
+    """Return up to ``limit`` fine-tuning files, newest first."""
+    with calling("listing files"):
+        page = client.files.list(purpose="fine-tune", limit=min(limit, 10_000), order="desc")
+        return [file_info(item) for item in page.data[:limit]]

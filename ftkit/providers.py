@@ -1,0 +1,201 @@
+"""Provider settings: which endpoint and key to use, and the SDK client built from them.
+
+Settings come from several sources; for each setting the first source that has a non-empty value
+wins. The dashboard passes (sidebar-typed keys, ``st.secrets``, environment); the CLI passes
+(command-line flags, environment). The environment includes a ``.env`` file in the working
+directory, whose values never override variables already set.
+
+Three kinds of provider share one SDK: OpenAI (a key), an OpenAI-compatible endpoint (a key and
+``OPENAI_BASE_URL``) and Azure OpenAI (``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY`` and
+``OPENAI_API_VERSION``; model names are deployment names).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import openai
+
+from ftkit.errors import ProviderError
+
+__all__ = [
+    "DEFAULT_AZURE_API_VERSION",
+    "SETTING_NAMES",
+    "ProviderKind",
+    "ProviderSettings",
+    "client_from_settings",
+    "env_settings",
+    "redact",
+    "resolve_settings",
+]
+
+ProviderKind = Literal["openai", "compatible", "azure"]
+
+SETTING_NAMES: tuple[str, ...] = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "OPENAI_API_VERSION",
+)
+DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_MAX_RETRIES = 4
+
+_FIELD_OF = {
+    "OPENAI_API_KEY": "api_key",
+    "OPENAI_BASE_URL": "base_url",
+    "AZURE_OPENAI_ENDPOINT": "azure_endpoint",
+    "AZURE_OPENAI_API_KEY": "azure_api_key",
+    "OPENAI_API_VERSION": "api_version",
+}
+_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6})[A-Za-z0-9_\-]{6,}")
+
+
+def _mask(secret: str | None) -> str:
+    """Return a key shown safely: its first 3 and last 2 characters at most."""
+    if not secret:
+        return "None"
+    if len(secret) < 12:
+        return "'***'"
+    return f"'{secret[:3]}…{secret[-2:]}'"
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Where to send requests and with which key; ``repr`` never shows a key."""
+
+    api_key: str | None = None
+    base_url: str | None = None
+    azure_endpoint: str | None = None
+    azure_api_key: str | None = None
+    api_version: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"ProviderSettings(api_key={_mask(self.api_key)}, base_url={self.base_url!r}, "
+            f"azure_endpoint={self.azure_endpoint!r}, "
+            f"azure_api_key={_mask(self.azure_api_key)}, api_version={self.api_version!r})"
+        )
+
+    __str__ = __repr__
+
+    @property
+    def kind(self) -> ProviderKind:
+        """Return "azure" with an Azure endpoint, "compatible" with a base URL, else "openai"."""
+        if self.azure_endpoint:
+            return "azure"
+        if self.base_url:
+            return "compatible"
+        return "openai"
+
+    @property
+    def has_key(self) -> bool:
+        """Return True when the chosen provider has a key to send."""
+        if self.kind == "azure":
+            return bool(self.azure_api_key or self.api_key)
+        return bool(self.api_key)
+
+    @property
+    def endpoint(self) -> str:
+        """Return a short, key-free name of the endpoint (used to remember uploads per provider)."""
+        if self.azure_endpoint:
+            return self.azure_endpoint.rstrip("/")
+        return (self.base_url or "https://api.openai.com/v1").rstrip("/")
+
+    def missing(self) -> str | None:
+        """Return one line saying what to set, or None when the settings are usable."""
+        if self.kind == "azure" and not self.has_key:
+            return "set AZURE_OPENAI_API_KEY (Azure OpenAI endpoint is set but it has no key)"
+        if not self.has_key:
+            return (
+                "set OPENAI_API_KEY (in the sidebar, .streamlit/secrets.toml, the environment "
+                "or .env); for Azure set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY"
+            )
+        return None
+
+    def secrets(self) -> tuple[str, ...]:
+        """Return the keys held, for scrubbing from any text shown."""
+        return tuple(s for s in (self.api_key, self.azure_api_key) if s)
+
+
+def _clean(value: object) -> str | None:
+    """Return a stripped string, or None for missing or blank values."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def resolve_settings(*sources: Mapping[str, object]) -> ProviderSettings:
+    """Merge setting sources, highest precedence first; blank values fall through."""
+    values: dict[str, str | None] = {}
+    for name in SETTING_NAMES:
+        for source in sources:
+            value = _clean(source.get(name))
+            if value is not None:
+                values[_FIELD_OF[name]] = value
+                break
+    return ProviderSettings(**values)
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """Return the ftkit settings found in a ``.env`` file (empty when there is none)."""
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    found = dotenv_values(path)
+    return {k: v for k, v in found.items() if k in _FIELD_OF and v}
+
+
+def env_settings(
+    environ: Mapping[str, str] | None = None, *, dotenv: str | os.PathLike[str] | None = ".env"
+) -> dict[str, str]:
+    """Return the settings from the environment, then ``.env`` for any the environment lacks."""
+    env = os.environ if environ is None else environ
+    merged = _read_dotenv(Path(dotenv)) if dotenv is not None else {}
+    merged.update({k: env[k] for k in SETTING_NAMES if _clean(env.get(k))})
+    return merged
+
+
+def client_from_settings(
+    settings: ProviderSettings,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+) -> openai.OpenAI:
+    """Return an ``OpenAI`` or ``AzureOpenAI`` client; raise ``ProviderError`` without a key.
+
+    The SDK retries 429 and 5xx responses itself with backoff, honouring Retry-After.
+    """
+    problem = settings.missing()
+    if problem is not None:
+        raise ProviderError(problem)
+    if settings.kind == "azure":
+        return openai.AzureOpenAI(
+            azure_endpoint=settings.azure_endpoint or "",
+            api_key=settings.azure_api_key or settings.api_key,
+            api_version=settings.api_version or DEFAULT_AZURE_API_VERSION,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+    return openai.OpenAI(
+        api_key=settings.api_key,
+        base_url=settings.base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+    )
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Return ``text`` with the given keys and anything shaped like an OpenAI key masked."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return _KEYLIKE.sub(r"\1***", text)

@@ -1,0 +1,76 @@
+"""Fine-tunable models and when they stop serving.
+
+``GET /v1/models`` reports ``shutdown_date`` where one is announced; ftkit's own table in
+``ftkit.models`` is the fallback (and the only source without a key). Fine-tuned ``ft:`` models
+found on the endpoint are listed too; they stop serving with their base.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+import openai
+
+from ftkit.api import calling
+from ftkit.errors import ModelError
+from ftkit.models import MODELS, base_name, find_model
+
+__all__ = ["ModelRow", "list_models", "table_models"]
+
+DateSource = Literal["api", "table", "none"]
+
+
+class ModelRow(TypedDict):
+    """One model: its name, base, shutdown date and where that date came from."""
+
+    name: str
+    base: str
+    fine_tuned: bool
+    available: bool | None
+    shutdown_date: str | None
+    source: DateSource
+
+
+def table_models() -> list[ModelRow]:
+    """Return ftkit's built-in fine-tunable models (availability unknown)."""
+    return [
+        ModelRow(
+            name=m.name,
+            base=m.name,
+            fine_tuned=False,
+            available=None,
+            shutdown_date=m.shutdown,
+            source="table" if m.shutdown else "none",
+        )
+        for m in MODELS.values()
+        if m.fine_tunable
+    ]
+
+
+def _table_shutdown(name: str) -> str | None:
+    try:
+        return find_model(name).shutdown
+    except ModelError:
+        return None
+
+
+def list_models(client: openai.OpenAI) -> list[ModelRow]:
+    """Return the built-in models marked available or not, then the endpoint's ``ft:`` models."""
+    with calling("listing models"):
+        listed = {model.id: model for model in client.models.list()}
+    rows = []
+    for row in table_models():
+        found = listed.get(row["name"])
+        row["available"] = found is not None
+        if found is not None and found.shutdown_date:
+            row["shutdown_date"], row["source"] = found.shutdown_date, "api"
+        rows.append(row)
+    for name, model in sorted(listed.items()):
+        if not name.startswith("ft:"):
+            continue
+        api_date = model.shutdown_date
+        date = api_date or _table_shutdown(name)
+        source: DateSource = "api" if api_date else ("table" if date else "none")
+        rows.append(ModelRow(name=name, base=base_name(name), fine_tuned=True, available=True,
+                             shutdown_date=date, source=source))  # fmt: skip
+    return rows
