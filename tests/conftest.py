@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+
+# Tests never write run history into the checkout: each session gets its own database.
+_HISTORY = tempfile.mkdtemp(prefix="ftkit-test-history-")
+os.environ["FTKIT_DATABASE_URL"] = f"sqlite:///{_HISTORY}/ftkit.db"
 
 if (SHARED / "tiktoken").is_dir():
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(SHARED / "tiktoken"))
