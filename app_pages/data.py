@@ -7,7 +7,7 @@ import streamlit as st
 
 from ftkit.charts import category_chart, price_histogram
 from ftkit.errors import FtkitError
-from ftkit.filetypes import UPLOAD_SUFFIXES
+from ftkit.sniff import UPLOAD_SUFFIXES
 from ftkit.sources import PICKLE_SUFFIXES, ColumnMapping
 from ftkit.ui import data, state
 from ftkit.ui.components import dataset_or_stop, show_error

@@ -24,7 +24,9 @@ from ftkit.predictors import (
 from ftkit.runs import compare_runs, run_filename, run_from_json, run_to_csv, run_to_json
 from ftkit.sources import load_items, load_items_from_bytes
 from ftkit.ui.auth import hosting_config
+from ftkit.ui.data import upload_limit
 from ftkit.ui.keys import find_api_key
+from ftkit.ui.providers import render_provider_sidebar
 
 CHAT = "Chat model (OpenAI, Azure or compatible)"
 RUNS, PARTIAL = "evaluate_runs", "evaluate_partial"
@@ -38,8 +40,8 @@ def sample_items(split: str) -> list[Item]:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def uploaded_items(data: bytes, name: str) -> list[Item]:
-    return load_items_from_bytes(data, name).items
+def uploaded_items(data: bytes, name: str, max_bytes: int) -> list[Item]:
+    return load_items_from_bytes(data, name, max_bytes=max_bytes).items
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -53,6 +55,7 @@ def stop_with_error(err: FtkitError) -> None:
 
 
 st.header("Evaluate")
+render_provider_sidebar()
 st.caption(
     "The course's Tester: ask a model the price of each test item, score the answer "
     "(green under $40 or 20%, orange under $80 or 40%, red otherwise) and chart it. "
@@ -84,7 +87,11 @@ upload = st.file_uploader(
     key="evaluate_upload",
 )
 try:
-    test_items = uploaded_items(upload.getvalue(), upload.name) if upload else sample_items("test")
+    test_items = (
+        uploaded_items(upload.getvalue(), upload.name, upload_limit())
+        if upload
+        else sample_items("test")
+    )
 except FtkitError as err:
     stop_with_error(err)
 source = upload.name if upload else "sample"

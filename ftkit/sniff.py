@@ -14,9 +14,13 @@ import orjson
 
 from ftkit.errors import SourceError
 
-__all__ = ["TEXT_SUFFIXES", "sniff_upload"]
+__all__ = ["DEFAULT_UPLOAD_BYTES", "TEXT_SUFFIXES", "UPLOAD_SUFFIXES", "sniff_upload"]
+
+DEFAULT_UPLOAD_BYTES = 200 * 1024 * 1024  # Streamlit's server.maxUploadSize in config.toml
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".txt")
+# what a file uploader offers (without dots); ".gz" covers .csv.gz, .jsonl.gz and friends
+UPLOAD_SUFFIXES = ("csv", "tsv", "jsonl", "ndjson", "json", "parquet", "gz")
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", "a zip archive"),
     (b"PK\x05\x06", "a zip archive"),
@@ -112,7 +116,8 @@ def sniff_upload(data: bytes, filename: str, *, max_bytes: int) -> None:
     suffix = _suffix(filename)
     if _magic(data) == "a Python pickle" or suffix in (".pkl", ".pickle"):
         raise SourceError(
-            f"{filename}: pickles cannot be uploaded, because loading one can run code"
+            f"{filename}: pickles cannot be uploaded, because loading one can run code; "
+            "give its local path instead (local use only), or convert it to Parquet or JSONL"
         )
     if suffix.endswith(".gz"):
         _check_text(_gunzip_head(data, filename, max_bytes), filename, suffix.removesuffix(".gz"))

@@ -18,6 +18,7 @@ from ftkit.curation import MIN_CHARS, item_from_fields, parse_price, text_of_rec
 from ftkit.errors import SourceError
 from ftkit.items import Item
 from ftkit.pickles import load_course_pickle
+from ftkit.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
 
 __all__ = [
     "PICKLE_SUFFIXES",
@@ -264,12 +265,15 @@ def load_items(
 
 
 def load_items_from_bytes(
-    data: bytes, filename: str, *, mapping: ColumnMapping | None = None
+    data: bytes,
+    filename: str,
+    *,
+    mapping: ColumnMapping | None = None,
+    max_bytes: int = DEFAULT_UPLOAD_BYTES,
 ) -> LoadedItems:
-    """Load items from uploaded bytes. Pickles are always refused: they can run code."""
-    if filename.lower().endswith(PICKLE_SUFFIXES) or data[:1] == b"\x80":
-        raise SourceError(
-            f"{filename}: pickles cannot be uploaded, because loading one can run code; "
-            "give its local path instead, or convert it to Parquet or JSONL"
-        )
+    """Load items from uploaded bytes, checked by content first (``ftkit.sniff``).
+
+    Pickles are always refused, under any name: loading one can run code.
+    """
+    sniff_upload(data, filename, max_bytes=max_bytes)
     return _records_to_items(read_records(data, filename), mapping, filename)

@@ -58,9 +58,9 @@ def test_an_uploaded_csv_becomes_the_dataset() -> None:
     [
         ("train.pkl", pickle.dumps([1, 2, 3]), "pickles cannot be uploaded, because loading one"),
         ("data.csv", pickle.dumps({"a": 1}), "pickles cannot be uploaded"),
-        ("data.csv", None, "the content is a zip archive"),
-        ("data.parquet", b"title,price\nx,1\n", "the name says a Parquet file"),
-        ("data.csv", b"", "the file is empty"),
+        ("data.csv", None, "is really a zip archive, not a csv file"),
+        ("data.parquet", b"title,price\nx,1\n", "is not a Parquet file"),
+        ("data.csv", b"", "data.csv: is empty"),
         ("data.jsonl", b'{"title": "x", "price": 1}\nnot json\n', "line 2 is not valid JSON"),
         ("data.csv", b"name,colour\nx,red\n", "no price column"),
     ],

@@ -22,13 +22,13 @@ import pandas as pd
 import streamlit as st
 
 from ftkit.check import CheckReport, check_file
-from ftkit.errors import SourceError
-from ftkit.filetypes import check_upload
+from ftkit.errors import FtkitError, SourceError
 from ftkit.items import Item
 from ftkit.messages import Templates
 from ftkit.models import find_model
 from ftkit.prepare import write_split
 from ftkit.sampling import Split, Strategy, split_items
+from ftkit.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
 from ftkit.sources import (
     PICKLE_SUFFIXES,
     ColumnMapping,
@@ -314,9 +314,19 @@ def load_path(text: str, progress: Callable[[float], None] | None = None) -> Dat
     return dataset
 
 
+def upload_limit() -> int:
+    """Return the upload size limit in bytes: the deployer's ``max_upload_mb`` setting."""
+    from ftkit.ui.auth import hosting_config
+
+    try:
+        return hosting_config().max_upload_bytes
+    except FtkitError:
+        return DEFAULT_UPLOAD_BYTES
+
+
 def load_upload(name: str, data: bytes) -> Dataset:
     """Load an uploaded table (never a pickle) into this session."""
-    check_upload(data, name)
+    sniff_upload(data, name, max_bytes=upload_limit())
     content_hash = hash_bytes(data)
     dataset = _tabular("upload", name, content_hash, lambda: read_records(data, name), None)
     _set_dataset("upload", name, content_hash, dataset.mapping)
