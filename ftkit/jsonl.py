@@ -10,13 +10,14 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import orjson
 
 from ftkit.errors import OutputError, SourceError
 
 __all__ = [
+    "Digest",
     "atomic_writer",
     "dumps_line",
     "read_jsonl",
@@ -25,6 +26,16 @@ __all__ = [
 ]
 
 _BUFFER = 1 << 20
+
+
+class Digest(Protocol):
+    """What ``write_jsonl`` needs of a ``hashlib`` object."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
 _ROWS_PER_CHUNK = 512
 
 
@@ -114,15 +125,20 @@ def write_files_together(
 
 
 def write_jsonl(
-    path: str | os.PathLike[str], rows: Iterable[Any], *, check_floats: bool = True
+    path: str | os.PathLike[str],
+    rows: Iterable[Any],
+    *,
+    check_floats: bool = True,
+    digest: Digest | None = None,
 ) -> int:
     """Write ``rows`` as strict JSONL to ``path`` atomically; return the number of lines.
 
-    Encoding runs on this thread while a second thread writes finished chunks to disk, so a
-    large file costs little more than encoding it.
+    Encoding runs on this thread while a second thread writes finished chunks to disk (and
+    feeds them to ``digest``, a ``hashlib`` object, when given), so a large file costs little
+    more than encoding it.
     """
     count = 0
-    with atomic_writer(path) as handle, _ChunkWriter(handle) as sink:
+    with atomic_writer(path) as handle, _ChunkWriter(handle, digest) as sink:
         chunk: list[bytes] = []
         for row in rows:
             chunk.append(dumps_line(row, check_floats=check_floats))
@@ -138,8 +154,9 @@ def write_jsonl(
 class _ChunkWriter:
     """Write byte chunks to a file on a background thread; re-raise its error on exit."""
 
-    def __init__(self, handle: BinaryIO) -> None:
+    def __init__(self, handle: BinaryIO, digest: Digest | None = None) -> None:
         self._handle = handle
+        self._digest = digest
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="ftkit-jsonl-writer", daemon=True)
@@ -158,6 +175,8 @@ class _ChunkWriter:
             if self._error is None:
                 try:
                     self._handle.write(chunk)
+                    if self._digest is not None:
+                        self._digest.update(chunk)  # hashlib releases the GIL on large chunks
                 except BaseException as err:  # surfaced to the caller in put() or __exit__
                     self._error = err
 

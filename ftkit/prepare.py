@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from ftkit.errors import OutputError
 from ftkit.items import Item
-from ftkit.jsonl import write_files_together, write_jsonl
+from ftkit.jsonl import Digest, write_files_together, write_jsonl
 from ftkit.messages import Templates, leaked_fields, render_examples
 from ftkit.sampling import Split, Strategy, split_items
 from ftkit.sources import ColumnMapping, LoadedItems, load_items
@@ -40,6 +41,8 @@ class PrepareResult:
     validation_count: int
     skipped_duplicates: int = 0
     warnings: list[str] = field(default_factory=list)
+    train_sha256: str | None = None
+    validation_sha256: str | None = None
 
 
 def _check_writable(folder: Path) -> None:
@@ -51,8 +54,12 @@ def _check_writable(folder: Path) -> None:
         raise OutputError(f"{folder}: the output folder is not writable")
 
 
-def _writer(items: Sequence[Item], templates: Templates | None) -> Callable[[Path], int]:
-    return lambda path: write_jsonl(path, render_examples(items, templates), check_floats=False)
+def _writer(
+    items: Sequence[Item], templates: Templates | None, digest: Digest
+) -> Callable[[Path], int]:
+    return lambda path: write_jsonl(
+        path, render_examples(items, templates), check_floats=False, digest=digest
+    )
 
 
 def write_split(
@@ -68,17 +75,40 @@ def write_split(
     Each file is first written in full to a staging name beside its target, then both are
     moved into place. With an empty validation split only the training file is written.
     """
-    folder = Path(out_dir)
+    written = _write_split(split, Path(out_dir), templates, train_name, validation_name)
+    return written.train_path, written.validation_path
+
+
+@dataclass(frozen=True)
+class _Written:
+    train_path: Path
+    validation_path: Path | None
+    train_sha256: str
+    validation_sha256: str | None
+
+
+def _write_split(
+    split: Split, folder: Path, templates: Templates | None, train_name: str, validation_name: str
+) -> _Written:
     _check_writable(folder)
     train_path = folder / train_name
     validation_path = folder / validation_name if split.validation else None
+    train_digest, validation_digest = hashlib.sha256(), hashlib.sha256()
     plan = [
-        (target, _writer(items, templates))
-        for items, target in ((split.train, train_path), (split.validation, validation_path))
+        (target, _writer(items, templates, digest))
+        for items, target, digest in (
+            (split.train, train_path, train_digest),
+            (split.validation, validation_path, validation_digest),
+        )
         if target is not None
     ]
     write_files_together(plan, folder=folder, what="output")
-    return train_path, validation_path
+    return _Written(
+        train_path,
+        validation_path,
+        f"sha256:{train_digest.hexdigest()}",
+        f"sha256:{validation_digest.hexdigest()}" if validation_path else None,
+    )
 
 
 def prepare(
@@ -103,7 +133,7 @@ def prepare(
     split = split_items(
         data.items, train=train, validation=validation, seed=seed, strategy=strategy
     )
-    train_path, validation_path = write_split(split, out_dir, templates)
+    written = _write_split(split, Path(out_dir), templates, TRAIN_FILENAME, VALIDATION_FILENAME)
     warnings = [
         f"the user template uses {{{name}}}, which reveals the price to the model"
         for name in leaked_fields(templates)
@@ -113,10 +143,12 @@ def prepare(
         loaded=len(data.items),
         rows=data.rows,
         dropped=data.dropped,
-        train_path=train_path,
-        validation_path=validation_path,
+        train_path=written.train_path,
+        validation_path=written.validation_path,
         train_count=len(split.train),
         validation_count=len(split.validation),
         skipped_duplicates=split.skipped_duplicates,
         warnings=warnings,
+        train_sha256=written.train_sha256,
+        validation_sha256=written.validation_sha256,
     )

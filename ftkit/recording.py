@@ -100,7 +100,7 @@ def prepare_outputs(result: PrepareResult) -> dict[str, Any]:
         "loaded": result.loaded,
         "rows": result.rows,
         "skipped_duplicates": result.skipped_duplicates,
-        "train_hash": content_hash(result.train_path),
+        "train_hash": result.train_sha256 or content_hash(result.train_path),
     }
 
 

@@ -43,3 +43,15 @@ def test_library_api_end_to_end(tmp_path: Path) -> None:
     assert len(ftkit.read_jsonl(train_path)) == 30
     report = ftkit.check_file(train_path, validation_path=validation_path)
     assert report.ok
+
+
+def test_prepare_reports_the_written_files_sha256(tmp_path: Path) -> None:
+    import hashlib
+
+    result = ftkit.prepare("sample", train=40, validation=10, out_dir=tmp_path)
+    assert result.validation_path is not None
+    for path, digest in (
+        (result.train_path, result.train_sha256),
+        (result.validation_path, result.validation_sha256),
+    ):
+        assert digest == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()

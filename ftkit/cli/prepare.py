@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -18,7 +19,7 @@ from ftkit.messages import (
 )
 from ftkit.models import DEFAULT_MODEL
 from ftkit.prepare import PrepareResult, prepare
-from ftkit.recording import current_user, prepare_settings, record_prepare
+from ftkit.recording import content_hash, current_user, prepare_settings, record_prepare
 from ftkit.sampling import STRATEGIES
 from ftkit.sources import ColumnMapping
 
@@ -95,18 +96,19 @@ def format_result(result: PrepareResult) -> str:
     return "\n".join(lines)
 
 
-def _record(args: argparse.Namespace, templates: Templates, result: PrepareResult) -> int:
+def _record(
+    args: argparse.Namespace, templates: Templates, result: PrepareResult, dataset_hash: str
+) -> int:
     settings = prepare_settings(
         args.source, train=args.train, validation=args.validation, seed=args.seed,
         strategy=args.sampling, templates=templates, out_dir=args.out, mapping=_mapping(args),
+        dataset_hash=dataset_hash,
     )  # fmt: skip
     return record_prepare(result, settings, user=current_user())
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``prepare``; return the exit code."""
-    templates = Templates(args.system_prompt, args.user_template, args.assistant_template)
-    result = prepare(
+def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
+    return prepare(
         args.source,
         train=args.train,
         validation=args.validation,
@@ -116,8 +118,17 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out,
         mapping=_mapping(args),
     )
-    if not args.no_history:
-        record_quietly(lambda: _record(args, templates, result))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``prepare``; return the exit code."""
+    templates = Templates(args.system_prompt, args.user_template, args.assistant_template)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # hash the dataset for the history on the second core while the first loads it
+        dataset_hash = None if args.no_history else pool.submit(content_hash, args.source)
+        result = _prepare(args, templates)
+        if dataset_hash is not None:
+            record_quietly(lambda: _record(args, templates, result, dataset_hash.result()))
     summary = result_to_json(result)
     report = None
     if args.check:
