@@ -154,6 +154,8 @@ def write_jsonl(
 class _ChunkWriter:
     """Write byte chunks to a file on a background thread; re-raise its error on exit."""
 
+    _write = staticmethod(os.write)  # the one system call; tests replace it to fill the disk
+
     def __init__(self, handle: BinaryIO, digest: Digest | None = None) -> None:
         self._handle = handle
         self._digest = digest
@@ -162,6 +164,7 @@ class _ChunkWriter:
         self._thread = threading.Thread(target=self._run, name="ftkit-jsonl-writer", daemon=True)
 
     def __enter__(self) -> _ChunkWriter:
+        self._handle.flush()  # chunks go around the buffer: os.write drops the GIL
         self._thread.start()
         return self
 
@@ -171,10 +174,13 @@ class _ChunkWriter:
         self._queue.put(chunk)
 
     def _run(self) -> None:
+        fd = self._handle.fileno()
         while (chunk := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    self._handle.write(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[self._write(fd, view) :]
                     if self._digest is not None:
                         self._digest.update(chunk)  # hashlib releases the GIL on large chunks
                 except BaseException as err:  # surfaced to the caller in put() or __exit__

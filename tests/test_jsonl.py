@@ -56,20 +56,14 @@ def test_full_disk_keeps_the_previous_file(tmp_path: Path, monkeypatch: pytest.M
     write_jsonl(path, [{"a": 1}])
     import ftkit.jsonl as module
 
-    real = module._ChunkWriter._run
-
-    def full_disk(self: module._ChunkWriter) -> None:
-        self._handle.write = _raise_enospc  # type: ignore[method-assign]
-        real(self)
-
-    monkeypatch.setattr(module._ChunkWriter, "_run", full_disk)
+    monkeypatch.setattr(module._ChunkWriter, "_write", staticmethod(_raise_enospc))
     with pytest.raises(OutputError, match="No space left"):
         write_jsonl(path, [{"a": 2}] * 10)
     assert read_jsonl(path) == [{"a": 1}]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
 
 
-def _raise_enospc(data: bytes) -> int:
+def _raise_enospc(fd: int, data: object) -> int:
     import errno
 
     raise OSError(errno.ENOSPC, "No space left on device")

@@ -8,6 +8,7 @@ line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -18,50 +19,44 @@ __all__ = ["build_parser", "main"]
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
-def _registrars() -> list[Register]:
-    """Return each subcommand module's ``register``; one line per subcommand."""
-    from ftkit.cli import (
-        evaluate,
-        export,
-        finetune,
-        history,
-        jobs,
-        models,
-        prepare,
-        upload,
-        validate,
-    )
-
-    return [
-        prepare.register,
-        validate.register,
-        upload.register,
-        finetune.register,
-        jobs.register,
-        models.register,
-        export.register,
-        evaluate.register,
-        history.register,
-    ]
+# Subcommands in the order ``--help`` lists them; each is the module ``ftkit.cli.<name>``.
+COMMANDS = (
+    "prepare",
+    "validate",
+    "upload",
+    "finetune",
+    "jobs",
+    "models",
+    "export",
+    "evaluate",
+    "history",
+)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the top-level parser with every subcommand registered."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Return the top-level parser: only ``command``'s subparser when it names one, else all.
+
+    Importing one subcommand's module keeps start-up fast: ``prepare`` never loads the SDK.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m ftkit",
         description="Turn a dataset of items into chat fine-tuning data, check it and train.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for register in _registrars():
+    for name in COMMANDS:
+        if command in COMMANDS and name != command:
+            continue
+        register: Register = importlib.import_module(f"ftkit.cli.{name}").register
         register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command = next((arg for arg in arguments if not arg.startswith("-")), None)
+    args = build_parser(command).parse_args(arguments)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

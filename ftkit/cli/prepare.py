@@ -10,7 +10,6 @@ from typing import Any
 import orjson
 
 from ftkit.check import check_file, format_report, report_to_json
-from ftkit.cli.history import record_quietly
 from ftkit.messages import (
     DEFAULT_ASSISTANT_TEMPLATE,
     DEFAULT_SYSTEM_PROMPT,
@@ -19,7 +18,6 @@ from ftkit.messages import (
 )
 from ftkit.models import DEFAULT_MODEL
 from ftkit.prepare import PrepareResult, prepare
-from ftkit.recording import content_hash, current_user, prepare_settings, record_prepare
 from ftkit.sampling import STRATEGIES
 from ftkit.sources import ColumnMapping
 
@@ -99,12 +97,21 @@ def format_result(result: PrepareResult) -> str:
 def _record(
     args: argparse.Namespace, templates: Templates, result: PrepareResult, dataset_hash: str
 ) -> int:
+    from ftkit.recording import current_user, prepare_settings, record_prepare
+
     settings = prepare_settings(
         args.source, train=args.train, validation=args.validation, seed=args.seed,
         strategy=args.sampling, templates=templates, out_dir=args.out, mapping=_mapping(args),
         dataset_hash=dataset_hash,
     )  # fmt: skip
     return record_prepare(result, settings, user=current_user())
+
+
+def _hash_source(source: str) -> str:
+    import ftkit.cli.history  # noqa: F401  (imported here, off the main thread's path)
+    from ftkit.recording import content_hash
+
+    return content_hash(source)
 
 
 def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
@@ -124,10 +131,12 @@ def run(args: argparse.Namespace) -> int:
     """Run ``prepare``; return the exit code."""
     templates = Templates(args.system_prompt, args.user_template, args.assistant_template)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # hash the dataset for the history on the second core while the first loads it
-        dataset_hash = None if args.no_history else pool.submit(content_hash, args.source)
+        # hash the dataset (and load the history's database layer) on the second core
+        dataset_hash = None if args.no_history else pool.submit(_hash_source, args.source)
         result = _prepare(args, templates)
         if dataset_hash is not None:
+            from ftkit.cli.history import record_quietly
+
             record_quietly(lambda: _record(args, templates, result, dataset_hash.result()))
     summary = result_to_json(result)
     report = None
