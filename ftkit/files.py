@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, TypedDict, cast
@@ -21,7 +22,15 @@ from openai.types import FileObject
 
 from ftkit.api import Sleep, api_error, calling, create_once
 from ftkit.errors import UploadError, WaitTimeoutError
-from ftkit.upload_store import DEFAULT_STORE, StoredUpload, forget, hash_file, recall, remember
+from ftkit.upload_store import (
+    DEFAULT_STORE,
+    StoredUpload,
+    forget,
+    hash_file,
+    might_be_remembered,
+    recall,
+    remember,
+)
 from ftkit.uploads import (
     DEFAULT_PARALLEL,
     MAX_PART_BYTES,
@@ -185,21 +194,31 @@ def upload_file(
         raise UploadError(f"{source}: the file is empty")
     if not override:
         _refuse_if_failing(source, model)
-    sha256, md5 = hash_file(source)
-    if not fresh:
-        earlier = recall(endpoint, purpose, sha256, store=store)
-        if earlier is not None:
-            found = _still_there(client, earlier["file_id"])
-            if found is not None:
-                if on_progress is not None:
-                    on_progress(size, size)
-                return UploadResult(file_info(found), True, str(source), sha256)
-            forget(endpoint, purpose, sha256, store=store)
-    if size > uploads_threshold:
-        obj = upload_in_parts(client, source, md5=md5, purpose=purpose, part_size=part_size,
-                              parallel=parallel, on_progress=on_progress, sleep=sleep)  # fmt: skip
-    else:
-        obj = _create_file(client, source, purpose=purpose, on_progress=on_progress, sleep=sleep)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing: Future[tuple[str, str]]
+        if fresh or not might_be_remembered(endpoint, purpose, size, store=store):
+            # nothing to reuse: hash on the second core while the bytes are being sent
+            hashing = pool.submit(hash_file, source)
+        else:
+            sha256, md5 = hash_file(source)
+            earlier = recall(endpoint, purpose, sha256, store=store)
+            if earlier is not None:
+                found = _still_there(client, earlier["file_id"])
+                if found is not None:
+                    if on_progress is not None:
+                        on_progress(size, size)
+                    return UploadResult(file_info(found), True, str(source), sha256)
+                forget(endpoint, purpose, sha256, store=store)
+            hashing = Future()
+            hashing.set_result((sha256, md5))
+        if size > uploads_threshold:
+            obj = upload_in_parts(client, source, md5=lambda: hashing.result()[1], purpose=purpose,
+                                  part_size=part_size, parallel=parallel,
+                                  on_progress=on_progress, sleep=sleep)  # fmt: skip
+        else:
+            obj = _create_file(client, source, purpose=purpose, on_progress=on_progress,
+                               sleep=sleep)  # fmt: skip
+        sha256 = hashing.result()[0]
     if wait:
         obj = wait_for_file(client, obj.id, timeout=wait_timeout, sleep=sleep)
     entry = StoredUpload(endpoint=endpoint, purpose=purpose, sha256=sha256, file_id=obj.id,

@@ -17,7 +17,15 @@ import orjson
 
 from ftkit.jsonl import atomic_writer
 
-__all__ = ["DEFAULT_STORE", "StoredUpload", "forget", "hash_file", "recall", "remember"]
+__all__ = [
+    "DEFAULT_STORE",
+    "StoredUpload",
+    "forget",
+    "hash_file",
+    "might_be_remembered",
+    "recall",
+    "remember",
+]
 
 DEFAULT_STORE = Path(".ftkit") / "uploads.json"
 _READ = 8 << 20
@@ -72,6 +80,22 @@ def recall(
 ) -> StoredUpload | None:
     """Return the remembered upload of this content to this endpoint, if any."""
     return _load(store).get(_key(endpoint, purpose, sha256))
+
+
+def might_be_remembered(
+    endpoint: str, purpose: str, size: int, *, store: Path = DEFAULT_STORE
+) -> bool:
+    """Return True when an upload of this size to this endpoint is remembered.
+
+    Content of another size cannot match, so only then is the file worth hashing before the
+    upload starts; otherwise the hashes are computed while it is being sent.
+    """
+    return any(
+        entry.get("endpoint") == endpoint
+        and entry.get("purpose") == purpose
+        and entry.get("bytes") == size
+        for entry in _load(store).values()
+    )
 
 
 def remember(entry: StoredUpload, *, store: Path = DEFAULT_STORE) -> None:

@@ -210,7 +210,7 @@ def upload_in_parts(
     client: openai.OpenAI,
     path: str | os.PathLike[str],
     *,
-    md5: str,
+    md5: str | Callable[[], str],
     purpose: str = "fine-tune",
     part_size: int = MAX_PART_BYTES,
     parallel: int = DEFAULT_PARALLEL,
@@ -219,6 +219,9 @@ def upload_in_parts(
     sleep: Sleep = time.sleep,
 ) -> FileObject:
     """Upload ``path`` through the Uploads API; return the completed file object.
+
+    ``md5`` is the file's md5 hex digest, or a callable returning it (still hashing while the
+    parts are sent: it is called only when the upload completes).
 
     Raises ``UploadError`` (after cancelling the upload) when a part cannot be sent, and
     ``ApiError`` when the upload cannot be created or completed.
@@ -246,10 +249,11 @@ def upload_in_parts(
         raise
     finally:
         os.close(fd)
+    digest = md5() if callable(md5) else md5  # a callable may still be hashing: wait here
     finish = client.with_options(max_retries=0).uploads
     try:
         completed = create_once(
-            lambda: finish.complete(upload.id, part_ids=part_ids, md5=md5),
+            lambda: finish.complete(upload.id, part_ids=part_ids, md5=digest),
             lambda: find_recent_file(client, filename, size, started),
             action=f"{filename}: completing the upload",
             sleep=sleep,

@@ -87,6 +87,18 @@ def test_same_content_reuses_the_file_id_unless_fresh(fake, client, settings, tm
     assert not fresh.reused and fresh.file["id"] != first.file["id"]
 
 
+def test_other_content_of_the_same_size_is_uploaded_not_reused(fake, client, settings, tmp_path):
+    path = write_examples(tmp_path / "train.jsonl")
+    first = upload(client, settings, path)
+    data = bytearray(path.read_bytes())
+    data[data.index(b"Price is $") + 10] ^= 1  # one digit changes; the size does not
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(bytes(data))
+    second = upload(client, settings, other)
+    assert not second.reused and second.file["id"] != first.file["id"]
+    assert fake.state.contents[second.file["id"]] == bytes(data)
+
+
 def test_a_remembered_file_deleted_on_the_endpoint_is_uploaded_again(
     fake, client, settings, tmp_path
 ):
