@@ -80,7 +80,7 @@ class UploadResult:
     file: FileInfo
     reused: bool
     path: str
-    sha256: str
+    content_key: str
 
 
 def file_info(obj: FileObject) -> FileInfo:
@@ -200,17 +200,17 @@ def upload_file(
             # nothing to reuse: hash on the second core while the bytes are being sent
             hashing = pool.submit(hash_file, source)
         else:
-            sha256, md5 = hash_file(source)
-            earlier = recall(endpoint, purpose, sha256, store=store)
+            content_key, md5 = hash_file(source)
+            earlier = recall(endpoint, purpose, content_key, store=store)
             if earlier is not None:
                 found = _still_there(client, earlier["file_id"])
                 if found is not None:
                     if on_progress is not None:
                         on_progress(size, size)
-                    return UploadResult(file_info(found), True, str(source), sha256)
-                forget(endpoint, purpose, sha256, store=store)
+                    return UploadResult(file_info(found), True, str(source), content_key)
+                forget(endpoint, purpose, content_key, store=store)
             hashing = Future()
-            hashing.set_result((sha256, md5))
+            hashing.set_result((content_key, md5))
         if size > uploads_threshold:
             obj = upload_in_parts(client, source, md5=lambda: hashing.result()[1], purpose=purpose,
                                   part_size=part_size, parallel=parallel,
@@ -218,13 +218,13 @@ def upload_file(
         else:
             obj = _create_file(client, source, purpose=purpose, on_progress=on_progress,
                                sleep=sleep)  # fmt: skip
-        sha256 = hashing.result()[0]
+        content_key = hashing.result()[0]
     if wait:
         obj = wait_for_file(client, obj.id, timeout=wait_timeout, sleep=sleep)
-    entry = StoredUpload(endpoint=endpoint, purpose=purpose, sha256=sha256, file_id=obj.id,
-                         filename=obj.filename, bytes=obj.bytes)  # fmt: skip
+    entry = StoredUpload(endpoint=endpoint, purpose=purpose, content_key=content_key,
+                         file_id=obj.id, filename=obj.filename, bytes=obj.bytes)  # fmt: skip
     remember(entry, store=store)
-    return UploadResult(file_info(obj), False, str(source), sha256)
+    return UploadResult(file_info(obj), False, str(source), content_key)
 
 
 def retrieve_file(client: openai.OpenAI, file_id: str) -> FileInfo:

@@ -1,4 +1,4 @@
-"""Remembered uploads: content hash → file id, per endpoint, in ``.ftkit/uploads.json``.
+"""Remembered uploads: content key (md5, size) → file id, per endpoint, in ``.ftkit/uploads.json``.
 
 Only completed, processed uploads are recorded, so a failed or interrupted upload leaves no trace.
 Keys and other secrets are never written here: an entry holds the endpoint URL, the content
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypedDict
 
@@ -36,29 +35,31 @@ class StoredUpload(TypedDict):
 
     endpoint: str
     purpose: str
-    sha256: str
+    content_key: str
     file_id: str
     filename: str
     bytes: int
 
 
 def hash_file(path: str | os.PathLike[str]) -> tuple[str, str]:
-    """Return the file's (sha256, md5) hex digests, reading it once in 8 MB blocks.
+    """Return the file's (content key, md5 hex digest), reading it once in 8 MB blocks.
 
-    The two digests run side by side (hashlib releases the GIL), so hashing costs about as
-    long as sha256 alone.
+    The content key is ``md5:<hex>:<size>``: the Uploads API needs the md5 anyway, and one
+    digest instead of two keeps hashing off the upload's critical path (two cores are busy
+    enough sending). It only matches this user's own earlier uploads, never anyone else's.
     """
-    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle, ThreadPoolExecutor(max_workers=1) as pool:
+    md5 = hashlib.md5(usedforsecurity=False)
+    size = 0
+    with open(path, "rb") as handle:
         while block := handle.read(_READ):
-            pending = pool.submit(md5.update, block)
-            sha.update(block)
-            pending.result()
-    return sha.hexdigest(), md5.hexdigest()
+            md5.update(block)
+            size += len(block)
+    digest = md5.hexdigest()
+    return f"md5:{digest}:{size}", digest
 
 
-def _key(endpoint: str, purpose: str, sha256: str) -> str:
-    return f"{endpoint}|{purpose}|{sha256}"
+def _key(endpoint: str, purpose: str, content_key: str) -> str:
+    return f"{endpoint}|{purpose}|{content_key}"
 
 
 def _load(store: Path) -> dict[str, StoredUpload]:
@@ -76,10 +77,10 @@ def _save(store: Path, entries: dict[str, StoredUpload]) -> None:
 
 
 def recall(
-    endpoint: str, purpose: str, sha256: str, *, store: Path = DEFAULT_STORE
+    endpoint: str, purpose: str, content_key: str, *, store: Path = DEFAULT_STORE
 ) -> StoredUpload | None:
     """Return the remembered upload of this content to this endpoint, if any."""
-    return _load(store).get(_key(endpoint, purpose, sha256))
+    return _load(store).get(_key(endpoint, purpose, content_key))
 
 
 def might_be_remembered(
@@ -101,12 +102,12 @@ def might_be_remembered(
 def remember(entry: StoredUpload, *, store: Path = DEFAULT_STORE) -> None:
     """Record a completed upload (atomically; the previous store stays intact on failure)."""
     entries = _load(store)
-    entries[_key(entry["endpoint"], entry["purpose"], entry["sha256"])] = entry
+    entries[_key(entry["endpoint"], entry["purpose"], entry["content_key"])] = entry
     _save(store, entries)
 
 
-def forget(endpoint: str, purpose: str, sha256: str, *, store: Path = DEFAULT_STORE) -> None:
+def forget(endpoint: str, purpose: str, content_key: str, *, store: Path = DEFAULT_STORE) -> None:
     """Drop a remembered upload (its file no longer exists on the endpoint)."""
     entries = _load(store)
-    if entries.pop(_key(endpoint, purpose, sha256), None) is not None:
+    if entries.pop(_key(endpoint, purpose, content_key), None) is not None:
         _save(store, entries)

@@ -162,7 +162,7 @@ def test_a_part_that_keeps_failing_cancels_the_upload_and_records_nothing(
         recall(
             settings.endpoint,
             "fine-tune",
-            hashlib.sha256(before).hexdigest(),
+            f"md5:{hashlib.md5(before).hexdigest()}:{len(before)}",
             store=tmp_path / "uploads.json",
         )
         is None
