@@ -5,7 +5,8 @@ The fake server (tests/fake_openai.py, content not stored: it only hashes and co
 its own process on 127.0.0.1; each upload runs in a fresh child process that reports its peak
 resident memory (VmHWM). Baseline: ``client.files.create(file=open(path, "rb"))``, the lecture's
 call. Ours: ``ftkit.files.upload_file`` through the Uploads API (64 MB parts, in parallel, md5
-hashed on a second thread while the parts are sent) and, separately, the transfer alone (``upload_in_parts``).
+hashed on a second thread while the parts are sent) and, separately, the transfer alone
+(``upload_in_parts``).
 Goals: peak memory under 300 MB; throughput at least 70% of the baseline.
 """
 
