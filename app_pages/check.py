@@ -8,9 +8,11 @@ import streamlit as st
 from ftkit.charts import token_histogram
 from ftkit.errors import FtkitError
 from ftkit.models import MODELS, find_model
+from ftkit.recording import record_validate
 from ftkit.stats import histogram
 from ftkit.ui import data, state
 from ftkit.ui.components import composition_or_stop, stop_with_error
+from ftkit.ui.history import composed_settings, record_from_page, recorded_once
 
 st.header("Check")
 st.caption(
@@ -44,6 +46,15 @@ try:
     )  # fmt: skip
 except FtkitError as err:
     stop_with_error(err)
+
+# each distinct check is recorded once per session, not on every rerun of the page
+settings = {
+    **composed_settings(composition),
+    "model": spec.name,
+    "hyperparameters": {"n_epochs": int(epochs) or "auto"},
+}
+if recorded_once(f"{composition.fingerprint}|{spec.name}|{int(epochs)}", "check_recorded"):
+    record_from_page(lambda store, user: record_validate(report, settings, user=user, store=store))
 
 if report.notice:
     st.info(report.notice)

@@ -19,12 +19,16 @@ from ftkit.predictors import (
     Predictor,
     TextRegression,
     fit_text_regression,
+    is_baseline,
     make_baseline,
 )
+from ftkit.recorders import evaluate_settings, record_evaluate
+from ftkit.recording import UPLOADED, content_hash
 from ftkit.runs import compare_runs, run_filename, run_from_json, run_to_csv, run_to_json
-from ftkit.sources import load_items, load_items_from_bytes
+from ftkit.sources import SAMPLE, load_items, load_items_from_bytes
 from ftkit.ui.auth import hosting_config
-from ftkit.ui.data import upload_limit
+from ftkit.ui.data import hash_bytes, upload_limit
+from ftkit.ui.history import record_from_page
 from ftkit.ui.keys import find_api_key
 from ftkit.ui.providers import render_provider_sidebar
 
@@ -169,12 +173,26 @@ def run_now() -> Run:
     return result
 
 
+def record(result: Run) -> None:
+    """Record the run in the history (never its key)."""
+    baseline = is_baseline(model)
+    settings = evaluate_settings(
+        model=model, source=f"{UPLOADED}{upload.name}" if upload else SAMPLE,
+        dataset_hash=hash_bytes(upload.getvalue()) if upload else content_hash(SAMPLE),
+        size=len(items), workers=1 if baseline else int(workers), base_url=base_url or None,
+        train_source=SAMPLE if baseline else None,
+        train_hash=content_hash(SAMPLE) if baseline else None,
+    )  # fmt: skip
+    record_from_page(lambda store, user: record_evaluate(result, settings, user=user, store=store))
+
+
 if st.button("Run evaluation", type="primary", key="evaluate_run"):
     try:
         result = run_now()
     except FtkitError as err:
         st.session_state[PARTIAL] = None
         stop_with_error(err)
+    record(result)
     if result.stopped:
         st.warning(f"Run stopped after {len(result.rows)} of {result.requested}: {result.stopped}")
     if result.failed:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
 import streamlit as st
 
 from ftkit.errors import FtkitError
 from ftkit.exports import RULES, export_support, support_table, write_export
+from ftkit.history import record_run
 from ftkit.messages import render_examples
-from ftkit.prepare import TRAIN_FILENAME, VALIDATION_FILENAME, write_split
+from ftkit.prepare import TRAIN_FILENAME, VALIDATION_FILENAME, write_split_hashed
 from ftkit.preview import count_lines, head_lines, jsonl_bytes
 from ftkit.ui import state
 from ftkit.ui.components import composition_or_stop, show_error
+from ftkit.ui.history import composed_settings, export_outputs, record_from_page
 
 HEAD = 3
 
@@ -43,10 +46,16 @@ else:
 if write_clicked:
     try:
         with st.spinner(f"Writing {len(split.train) + len(split.validation):,} examples…"):
-            train_path, validation_path = write_split(split, folder, templates)
+            written = write_split_hashed(split, folder, templates)
     except FtkitError as err:
         show_error(err)
     else:
+        train_path, validation_path = written.train_path, written.validation_path
+        settings = {**composed_settings(composition), "out_dir": str(Path(folder).resolve())}
+        outputs = export_outputs(composition, written)
+        record_from_page(
+            lambda store, user: record_run("prepare", settings, outputs, user=user, store=store)
+        )
         ss[state.EXPORT_TRAIN_PATH] = str(train_path)
         ss[state.EXPORT_VALIDATION_PATH] = None if validation_path is None else str(validation_path)
         ss[state.EXPORT_FINGERPRINT] = composition.fingerprint

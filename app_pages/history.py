@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import openai
 import streamlit as st
 
+from ftkit.clients import make_client
 from ftkit.errors import FtkitError
-from ftkit.history import KINDS, Run, list_runs, open_store
+from ftkit.history import KINDS, Run, list_runs
 from ftkit.history.views import diff_frame, metrics_chart, metrics_frame, runs_frame
+from ftkit.predictors import is_baseline
 from ftkit.recording import RERUNNABLE, rerun
-from ftkit.ui.auth import hosting_config, read_secrets, signed_in_user
+from ftkit.ui.auth import hosting_config, signed_in_user
+from ftkit.ui.history import history_store
+from ftkit.ui.keys import find_api_key
 
 st.session_state.setdefault("history_notice", None)
 st.title("History")
 
 try:
     config = hosting_config()
-    store = open_store(read_secrets().get("FTKIT_DATABASE_URL"))
+    store = history_store()
 except FtkitError as err:
     st.error(str(err))
     st.stop()
@@ -60,9 +67,31 @@ def _show_run(run: Run) -> None:
     outputs_col.json(run.outputs)
 
 
+def _client_for() -> Callable[[str | None], openai.OpenAI] | None:
+    """Return how to reach the chat model a recorded evaluation asked, with this session's key."""
+    key = find_api_key(config)
+    server_key_allowed = not config.hosted or config.allow_server_key
+    return lambda url: make_client(api_key=key, base_url=url, max_retries=0,
+                                   use_environment=server_key_allowed)  # fmt: skip
+
+
+def _asks_a_model_without_key(run: Run) -> bool:
+    """Say in one line when re-running needs an API key this session does not have."""
+    model = str(run.settings.get("model") or "")
+    if run.kind != "evaluate" or is_baseline(model) or run.settings.get("base_url"):
+        return False
+    if find_api_key(config):
+        return False
+    st.info(f"Re-running run {run.id} asks {model}: enter an OpenAI API key in the sidebar of "
+            "Evaluate or Upload & Train first.", icon=":material/key:")  # fmt: skip
+    return True
+
+
 def _rerun(run: Run) -> None:
     if run.kind not in RERUNNABLE:
-        st.caption(f"Only {' and '.join(RERUNNABLE)} runs can be re-run from here.")
+        st.caption(f"Only {', '.join(RERUNNABLE)} runs can be re-run from here.")
+        return
+    if _asks_a_model_without_key(run):
         return
     if not st.button("Re-run with the same settings", key="history_rerun"):
         return
@@ -71,7 +100,8 @@ def _rerun(run: Run) -> None:
     try:
         with st.spinner(f"Re-running run {run.id}…"):
             new_id = rerun(run, user=user, store=store, out_dir=out_dir,
-                           allow_pickle=config.allow_pickle)  # fmt: skip
+                           allow_pickle=config.allow_pickle,
+                           client_for=_client_for())  # fmt: skip
     except FtkitError as err:
         st.error(str(err))
         return

@@ -12,10 +12,12 @@ import streamlit as st
 from ftkit.errors import FineTuningClosedError, FtkitError
 from ftkit.events import collect_metrics, list_checkpoints, list_events
 from ftkit.files import list_files, upload_file
+from ftkit.history import update_run
 from ftkit.jobs import (
     DEFAULT_SEED,
     DEFAULT_SUFFIX,
     MAX_SUFFIX,
+    JobInfo,
     JobSpec,
     Wandb,
     cancel_job,
@@ -27,7 +29,9 @@ from ftkit.jobs import (
     retrieve_job,
 )
 from ftkit.models import DEFAULT_MODEL, MODELS
+from ftkit.recorders import finish_linked_finetune, record_upload, start_finetune, update_finetune
 from ftkit.shutdown import list_models, table_models
+from ftkit.ui.history import record_from_page, recorded_once
 from ftkit.ui.providers import current_client, current_settings, render_provider_sidebar
 
 POLL_SECONDS = 10
@@ -81,6 +85,8 @@ if st.button("Upload", key="upload_upload", type="primary", disabled=no_key or n
             st.error(str(err))
             break
         bar.progress(1.0, text=f"{Path(path).name}: {'reused' if result.reused else 'uploaded'}")
+        record_from_page(lambda store, user, r=result: record_upload(
+            r, endpoint=settings.endpoint, user=user, store=store))  # fmt: skip
         st.session_state["upload_files"][kind] = dict(result.file)
 for kind, info in st.session_state["upload_files"].items():
     st.write(f"**{kind}**")
@@ -118,6 +124,26 @@ def _auto(text: str, kind: type[int] | type[float]) -> int | float | str:
         raise FtkitError(f"{text!r} is not a number or auto") from None
 
 
+def _create(spec: JobSpec) -> JobInfo:
+    """Record the run ("running") first, then create the job carrying the run's id."""
+    run_id = None
+    if not spec.problems():
+        run_id = record_from_page(lambda store, user: start_finetune(
+            spec, endpoint=settings.endpoint, user=user, store=store))  # fmt: skip
+    try:
+        job = create_job(current_client(settings), spec,
+                         run_id=None if run_id is None else str(run_id))  # fmt: skip
+    except FtkitError as err:
+        if run_id is not None:
+            failed = {"error": str(err)}
+            record_from_page(lambda store, _: update_run(
+                run_id, outputs=failed, status="failed", store=store))  # fmt: skip
+        raise
+    if run_id is not None:
+        record_from_page(lambda store, _: update_finetune(run_id, job, store=store))
+    return job
+
+
 if submitted:
     try:
         tags = tuple(t.strip() for t in wandb_tags.split(",") if t.strip())
@@ -127,7 +153,7 @@ if submitted:
             learning_rate_multiplier=_auto(lr, float), seed=int(seed), suffix=suffix or None,
             wandb=Wandb(wandb_project, wandb_entity or None, tags) if wandb_project else None,
         )  # fmt: skip
-        job = create_job(current_client(settings), spec)
+        job = _create(spec)
     except FineTuningClosedError as err:
         st.error(str(err))
     except FtkitError as err:
@@ -161,6 +187,9 @@ def _show_job(job_id: str) -> bool:
         st.session_state["finetuned_model"] = job["fine_tuned_model"]
         st.success(f"Fine-tuned model, ready for evaluation: `{job['fine_tuned_model']}`")
     metrics = collect_metrics(events, points)
+    if is_terminal(job["status"]) and recorded_once(job_id, "upload_recorded_jobs"):
+        # the job's metadata names its history run: record how it ended there
+        record_from_page(lambda store, _: finish_linked_finetune(job, metrics=metrics, store=store))
     if metrics:
         st.altair_chart(_metrics_chart([dict(r) for r in metrics]), width="stretch")
     st.dataframe(pd.DataFrame([{"time": _when(e["created_at"]), "level": e["level"],

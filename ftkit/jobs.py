@@ -181,11 +181,18 @@ def _create_params(spec: JobSpec, run_id: str) -> dict[str, Any]:
     return params
 
 
-def _find_by_run_id(client: openai.OpenAI, run_id: str) -> FineTuningJob | None:
-    """Return the job carrying ``run_id`` in its metadata, if one was created."""
+def _find_by_run_id(
+    client: openai.OpenAI, run_id: str, training_file: str, since: int
+) -> FineTuningJob | None:
+    """Return the job this attempt created: carrying ``run_id``, on the same file, not older.
+
+    A history run id is a small number that another database may also use, so the file and
+    the creation time must match too.
+    """
     page = client.fine_tuning.jobs.list(limit=50, metadata={RUN_ID_KEY: run_id})
     for job in page.data:
-        if (job.metadata or {}).get(RUN_ID_KEY) == run_id:
+        same = (job.metadata or {}).get(RUN_ID_KEY) == run_id
+        if same and job.training_file == training_file and job.created_at >= since:
             return job
     return None
 
@@ -214,7 +221,12 @@ def create_job(
     run = run_id or uuid.uuid4().hex
     params = _create_params(spec, run)
     jobs = client.with_options(max_retries=0).fine_tuning.jobs
-    job = create_once(lambda: jobs.create(**params), lambda: _find_by_run_id(client, run),
+    since = int(time.time()) - 60  # the server's clock may run a little behind ours
+
+    def find() -> FineTuningJob | None:
+        return _find_by_run_id(client, run, spec.training_file, since)
+
+    job = create_once(lambda: jobs.create(**params), find,
                       action="creating the fine-tuning job", attempts=attempts, sleep=sleep,
                       translate=_creation_error)  # fmt: skip
     return job_info(job)

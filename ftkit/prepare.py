@@ -19,8 +19,10 @@ __all__ = [
     "TRAIN_FILENAME",
     "VALIDATION_FILENAME",
     "PrepareResult",
+    "WrittenSplit",
     "prepare",
     "write_split",
+    "write_split_hashed",
 ]
 
 TRAIN_FILENAME = "fine_tune_train.jsonl"
@@ -79,8 +81,17 @@ def write_split(
     return written.train_path, written.validation_path
 
 
+def write_split_hashed(
+    split: Split, out_dir: str | os.PathLike[str], templates: Templates | None = None
+) -> WrittenSplit:
+    """Write the split like ``write_split``; also return each file's ``sha256:<hex>``."""
+    return _write_split(split, Path(out_dir), templates, TRAIN_FILENAME, VALIDATION_FILENAME)
+
+
 @dataclass(frozen=True)
-class _Written:
+class WrittenSplit:
+    """The files ``write_split_hashed`` wrote and the sha256 of each, taken while writing."""
+
     train_path: Path
     validation_path: Path | None
     train_sha256: str
@@ -89,7 +100,7 @@ class _Written:
 
 def _write_split(
     split: Split, folder: Path, templates: Templates | None, train_name: str, validation_name: str
-) -> _Written:
+) -> WrittenSplit:
     _check_writable(folder)
     train_path = folder / train_name
     validation_path = folder / validation_name if split.validation else None
@@ -103,7 +114,7 @@ def _write_split(
         if target is not None
     ]
     write_files_together(plan, folder=folder, what="output")
-    return _Written(
+    return WrittenSplit(
         train_path,
         validation_path,
         f"sha256:{train_digest.hexdigest()}",

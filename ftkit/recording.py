@@ -9,10 +9,14 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
+import tempfile
+from collections.abc import Callable
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import openai
 
 from ftkit.check import check_file
 from ftkit.errors import HistoryError
@@ -24,7 +28,9 @@ from ftkit.sampling import STRATEGIES, Strategy
 from ftkit.sources import PICKLE_SUFFIXES, SAMPLE, ColumnMapping, load_items
 
 __all__ = [
+    "DEFAULT_RUNS_DIR",
     "RERUNNABLE",
+    "UPLOADED",
     "content_hash",
     "current_user",
     "prepare_outputs",
@@ -36,7 +42,9 @@ __all__ = [
     "validate_settings",
 ]
 
-RERUNNABLE = ("prepare", "validate")
+RERUNNABLE = ("prepare", "validate", "evaluate")
+UPLOADED = "upload:"  # a dataset uploaded in the browser: recorded by name, not kept
+DEFAULT_RUNS_DIR = Path(".ftkit") / "runs"
 _CHUNK = 1 << 20
 
 
@@ -177,23 +185,24 @@ def _same_dataset(run: Run, path: str) -> None:
         )
 
 
-def _rerun_prepare(
-    run: Run, *, user: str, store: HistoryStore | None, out_dir: Path | None, allow_pickle: bool
-) -> int:
-    settings = dict(run.settings)
+def _prepare_again(run: Run, settings: dict[str, Any], *, allow_pickle: bool) -> PrepareResult:
+    """Prepare with a run's recorded source, sizes, seed, strategy, templates and mapping."""
     source = str(settings.get("source", SAMPLE))
+    if source.startswith(UPLOADED):
+        raise HistoryError(
+            f"run {run.id}: its dataset ({source.removeprefix(UPLOADED)}) was uploaded in the "
+            "browser and is not kept; load it again on the Data page to prepare it again"
+        )
     _same_dataset(run, source)
     loaded = None
     if source.lower().endswith(PICKLE_SUFFIXES):  # hosted mode refuses these
         loaded = load_items(source, allow_pickle=allow_pickle)
-    if out_dir is not None:
-        settings["out_dir"] = os.path.abspath(out_dir)
     strategy = settings.get("strategy", "first")
     if strategy not in STRATEGIES:
         raise HistoryError(f"run {run.id}: unknown sampling strategy {strategy!r}")
     mapping = settings.get("mapping")
     sizes = settings.get("sizes", {})
-    result = prepare(
+    return prepare(
         source,
         train=int(sizes.get("train", 500)),
         validation=int(sizes.get("validation", 50)),
@@ -206,23 +215,55 @@ def _rerun_prepare(
         if mapping
         else None,
     )
+
+
+def _rerun_prepare(
+    run: Run, *, user: str, store: HistoryStore | None, out_dir: Path | None, allow_pickle: bool
+) -> int:
+    settings = dict(run.settings)
+    if out_dir is not None:
+        settings["out_dir"] = os.path.abspath(out_dir)
+    result = _prepare_again(run, settings, allow_pickle=allow_pickle)
     return record_prepare(result, settings, user=user, parent_run_id=run.id, store=store)
 
 
-def _rerun_validate(run: Run, *, user: str, store: HistoryStore | None) -> int:
+def _epochs(settings: dict[str, Any]) -> int | None:
+    epochs = settings.get("hyperparameters", {}).get("n_epochs")
+    return epochs if isinstance(epochs, int) else None
+
+
+def _rerun_composed_check(
+    run: Run, *, user: str, store: HistoryStore | None, allow_pickle: bool
+) -> int:
+    """Check again a split the dashboard composed: write it to a temporary folder first."""
+    with tempfile.TemporaryDirectory(prefix="ftkit-rerun-") as folder:
+        written = _prepare_again(run, {**run.settings, "out_dir": folder},
+                                 allow_pickle=allow_pickle)  # fmt: skip
+        report = check_file(
+            written.train_path,
+            validation_path=written.validation_path,
+            model=str(run.settings["model"]),
+            epochs=_epochs(run.settings),
+        )
+    return record_validate(report, run.settings, user=user, parent_run_id=run.id, store=store)
+
+
+def _rerun_validate(run: Run, *, user: str, store: HistoryStore | None, allow_pickle: bool) -> int:
     settings = run.settings
+    if "file" not in settings:
+        return _rerun_composed_check(run, user=user, store=store, allow_pickle=allow_pickle)
     path = str(settings["file"])
     _same_dataset(run, path)
-    epochs = settings.get("hyperparameters", {}).get("n_epochs")
+    epochs = _epochs(settings)
     report = check_file(
         path,
         validation_path=settings.get("validation_file"),
         model=str(settings["model"]),
-        epochs=epochs if isinstance(epochs, int) else None,
+        epochs=epochs,
     )
     new_settings = validate_settings(
         path, validation_path=settings.get("validation_file"), model=str(settings["model"]),
-        epochs=epochs if isinstance(epochs, int) else None,
+        epochs=epochs,
     )  # fmt: skip
     return record_validate(report, new_settings, user=user, parent_run_id=run.id, store=store)
 
@@ -234,12 +275,15 @@ def rerun(
     store: HistoryStore | None = None,
     out_dir: str | os.PathLike[str] | None = None,
     allow_pickle: bool = True,
+    client_for: Callable[[str | None], openai.OpenAI] | None = None,
 ) -> int:
-    """Do a recorded prepare or validate run again with its settings; record and return the new id.
+    """Do a recorded prepare, validate or evaluate run again; record and return the new id.
 
-    ``out_dir`` sends a prepare's files elsewhere (hosted mode: the user's own folder);
-    ``allow_pickle=False`` refuses a pickle source. Raises ``HistoryError`` when the dataset's
-    content changed since, or for a kind that cannot be re-run here; other ``FtkitError``
+    ``out_dir`` sends a prepare's files (an evaluation's saved JSON and CSV) elsewhere (hosted
+    mode: the user's own folder); ``allow_pickle=False`` refuses a pickle source;
+    ``client_for(base_url)`` returns a client for re-running a chat model's evaluation
+    (baselines need none). Raises ``HistoryError`` when the dataset's content changed since,
+    a chat model has no client, or for a kind that cannot be re-run here; other ``FtkitError``
     subclasses come from the run itself.
     """
     if run.kind == "prepare":
@@ -248,8 +292,13 @@ def rerun(
             run, user=user, store=store, out_dir=folder, allow_pickle=allow_pickle
         )
     if run.kind == "validate":
-        return _rerun_validate(run, user=user, store=store)
+        return _rerun_validate(run, user=user, store=store, allow_pickle=allow_pickle)
+    if run.kind == "evaluate":
+        from ftkit.recorders import rerun_evaluate
+
+        runs_dir = out_dir if out_dir is not None else DEFAULT_RUNS_DIR
+        return rerun_evaluate(run, user=user, store=store, client_for=client_for, out_dir=runs_dir)
     raise HistoryError(
         f"run {run.id}: {run.kind} runs cannot be re-run from the history "
-        f"(only {' and '.join(RERUNNABLE)} can)"
+        f"(only {', '.join(RERUNNABLE)} can)"
     )

@@ -168,6 +168,15 @@ def test_a_retry_never_creates_a_second_job(fake, client, files, kind):
     assert job["id"] in fake.state.jobs
 
 
+def test_a_retry_never_adopts_another_job_with_the_same_run_id(fake, client, files):
+    # a history run id is a small number: another database's run 1 may own a job already
+    other = create_job(client, JobSpec(training_file=files[1]), run_id="1")
+    fake.inject("POST", "/fine_tuning/jobs", "500")
+    job = create_job(client, JobSpec(training_file=files[0]), run_id="1", sleep=_no_sleep)
+    assert job["id"] != other["id"] and job["training_file"] == files[0]
+    assert len(fake.state.jobs) == 2
+
+
 def test_invalid_specs_are_refused_before_any_request(fake, client, files):
     with pytest.raises(ApiError, match="suffix: 65 characters, at most 64"):
         create_job(client, JobSpec(training_file=files[0], suffix="x" * 65))

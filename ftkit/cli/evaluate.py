@@ -8,6 +8,7 @@ finished is still saved and reported).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Literal
@@ -15,7 +16,8 @@ from typing import Literal
 import orjson
 
 from ftkit.chat import DEFAULT_MAX_TOKENS, ChatPredictor
-from ftkit.clients import make_client
+from ftkit.cli.history import record_quietly
+from ftkit.clients import make_client, read_setting
 from ftkit.errors import EvaluationError
 from ftkit.evaluate import (
     DEFAULT_SIZE,
@@ -28,6 +30,8 @@ from ftkit.evaluate import (
 )
 from ftkit.items import Item
 from ftkit.predictors import BASELINES, Predictor, is_baseline, make_baseline
+from ftkit.recorders import evaluate_settings, record_evaluate
+from ftkit.recording import content_hash, current_user
 from ftkit.runs import compare_runs, load_run, run_to_json, save_run
 from ftkit.scoring import title_for
 from ftkit.sources import SAMPLE, load_items
@@ -70,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--json", action="store_true", help="print one JSON object")
     add("--chart", type=Path, metavar="FILE.png", help="save the chart as a PNG")
     add("--compare", nargs="+", type=Path, metavar="RUN.json", help="compare saved runs")
+    add("--no-history", action="store_true", help="do not record this run")
     parser.set_defaults(handler=run)
 
 
@@ -168,13 +173,33 @@ def run(args: argparse.Namespace) -> int:
         cost=cost,
         on_progress=_show_progress if sys.stderr.isatty() else None,
     )
-    return _finish(args, result)
+    return _finish(args, result, workers)
 
 
-def _finish(args: argparse.Namespace, result: Run) -> int:
+def _where(source: str) -> str:
+    return source if source == SAMPLE else os.path.abspath(source)
+
+
+def _record(args: argparse.Namespace, result: Run, workers: int, saved: Path | None) -> int:
+    baseline = is_baseline(args.model)
+    settings = evaluate_settings(
+        model=args.model, source=_where(args.source), dataset_hash=content_hash(args.source),
+        size=args.size, workers=workers,
+        base_url=None if baseline else args.base_url or read_setting("OPENAI_BASE_URL"),
+        train_source=_where(args.train) if baseline else None,
+        train_hash=content_hash(args.train) if baseline else None,
+        max_tokens=args.max_tokens, prefill=not args.no_prefill,
+    )  # fmt: skip
+    return record_evaluate(result, settings, user=current_user(), saved=saved)
+
+
+def _finish(args: argparse.Namespace, result: Run, workers: int) -> int:
+    json_path = None
     if result.rows and not args.no_save:
         json_path, csv_path = save_run(result, args.out)
         print(f"saved: {json_path} and {csv_path.name}", file=sys.stderr)
+    if not args.no_history:
+        record_quietly(lambda: _record(args, result, workers, json_path))
     if args.json:
         sys.stdout.write(orjson.dumps(run_to_json(result), option=orjson.OPT_INDENT_2).decode())
         sys.stdout.write("\n")

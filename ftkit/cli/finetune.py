@@ -3,6 +3,9 @@
 ``--training-file`` and ``--validation-file`` take uploaded file ids; an existing local path is
 uploaded first (reusing an earlier upload of the same content). Defaults are the lecture's:
 gpt-4o-mini-2024-07-18, one epoch, seed 42, suffix "pricer".
+
+The run is recorded in the history (status "running") before the job is created, and the job
+carries that run's id in its metadata as ``ftkit_run_id``; ``--wait`` records how it ended.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ import openai
 import orjson
 
 from ftkit.cli._provider import add_provider_flags, client_from_args
-from ftkit.events import list_events
+from ftkit.cli.history import record_quietly
+from ftkit.errors import FtkitError
+from ftkit.events import EventInfo, collect_metrics, list_checkpoints, list_events
 from ftkit.files import upload_file
+from ftkit.history import update_run
 from ftkit.jobs import (
     DEFAULT_SEED,
     DEFAULT_SUFFIX,
@@ -25,10 +31,13 @@ from ftkit.jobs import (
     JobSpec,
     Wandb,
     create_job,
+    is_terminal,
     wait_for_job,
 )
 from ftkit.models import DEFAULT_MODEL
 from ftkit.providers import ProviderSettings
+from ftkit.recorders import record_upload, start_finetune, update_finetune
+from ftkit.recording import current_user
 
 __all__ = ["format_job", "register", "run"]
 
@@ -98,52 +107,93 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--wandb-entity", metavar="E")
     add("--wandb-tag", action="append", default=[], metavar="T", help="repeatable")
     add("--metadata", type=_metadata, action="append", default=[], metavar="KEY=VALUE")
-    add("--run-id", help="idempotency key (default: a fresh one); reuse it to find the same job")
-    add("--wait", action="store_true", help="watch the job until it finishes")
+    add("--run-id", help="idempotency key put in the job's metadata (default: the history run id)")
+    add("--wait", "--watch", action="store_true", help="watch the job until it finishes")
     add("--interval", type=float, default=15.0, metavar="S", help="seconds between polls (--wait)")
     add("--json", action="store_true", help="print the job as JSON")
+    add("--no-history", action="store_true", help="do not record this run (or its uploads)")
     add_provider_flags(parser)
     parser.set_defaults(handler=run)
 
 
-def _file_id(client: openai.OpenAI, settings: ProviderSettings, value: str | None) -> str | None:
-    """Return ``value`` as a file id, uploading it first when it names a local file."""
+def _file_id(
+    client: openai.OpenAI, settings: ProviderSettings, value: str | None, *, record: bool
+) -> str | None:
+    """Return ``value`` as a file id, uploading (and recording) it first if it is a local file."""
     if value is None or not os.path.isfile(value):
         return value
     result = upload_file(client, value, endpoint=settings.endpoint)
     print(f"ftkit: {value} -> {result.file['id']}", file=sys.stderr)
+    if record:
+        user = current_user()
+        record_quietly(lambda: record_upload(result, endpoint=settings.endpoint, user=user))
     return result.file["id"]
 
 
-def _watch(client: openai.OpenAI, job_id: str, interval: float) -> JobInfo:
-    """Wait for the job, printing each new event to stderr."""
-    seen: set[str] = set()
+def _watch(client: openai.OpenAI, job_id: str, interval: float) -> tuple[JobInfo, list[EventInfo]]:
+    """Wait for the job, printing each new event to stderr; return it and every event seen."""
+    seen: dict[str, EventInfo] = {}
 
     def show(job: JobInfo) -> None:
         for event in reversed(list_events(client, job_id, limit=50)):
             if event["id"] not in seen:
-                seen.add(event["id"])
+                seen[event["id"]] = event
                 print(f"[{job['status']}] {event['message']}", file=sys.stderr)
 
-    return wait_for_job(client, job_id, on_update=show, interval=max(0.0, interval))
+    job = wait_for_job(client, job_id, on_update=show, interval=max(0.0, interval))
+    return job, list(seen.values())
+
+
+def _spec(client: openai.OpenAI, settings: ProviderSettings, args: argparse.Namespace) -> JobSpec:
+    wandb = None
+    if args.wandb_project:
+        wandb = Wandb(args.wandb_project, args.wandb_entity, tuple(args.wandb_tag))
+    record = not args.no_history
+    return JobSpec(
+        training_file=_file_id(client, settings, args.training_file, record=record) or "",
+        validation_file=_file_id(client, settings, args.validation_file, record=record),
+        model=args.model, n_epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate_multiplier=args.learning_rate_multiplier, seed=args.seed,
+        suffix=args.suffix or None, wandb=wandb, metadata=dict(args.metadata),
+    )  # fmt: skip
+
+
+def _create(
+    client: openai.OpenAI, spec: JobSpec, args: argparse.Namespace, run_id: int | None
+) -> JobInfo:
+    """Create the job, carrying ``--run-id`` or else the history run id; record the outcome."""
+    key = args.run_id or (str(run_id) if run_id is not None else None)
+    try:
+        job = create_job(client, spec, run_id=key)
+    except FtkitError as err:
+        if run_id is not None:
+            failed = {"error": str(err)}
+            record_quietly(lambda: update_run(run_id, outputs=failed, status="failed").id)
+        raise
+    if run_id is not None:
+        record_quietly(lambda: update_finetune(run_id, job).id)
+    return job
+
+
+def _record_end(client: openai.OpenAI, run_id: int, job: JobInfo, events: list[EventInfo]) -> int:
+    """Record how a watched job ended: its model, tokens and final metrics."""
+    metrics = collect_metrics(events, list_checkpoints(client, job["id"]))
+    return update_finetune(run_id, job, metrics=metrics).id
 
 
 def run(args: argparse.Namespace) -> int:
     """Create the job (uploading paths first); return 0, or 1 if a watched job did not succeed."""
     client, settings = client_from_args(args)
-    wandb = None
-    if args.wandb_project:
-        wandb = Wandb(args.wandb_project, args.wandb_entity, tuple(args.wandb_tag))
-    spec = JobSpec(
-        training_file=_file_id(client, settings, args.training_file) or "",
-        validation_file=_file_id(client, settings, args.validation_file),
-        model=args.model, n_epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate_multiplier=args.learning_rate_multiplier, seed=args.seed,
-        suffix=args.suffix or None, wandb=wandb, metadata=dict(args.metadata),
-    )  # fmt: skip
-    job = create_job(client, spec, run_id=args.run_id)
+    spec = _spec(client, settings, args)
+    run_id = None
+    if not args.no_history and not spec.problems():
+        user = current_user()
+        run_id = record_quietly(lambda: start_finetune(spec, endpoint=settings.endpoint, user=user))
+    job = _create(client, spec, args, run_id)
     if args.wait:
-        job = _watch(client, job["id"], args.interval)
+        job, events = _watch(client, job["id"], args.interval)
+        if run_id is not None and is_terminal(job["status"]):
+            record_quietly(lambda: _record_end(client, run_id, job, events))
     if args.json:
         sys.stdout.write(orjson.dumps(job, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:

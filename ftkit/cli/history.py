@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--diff", type=int, nargs=2, metavar=("A", "B"),
                         help="compare the settings of runs A and B")  # fmt: skip
     parser.add_argument("--rerun", type=int, metavar="N",
-                        help="do prepare or validate run N again, same settings")  # fmt: skip
+                        help="do prepare, validate or evaluate run N again, same settings "
+                             "(a chat model's evaluation needs OPENAI_API_KEY)")  # fmt: skip
     parser.add_argument("--database", metavar="URL", help="a SQLAlchemy URL (default: see above)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=run)
@@ -87,9 +88,11 @@ def run(args: argparse.Namespace) -> int:
     """Run ``history``; return the exit code."""
     store = open_store(args.database)
     if args.rerun is not None:
+        from ftkit.clients import make_client
         from ftkit.recording import current_user, rerun
 
-        new_id = rerun(get_run(args.rerun, store=store), user=current_user(), store=store)
+        new_id = rerun(get_run(args.rerun, store=store), user=current_user(), store=store,
+                       client_for=lambda url: make_client(base_url=url, max_retries=0))  # fmt: skip
         item = get_run(new_id, store=store)
         print(_dump(run_to_json(item)) if args.json else format_run(item))
         return 0

@@ -13,8 +13,11 @@ import sys
 import orjson
 
 from ftkit.cli._provider import add_provider_flags, client_from_args
+from ftkit.cli.history import record_quietly
 from ftkit.files import FileInfo, upload_file
 from ftkit.models import DEFAULT_MODEL
+from ftkit.recorders import record_upload
+from ftkit.recording import current_user
 
 __all__ = ["format_file", "register", "run"]
 
@@ -61,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="model for the pre-flight check")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the file object as JSON")
+    parser.add_argument("--no-history", action="store_true", help="do not record this run")
     add_provider_flags(parser)
     parser.set_defaults(handler=run)
 
@@ -72,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         client, args.file, endpoint=settings.endpoint, model=args.model, fresh=args.fresh,
         override=args.force, wait=not args.no_wait, on_progress=_Progress(args.file),
     )  # fmt: skip
+    if not args.no_history:
+        user = current_user()
+        record_quietly(lambda: record_upload(result, endpoint=settings.endpoint, user=user))
     if result.reused:
         print(f"ftkit: note: {args.file} was uploaded before; reusing {result.file['id']} "
               "(--fresh uploads again)", file=sys.stderr)  # fmt: skip
