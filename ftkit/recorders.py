@@ -87,7 +87,8 @@ def upload_settings(result: UploadResult, *, endpoint: str) -> dict[str, Any]:
     """Return the settings an upload records: the file, its content hash, endpoint, purpose."""
     return {
         "file": os.path.abspath(result.path),
-        "dataset_hash": _hash_label(result.sha256),
+        "dataset_hash": content_hash(result.path),  # sha256, as prepare records its files
+        "content_key": result.content_key,
         "base_url": safe_url(endpoint),
         "purpose": result.file["purpose"],
     }
