@@ -61,11 +61,8 @@ def _unpickle(file: io.BufferedIOBase, label: str) -> list[Item]:
             gc.enable()
     if isinstance(data, Item):
         data = [data]
-    if not isinstance(data, list) or not all(isinstance(item, Item) for item in data):
+    if not isinstance(data, list) or not set(map(type, data)) <= {Item}:
         raise SourceError(f"{label}: expected a list of the course's Item objects")
-    for number, item in enumerate(data):
-        if not isinstance(getattr(item, "prompt", None), str) or not hasattr(item, "price"):
-            raise SourceError(f"{label}: item {number} has no prompt or price")
     return data
 
 

@@ -7,16 +7,12 @@ sizes, templates, model, hyperparameters); outputs hold what it produced (files,
 from __future__ import annotations
 
 import getpass
-import hashlib
 import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
-from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from ftkit.check import check_file
 from ftkit.errors import HistoryError
@@ -25,7 +21,10 @@ from ftkit.messages import Templates
 from ftkit.prepare import PrepareResult, prepare
 from ftkit.report import CheckReport, report_to_json
 from ftkit.sampling import STRATEGIES, Strategy
-from ftkit.sources import PICKLE_SUFFIXES, SAMPLE, ColumnMapping, load_items
+from ftkit.sources import PICKLE_SUFFIXES, SAMPLE, ColumnMapping, content_hash, load_items
+
+if TYPE_CHECKING:  # the SDK is heavy: loaded only by the commands that talk to an API
+    import openai
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
@@ -45,7 +44,6 @@ __all__ = [
 RERUNNABLE = ("prepare", "validate", "evaluate")
 UPLOADED = "upload:"  # a dataset uploaded in the browser: recorded by name, not kept
 DEFAULT_RUNS_DIR = Path(".ftkit") / "runs"
-_CHUNK = 1 << 20
 
 
 def current_user() -> str:
@@ -54,21 +52,6 @@ def current_user() -> str:
         return os.environ.get("FTKIT_USER") or getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers
         return "unknown"
-
-
-def content_hash(source: str | os.PathLike[str]) -> str:
-    """Return ``sha256:<hex>`` of a data file's bytes (the packaged file for ``"sample"``)."""
-    digest = hashlib.sha256()
-    if str(source) == SAMPLE:
-        digest.update(resources.files("ftkit.data").joinpath("sample_items.jsonl.gz").read_bytes())
-        return f"sha256:{digest.hexdigest()}"
-    try:
-        with open(source, "rb") as stream:
-            while chunk := stream.read(_CHUNK):
-                digest.update(chunk)
-    except OSError as err:
-        raise HistoryError(f"{source}: cannot hash the dataset ({err.strerror or err})") from None
-    return f"sha256:{digest.hexdigest()}"
 
 
 def prepare_settings(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
+import math
+import operator
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +28,7 @@ __all__ = [
     "SAMPLE",
     "ColumnMapping",
     "LoadedItems",
+    "content_hash",
     "detect_mapping",
     "load_items",
     "load_items_from_bytes",
@@ -40,6 +44,9 @@ _TEXT = ("text", "description", "features", "details", "content", "body", "summa
 _PRICE = ("price", "price_usd", "list_price", "sale_price", "cost", "amount")
 _CATEGORY = ("category", "main_category", "categories", "department")
 _AMAZON_TEXT = ("description", "features", "details")
+_HASH_BLOCK = 32 << 20
+_PRICE_OF = operator.attrgetter("price")
+_PROMPT_OF = operator.attrgetter("prompt")
 
 
 @dataclass(frozen=True)
@@ -223,15 +230,41 @@ def _load_sample(split: Split) -> LoadedItems:
 
 def _load_pickle(path: Path) -> LoadedItems:
     raw = load_course_pickle(path)
-    items: list[Item] = []
-    dropped: Counter[str] = Counter()
-    for item in raw:
-        price = item.price
-        if isinstance(price, float | int) and not isinstance(price, bool) and price > 0:
-            items.append(item)
-        else:
-            dropped["no usable price"] += 1
-    return LoadedItems(str(path), items, len(raw), dict(dropped))
+    try:  # attrgetter over the list runs in C: 400,000 items cost milliseconds, not a loop
+        prices = list(map(_PRICE_OF, raw))
+        prompts = list(map(_PROMPT_OF, raw))
+    except AttributeError:
+        raise SourceError(f"{path}: an item has no price") from None
+    if not set(map(type, prompts)) <= {str}:
+        raise SourceError(f"{path}: an item's prompt is not text")
+    unusable = [
+        index
+        for index, price in enumerate(prices)
+        if type(price) not in (float, int) or not 0 < price < math.inf
+    ]
+    if not unusable:
+        return LoadedItems(str(path), raw, len(raw))
+    dropped = set(unusable)
+    items = [item for index, item in enumerate(raw) if index not in dropped]
+    return LoadedItems(str(path), items, len(raw), {"no usable price": len(unusable)})
+
+
+def content_hash(source: str | os.PathLike[str]) -> str:
+    """Return ``sha256:<hex>`` of a data file's bytes (the packaged file for ``"sample"``).
+
+    Reads in large blocks, so that hashing on a second thread needs the GIL only between them.
+    """
+    digest = hashlib.sha256()
+    if str(source) == SAMPLE:
+        digest.update(resources.files("ftkit.data").joinpath("sample_items.jsonl.gz").read_bytes())
+        return f"sha256:{digest.hexdigest()}"
+    try:
+        with open(source, "rb") as stream:
+            while chunk := stream.read(_HASH_BLOCK):
+                digest.update(chunk)
+    except OSError as err:
+        raise SourceError(f"{source}: cannot hash the dataset ({err.strerror or err})") from None
+    return f"sha256:{digest.hexdigest()}"
 
 
 def load_items(

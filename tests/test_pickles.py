@@ -96,3 +96,25 @@ def test_pickles_can_be_disabled(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="disabled"):
         load_items(path, allow_pickle=False)
     assert len(load_items(path).items) == 2
+
+
+def test_items_without_a_usable_price_are_dropped_and_counted(tmp_path: Path) -> None:
+    items = course.make_items(6)
+    items[1].price = 0.0
+    items[2].price = float("nan")
+    items[3].price = "12.00"  # type: ignore[assignment]
+    path = tmp_path / "train.pkl"
+    path.write_bytes(course_pickle(items))
+    loaded = load_items(path)
+    assert loaded.rows == 6
+    assert loaded.dropped == {"no usable price": 3}
+    assert [i.title for i in loaded.items] == [items[n].title for n in (0, 4, 5)]
+
+
+def test_an_item_whose_prompt_is_not_text_is_refused(tmp_path: Path) -> None:
+    items = course.make_items(2)
+    items[1].prompt = None  # type: ignore[assignment]
+    path = tmp_path / "train.pkl"
+    path.write_bytes(course_pickle(items))
+    with pytest.raises(SourceError, match="prompt is not text"):
+        load_items(path)

@@ -19,7 +19,7 @@ from ftkit.messages import (
 from ftkit.models import DEFAULT_MODEL
 from ftkit.prepare import PrepareResult, prepare
 from ftkit.sampling import STRATEGIES
-from ftkit.sources import ColumnMapping
+from ftkit.sources import ColumnMapping, content_hash
 
 __all__ = ["register", "result_to_json"]
 
@@ -108,9 +108,12 @@ def _record(
 
 
 def _hash_source(source: str) -> str:
-    import ftkit.cli.history  # noqa: F401  (imported here, off the main thread's path)
-    from ftkit.recording import content_hash
+    """Return the dataset's content hash for the history (runs on a second thread).
 
+    Only hashing happens there: large reads and ``hashlib`` release the GIL, so the main
+    thread's loading barely notices. Imports stay on the main thread, after the work: an
+    import on a thread takes and drops the GIL hundreds of times and slows everything down.
+    """
     return content_hash(source)
 
 
