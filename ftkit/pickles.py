@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import gc
 import io
+import mmap
 import os
 import pickle
+import threading
 from pathlib import Path
 from typing import Any
 
 from ftkit.errors import PickleRefusedError, SourceError
 from ftkit.items import Item
+from ftkit.jsonl import Digest
 
 __all__ = ["ALLOWED_GLOBALS", "load_course_pickle", "loads_course_pickle"]
 
@@ -28,7 +31,7 @@ ALLOWED_GLOBALS: dict[tuple[str, str], type] = {
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedIOBase, label: str) -> None:
+    def __init__(self, file: io.BufferedIOBase | mmap.mmap, label: str) -> None:
         super().__init__(file)
         self._label = label
 
@@ -45,7 +48,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise PickleRefusedError(f"{self._label}: refused a persistent reference in the pickle")
 
 
-def _unpickle(file: io.BufferedIOBase, label: str) -> list[Item]:
+def _unpickle(file: io.BufferedIOBase | mmap.mmap, label: str) -> list[Item]:
     enabled = gc.isenabled()
     gc.disable()  # 400,000 new objects would otherwise trigger many full collections
     try:
@@ -66,15 +69,38 @@ def _unpickle(file: io.BufferedIOBase, label: str) -> list[Item]:
     return data
 
 
-def load_course_pickle(path: str | os.PathLike[str]) -> list[Item]:
-    """Load a course pickle from a local path; raise ``SourceError`` on anything else."""
+def load_course_pickle(path: str | os.PathLike[str], *, digest: Digest | None = None) -> list[Item]:
+    """Load a course pickle from a local path; raise ``SourceError`` on anything else.
+
+    The file is memory-mapped. With ``digest`` (a ``hashlib`` object) the mapped bytes are
+    hashed on a second thread while they are unpickled: ``hashlib`` holds no GIL over one
+    large buffer, so the content hash costs no time.
+    """
     source = Path(path)
     try:
         handle = source.open("rb")
+        size = os.fstat(handle.fileno()).st_size
     except OSError as err:
         raise SourceError(f"{source}: cannot read ({err.strerror or err})") from None
     with handle:
-        return _unpickle(io.BufferedReader(handle, buffer_size=1 << 20), str(source))
+        if size == 0:
+            raise SourceError(f"{source}: not a readable pickle (the file is empty)")
+        try:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # a special file: read it as a stream instead
+            if digest is not None:
+                digest.update(source.read_bytes())
+            return _unpickle(io.BufferedReader(handle, buffer_size=1 << 20), str(source))
+        with mapped:
+            hashing = None
+            if digest is not None:
+                hashing = threading.Thread(target=digest.update, args=(mapped,), daemon=True)
+                hashing.start()
+            try:
+                return _unpickle(mapped, str(source))
+            finally:
+                if hashing is not None:
+                    hashing.join()
 
 
 def loads_course_pickle(data: bytes, label: str = "pickle") -> list[Item]:

@@ -45,6 +45,7 @@ class PrepareResult:
     warnings: list[str] = field(default_factory=list)
     train_sha256: str | None = None
     validation_sha256: str | None = None
+    dataset_hash: str | None = None  # "sha256:<hex>" of the source, taken while loading it
 
 
 def _check_writable(folder: Path) -> None:
@@ -160,6 +161,7 @@ def prepare(
         validation_count=len(split.validation),
         skipped_duplicates=split.skipped_duplicates,
         warnings=warnings,
+        dataset_hash=data.content_hash,
         train_sha256=written.train_sha256,
         validation_sha256=written.validation_sha256,
     )

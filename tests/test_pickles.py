@@ -118,3 +118,16 @@ def test_an_item_whose_prompt_is_not_text_is_refused(tmp_path: Path) -> None:
     path.write_bytes(course_pickle(items))
     with pytest.raises(SourceError, match="prompt is not text"):
         load_items(path)
+
+
+def test_the_content_hash_is_taken_while_loading(tmp_path: Path) -> None:
+    import hashlib
+
+    path = tmp_path / "train.pkl"
+    path.write_bytes(course_pickle(course.make_items(50)))
+    loaded = load_items(path)
+    assert loaded.content_hash == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    empty = tmp_path / "empty.pkl"
+    empty.write_bytes(b"")
+    with pytest.raises(SourceError, match="the file is empty"):
+        load_items(empty)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -107,16 +106,6 @@ def _record(
     return record_prepare(result, settings, user=current_user())
 
 
-def _hash_source(source: str) -> str:
-    """Return the dataset's content hash for the history (runs on a second thread).
-
-    Only hashing happens there: large reads and ``hashlib`` release the GIL, so the main
-    thread's loading barely notices. Imports stay on the main thread, after the work: an
-    import on a thread takes and drops the GIL hundreds of times and slows everything down.
-    """
-    return content_hash(source)
-
-
 def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
     return prepare(
         args.source,
@@ -133,14 +122,12 @@ def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
 def run(args: argparse.Namespace) -> int:
     """Run ``prepare``; return the exit code."""
     templates = Templates(args.system_prompt, args.user_template, args.assistant_template)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # hash the dataset (and load the history's database layer) on the second core
-        dataset_hash = None if args.no_history else pool.submit(_hash_source, args.source)
-        result = _prepare(args, templates)
-        if dataset_hash is not None:
-            from ftkit.cli.history import record_quietly
+    result = _prepare(args, templates)
+    if not args.no_history:
+        from ftkit.cli.history import record_quietly
 
-            record_quietly(lambda: _record(args, templates, result, dataset_hash.result()))
+        dataset_hash = result.dataset_hash or content_hash(args.source)
+        record_quietly(lambda: _record(args, templates, result, dataset_hash))
     summary = result_to_json(result)
     report = None
     if args.check:
