@@ -14,6 +14,7 @@ from ftkit.messages import render_examples
 from ftkit.prepare import TRAIN_FILENAME, VALIDATION_FILENAME, write_split_hashed
 from ftkit.preview import count_lines, head_lines, jsonl_bytes
 from ftkit.ui import state
+from ftkit.ui.auth import USER_STATE, hosting_config
 from ftkit.ui.components import composition_or_stop, show_error
 from ftkit.ui.history import composed_settings, export_outputs, record_from_page
 
@@ -27,10 +28,15 @@ split, templates = composition.split, composition.templates
 ss = st.session_state
 
 if state.is_hosted():
-    if not ss.get("export_session_dir"):
-        ss["export_session_dir"] = tempfile.mkdtemp(prefix="ftkit-export-")
-    folder = ss["export_session_dir"]
-    st.caption(f"Files are written to this session's own folder on the server: `{folder}`")
+    email = ss.get(USER_STATE)
+    if email:  # signed in: the user's own folder, kept across their sessions
+        folder = str(hosting_config().output_dir_for(email))
+        st.caption(f"Files are written to your own folder on the server: `{folder}`")
+    else:  # hosted without sign-in: nobody is known, so each session gets its own folder
+        if not ss.get("export_session_dir"):
+            ss["export_session_dir"] = tempfile.mkdtemp(prefix="ftkit-export-")
+        folder = ss["export_session_dir"]
+        st.caption(f"Files are written to this session's own folder on the server: `{folder}`")
     write_clicked = st.button("Write JSONL files", type="primary", icon=":material/save:")
 else:
     state.bind("export_folder", state.EXPORT_DIR)

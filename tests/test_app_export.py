@@ -134,3 +134,21 @@ def test_a_split_a_trainer_cannot_take_says_why(tmp_path: Path) -> None:
     at.button[1].click().run()
     assert errors(at) and "bedrock" in errors(at)[0].lower()
     assert not list(tmp_path.glob("bedrock*"))
+
+
+def test_hosted_mode_writes_a_signed_in_user_to_their_own_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ftkit.hosting import output_dir_for
+    from ftkit.ui.auth import USER_STATE
+
+    monkeypatch.setenv(state.HOSTED_ENV, "true")
+    monkeypatch.chdir(tmp_path)  # the default output base, "out", is relative
+    at = open_app("export")
+    at.session_state[USER_STATE] = "ana@example.com"
+    at.run()
+    at.button[0].click().run()
+    assert_clean(at)
+    written = Path(at.session_state[state.EXPORT_TRAIN_PATH])
+    assert written.parent == output_dir_for("ana@example.com", "out")
+    assert (tmp_path / written).is_file()
