@@ -75,6 +75,11 @@ if (partial := st.session_state[PARTIAL]) is not None:
             f"The last run stopped early; its {len(partial['items'])} scored items are kept."
         )
 
+# The model a job on Upload & Train just produced is the one to score next.
+finetuned = st.session_state.get("finetuned_model")
+if finetuned and not st.session_state.get("evaluate_model"):
+    st.session_state["evaluate_model"] = finetuned
+    st.session_state["evaluate_predictor"] = CHAT
 choice = st.selectbox("Model", [*BASELINES, CHAT], key="evaluate_predictor")
 model, base_url = choice, ""
 if choice == CHAT:

@@ -98,3 +98,14 @@ def test_a_run_cut_short_by_a_rerun_keeps_what_finished() -> None:
     assert "its 1 scored items are kept" in at.warning[0].value
     assert at.session_state["evaluate_runs"][0]["stopped"] == "interrupted"
     assert metrics(at)["Average error"] == "$5.00"
+
+
+def test_the_model_upload_and_train_produced_is_ready_to_score() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["finetuned_model"] = "ft:gpt-4o-mini-2024-07-18:acme::abc123"
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="evaluate_predictor").value.startswith("Chat model")
+    assert at.text_input(key="evaluate_model").value == "ft:gpt-4o-mini-2024-07-18:acme::abc123"
+    at.text_input(key="evaluate_model").input("gpt-4o-mini").run()  # the user's edit sticks
+    assert at.text_input(key="evaluate_model").value == "gpt-4o-mini"
