@@ -10,12 +10,12 @@
     ├── ModelError              a model name ftkit does not know
     ├── PriceTableError         a price table (ftkit's or ``$FTKIT_PRICES``) is unreadable
     ├── ExportCheckError        a trainer's published rules reject the split (export)
-    ├── CredentialsError        no API key (or Azure setting) for the OpenAI client
     ├── EvaluationError         a model cannot be evaluated, or a saved run cannot be read
     │   └── RetriesExhaustedError   one item still failed after every retry
     ├── HistoryError            the run history database cannot be opened, read or written
     ├── ConfigError             a hosting setting (secrets or environment) is malformed
     ├── ProviderError           no API key, or provider settings that do not fit together
+    │   └── CredentialsError    no API key (or Azure setting) for the OpenAI client
     ├── ApiError                the API refused or failed a request (one line with the request id)
     │   └── FineTuningClosedError  job creation refused: self-serve fine-tuning is closed here
     ├── UploadError             a file was not uploaded (nothing is recorded as uploaded)
@@ -98,7 +98,11 @@ class ExportCheckError(FtkitError):
         super().__init__(f"{format}: {trainer} cannot take this split: {first}{more}")
 
 
-class CredentialsError(FtkitError):
+class ProviderError(FtkitError):
+    """No API key is set, or the provider settings do not fit together."""
+
+
+class CredentialsError(ProviderError):
     """No API key, or an incomplete Azure setting, for the OpenAI client."""
 
 
@@ -116,10 +120,6 @@ class HistoryError(FtkitError):
 
 class ConfigError(FtkitError):
     """A hosting setting in secrets or the environment has the wrong type or value."""
-
-
-class ProviderError(FtkitError):
-    """No API key is set, or the provider settings do not fit together."""
 
 
 class ApiError(FtkitError):
