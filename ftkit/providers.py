@@ -21,6 +21,7 @@ from typing import Literal
 
 import openai
 
+from ftkit.clients import make_client
 from ftkit.errors import ProviderError
 
 __all__ = [
@@ -177,19 +178,15 @@ def client_from_settings(
     problem = settings.missing()
     if problem is not None:
         raise ProviderError(problem)
-    if settings.kind == "azure":
-        return openai.AzureOpenAI(
-            azure_endpoint=settings.azure_endpoint or "",
-            api_key=settings.azure_api_key or settings.api_key,
-            api_version=settings.api_version or DEFAULT_AZURE_API_VERSION,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
-    return openai.OpenAI(
-        api_key=settings.api_key,
-        base_url=settings.base_url,
+    azure = settings.kind == "azure"
+    return make_client(
+        api_key=(settings.azure_api_key or settings.api_key) if azure else settings.api_key,
+        base_url=None if azure else settings.base_url,
+        azure_endpoint=settings.azure_endpoint if azure else None,
+        api_version=settings.api_version or DEFAULT_AZURE_API_VERSION,
         timeout=timeout,
         max_retries=max_retries,
+        use_environment=False,  # the settings are already resolved, precedence and all
     )
 
 
