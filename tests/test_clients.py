@@ -9,14 +9,9 @@ import pytest
 
 from ftkit.clients import make_client
 from ftkit.errors import CredentialsError
+from ftkit.providers import SETTING_NAMES
 
-SETTINGS = (
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "AZURE_OPENAI_ENDPOINT",
-    "AZURE_OPENAI_API_KEY",
-    "OPENAI_API_VERSION",
-)
+SETTINGS = SETTING_NAMES
 
 
 @pytest.fixture(autouse=True)

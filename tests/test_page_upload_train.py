@@ -7,17 +7,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ftkit.providers import SETTING_NAMES
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 from tests.test_files_upload import write_examples
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "upload_train.py")
-SETTINGS = (
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "AZURE_OPENAI_ENDPOINT",
-    "AZURE_OPENAI_API_KEY",
-    "OPENAI_API_VERSION",
-)
+SETTINGS = SETTING_NAMES
 
 
 @pytest.fixture(autouse=True)
