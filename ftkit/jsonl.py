@@ -21,6 +21,7 @@ __all__ = [
     "atomic_writer",
     "dumps_line",
     "read_jsonl",
+    "write_encoded",
     "write_files_together",
     "write_jsonl",
 ]
@@ -131,24 +132,37 @@ def write_jsonl(
     check_floats: bool = True,
     digest: Digest | None = None,
 ) -> int:
-    """Write ``rows`` as strict JSONL to ``path`` atomically; return the number of lines.
-
-    Encoding runs on this thread while a second thread writes finished chunks to disk (and
-    feeds them to ``digest``, a ``hashlib`` object, when given), so a large file costs little
-    more than encoding it.
-    """
+    """Write ``rows`` as strict JSONL to ``path`` atomically; return the number of lines."""
     count = 0
-    with atomic_writer(path) as handle, _ChunkWriter(handle, digest) as sink:
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal count
         chunk: list[bytes] = []
         for row in rows:
             chunk.append(dumps_line(row, check_floats=check_floats))
             if len(chunk) >= _ROWS_PER_CHUNK:
                 count += len(chunk)
-                sink.put(b"".join(chunk))
+                yield b"".join(chunk)
                 chunk.clear()
         count += len(chunk)
-        sink.put(b"".join(chunk))
+        yield b"".join(chunk)
+
+    write_encoded(path, chunks(), digest=digest)
     return count
+
+
+def write_encoded(
+    path: str | os.PathLike[str], chunks: Iterable[bytes], *, digest: Digest | None = None
+) -> None:
+    """Write already-encoded JSONL ``chunks`` to ``path`` atomically.
+
+    Encoding runs on this thread while a second thread writes finished chunks to disk (and
+    feeds them to ``digest``, a ``hashlib`` object, when given), so a large file costs little
+    more than encoding it.
+    """
+    with atomic_writer(path) as handle, _ChunkWriter(handle, digest) as sink:
+        for chunk in chunks:
+            sink.put(chunk)
 
 
 class _ChunkWriter:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
+
+import orjson
 
 from ftkit.errors import TemplateError
 from ftkit.items import PRICE_PREFIX, Item
@@ -19,6 +21,7 @@ __all__ = [
     "Example",
     "Message",
     "Templates",
+    "encode_examples",
     "leaked_fields",
     "lecture_prompt",
     "render_examples",
@@ -145,6 +148,35 @@ def render_messages(item: Item, templates: Templates | None = None) -> list[Mess
         {"role": "user", "content": user},
         {"role": "assistant", "content": assistant},
     ]
+
+
+_ROWS_PER_CHUNK = 512
+
+
+def encode_examples(items: Sequence[Item], templates: Templates | None = None) -> Iterator[bytes]:
+    """Yield the JSONL bytes of one example per item, a few hundred lines per chunk.
+
+    With the lecture's user and assistant templates (any system prompt) the lines are put
+    together from pre-encoded pieces, byte for byte what encoding each example would give;
+    other templates go through ``render_examples``.
+    """
+    t = templates or Templates()
+    if t.user != DEFAULT_USER_TEMPLATE or t.assistant != DEFAULT_ASSISTANT_TEMPLATE:
+        for start in range(0, len(items), _ROWS_PER_CHUNK):
+            batch = render_examples(items[start : start + _ROWS_PER_CHUNK], t)
+            yield b"".join(orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in batch)
+        return
+    head = b'{"messages":[{"role":"system","content":%s},{"role":"user","content":' % (
+        orjson.dumps(t.system)
+    )
+    middle, tail = b'},{"role":"assistant","content":"Price is $', b'"}]}\n'
+    dumps = orjson.dumps
+    for start in range(0, len(items), _ROWS_PER_CHUNK):
+        parts: list[bytes] = []
+        add = parts.extend
+        for item in items[start : start + _ROWS_PER_CHUNK]:
+            add((head, dumps(lecture_prompt(item)), middle, b"%.2f" % item.price, tail))
+        yield b"".join(parts)
 
 
 def render_examples(items: Iterable[Item], templates: Templates | None = None) -> Iterator[Example]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ftkit.errors import OutputError
 from ftkit.items import Item
-from ftkit.jsonl import Digest, write_files_together, write_jsonl
-from ftkit.messages import Templates, leaked_fields, render_examples
+from ftkit.jsonl import Digest, write_encoded, write_files_together
+from ftkit.messages import Templates, encode_examples, leaked_fields
 from ftkit.sampling import Split, Strategy, split_items
 from ftkit.sources import ColumnMapping, LoadedItems, load_items
 
@@ -60,9 +60,11 @@ def _check_writable(folder: Path) -> None:
 def _writer(
     items: Sequence[Item], templates: Templates | None, digest: Digest
 ) -> Callable[[Path], int]:
-    return lambda path: write_jsonl(
-        path, render_examples(items, templates), check_floats=False, digest=digest
-    )
+    def write(path: Path) -> int:
+        write_encoded(path, encode_examples(items, templates), digest=digest)
+        return len(items)
+
+    return write
 
 
 def write_split(

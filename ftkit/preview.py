@@ -8,17 +8,14 @@ from pathlib import Path
 
 from ftkit.errors import SourceError
 from ftkit.items import Item
-from ftkit.jsonl import dumps_line
-from ftkit.messages import Templates, render_examples
+from ftkit.messages import Templates, encode_examples
 
 __all__ = ["count_lines", "head_lines", "jsonl_bytes"]
 
 
 def jsonl_bytes(items: Sequence[Item], templates: Templates) -> bytes:
     """Return the JSONL file ``write_split`` would write for ``items``, byte for byte."""
-    return b"".join(
-        dumps_line(example, check_floats=False) for example in render_examples(items, templates)
-    )
+    return b"".join(encode_examples(items, templates))
 
 
 def count_lines(path: str | os.PathLike[str]) -> int:

@@ -7,6 +7,7 @@ from ftkit.errors import TemplateError
 from ftkit.items import Item
 from ftkit.messages import (
     Templates,
+    encode_examples,
     leaked_fields,
     lecture_prompt,
     render_examples,
@@ -93,3 +94,32 @@ def test_lecture_prompt_equals_the_lectures_expression(prompt: str) -> None:
     )
     assert lecture_prompt(item) == expected
     assert next(render_examples([item]))["messages"][1]["content"] == expected
+
+
+@pytest.mark.parametrize(
+    "templates",
+    [
+        Templates(),
+        Templates(system='Say "only" the price — in $, ☃ \\ okay\n'),
+        Templates(user="{title}: {text}", assistant="${price:.0f}"),
+    ],
+)
+def test_encoded_lines_equal_encoding_each_example(templates: Templates) -> None:
+    import orjson
+
+    items = [
+        Item(
+            title="Kettle",
+            price=26.0,
+            prompt='Q to the nearest dollar?\n\nKettle "2L" ☃\n\nPrice is $26.00',
+        ),
+        Item(title="Lamp", price=7, prompt="Lamp\\n\tbright"),
+        *[Item(title=f"t{i}", price=i + 0.5, prompt=f"p{i}\n\nPrice is $1.00") for i in range(600)],
+    ]
+    encoded = b"".join(encode_examples(items, templates))
+    expected = b"".join(
+        orjson.dumps(example, option=orjson.OPT_APPEND_NEWLINE)
+        for example in render_examples(items, templates)
+    )
+    assert encoded == expected
+    assert len(encoded.splitlines()) == len(items)
