@@ -16,6 +16,7 @@ from typing import Literal
 import orjson
 
 from ftkit.chat import DEFAULT_MAX_TOKENS, ChatPredictor
+from ftkit.cli.arguments import positive_int
 from ftkit.cli.history import record_quietly
 from ftkit.clients import make_client, read_setting
 from ftkit.errors import EvaluationError
@@ -41,16 +42,6 @@ __all__ = ["register", "run"]
 DEFAULT_OUT = Path(".ftkit") / "runs"
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
-
-
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``evaluate`` subcommand."""
     parser = subparsers.add_parser(
@@ -64,10 +55,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--model", help="a chat model, an ft: model, or a baseline:* name")
     add("--source", default=SAMPLE, help="sample (its test split) or a data file, e.g. test.pkl")
     add("--train", default=SAMPLE, help="training items for baseline:mean/regression")
-    add("--size", type=_positive, default=DEFAULT_SIZE, help=f"items (default {DEFAULT_SIZE})")
-    add("--workers", type=_positive, default=DEFAULT_WORKERS, help="requests in flight")
+    add("--size", type=positive_int, default=DEFAULT_SIZE, help=f"items (default {DEFAULT_SIZE})")
+    add("--workers", type=positive_int, default=DEFAULT_WORKERS, help="requests in flight")
     add("--base-url", help="an OpenAI-compatible server (default: $OPENAI_BASE_URL)")
-    add("--max-tokens", type=_positive, default=DEFAULT_MAX_TOKENS, help="reply token limit")
+    add("--max-tokens", type=positive_int, default=DEFAULT_MAX_TOKENS, help="reply token limit")
     add("--no-prefill", action="store_true", help='do not send the "Price is $" prefill')
     add("--out", type=Path, default=DEFAULT_OUT, help=f"where runs are saved ({DEFAULT_OUT})")
     add("--no-save", action="store_true", help="do not save the run")

@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 
 import openai
 import orjson
 
 from ftkit.cli._provider import add_provider_flags, client_from_args
+from ftkit.cli.arguments import auto_or
 from ftkit.cli.history import record_quietly
 from ftkit.errors import FtkitError
 from ftkit.events import EventInfo, collect_metrics, list_checkpoints, list_events
@@ -40,25 +40,6 @@ from ftkit.recorders import record_upload, start_finetune, update_finetune
 from ftkit.recording import current_user
 
 __all__ = ["format_job", "register", "run"]
-
-
-def _auto_or(
-    kind: type[int] | type[float], low: float, high: float
-) -> Callable[[str], int | float | str]:
-    """Return an argparse type accepting "auto" or a number from ``low`` to ``high``."""
-
-    def parse(value: str) -> int | float | str:
-        if value.strip().lower() == "auto":
-            return "auto"
-        try:
-            number = kind(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number or auto, got {value!r}") from None
-        if not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, got {value}")
-        return number
-
-    return parse
 
 
 def _metadata(value: str) -> tuple[str, str]:
@@ -93,9 +74,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--training-file", required=True, metavar="ID|FILE", help="uploaded file id or a path")
     add("--validation-file", metavar="ID|FILE", help="uploaded file id or a path")
     add("--model", default=DEFAULT_MODEL, help=f"default: {DEFAULT_MODEL} (Azure: deployment)")
-    add("--epochs", type=_auto_or(int, 1, 50), default=1, metavar="N|auto", help="default: 1")
-    add("--batch-size", type=_auto_or(int, 1, 256), default="auto", metavar="N|auto")
-    add("--learning-rate-multiplier", type=_auto_or(float, 1e-6, 10), default="auto",
+    add("--epochs", type=auto_or(int, 1, 50), default=1, metavar="N|auto", help="default: 1")
+    add("--batch-size", type=auto_or(int, 1, 256), default="auto", metavar="N|auto")
+    add("--learning-rate-multiplier", type=auto_or(float, 1e-6, 10), default="auto",
         metavar="X|auto")  # fmt: skip
     add("--seed", type=int, default=DEFAULT_SEED, help=f"default: {DEFAULT_SEED}")
     add(

@@ -12,6 +12,7 @@ import sys
 import orjson
 
 from ftkit.check import check_file, format_report, report_to_json
+from ftkit.cli.arguments import auto_or
 from ftkit.cli.history import record_quietly
 from ftkit.models import DEFAULT_MODEL
 from ftkit.recording import current_user, record_validate, validate_settings
@@ -20,19 +21,6 @@ from ftkit.report import CheckReport
 __all__ = ["register", "run"]
 
 MAX_EPOCHS = 50
-
-
-def parse_epochs(value: str) -> int | None:
-    """Return None for "auto", else the epochs as an integer from 1 to 50."""
-    if value.strip().lower() == "auto":
-        return None
-    try:
-        epochs = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or auto, got {value!r}") from None
-    if not 1 <= epochs <= MAX_EPOCHS:
-        raise argparse.ArgumentTypeError(f"epochs must be from 1 to {MAX_EPOCHS}, got {epochs}")
-    return epochs
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--validation", metavar="FILE", help="a validation JSONL file")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"default: {DEFAULT_MODEL}")
     parser.add_argument(
-        "--epochs", type=parse_epochs, default=None, metavar="N|auto",
+        "--epochs", type=auto_or(int, 1, MAX_EPOCHS), default="auto", metavar="N|auto",
         help="training epochs (default: auto, OpenAI's rule)",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -55,9 +43,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
+def _epochs(args: argparse.Namespace) -> int | None:
+    """Return the chosen epochs, or None for OpenAI's rule ("auto")."""
+    return None if args.epochs == "auto" else int(args.epochs)
+
+
 def _record(args: argparse.Namespace, report: CheckReport) -> int:
     settings = validate_settings(
-        args.file, validation_path=args.validation, model=args.model, epochs=args.epochs
+        args.file,
+        validation_path=args.validation,
+        model=args.model,
+        epochs=_epochs(args),
     )
     return record_validate(report, settings, user=current_user())
 
@@ -65,7 +61,10 @@ def _record(args: argparse.Namespace, report: CheckReport) -> int:
 def run(args: argparse.Namespace) -> int:
     """Check the file(s) and print the report; return 0 (no errors) or 1 (errors)."""
     report = check_file(
-        args.file, validation_path=args.validation, model=args.model, epochs=args.epochs
+        args.file,
+        validation_path=args.validation,
+        model=args.model,
+        epochs=_epochs(args),
     )
     if not args.no_history:
         record_quietly(lambda: _record(args, report))
