@@ -10,7 +10,8 @@ The public surface is small; each name lives in a module named for its noun::
 
 from __future__ import annotations
 
-from ftkit.check import CheckReport, check_file
+import typing
+
 from ftkit.errors import (
     CheckError,
     FtkitError,
@@ -26,6 +27,9 @@ from ftkit.messages import Templates, render_examples, render_messages
 from ftkit.prepare import PrepareResult, prepare, write_split
 from ftkit.sampling import Split, split_items
 from ftkit.sources import ColumnMapping, LoadedItems, load_items
+
+if typing.TYPE_CHECKING:
+    from ftkit.check import CheckReport, check_file
 
 __all__ = [
     "CheckError",
@@ -53,3 +57,21 @@ __all__ = [
     "write_split",
 ]
 __version__ = "0.1.0"
+
+
+_FROM_CHECK = ("CheckReport", "check_file")
+
+
+def __getattr__(name: str) -> typing.Any:
+    """Load the checker on first use: it brings the tokenizer, which ``prepare`` never needs."""
+    if name in _FROM_CHECK:
+        from ftkit import check
+
+        value = getattr(check, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ftkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FROM_CHECK})

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
-from ftkit.cli import main
+from ftkit.cli import run_as_process
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_as_process()

@@ -20,6 +20,7 @@ __all__ = [
     "VALIDATION_FILENAME",
     "PrepareResult",
     "WrittenSplit",
+    "check_output_folder",
     "prepare",
     "write_split",
     "write_split_hashed",
@@ -48,7 +49,8 @@ class PrepareResult:
     dataset_hash: str | None = None  # "sha256:<hex>" of the source, taken while loading it
 
 
-def _check_writable(folder: Path) -> None:
+def check_output_folder(folder: Path) -> None:
+    """Create ``folder`` if need be; raise ``OutputError`` when files cannot be written there."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -58,7 +60,7 @@ def _check_writable(folder: Path) -> None:
 
 
 def _writer(
-    items: Sequence[Item], templates: Templates | None, digest: Digest
+    items: Sequence[Item], templates: Templates | None, digest: Digest | None
 ) -> Callable[[Path], int]:
     def write(path: Path) -> int:
         write_encoded(path, encode_examples(items, templates), digest=digest)
@@ -97,17 +99,24 @@ class WrittenSplit:
 
     train_path: Path
     validation_path: Path | None
-    train_sha256: str
+    train_sha256: str | None  # None only when written with hashed=False
     validation_sha256: str | None
 
 
 def _write_split(
-    split: Split, folder: Path, templates: Templates | None, train_name: str, validation_name: str
+    split: Split,
+    folder: Path,
+    templates: Templates | None,
+    train_name: str,
+    validation_name: str,
+    *,
+    hashed: bool = True,
 ) -> WrittenSplit:
-    _check_writable(folder)
+    check_output_folder(folder)
     train_path = folder / train_name
     validation_path = folder / validation_name if split.validation else None
-    train_digest, validation_digest = hashlib.sha256(), hashlib.sha256()
+    train_digest = hashlib.sha256() if hashed else None
+    validation_digest = hashlib.sha256() if hashed else None
     plan = [
         (target, _writer(items, templates, digest))
         for items, target, digest in (
@@ -120,8 +129,10 @@ def _write_split(
     return WrittenSplit(
         train_path,
         validation_path,
-        f"sha256:{train_digest.hexdigest()}",
-        f"sha256:{validation_digest.hexdigest()}" if validation_path else None,
+        f"sha256:{train_digest.hexdigest()}" if train_digest else None,
+        f"sha256:{validation_digest.hexdigest()}"
+        if validation_digest and validation_path
+        else None,
     )
 
 
@@ -136,18 +147,23 @@ def prepare(
     out_dir: str | os.PathLike[str] = ".",
     mapping: ColumnMapping | None = None,
     loaded: LoadedItems | None = None,
+    hash_outputs: bool = True,
 ) -> PrepareResult:
     """Run the whole pipeline; raise an ``FtkitError`` subclass on bad input.
 
-    Pass ``loaded`` to reuse items already in memory (the dashboard does).
+    Pass ``loaded`` to reuse items already in memory (the dashboard does). With
+    ``hash_outputs=False`` the result carries no sha256 of the written files: a caller that
+    wants one later can hash them off the critical path (the CLI does, while it records).
     """
     templates = templates or Templates()
-    _check_writable(Path(out_dir))
+    check_output_folder(Path(out_dir))
     data = loaded or load_items(source, mapping=mapping)
     split = split_items(
         data.items, train=train, validation=validation, seed=seed, strategy=strategy
     )
-    written = _write_split(split, Path(out_dir), templates, TRAIN_FILENAME, VALIDATION_FILENAME)
+    written = _write_split(
+        split, Path(out_dir), templates, TRAIN_FILENAME, VALIDATION_FILENAME, hashed=hash_outputs
+    )
     warnings = [
         f"the user template uses {{{name}}}, which reveals the price to the model"
         for name in leaked_fields(templates)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -132,6 +133,50 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["train_count"] == 500
+
+
+def test_process_exit_runs_exit_handlers_and_keeps_the_code(tmp_path: Path) -> None:
+    """``python -m ftkit`` skips the object teardown, not the exit handlers or the output."""
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('exit handler ran'))\n"
+        "from ftkit.cli import run_as_process\n"
+        "sys.argv = ['ftkit', *sys.argv[1:]]\n"
+        "run_as_process()\n"
+    )
+    env = {**os.environ, "FTKIT_DATABASE_URL": f"sqlite:///{tmp_path}/history.db"}
+
+    def ftkit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", script, *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    done = ftkit("prepare", "--out", str(tmp_path), "--train", "30", "--validation", "5")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "exit handler ran"
+    assert "Wrote 30 training examples" in done.stdout
+    listed = ftkit("history", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (recorded,) = json.loads(listed.stdout.removesuffix("exit handler ran\n"))
+    written = (tmp_path / "fine_tune_train.jsonl").read_bytes()
+    assert recorded["outputs"]["train_hash"] == f"sha256:{hashlib.sha256(written).hexdigest()}"
+    failed = ftkit("prepare", "--source", str(tmp_path / "missing.pkl"), "--out", str(tmp_path))
+    assert failed.returncode == 2
+    assert failed.stdout == "exit handler ran\n"
+    assert failed.stderr.strip().endswith("missing.pkl: no such file")
+
+
+def test_keep_until_exit_holds_nothing_when_main_is_called(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ftkit import cli
+
+    code, _, _ = run(
+        ["prepare", "--out", str(tmp_path), "--train", "10", "--validation", "0"], capsys
+    )
+    assert code == 0
+    assert cli._kept == []
 
 
 def test_prepare_check_runs_the_preflight(

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_public_surface_is_exactly_all() -> None:
-    public = {name for name in vars(ftkit) if not name.startswith("_")}
+    public = {name for name in dir(ftkit) if not name.startswith("_")}
     modules = {name for name in public if type(getattr(ftkit, name)).__name__ == "module"}
     assert public - modules - {"annotations"} == set(ftkit.__all__)
     for name in ftkit.__all__:
@@ -55,3 +55,20 @@ def test_prepare_reports_the_written_files_sha256(tmp_path: Path) -> None:
         (result.validation_path, result.validation_sha256),
     ):
         assert digest == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    unhashed = ftkit.prepare(
+        "sample", train=40, validation=10, out_dir=tmp_path, hash_outputs=False
+    )
+    assert unhashed.train_sha256 is None and unhashed.validation_sha256 is None
+    assert unhashed.train_path.read_bytes() == result.train_path.read_bytes()
+
+
+def test_content_hash_of_files_large_and_empty(tmp_path: Path) -> None:
+    import hashlib
+
+    from ftkit.sources import content_hash
+
+    for size in (0, 10, (64 << 20) + 3):  # nothing, small, one byte-block and a bit more
+        path = tmp_path / f"data_{size}.bin"
+        data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        path.write_bytes(data)
+        assert content_hash(path) == "sha256:" + hashlib.sha256(data).hexdigest()

@@ -8,13 +8,17 @@ line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from ftkit.errors import FtkitError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "keep_until_exit", "main", "record_quietly", "run_as_process"]
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -66,3 +70,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ftkit: interrupted", file=sys.stderr)
         return 130
+
+
+def record_quietly(record: Callable[[], int]) -> int | None:
+    """Record a run for another command; on failure print one note and carry on.
+
+    The history is a side record: a command that did its work never fails because of it.
+    Commands import the history store inside ``record``, so loading it costs nothing until
+    there is something to record.
+    """
+    try:
+        return record()
+    except FtkitError as err:
+        print(f"ftkit: note: not recorded in the history ({err})", file=sys.stderr)
+        return None
+
+
+# Set by ``run_as_process``: the process ends as soon as the command returns.
+_ENDING_PROCESS = False
+_kept: list[object] = []
+
+
+def keep_until_exit(data: object) -> None:
+    """Leave ``data`` for the operating system to reclaim when the process ends.
+
+    Under ``python -m ftkit`` the process ends right after the command, and freeing 400,000
+    loaded items one object at a time would only delay that by a third of a second. Called
+    any other way (tests, a program that calls ``main``) this does nothing.
+    """
+    if _ENDING_PROCESS:
+        _kept.append(data)
+
+
+def run_as_process() -> NoReturn:
+    """Run ``main`` as ``python -m ftkit`` and end the process with its exit code.
+
+    The exit handlers run and the output is flushed as at a normal exit; only the object by
+    object teardown of what the command kept (see ``keep_until_exit``) is skipped.
+    """
+    global _ENDING_PROCESS
+    _ENDING_PROCESS = True
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)

@@ -16,8 +16,8 @@ from typing import Literal
 import orjson
 
 from ftkit.chat import DEFAULT_MAX_TOKENS, ChatPredictor
+from ftkit.cli import record_quietly
 from ftkit.cli.arguments import positive_int
-from ftkit.cli.history import record_quietly
 from ftkit.clients import make_client, read_setting
 from ftkit.errors import EvaluationError
 from ftkit.evaluate import (

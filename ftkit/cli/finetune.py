@@ -17,9 +17,9 @@ import sys
 import openai
 import orjson
 
+from ftkit.cli import record_quietly
 from ftkit.cli._provider import add_provider_flags, client_from_args
 from ftkit.cli.arguments import auto_or
-from ftkit.cli.history import record_quietly
 from ftkit.errors import FtkitError
 from ftkit.events import EventInfo, collect_metrics, list_checkpoints, list_events
 from ftkit.files import upload_file

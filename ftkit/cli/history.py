@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from ftkit.errors import FtkitError
 from ftkit.history import KINDS, Run, diff_settings, get_run, list_runs, open_store, run_to_json
 
-__all__ = ["format_run", "format_table", "record_quietly", "register", "run"]
+__all__ = ["format_run", "format_table", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -114,15 +111,3 @@ def run(args: argparse.Namespace) -> int:
     runs = list_runs(args.kind, args.user, limit=args.limit, store=store)
     print(_dump([run_to_json(r) for r in runs]) if args.json else format_table(runs))
     return 0
-
-
-def record_quietly(record: Callable[[], int]) -> int | None:
-    """Record a run for another command; on failure print one note and carry on.
-
-    The history is a side record: a command that did its work never fails because of it.
-    """
-    try:
-        return record()
-    except FtkitError as err:
-        print(f"ftkit: note: not recorded in the history ({err})", file=sys.stderr)
-        return None

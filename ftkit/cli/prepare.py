@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-from ftkit.check import check_file, format_report, report_to_json
+from ftkit.cli import keep_until_exit, record_quietly
 from ftkit.messages import (
     DEFAULT_ASSISTANT_TEMPLATE,
     DEFAULT_SYSTEM_PROMPT,
@@ -16,9 +19,9 @@ from ftkit.messages import (
     Templates,
 )
 from ftkit.models import DEFAULT_MODEL
-from ftkit.prepare import PrepareResult, prepare
+from ftkit.prepare import PrepareResult, check_output_folder, prepare
 from ftkit.sampling import STRATEGIES
-from ftkit.sources import ColumnMapping, content_hash
+from ftkit.sources import ColumnMapping, content_hash, load_items
 
 __all__ = ["register", "result_to_json"]
 
@@ -96,8 +99,13 @@ def format_result(result: PrepareResult) -> str:
 def _record(
     args: argparse.Namespace, templates: Templates, result: PrepareResult, dataset_hash: str
 ) -> int:
-    from ftkit.recording import current_user, prepare_settings, record_prepare
+    # The training file is hashed on a second thread while the history store is imported:
+    # reading and hashing release the GIL, so the record costs about the slower of the two.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        train_hash = pool.submit(content_hash, result.train_path)
+        from ftkit.recording import current_user, prepare_settings, record_prepare
 
+        result = replace(result, train_sha256=train_hash.result())
     settings = prepare_settings(
         args.source, train=args.train, validation=args.validation, seed=args.seed,
         strategy=args.sampling, templates=templates, out_dir=args.out, mapping=_mapping(args),
@@ -107,8 +115,12 @@ def _record(
 
 
 def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
+    check_output_folder(Path(args.out))  # before a long load, not after it
+    loaded = load_items(args.source, mapping=_mapping(args))
+    keep_until_exit(loaded)
     return prepare(
         args.source,
+        loaded=loaded,
         train=args.train,
         validation=args.validation,
         seed=args.seed,
@@ -116,6 +128,7 @@ def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
         templates=templates,
         out_dir=args.out,
         mapping=_mapping(args),
+        hash_outputs=False,  # hashed while recording, off the critical path
     )
 
 
@@ -124,13 +137,13 @@ def run(args: argparse.Namespace) -> int:
     templates = Templates(args.system_prompt, args.user_template, args.assistant_template)
     result = _prepare(args, templates)
     if not args.no_history:
-        from ftkit.cli.history import record_quietly
-
         dataset_hash = result.dataset_hash or content_hash(args.source)
         record_quietly(lambda: _record(args, templates, result, dataset_hash))
     summary = result_to_json(result)
     report = None
     if args.check:
+        from ftkit.check import check_file, format_report, report_to_json
+
         report = check_file(
             result.train_path, validation_path=result.validation_path, model=args.model
         )

@@ -12,8 +12,8 @@ import sys
 
 import orjson
 
+from ftkit.cli import record_quietly
 from ftkit.cli._provider import add_provider_flags, client_from_args
-from ftkit.cli.history import record_quietly
 from ftkit.files import FileInfo, upload_file
 from ftkit.models import DEFAULT_MODEL
 from ftkit.recorders import record_upload

@@ -12,8 +12,8 @@ import sys
 import orjson
 
 from ftkit.check import check_file, format_report, report_to_json
+from ftkit.cli import record_quietly
 from ftkit.cli.arguments import auto_or
-from ftkit.cli.history import record_quietly
 from ftkit.models import DEFAULT_MODEL
 from ftkit.recording import current_user, record_validate, validate_settings
 from ftkit.report import CheckReport
