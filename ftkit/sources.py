@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import math
+import mmap
 import operator
 import os
 from collections import Counter
@@ -44,7 +45,7 @@ _TEXT = ("text", "description", "features", "details", "content", "body", "summa
 _PRICE = ("price", "price_usd", "list_price", "sale_price", "cost", "amount")
 _CATEGORY = ("category", "main_category", "categories", "department")
 _AMAZON_TEXT = ("description", "features", "details")
-_HASH_BLOCK = 64 << 20
+_HASH_BLOCK = 1 << 20
 _PRICE_OF = operator.attrgetter("price")
 _PROMPT_OF = operator.attrgetter("prompt")
 
@@ -274,18 +275,21 @@ def _all_usable(prices: list[Any]) -> bool:
 def content_hash(source: str | os.PathLike[str]) -> str:
     """Return ``sha256:<hex>`` of a data file's bytes (the packaged file for ``"sample"``).
 
-    Reads into one large reused buffer; reading and hashing release the GIL, and so few
-    blocks need it back in between that hashing on a second thread runs alongside the first.
+    The file is memory-mapped and hashed in one call that releases the GIL throughout, so
+    hashing on a second thread runs alongside the first; files that cannot be mapped (empty
+    ones, pipes) are read instead.
     """
     if str(source) == SAMPLE:
         return _sha256(resources.files("ftkit.data").joinpath("sample_items.jsonl.gz").read_bytes())
     digest = hashlib.sha256()
     try:
-        with open(source, "rb", buffering=0) as stream:
-            size = os.fstat(stream.fileno()).st_size
-            buffer = memoryview(bytearray(min(max(size, 1 << 16), _HASH_BLOCK)))
-            while read := stream.readinto(buffer):
-                digest.update(buffer[:read])
+        with open(source, "rb") as stream:
+            try:
+                with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                    digest.update(mapped)
+            except (OSError, ValueError):
+                while chunk := stream.read(_HASH_BLOCK):
+                    digest.update(chunk)
     except OSError as err:
         raise SourceError(f"{source}: cannot hash the dataset ({err.strerror or err})") from None
     return f"sha256:{digest.hexdigest()}"
