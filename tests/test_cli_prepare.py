@@ -167,7 +167,7 @@ def test_process_exit_runs_exit_handlers_and_keeps_the_code(tmp_path: Path) -> N
     assert failed.stderr.strip().endswith("missing.pkl: no such file")
 
 
-def test_keep_until_exit_holds_nothing_when_main_is_called(
+def test_keeping_until_exit_holds_nothing_when_main_is_called(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from ftkit import cli
@@ -177,6 +177,26 @@ def test_keep_until_exit_holds_nothing_when_main_is_called(
     )
     assert code == 0
     assert cli._kept == []
+
+
+def test_keeping_until_exit_when_the_process_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from ftkit import cli
+
+    monkeypatch.setattr(cli, "_ENDING_PROCESS", True)
+    monkeypatch.setattr(cli, "_kept", [])
+    assert gc.isenabled()
+    try:
+        with cli.keeping_until_exit() as keep:
+            assert not gc.isenabled()  # no collection walks what is being loaded
+            data = [[] for _ in range(1000)]  # containers the collector tracks
+            keep(data)
+        assert cli._kept == [data]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= len(data)
+    finally:
+        gc.unfreeze()
 
 
 def test_prepare_check_runs_the_preflight(

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from ftkit.cli import keep_until_exit, record_quietly
+from ftkit.cli import keeping_until_exit, record_quietly
 from ftkit.messages import (
     DEFAULT_ASSISTANT_TEMPLATE,
     DEFAULT_SYSTEM_PROMPT,
@@ -116,8 +116,9 @@ def _record(
 
 def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
     check_output_folder(Path(args.out))  # before a long load, not after it
-    loaded = load_items(args.source, mapping=_mapping(args))
-    keep_until_exit(loaded)
+    with keeping_until_exit() as keep:
+        loaded = load_items(args.source, mapping=_mapping(args))
+        keep(loaded)
     return prepare(
         args.source,
         loaded=loaded,
