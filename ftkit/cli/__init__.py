@@ -118,12 +118,15 @@ def keeping_until_exit() -> Iterator[Callable[[object], None]]:
 def run_as_process() -> NoReturn:
     """Run ``main`` as ``python -m ftkit`` and end the process with its exit code.
 
-    The exit handlers run and the output is flushed as at a normal exit; only the object by
-    object teardown of what the command kept (see ``keeping_until_exit``) is skipped.
+    When the command kept large data (see ``keeping_until_exit``), the exit handlers run and
+    the output is flushed as at a normal exit, and only the object by object teardown is
+    skipped; otherwise the process exits normally.
     """
     global _ENDING_PROCESS
     _ENDING_PROCESS = True
     code = main()
+    if not _kept:
+        sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
             stream.flush()
