@@ -14,6 +14,7 @@ import mmap
 import os
 import pickle
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from ftkit.errors import PickleRefusedError, SourceError
 from ftkit.items import Item
 from ftkit.jsonl import Digest
 
-__all__ = ["ALLOWED_GLOBALS", "load_course_pickle", "loads_course_pickle"]
+__all__ = ["ALLOWED_GLOBALS", "Keep", "load_course_pickle", "loads_course_pickle"]
 
 ALLOWED_GLOBALS: dict[tuple[str, str], type] = {
     ("items", "Item"): Item,
@@ -48,11 +49,17 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise PickleRefusedError(f"{self._label}: refused a persistent reference in the pickle")
 
 
-def _unpickle(file: io.BufferedIOBase | mmap.mmap, label: str) -> list[Item]:
+Keep = Callable[[object], None]
+
+
+def _unpickle(
+    file: io.BufferedIOBase | mmap.mmap, label: str, keep: Keep | None = None
+) -> list[Item]:
     enabled = gc.isenabled()
     gc.disable()  # 400,000 new objects would otherwise trigger many full collections
+    unpickler = _RestrictedUnpickler(file, label)
     try:
-        data = _RestrictedUnpickler(file, label).load()
+        data = unpickler.load()
     except PickleRefusedError:
         raise
     except MemoryError:
@@ -66,15 +73,21 @@ def _unpickle(file: io.BufferedIOBase | mmap.mmap, label: str) -> list[Item]:
         data = [data]
     if not isinstance(data, list) or not set(map(type, data)) <= {Item}:
         raise SourceError(f"{label}: expected a list of the course's Item objects")
+    if keep is not None:  # its memo holds every object loaded: releasing them all takes time
+        keep(unpickler)
     return data
 
 
-def load_course_pickle(path: str | os.PathLike[str], *, digest: Digest | None = None) -> list[Item]:
+def load_course_pickle(
+    path: str | os.PathLike[str], *, digest: Digest | None = None, keep: Keep | None = None
+) -> list[Item]:
     """Load a course pickle from a local path; raise ``SourceError`` on anything else.
 
     The file is memory-mapped. With ``digest`` (a ``hashlib`` object) the mapped bytes are
     hashed on a second thread while they are unpickled: ``hashlib`` holds no GIL over one
-    large buffer, so the content hash costs no time.
+    large buffer, so the content hash costs no time. ``keep`` is given the unpickler, whose
+    memo refers to every loaded object, instead of it being freed here (see
+    ``ftkit.cli.keeping_until_exit``).
     """
     source = Path(path)
     try:
@@ -90,14 +103,14 @@ def load_course_pickle(path: str | os.PathLike[str], *, digest: Digest | None = 
         except (OSError, ValueError):  # a special file: read it as a stream instead
             if digest is not None:
                 digest.update(source.read_bytes())
-            return _unpickle(io.BufferedReader(handle, buffer_size=1 << 20), str(source))
+            return _unpickle(io.BufferedReader(handle, buffer_size=1 << 20), str(source), keep)
         with mapped:
             hashing = None
             if digest is not None:
                 hashing = threading.Thread(target=digest.update, args=(mapped,), daemon=True)
                 hashing.start()
             try:
-                return _unpickle(mapped, str(source))
+                return _unpickle(mapped, str(source), keep)
             finally:
                 if hashing is not None:
                     hashing.join()

@@ -21,7 +21,7 @@ import orjson
 from ftkit.curation import MIN_CHARS, item_from_fields, parse_price, text_of_record
 from ftkit.errors import SourceError
 from ftkit.items import Item
-from ftkit.pickles import load_course_pickle
+from ftkit.pickles import Keep, load_course_pickle
 from ftkit.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
 
 __all__ = [
@@ -235,9 +235,9 @@ def _sha256(data: bytes) -> str:
     return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
-def _load_pickle(path: Path) -> LoadedItems:
+def _load_pickle(path: Path, keep: Keep | None) -> LoadedItems:
     digest = hashlib.sha256()
-    raw = load_course_pickle(path, digest=digest)
+    raw = load_course_pickle(path, digest=digest, keep=keep)
     content = f"sha256:{digest.hexdigest()}"
     try:  # map over the list runs in C: 400,000 items cost milliseconds, not a loop
         prices = list(map(_PRICE_OF, raw))
@@ -256,7 +256,13 @@ def _load_pickle(path: Path) -> LoadedItems:
 
 
 def _usable(price: object) -> bool:
-    return type(price) in (float, int) and 0 < price < math.inf  # type: ignore[operator]
+    """Return True for a positive price that is a finite float (or an int that fits one)."""
+    if type(price) not in (float, int):
+        return False
+    try:
+        return 0 < float(price) < math.inf  # type: ignore[arg-type]
+    except OverflowError:
+        return False
 
 
 def _all_usable(prices: list[Any]) -> bool:
@@ -301,11 +307,13 @@ def load_items(
     mapping: ColumnMapping | None = None,
     split: Split = "train",
     allow_pickle: bool = True,
+    keep: Keep | None = None,
 ) -> LoadedItems:
     """Load items from ``"sample"`` or a local path; raise ``SourceError`` on bad input.
 
     ``split`` applies to the built-in sample only. ``allow_pickle=False`` (hosted mode) refuses
-    pickles outright.
+    pickles outright. ``keep`` receives loading state that would be slow to free (a pickle's
+    memo) when the caller means to leave it to process exit.
     """
     if str(source) == SAMPLE:
         return _load_sample(split)
@@ -317,7 +325,7 @@ def load_items(
     if path.suffix.lower() in PICKLE_SUFFIXES:
         if not allow_pickle:
             raise SourceError(f"{path}: pickles are disabled on this server")
-        return _load_pickle(path)
+        return _load_pickle(path, keep)
     try:
         data = path.read_bytes()
     except OSError as err:

@@ -131,3 +131,40 @@ def test_the_content_hash_is_taken_while_loading(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     with pytest.raises(SourceError, match="the file is empty"):
         load_items(empty)
+
+
+@pytest.mark.parametrize(
+    ("prices", "kept"),
+    [
+        ([1.5, 2, 3.25], [0, 1, 2]),
+        ([1.5, float("inf"), 3.0], [0, 2]),
+        ([-1.0, 2.0], [1]),
+        ([True, 2.0], [1]),
+        ([10**400, 2.0], [1]),  # too big for a float
+        ([1e308, 1e308, 1e308], [0, 1, 2]),  # each fine, though their sum overflows
+        ([float("nan"), 2.0], [1]),
+        ([2.0, float("nan")], [0]),
+    ],
+)
+def test_the_quick_price_check_agrees_with_checking_each(
+    tmp_path: Path, prices: list[object], kept: list[int]
+) -> None:
+    items = course.make_items(len(prices))
+    for item, price in zip(items, prices, strict=True):
+        item.price = price  # type: ignore[assignment]
+    path = tmp_path / "train.pkl"
+    path.write_bytes(course_pickle(items))
+    loaded = load_items(path)
+    assert [i.title for i in loaded.items] == [items[n].title for n in kept]
+    assert sum(loaded.dropped.values()) == len(prices) - len(kept)
+
+
+def test_keep_receives_the_unpickler_instead_of_freeing_it(tmp_path: Path) -> None:
+    path = tmp_path / "train.pkl"
+    path.write_bytes(course_pickle(course.make_items(20)))
+    kept: list[object] = []
+    loaded = load_items(path, keep=kept.append)
+    (unpickler,) = kept
+    assert isinstance(unpickler, pickle.Unpickler)
+    memo = set(map(id, unpickler.memo.copy().values()))
+    assert {id(item) for item in loaded.items} <= memo

@@ -117,7 +117,7 @@ def _record(
 def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
     check_output_folder(Path(args.out))  # before a long load, not after it
     with keeping_until_exit() as keep:
-        loaded = load_items(args.source, mapping=_mapping(args))
+        loaded = load_items(args.source, mapping=_mapping(args), keep=keep)
         keep(loaded)
     return prepare(
         args.source,
