@@ -116,7 +116,7 @@ def write_files_together(
             write(staging)
             staged.append((staging, target))
         for staging, target in staged:
-            os.replace(staging, target)
+            _replace(staging, target)
     except OSError as err:
         raise OutputError(f"{folder}: cannot write the {what} ({err.strerror or err})") from None
     finally:
@@ -170,25 +170,28 @@ class _ChunkWriter:
 
     Chunks are gathered into blocks of a few megabytes before they are handed over: the
     thread needs the GIL between its system calls, and a few large hand-overs keep it from
-    waiting on the encoding thread once per small chunk.
+    waiting on the encoding thread once per small chunk. A block is written with one
+    ``writev`` and never copied, unless it is hashed: then it is joined first, so that one
+    ``update`` call hashes it without the GIL.
     """
 
-    _write = staticmethod(os.write)  # the one system call; tests replace it to fill the disk
+    _write = staticmethod(os.writev)  # the one system call; tests replace it to fill the disk
     _BLOCK = 4 << 20
+    _MAX_CHUNKS = 512  # well under the system's limit of buffers per writev
     # Flush to disk as the file grows, so the caller's final fsync has little left to wait for.
     _SYNC_EVERY = 32 << 20
 
     def __init__(self, handle: BinaryIO, digest: Digest | None = None) -> None:
         self._handle = handle
         self._digest = digest
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=4)
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="ftkit-jsonl-writer", daemon=True)
 
     def __enter__(self) -> _ChunkWriter:
-        self._handle.flush()  # chunks go around the buffer: os.write drops the GIL
+        self._handle.flush()  # chunks go around the buffer: os.writev drops the GIL
         self._thread.start()
         return self
 
@@ -197,27 +200,36 @@ class _ChunkWriter:
             raise self._error
         self._pending.append(chunk)
         self._pending_size += len(chunk)
-        if self._pending_size >= self._BLOCK:
+        if self._pending_size >= self._BLOCK or len(self._pending) >= self._MAX_CHUNKS:
             self._hand_over()
 
     def _hand_over(self) -> None:
         if self._pending:
-            self._queue.put(b"".join(self._pending))
-            self._pending.clear()
+            block = self._pending
+            if self._digest is not None:
+                block = [b"".join(block)]
+            self._queue.put(block)
+            self._pending = []
             self._pending_size = 0
+
+    def _write_block(self, fd: int, block: list[bytes]) -> int:
+        size = sum(map(len, block))
+        done = self._write(fd, block)
+        if done < size:  # a short write: finish the rest one buffer at a time
+            rest = memoryview(b"".join(block))[done:]
+            while rest:
+                rest = rest[self._write(fd, [rest]) :]
+        return size
 
     def _run(self) -> None:
         fd = self._handle.fileno()
         unsynced = 0
-        while (chunk := self._queue.get()) is not None:
+        while (block := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[self._write(fd, view) :]
+                    unsynced += self._write_block(fd, block)
                     if self._digest is not None:
-                        self._digest.update(chunk)  # hashlib releases the GIL on large chunks
-                    unsynced += len(chunk)
+                        self._digest.update(block[0])  # hashlib releases the GIL on a block
                     if unsynced >= self._SYNC_EVERY:
                         _datasync(fd)
                         unsynced = 0
@@ -234,6 +246,24 @@ class _ChunkWriter:
 
 
 _datasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
+
+
+def _replace(staging: Path, target: Path) -> None:
+    """Move ``staging`` onto ``target``; free the replaced file's blocks on another thread.
+
+    Replacing a large file frees its blocks inside the rename, a tenth of a second for a
+    400,000-line file. Holding the old file open moves that work to the final close, which a
+    background thread does (POSIX only: elsewhere an open file cannot be replaced).
+    """
+    old = None
+    if os.name == "posix":
+        with contextlib.suppress(OSError):
+            old = os.open(target, os.O_RDONLY)
+    try:
+        os.replace(staging, target)
+    finally:
+        if old is not None:
+            threading.Thread(target=os.close, args=(old,), daemon=True).start()
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:

@@ -67,3 +67,42 @@ def _raise_enospc(fd: int, data: object) -> int:
     import errno
 
     raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("hashed", [False, True])
+def test_short_writes_and_many_small_chunks_lose_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hashed: bool
+) -> None:
+    """The writer finishes a short ``writev`` and never passes too many buffers at once."""
+    import hashlib
+    import os
+
+    import ftkit.jsonl as module
+
+    calls: list[int] = []
+
+    def short_writev(fd: int, buffers: list[bytes]) -> int:
+        calls.append(len(buffers))
+        assert len(buffers) <= module._ChunkWriter._MAX_CHUNKS
+        return os.write(fd, bytes(memoryview(buffers[0])[:7]))  # at most 7 bytes a call
+
+    monkeypatch.setattr(module._ChunkWriter, "_write", staticmethod(short_writev))
+    chunks = [f"{i}\n".encode() for i in range(3000)]  # more chunks than one writev takes
+    digest = hashlib.sha256() if hashed else None
+    path = tmp_path / "out.jsonl"
+    module.write_encoded(path, iter(chunks), digest=digest)
+    expected = b"".join(chunks)
+    assert path.read_bytes() == expected
+    assert max(calls) == (1 if hashed else module._ChunkWriter._MAX_CHUNKS)
+    if digest is not None:
+        assert digest.hexdigest() == hashlib.sha256(expected).hexdigest()
+
+
+def test_replacing_a_file_still_open_elsewhere(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    write_jsonl(path, [{"a": 1}] * 100)
+    with path.open("rb") as reader:  # a reader of the old file keeps reading the old file
+        write_jsonl(path, [{"b": 2}])
+        assert reader.read().count(b"\n") == 100
+    assert read_jsonl(path) == [{"b": 2}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
