@@ -258,7 +258,7 @@ def _replace(staging: Path, target: Path) -> None:
     old = None
     if os.name == "posix":
         with contextlib.suppress(OSError):
-            old = os.open(target, os.O_RDONLY)
+            old = os.open(target, os.O_RDONLY | os.O_NONBLOCK)  # never wait on a FIFO
     try:
         os.replace(staging, target)
     finally:

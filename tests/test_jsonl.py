@@ -106,3 +106,13 @@ def test_replacing_a_file_still_open_elsewhere(tmp_path: Path) -> None:
         assert reader.read().count(b"\n") == 100
     assert read_jsonl(path) == [{"b": 2}]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs FIFOs")
+def test_replacing_a_fifo_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "out.jsonl"
+    os.mkfifo(path)
+    write_jsonl(path, [{"a": 1}])  # would hang if the old FIFO were opened blocking
+    assert path.is_file() and read_jsonl(path) == [{"a": 1}]
