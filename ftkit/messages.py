@@ -192,11 +192,11 @@ class _LectureLines:
         )
         self.middle = b'},{"role":"assistant","content":"Price is $'
         self.tail = b'"}]}\n'
-        # What joins one item's user text to the next's, with the first item's price in it
-        start = self.head + b'"' + _SHORT_QUESTION
-        self.start = start
-        self.glue = _percent(b'"' + self.middle) + b"%.2f" + _percent(self.tail + start)
-        self.last_glue = _percent(b'"' + self.middle) + b"%.2f" + _percent(self.tail)
+        # A line is its start, the user text, the bytes before the price, the price and the end;
+        # between two lines the end and the next start go together as "after the price".
+        self.start = self.head + b'"' + _SHORT_QUESTION
+        self.before_price = b'"' + self.middle
+        self.after_price = self.tail + self.start
 
     def chunk(self, batch: Sequence[Item]) -> bytes:
         """Return the lines for ``batch``, one example at a time (any item)."""
@@ -220,7 +220,7 @@ class _LectureLines:
             return None
         try:
             encoded = orjson.dumps(list(map(_PROMPT_OF, batch)))
-            glues = list(map(self.glue.__mod__, map(_PRICE_OF, batch)))
+            prices = list(map(_PRICE_FORMAT.__mod__, map(_PRICE_OF, batch)))
         except (TypeError, AttributeError):  # a prompt that is not text, a price not a number
             return None
         # One question per prompt, so " to the nearest dollar" appears nowhere else ...
@@ -249,22 +249,20 @@ class _LectureLines:
         ):
             return None
         skip = len(_QUESTION)
-        parts: list[bytes] = [b""] * (2 * count + 1)
+        # per item: the line's start (or the previous line's end and this one's start), the
+        # user text, the bytes before the price, the price; then the last line's end
+        parts: list[bytes] = [self.after_price, b"", self.before_price, b""] * count
         parts[0] = self.start
         parts[1] = first[2 + skip : -4]
-        parts[3::2] = map(_cut, inner, map(slice, map(add, starts, repeat(skip)), repeat(-4)))
-        parts[2::2] = glues
-        parts[-1] = self.last_glue % batch[-1].price
+        parts[5::4] = map(_cut, inner, map(slice, map(add, starts, repeat(skip)), repeat(-4)))
+        parts[3::4] = prices
+        parts.append(self.tail)
         return b"".join(parts)
 
 
 _BACKSLASH = ord("\\")
+_PRICE_FORMAT = b"%.2f"
 _cut: Callable[[bytes, slice], bytes] = bytes.__getitem__
-
-
-def _percent(data: bytes) -> bytes:
-    """Escape ``%`` for use in a bytes format string."""
-    return data.replace(b"%", b"%%")
 
 
 def render_examples(items: Iterable[Item], templates: Templates | None = None) -> Iterator[Example]:
