@@ -10,7 +10,7 @@ each after an untimed ``sync``; the script prints the medians and the ratios. ft
 includes what the baseline's leaves out: fsyncing its output and recording the run. Goals:
 time <= 40%, peak memory <= 1.5x.
 
-    python benchmarks/bench_prepare.py [--items 400000] [--repeat 3]
+    python benchmarks/bench_prepare.py [--items 400000] [--repeat 3] [--no-history]
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=400_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--no-history", action="store_true", help="run ftkit without recording (to see its cost)"
+    )
     args = parser.parse_args()
     data_dir = ROOT / "benchmarks" / ".data"
     data_dir.mkdir(exist_ok=True)
@@ -85,7 +88,7 @@ def main() -> None:
         ftkit_cmd = [
             sys.executable, "-m", "ftkit", "prepare", "--source", str(source),
             "--train", str(args.items), "--validation", "0", "--sampling", "first",
-            "--out", out,
+            "--out", out, *(["--no-history"] if args.no_history else []),
         ]  # fmt: skip
         for run in range(args.repeat):
             results["baseline"].append(measure(baseline_cmd))
