@@ -149,6 +149,7 @@ _ODD_PROMPTS = {
     ),
     "quotes, breaks and symbols": f'{QUESTION}\n\nA","b" ☃ \x01\t\u2028 "","\n\nPrice is $5.00',
     "no question": "Kettle 2L\n\nPrice is $5.00",
+    "the phrase but no question": "Kettle, rounded to the nearest dollar?\n\nPrice is $5.00",
     "no blank line before the price": f"{QUESTION}\n\nKettle Price is $5.00",
     "empty text": f"{QUESTION}\n\nPrice is $5.00",
     "three newlines": f"{QUESTION}\n\nKettle\n\n\nPrice is $5.00",
