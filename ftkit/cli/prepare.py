@@ -128,7 +128,6 @@ def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
         strategy=args.sampling,
         templates=templates,
         out_dir=args.out,
-        mapping=_mapping(args),
         hash_outputs=False,  # hashed while recording, off the critical path
     )
 
