@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import math
+import mmap
 import os
 import queue
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import orjson
 
 from ftkit.errors import OutputError, SourceError
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 __all__ = [
     "Digest",
@@ -32,7 +36,7 @@ _BUFFER = 1 << 20
 class Digest(Protocol):
     """What ``write_jsonl`` needs of a ``hashlib`` object."""
 
-    def update(self, data: bytes, /) -> None: ...
+    def update(self, data: ReadableBuffer, /) -> None: ...
 
     def hexdigest(self) -> str: ...
 
@@ -171,8 +175,11 @@ class _ChunkWriter:
     Chunks are gathered into blocks of a few megabytes before they are handed over: the
     thread needs the GIL between its system calls, and a few large hand-overs keep it from
     waiting on the encoding thread once per small chunk. A block is written with one
-    ``writev`` and never copied, unless it is hashed: then it is joined first, so that one
-    ``update`` call hashes it without the GIL.
+    ``writev`` and never copied.
+
+    With a ``digest`` a third thread hashes what has been written, reading it back from the
+    file in ranges of tens of megabytes: each range is one ``update`` call that holds no GIL,
+    so hashing costs the encoding thread a few hand-overs in all rather than one per block.
     """
 
     _write = staticmethod(os.writev)  # the one system call; tests replace it to fill the disk
@@ -180,6 +187,7 @@ class _ChunkWriter:
     _MAX_CHUNKS = 512  # well under the system's limit of buffers per writev
     # Flush to disk as the file grows, so the caller's final fsync has little left to wait for.
     _SYNC_EVERY = 32 << 20
+    _HASH_EVERY = 64 << 20
 
     def __init__(self, handle: BinaryIO, digest: Digest | None = None) -> None:
         self._handle = handle
@@ -189,10 +197,21 @@ class _ChunkWriter:
         self._pending_size = 0
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="ftkit-jsonl-writer", daemon=True)
+        # what the writer has written (set before ``_written_all``), and the hasher's wake-up
+        self._written = 0
+        self._written_all = False
+        self._to_hash = threading.Event()
+        self._hasher = None
+        if digest is not None:
+            self._hasher = threading.Thread(
+                target=self._hash_written, args=(digest,), name="ftkit-jsonl-hasher", daemon=True
+            )
 
     def __enter__(self) -> _ChunkWriter:
         self._handle.flush()  # chunks go around the buffer: os.writev drops the GIL
         self._thread.start()
+        if self._hasher is not None:
+            self._hasher.start()
         return self
 
     def put(self, chunk: bytes) -> None:
@@ -205,10 +224,7 @@ class _ChunkWriter:
 
     def _hand_over(self) -> None:
         if self._pending:
-            block = self._pending
-            if self._digest is not None:
-                block = [b"".join(block)]
-            self._queue.put(block)
+            self._queue.put(self._pending)
             self._pending = []
             self._pending_size = 0
 
@@ -224,25 +240,70 @@ class _ChunkWriter:
     def _run(self) -> None:
         fd = self._handle.fileno()
         unsynced = 0
-        while (block := self._queue.get()) is not None:
-            if self._error is None:
+        try:
+            while (block := self._queue.get()) is not None:
+                if self._error is None:
+                    try:
+                        size = self._write_block(fd, block)
+                        unsynced += size
+                        self._written += size
+                        if self._written % self._HASH_EVERY < size:  # crossed a range's end
+                            self._to_hash.set()
+                        if unsynced >= self._SYNC_EVERY:
+                            _datasync(fd)
+                            unsynced = 0
+                    except BaseException as err:  # surfaced to the caller in put() or __exit__
+                        self._error = err
+        finally:
+            self._written_all = True
+            self._to_hash.set()
+
+    def _hash_written(self, digest: Digest) -> None:
+        """Hash the file's bytes as the writer writes them, a range at a time (hasher thread)."""
+        fd = self._handle.fileno()
+        hashed = 0
+        while True:
+            self._to_hash.wait()
+            self._to_hash.clear()
+            finished = self._written_all  # read first: once set, ``_written`` is final
+            written = self._written
+            if written > hashed and self._error is None:
                 try:
-                    unsynced += self._write_block(fd, block)
-                    if self._digest is not None:
-                        self._digest.update(block[0])  # hashlib releases the GIL on a block
-                    if unsynced >= self._SYNC_EVERY:
-                        _datasync(fd)
-                        unsynced = 0
-                except BaseException as err:  # surfaced to the caller in put() or __exit__
+                    _hash_range(digest, fd, hashed, written)
+                except BaseException as err:
                     self._error = err
+                hashed = written
+            if finished:
+                return
 
     def __exit__(self, *exc: object) -> None:
         if exc[0] is None:
             self._hand_over()
         self._queue.put(None)
         self._thread.join()
+        if self._hasher is not None:
+            self._hasher.join()
         if self._error is not None and exc[0] is None:
             raise self._error
+
+
+def _hash_range(digest: Digest, fd: int, start: int, end: int) -> None:
+    """Feed bytes ``start:end`` of the file open as ``fd`` to ``digest``, mapped if possible."""
+    base = start - start % mmap.ALLOCATIONGRANULARITY
+    try:
+        mapped = mmap.mmap(fd, end - base, access=mmap.ACCESS_READ, offset=base)
+    except (OSError, ValueError):  # a descriptor that cannot be mapped: read it instead
+        mapped = None
+    if mapped is None:
+        while start < end:
+            data = os.pread(fd, min(end - start, _BUFFER * 16), start)
+            if not data:
+                raise OSError(f"the file ended at byte {start} while it was being hashed")
+            digest.update(data)
+            start += len(data)
+        return
+    with mapped, memoryview(mapped) as view, view[start - base :] as written:
+        digest.update(written)  # one call over the range: hashlib holds no GIL meanwhile
 
 
 _datasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync

@@ -93,9 +93,67 @@ def test_short_writes_and_many_small_chunks_lose_nothing(
     module.write_encoded(path, iter(chunks), digest=digest)
     expected = b"".join(chunks)
     assert path.read_bytes() == expected
-    assert max(calls) == (1 if hashed else module._ChunkWriter._MAX_CHUNKS)
+    assert max(calls) == module._ChunkWriter._MAX_CHUNKS
     if digest is not None:
         assert digest.hexdigest() == hashlib.sha256(expected).hexdigest()
+
+
+@pytest.mark.parametrize("mappable", [True, False])
+def test_the_hash_is_read_back_from_the_file_a_range_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mappable: bool
+) -> None:
+    """Ranges that end mid-page and mid-block still hash to the whole file's sha256."""
+    import hashlib
+    import mmap
+
+    import ftkit.jsonl as module
+
+    monkeypatch.setattr(module._ChunkWriter, "_BLOCK", 5000)
+    monkeypatch.setattr(module._ChunkWriter, "_HASH_EVERY", 12_345)  # not a page multiple
+    ranges: list[tuple[int, int]] = []
+    real_hash_range = module._hash_range
+
+    def hash_range(digest: module.Digest, fd: int, start: int, end: int) -> None:
+        ranges.append((start, end))
+        real_hash_range(digest, fd, start, end)
+
+    monkeypatch.setattr(module, "_hash_range", hash_range)
+    if not mappable:
+
+        def refuse(*args: object, **kwargs: object) -> mmap.mmap:
+            raise OSError("cannot map")
+
+        monkeypatch.setattr(module.mmap, "mmap", refuse)
+    chunks = [(f"line {i} " + "x" * (i % 97) + "\n").encode() for i in range(4000)]
+    digest = hashlib.sha256()
+    path = tmp_path / "out.jsonl"
+    module.write_encoded(path, iter(chunks), digest=digest)
+    expected = b"".join(chunks)
+    assert path.read_bytes() == expected
+    assert digest.hexdigest() == hashlib.sha256(expected).hexdigest()
+    assert len(ranges) > 3  # hashed as the file grew, not once at the end
+    assert [start for start, _ in ranges[1:]] == [end for _, end in ranges[:-1]]
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(expected)
+
+
+def test_a_hashing_failure_fails_the_write_and_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    import ftkit.jsonl as module
+
+    path = tmp_path / "out.jsonl"
+    write_jsonl(path, [{"a": 1}])
+
+    def fail(digest: module.Digest, fd: int, start: int, end: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(module, "_hash_range", fail)
+    with pytest.raises(OutputError, match="Input/output error"):
+        write_jsonl(path, [{"a": 2}] * 10, digest=hashlib.sha256())
+    assert read_jsonl(path) == [{"a": 1}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
 
 
 def test_replacing_a_file_still_open_elsewhere(tmp_path: Path) -> None:

@@ -19,7 +19,14 @@ from typing import NoReturn
 
 from ftkit.errors import FtkitError
 
-__all__ = ["build_parser", "keeping_until_exit", "main", "record_quietly", "run_as_process"]
+__all__ = [
+    "build_parser",
+    "ending_process",
+    "keeping_until_exit",
+    "main",
+    "record_quietly",
+    "run_as_process",
+]
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -90,6 +97,11 @@ def record_quietly(record: Callable[[], int]) -> int | None:
 # Set by ``run_as_process``: the process ends as soon as the command returns.
 _ENDING_PROCESS = False
 _kept: list[object] = []
+
+
+def ending_process() -> bool:
+    """Return True when this process ends as soon as the command returns (``run_as_process``)."""
+    return _ENDING_PROCESS
 
 
 @contextlib.contextmanager

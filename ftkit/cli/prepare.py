@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ftkit.cli import keeping_until_exit, record_quietly
+from ftkit.cli.recorder import start_recorder
 from ftkit.messages import (
     DEFAULT_ASSISTANT_TEMPLATE,
     DEFAULT_SYSTEM_PROMPT,
@@ -99,13 +99,8 @@ def format_result(result: PrepareResult) -> str:
 def _record(
     args: argparse.Namespace, templates: Templates, result: PrepareResult, dataset_hash: str
 ) -> int:
-    # The training file is hashed on a second thread while the history store is imported:
-    # reading and hashing release the GIL, so the record costs about the slower of the two.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        train_hash = pool.submit(content_hash, result.train_path)
-        from ftkit.recording import current_user, prepare_settings, record_prepare
+    from ftkit.recording import current_user, prepare_settings, record_prepare
 
-        result = replace(result, train_sha256=train_hash.result())
     settings = prepare_settings(
         args.source, train=args.train, validation=args.validation, seed=args.seed,
         strategy=args.sampling, templates=templates, out_dir=args.out, mapping=_mapping(args),
@@ -128,17 +123,26 @@ def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
         strategy=args.sampling,
         templates=templates,
         out_dir=args.out,
-        hash_outputs=False,  # hashed while recording, off the critical path
     )
+
+
+def _load_history_store() -> None:
+    importlib.import_module("ftkit.recording")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``prepare``; return the exit code."""
     templates = Templates(args.system_prompt, args.user_template, args.assistant_template)
-    result = _prepare(args, templates)
-    if not args.no_history:
-        dataset_hash = result.dataset_hash or content_hash(args.source)
-        record_quietly(lambda: _record(args, templates, result, dataset_hash))
+    # the history store loads in a helper process while the data loads here
+    recorder = None if args.no_history else start_recorder(_load_history_store)
+    try:
+        result = _prepare(args, templates)
+        if not args.no_history:
+            record = (args, templates, result, result.dataset_hash or content_hash(args.source))
+            record_quietly(lambda: recorder.run(_record, *record) if recorder else _record(*record))
+    finally:
+        if recorder is not None:
+            recorder.close()
     summary = result_to_json(result)
     report = None
     if args.check:
