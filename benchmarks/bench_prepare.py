@@ -40,8 +40,11 @@ course.write_jsonl(items, sys.argv[2])
 """
 
 
-def measure(command: list[str]) -> tuple[float, float]:
-    """Run ``command``; return (seconds, peak RSS in MB) of that process alone.
+def measure(command: list[str]) -> tuple[float, float, float]:
+    """Run ``command``; return (seconds, peak RSS in MB, CPU seconds) of that process alone.
+
+    CPU seconds are user plus system time, with any helper process it waited for: on a
+    shared machine a run that uses both cores is slowed more when the other core is busy.
 
     Pending writes are flushed first (untimed): the lecture's code never syncs its output, and
     its 470 MB still being written back would otherwise slow whichever run comes next.
@@ -55,7 +58,7 @@ def measure(command: list[str]) -> tuple[float, float]:
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"benchmark step failed: {' '.join(command)}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def make_pickle(path: Path, count: int) -> None:
@@ -82,7 +85,7 @@ def main() -> None:
     source = data_dir / f"course_train_{args.items}.pkl"
     make_pickle(source, args.items)
     print(f"pickle: {source.stat().st_size / 1e6:,.0f} MB, {args.items:,} items")
-    results: dict[str, list[tuple[float, float]]] = {"baseline": [], "ftkit": []}
+    results: dict[str, list[tuple[float, float, float]]] = {"baseline": [], "ftkit": []}
     with tempfile.TemporaryDirectory() as out:
         baseline_cmd = [sys.executable, "-c", BASELINE, str(source), f"{out}/lecture.jsonl"]
         ftkit_cmd = [
@@ -93,17 +96,18 @@ def main() -> None:
         for run in range(args.repeat):
             results["baseline"].append(measure(baseline_cmd))
             results["ftkit"].append(measure(ftkit_cmd))
-            (base, _), (ours, _) = results["baseline"][-1], results["ftkit"][-1]
-            print(f"run {run + 1}: baseline {base:5.2f} s, ftkit {ours:5.2f} s, {ours / base:.2f}")
+            (base, _, base_cpu), (ours, _, our_cpu) = results["baseline"][-1], results["ftkit"][-1]
+            print(
+                f"run {run + 1}: baseline {base:5.2f} s (CPU {base_cpu:5.2f} s), "
+                f"ftkit {ours:5.2f} s (CPU {our_cpu:5.2f} s), {ours / base:.2f}"
+            )
         lines = Path(out, "fine_tune_train.jsonl").read_bytes().count(b"\n")
         assert lines == args.items, f"ftkit wrote {lines} lines, expected {args.items}"
-    base_t = statistics.median(t for t, _ in results["baseline"])
-    base_m = statistics.median(m for _, m in results["baseline"])
-    ft_t = statistics.median(t for t, _ in results["ftkit"])
-    ft_m = statistics.median(m for _, m in results["ftkit"])
-    print(f"baseline (lecture): {base_t:6.2f} s  peak {base_m:7.0f} MB")
-    print(f"ftkit prepare:      {ft_t:6.2f} s  peak {ft_m:7.0f} MB")
-    pairs = [ours / base for (base, _), (ours, _) in zip(*results.values(), strict=True)]
+    base_t, base_m, base_c = map(statistics.median, zip(*results["baseline"], strict=True))
+    ft_t, ft_m, ft_c = map(statistics.median, zip(*results["ftkit"], strict=True))
+    print(f"baseline (lecture): {base_t:6.2f} s  peak {base_m:7.0f} MB  CPU {base_c:5.2f} s")
+    print(f"ftkit prepare:      {ft_t:6.2f} s  peak {ft_m:7.0f} MB  CPU {ft_c:5.2f} s")
+    pairs = [ours[0] / base[0] for base, ours in zip(*results.values(), strict=True)]
     print(
         f"time ratio:   {ft_t / base_t:.2f}  (goal <= 0.40; run by run "
         f"{min(pairs):.2f}-{max(pairs):.2f}, median {statistics.median(pairs):.2f})"

@@ -123,7 +123,7 @@ def test_the_hash_is_read_back_from_the_file_a_range_at_a_time(
         def refuse(*args: object, **kwargs: object) -> mmap.mmap:
             raise OSError("cannot map")
 
-        monkeypatch.setattr(module.mmap, "mmap", refuse)
+        monkeypatch.setattr(mmap, "mmap", refuse)
     chunks = [(f"line {i} " + "x" * (i % 97) + "\n").encode() for i in range(4000)]
     digest = hashlib.sha256()
     path = tmp_path / "out.jsonl"
