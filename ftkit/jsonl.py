@@ -169,6 +169,11 @@ def write_encoded(
             sink.put(chunk)
 
 
+def _write_joined(fd: int, buffers: Sequence[ReadableBuffer]) -> int:
+    """``os.writev`` where there is none (Windows): join the buffers and write them."""
+    return os.write(fd, b"".join(buffers))
+
+
 class _ChunkWriter:
     """Write byte chunks to a file on a background thread; re-raise its error on exit.
 
@@ -182,7 +187,8 @@ class _ChunkWriter:
     so hashing costs the encoding thread a few hand-overs in all rather than one per block.
     """
 
-    _write = staticmethod(os.writev)  # the one system call; tests replace it to fill the disk
+    # the one system call; tests replace it to fill the disk
+    _write = staticmethod(getattr(os, "writev", None) or _write_joined)
     _BLOCK = 4 << 20
     _MAX_CHUNKS = 512  # well under the system's limit of buffers per writev
     # Flush to disk as the file grows, so the caller's final fsync has little left to wait for.

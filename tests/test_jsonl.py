@@ -174,3 +174,16 @@ def test_replacing_a_fifo_does_not_wait_for_a_writer(tmp_path: Path) -> None:
     os.mkfifo(path)
     write_jsonl(path, [{"a": 1}])  # would hang if the old FIFO were opened blocking
     assert path.is_file() and read_jsonl(path) == [{"a": 1}]
+
+
+def test_without_writev_the_buffers_are_joined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows has no ``os.writev``: the writer joins a block and writes it whole."""
+    import ftkit.jsonl as module
+
+    monkeypatch.setattr(module._ChunkWriter, "_write", staticmethod(module._write_joined))
+    chunks = [f"{i}\n".encode() for i in range(2000)]
+    path = tmp_path / "out.jsonl"
+    module.write_encoded(path, iter(chunks))
+    assert path.read_bytes() == b"".join(chunks)
