@@ -152,8 +152,8 @@ def prepare(
     """Run the whole pipeline; raise an ``FtkitError`` subclass on bad input.
 
     Pass ``loaded`` to reuse items already in memory (the dashboard does). With
-    ``hash_outputs=False`` the result carries no sha256 of the written files: a caller that
-    wants one later can hash them off the critical path (the CLI does, while it records).
+    ``hash_outputs=False`` the result carries no sha256 of the written files (by default each
+    file is hashed as it is written, reading it back a range at a time; see ``ftkit.jsonl``).
     """
     templates = templates or Templates()
     check_output_folder(Path(out_dir))
