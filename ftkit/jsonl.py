@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import mmap
 import os
@@ -10,6 +11,7 @@ import queue
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Digest",
+    "FileSegment",
     "atomic_writer",
     "dumps_line",
     "read_jsonl",
@@ -155,14 +158,26 @@ def write_jsonl(
     return count
 
 
+@dataclass(frozen=True)
+class FileSegment:
+    """Lines already encoded into another file: ``size`` bytes from ``offset`` of ``fd``."""
+
+    fd: int
+    offset: int
+    size: int
+
+
 def write_encoded(
-    path: str | os.PathLike[str], chunks: Iterable[bytes], *, digest: Digest | None = None
+    path: str | os.PathLike[str],
+    chunks: Iterable[bytes | FileSegment],
+    *,
+    digest: Digest | None = None,
 ) -> None:
     """Write already-encoded JSONL ``chunks`` to ``path`` atomically.
 
     Encoding runs on this thread while a second thread writes finished chunks to disk (and
     feeds them to ``digest``, a ``hashlib`` object, when given), so a large file costs little
-    more than encoding it.
+    more than encoding it. A ``FileSegment`` is copied from its file by the system.
     """
     with atomic_writer(path) as handle, _ChunkWriter(handle, digest) as sink:
         for chunk in chunks:
@@ -198,7 +213,7 @@ class _ChunkWriter:
     def __init__(self, handle: BinaryIO, digest: Digest | None = None) -> None:
         self._handle = handle
         self._digest = digest
-        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=4)
+        self._queue: queue.Queue[list[bytes] | FileSegment | None] = queue.Queue(maxsize=4)
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._error: BaseException | None = None
@@ -220,9 +235,13 @@ class _ChunkWriter:
             self._hasher.start()
         return self
 
-    def put(self, chunk: bytes) -> None:
+    def put(self, chunk: bytes | FileSegment) -> None:
         if self._error is not None:
             raise self._error
+        if isinstance(chunk, FileSegment):
+            self._hand_over()
+            self._queue.put(chunk)
+            return
         self._pending.append(chunk)
         self._pending_size += len(chunk)
         if self._pending_size >= self._BLOCK or len(self._pending) >= self._MAX_CHUNKS:
@@ -243,6 +262,23 @@ class _ChunkWriter:
                 rest = rest[self._write(fd, [rest]) :]
         return size
 
+    @staticmethod
+    def _copy(fd: int, segment: FileSegment) -> int:
+        """Append ``segment`` to ``fd``, copied inside the system where it can be."""
+        done = 0
+        while done < segment.size:
+            offset, count = segment.offset + done, segment.size - done
+            try:
+                sent = _sendfile(fd, segment.fd, offset, count)
+            except OSError as err:
+                if err.errno not in _NO_SENDFILE:
+                    raise
+                sent = os.write(fd, _read_at(segment.fd, min(count, _BUFFER * 16), offset))
+            if sent == 0:
+                raise OSError(f"encoded lines ended {count} bytes early")
+            done += sent
+        return done
+
     def _run(self) -> None:
         fd = self._handle.fileno()
         unsynced = 0
@@ -250,7 +286,10 @@ class _ChunkWriter:
             while (block := self._queue.get()) is not None:
                 if self._error is None:
                     try:
-                        size = self._write_block(fd, block)
+                        if isinstance(block, FileSegment):
+                            size = self._copy(fd, block)
+                        else:
+                            size = self._write_block(fd, block)
                         unsynced += size
                         self._written += size
                         if self._written % self._HASH_EVERY < size:  # crossed a range's end
@@ -302,7 +341,7 @@ def _hash_range(digest: Digest, fd: int, start: int, end: int) -> None:
         mapped = None
     if mapped is None:
         while start < end:
-            data = os.pread(fd, min(end - start, _BUFFER * 16), start)
+            data = _read_at(fd, min(end - start, _BUFFER * 16), start)
             if not data:
                 raise OSError(f"the file ended at byte {start} while it was being hashed")
             digest.update(data)
@@ -313,6 +352,22 @@ def _hash_range(digest: Digest, fd: int, start: int, end: int) -> None:
 
 
 _datasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
+# sendfile refuses files it cannot copy between (macOS wants a socket): read and write instead
+_NO_SENDFILE = {errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK, errno.EOPNOTSUPP, errno.ENOTSUP}
+
+
+def _sendfile(out_fd: int, in_fd: int, offset: int, count: int) -> int:
+    if not hasattr(os, "sendfile"):  # Windows
+        raise OSError(errno.ENOSYS, "no sendfile")
+    return os.sendfile(out_fd, in_fd, offset, count)
+
+
+def _read_at(fd: int, size: int, offset: int) -> bytes:
+    """Read up to ``size`` bytes of ``fd`` at ``offset`` (``os.pread`` where there is one)."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # Windows: the descriptor is this module's alone
+    return os.read(fd, size)
 
 
 def _replace(staging: Path, target: Path) -> None:

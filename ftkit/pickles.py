@@ -16,13 +16,20 @@ import pickle
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ftkit.errors import PickleRefusedError, SourceError
 from ftkit.items import Item
 from ftkit.jsonl import Digest
 
-__all__ = ["ALLOWED_GLOBALS", "Keep", "load_course_pickle", "loads_course_pickle"]
+__all__ = [
+    "ALLOWED_GLOBALS",
+    "Keep",
+    "RestrictedUnpickler",
+    "load_course_pickle",
+    "loads_course_pickle",
+    "unmap",
+]
 
 ALLOWED_GLOBALS: dict[tuple[str, str], type] = {
     ("items", "Item"): Item,
@@ -31,8 +38,21 @@ ALLOWED_GLOBALS: dict[tuple[str, str], type] = {
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedIOBase | mmap.mmap, label: str) -> None:
+class Readable(Protocol):
+    """What an unpickler reads from: ``read`` and ``readline``."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+    def readline(self) -> bytes: ...
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that maps the course's ``Item`` onto ftkit's and refuses every other global.
+
+    ``label`` (the file's name) starts each error message.
+    """
+
+    def __init__(self, file: Readable, label: str) -> None:
         super().__init__(file)
         self._label = label
 
@@ -57,7 +77,7 @@ def _unpickle(
 ) -> list[Item]:
     enabled = gc.isenabled()
     gc.disable()  # 400,000 new objects would otherwise trigger many full collections
-    unpickler = _RestrictedUnpickler(file, label)
+    unpickler = RestrictedUnpickler(file, label)
     try:
         data = unpickler.load()
     except PickleRefusedError:
@@ -113,13 +133,13 @@ def load_course_pickle(
         finally:
             if hashing is not None:
                 hashing.join()
-            _unmap(mapped, size)
+            unmap(mapped, size)
 
 
 _UNMAP_IN_BACKGROUND = 64 << 20
 
 
-def _unmap(mapped: mmap.mmap, size: int) -> None:
+def unmap(mapped: mmap.mmap, size: int) -> None:
     """Close ``mapped``; a large mapping on another thread (unmapping holds no GIL)."""
     if size < _UNMAP_IN_BACKGROUND:
         mapped.close()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftkit.errors import OutputError
-from ftkit.items import Item
-from ftkit.jsonl import Digest, write_encoded, write_files_together
+from ftkit.jsonl import Digest, FileSegment, write_encoded, write_files_together
 from ftkit.messages import Templates, encode_examples, leaked_fields
 from ftkit.sampling import Split, Strategy, split_items
 from ftkit.sources import ColumnMapping, LoadedItems, load_items
@@ -21,9 +20,11 @@ __all__ = [
     "PrepareResult",
     "WrittenSplit",
     "check_output_folder",
+    "leak_warnings",
     "prepare",
     "write_split",
     "write_split_hashed",
+    "write_split_with",
 ]
 
 TRAIN_FILENAME = "fine_tune_train.jsonl"
@@ -59,12 +60,9 @@ def check_output_folder(folder: Path) -> None:
         raise OutputError(f"{folder}: the output folder is not writable")
 
 
-def _writer(
-    items: Sequence[Item], templates: Templates | None, digest: Digest | None
-) -> Callable[[Path], int]:
-    def write(path: Path) -> int:
-        write_encoded(path, encode_examples(items, templates), digest=digest)
-        return len(items)
+def _writer(lines: Iterable[bytes | FileSegment], digest: Digest | None) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        write_encoded(path, lines, digest=digest)
 
     return write
 
@@ -103,6 +101,29 @@ class WrittenSplit:
     validation_sha256: str | None
 
 
+def write_split_with(
+    split: Split,
+    out_dir: str | os.PathLike[str],
+    templates: Templates | None,
+    *,
+    train_lines: Iterable[bytes | FileSegment],
+) -> WrittenSplit:
+    """Write the split like ``write_split_hashed``, the training file from ``train_lines``.
+
+    ``train_lines`` are the encoded lines of the training file (``split.train`` is not read);
+    the validation file holds ``split.validation``. An exception raised while ``train_lines``
+    are read leaves no file written.
+    """
+    return _write_split(
+        split,
+        Path(out_dir),
+        templates,
+        TRAIN_FILENAME,
+        VALIDATION_FILENAME,
+        train_lines=train_lines,
+    )
+
+
 def _write_split(
     split: Split,
     folder: Path,
@@ -111,20 +132,19 @@ def _write_split(
     validation_name: str,
     *,
     hashed: bool = True,
+    train_lines: Iterable[bytes | FileSegment] | None = None,
 ) -> WrittenSplit:
     check_output_folder(folder)
     train_path = folder / train_name
     validation_path = folder / validation_name if split.validation else None
     train_digest = hashlib.sha256() if hashed else None
     validation_digest = hashlib.sha256() if hashed else None
-    plan = [
-        (target, _writer(items, templates, digest))
-        for items, target, digest in (
-            (split.train, train_path, train_digest),
-            (split.validation, validation_path, validation_digest),
-        )
-        if target is not None
-    ]
+    if train_lines is None:
+        train_lines = encode_examples(split.train, templates)
+    plan = [(train_path, _writer(train_lines, train_digest))]
+    if validation_path is not None:
+        lines = encode_examples(split.validation, templates)
+        plan.append((validation_path, _writer(lines, validation_digest)))
     write_files_together(plan, folder=folder, what="output")
     return WrittenSplit(
         train_path,
@@ -134,6 +154,14 @@ def _write_split(
         if validation_digest and validation_path
         else None,
     )
+
+
+def leak_warnings(templates: Templates) -> list[str]:
+    """Return a warning for each field of the user template that reveals the price."""
+    return [
+        f"the user template uses {{{name}}}, which reveals the price to the model"
+        for name in leaked_fields(templates)
+    ]
 
 
 def prepare(
@@ -164,10 +192,6 @@ def prepare(
     written = _write_split(
         split, Path(out_dir), templates, TRAIN_FILENAME, VALIDATION_FILENAME, hashed=hash_outputs
     )
-    warnings = [
-        f"the user template uses {{{name}}}, which reveals the price to the model"
-        for name in leaked_fields(templates)
-    ]
     return PrepareResult(
         source=data.source,
         loaded=len(data.items),
@@ -178,7 +202,7 @@ def prepare(
         train_count=len(split.train),
         validation_count=len(split.validation),
         skipped_duplicates=split.skipped_duplicates,
-        warnings=warnings,
+        warnings=leak_warnings(templates),
         dataset_hash=data.content_hash,
         train_sha256=written.train_sha256,
         validation_sha256=written.validation_sha256,

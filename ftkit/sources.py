@@ -33,6 +33,7 @@ __all__ = [
     "detect_mapping",
     "load_items",
     "load_items_from_bytes",
+    "pickled_items",
     "read_records",
 ]
 
@@ -238,20 +239,28 @@ def _sha256(data: bytes) -> str:
 def _load_pickle(path: Path, keep: Keep | None) -> LoadedItems:
     digest = hashlib.sha256()
     raw = load_course_pickle(path, digest=digest, keep=keep)
-    content = f"sha256:{digest.hexdigest()}"
+    return pickled_items(raw, str(path), f"sha256:{digest.hexdigest()}")
+
+
+def pickled_items(raw: list[Item], source: str, content: str | None = None) -> LoadedItems:
+    """Check the items a pickle held; drop (and count) those without a usable price.
+
+    Raises ``SourceError`` naming ``source`` when an item has no price or a prompt that is not
+    text. ``content`` is the source's ``sha256:<hex>``.
+    """
     try:  # map over the list runs in C: 400,000 items cost milliseconds, not a loop
         prices = list(map(_PRICE_OF, raw))
         prompt_types = set(map(type, map(_PROMPT_OF, raw)))
     except AttributeError:
-        raise SourceError(f"{path}: an item has no price") from None
+        raise SourceError(f"{source}: an item has no price") from None
     if not prompt_types <= {str}:
-        raise SourceError(f"{path}: an item's prompt is not text")
+        raise SourceError(f"{source}: an item's prompt is not text")
     if _all_usable(prices):
-        return LoadedItems(str(path), raw, len(raw), content_hash=content)
+        return LoadedItems(source, raw, len(raw), content_hash=content)
     unusable = {index for index, price in enumerate(prices) if not _usable(price)}
     items = [item for index, item in enumerate(raw) if index not in unusable]
     return LoadedItems(
-        str(path), items, len(raw), {"no usable price": len(unusable)}, content_hash=content
+        source, items, len(raw), {"no usable price": len(unusable)}, content_hash=content
     )
 
 

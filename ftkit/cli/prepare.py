@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from ftkit.cli import keeping_until_exit, record_quietly
+from ftkit.cli.halves import prepare_in_two
 from ftkit.cli.recorder import start_recorder
 from ftkit.messages import (
     DEFAULT_ASSISTANT_TEMPLATE,
@@ -112,6 +113,13 @@ def _record(
 def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
     check_output_folder(Path(args.out))  # before a long load, not after it
     with keeping_until_exit() as keep:
+        if args.sampling == "first":  # a large course pickle: load it on both cores
+            result = prepare_in_two(
+                args.source, train=args.train, validation=args.validation,
+                templates=templates, out_dir=args.out, keep=keep,
+            )  # fmt: skip
+            if result is not None:
+                return result
         loaded = load_items(args.source, mapping=_mapping(args), keep=keep)
         keep(loaded)
     return prepare(

@@ -25,7 +25,7 @@ from typing import Any
 
 from ftkit.errors import FtkitError
 
-__all__ = ["Recorder", "start_recorder"]
+__all__ = ["Recorder", "detach_from_terminal", "fork_is_safe", "receive", "send", "start_recorder"]
 
 _LENGTH = struct.Struct("!Q")
 
@@ -49,8 +49,8 @@ class Recorder:
         status: object = None
         value: object = None
         try:
-            _send(self._requests, pickle.dumps((job, args)))
-            reply = _receive(self._replies)
+            send(self._requests, pickle.dumps((job, args)))
+            reply = receive(self._replies)
             if reply is not None:
                 status, value = pickle.loads(reply)
         except Exception:  # the helper is gone, or a value would not pass: run the job here
@@ -85,14 +85,7 @@ def start_recorder(warm_up: Callable[[], object]) -> Recorder | None:
     Only under ``python -m ftkit`` (``ftkit.cli.run_as_process``), on a system whose ``fork``
     is safe to use without ``exec`` (not macOS), and before this process has started a thread.
     """
-    from ftkit.cli import ending_process
-
-    if (
-        not ending_process()
-        or not hasattr(os, "fork")
-        or sys.platform == "darwin"
-        or threading.active_count() > 1
-    ):
+    if not fork_is_safe():
         return None
     requests_read, requests_write = os.pipe()
     replies_read, replies_write = os.pipe()
@@ -107,7 +100,7 @@ def start_recorder(warm_up: Callable[[], object]) -> Recorder | None:
         try:
             os.close(requests_write)
             os.close(replies_read)
-            _detach_from_terminal()
+            detach_from_terminal()
             serve(requests_read, replies_write, warm_up)
             code = 0
         finally:
@@ -117,11 +110,27 @@ def start_recorder(warm_up: Callable[[], object]) -> Recorder | None:
     return Recorder(pid, requests_write, replies_read)
 
 
+def fork_is_safe() -> bool:
+    """Return True under ``python -m ftkit`` on a system with a usable ``fork``, before threads.
+
+    ``fork`` without ``exec`` is unsafe on macOS and missing on Windows, and a process that has
+    started a thread could fork while that thread holds a lock the child then needs.
+    """
+    from ftkit.cli import ending_process
+
+    return (
+        ending_process()
+        and hasattr(os, "fork")
+        and sys.platform != "darwin"
+        and threading.active_count() == 1
+    )
+
+
 def serve(requests: int, replies: int, warm_up: Callable[[], object]) -> None:
     """Run ``warm_up``, then the one job read from ``requests``; reply on ``replies``."""
     with contextlib.suppress(Exception):  # a failure here shows when the job runs
         warm_up()
-    request = _receive(requests)
+    request = receive(requests)
     if request is None:  # the command ended without a record to write
         return
     reply: tuple[str, object]
@@ -136,10 +145,10 @@ def serve(requests: int, replies: int, warm_up: Callable[[], object]) -> None:
         message = pickle.dumps(reply)
     except (pickle.PicklingError, TypeError, AttributeError):
         message = pickle.dumps(("failed", "the reply could not be pickled"))
-    _send(replies, message)
+    send(replies, message)
 
 
-def _detach_from_terminal() -> None:
+def detach_from_terminal() -> None:
     """Point the helper's standard streams at the null device.
 
     A caller that reads the command's output until it closes must not wait for the helper.
@@ -150,13 +159,14 @@ def _detach_from_terminal() -> None:
     os.close(null)
 
 
-def _send(fd: int, data: bytes) -> None:
+def send(fd: int, data: bytes) -> None:
+    """Write one length-prefixed message."""
     view = memoryview(_LENGTH.pack(len(data)) + data)
     while view:
         view = view[os.write(fd, view) :]
 
 
-def _receive(fd: int) -> bytes | None:
+def receive(fd: int) -> bytes | None:
     """Return one message, or None when the other end closed without sending one."""
     header = _read_exactly(fd, _LENGTH.size)
     if header is None:
