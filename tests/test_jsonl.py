@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from ftkit import jsonl
 from ftkit.errors import OutputError
-from ftkit.jsonl import read_jsonl, write_jsonl
+from ftkit.jsonl import FileSegment, read_jsonl, write_encoded, write_jsonl
 
 
 def test_round_trip_is_strict_utf8_with_newlines(tmp_path: Path) -> None:
@@ -187,3 +191,50 @@ def test_without_writev_the_buffers_are_joined(
     path = tmp_path / "out.jsonl"
     module.write_encoded(path, iter(chunks))
     assert path.read_bytes() == b"".join(chunks)
+
+
+def _segments_source(tmp_path: Path) -> tuple[int, bytes]:
+    lines = b"".join(b'{"n":%d}\n' % n for n in range(50_000))
+    source = tmp_path / "lines.bin"
+    source.write_bytes(b"skipped" + lines)
+    return os.open(source, os.O_RDONLY), lines
+
+
+@pytest.mark.parametrize("sendfile", [True, False], ids=["sendfile", "read-and-write"])
+def test_file_segments_are_copied_in_order_and_hashed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sendfile: bool
+) -> None:
+    if not sendfile:  # as on a system whose sendfile cannot copy between these files
+        monkeypatch.setattr(jsonl, "_sendfile", _no_sendfile)
+    fd, lines = _segments_source(tmp_path)
+    try:
+        half = len(lines) // 2
+        chunks = [
+            b'{"first":1}\n',
+            FileSegment(fd, 7, half),
+            FileSegment(fd, 7 + half, len(lines) - half),
+        ]
+        digest = hashlib.sha256()
+        write_encoded(tmp_path / "out.jsonl", chunks, digest=digest)
+    finally:
+        os.close(fd)
+    written = (tmp_path / "out.jsonl").read_bytes()
+    assert written == b'{"first":1}\n' + lines
+    assert digest.hexdigest() == hashlib.sha256(written).hexdigest()
+
+
+def _no_sendfile(out_fd: int, in_fd: int, offset: int, count: int) -> int:
+    raise OSError(errno.EINVAL, "not between these files")
+
+
+def test_a_segment_past_the_end_of_its_file_fails_and_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    target.write_bytes(b"old\n")
+    fd, lines = _segments_source(tmp_path)
+    try:
+        with pytest.raises(OutputError, match=r"out\.jsonl"):
+            write_encoded(target, [FileSegment(fd, 7, len(lines) + 100)])
+    finally:
+        os.close(fd)
+    assert target.read_bytes() == b"old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lines.bin", "out.jsonl"]
