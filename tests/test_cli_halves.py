@@ -141,24 +141,21 @@ def test_a_second_part_that_needs_the_first_is_loaded_here(tmp_path: Path, spy: 
     assert spy.fallbacks == 1
 
 
-def test_a_child_that_dies_before_loading(
-    source: Path, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
+def some_lines_then_die(lines: int, items: list[Any], templates: Any, replies: int) -> None:
+    os.write(lines, b'{"messages": []}\n')
+    halves.send(replies, pickle.dumps(("lines", 17)))
+    os._exit(3)
+
+
+@pytest.mark.parametrize(
+    ("step", "dying"),
+    [("_serve", lambda *args: os._exit(3)), ("_write_lines", some_lines_then_die)],
+    ids=["before-loading", "while-writing"],
+)
+def test_a_child_that_dies_leaves_nothing_half_written(
+    source: Path, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch, step: str, dying: Any
 ) -> None:
-    monkeypatch.setattr(halves, "_serve", lambda *args: os._exit(3))
-    expected = in_one(source, tmp_path / "one")
-    same_as_one_process(in_two(source, tmp_path / "two"), expected)
-    assert spy.fallbacks == 1
-
-
-def test_a_child_that_dies_while_writing_leaves_nothing_half_written(
-    source: Path, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def some_lines_then_die(lines: int, items: list[Any], templates: Any, replies: int) -> None:
-        os.write(lines, b'{"messages": []}\n')
-        halves.send(replies, pickle.dumps(("lines", 17)))
-        os._exit(3)
-
-    monkeypatch.setattr(halves, "_write_lines", some_lines_then_die)
+    monkeypatch.setattr(halves, step, dying)
     expected = in_one(source, tmp_path / "one")
     same_as_one_process(in_two(source, tmp_path / "two"), expected)
     assert spy.fallbacks == 1

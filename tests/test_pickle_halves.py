@@ -48,6 +48,18 @@ def insert(data: bytes, position: int, opcodes: bytes) -> bytes:
         header = end
 
 
+def loaded_here_not_apart(data: bytes) -> list[Item]:
+    """Assert the child would give up on ``data``'s second part; load it here instead."""
+    first, cut = cuts(data)
+    head = Head(data, cut, "x")
+    loaded = head.load()
+    assert loaded is not None
+    assert load_rest_seeded(data, first, cut, head.memo_length(), "x") is None
+    rest = head.load_rest()
+    assert rest is not None
+    return loaded + rest
+
+
 def memo_index_of_item(data: bytes, number: int) -> int:
     """Return the memo index pickle gave the ``number``-th item (counting from 0)."""
     memoized = items = 0
@@ -105,14 +117,7 @@ def test_rest_that_needs_a_head_object_is_not_loaded_apart() -> None:
     items = course.make_items(COUNT, seed=4)
     shared = "".join(["A category first seen ", "in the second batch"])  # one object, memoized
     items[1500].category = items[2500].category = shared
-    data = course_pickle(items)
-    first, cut = cuts(data)
-    head = Head(data, cut, "x")
-    loaded = head.load()
-    assert loaded is not None
-    assert load_rest_seeded(data, first, cut, head.memo_length(), "x") is None
-    rest = head.load_rest()
-    assert rest is not None and (loaded + rest)[2500].category == shared
+    assert loaded_here_not_apart(course_pickle(items))[2500].category == shared
 
 
 def test_rest_that_changes_a_first_batch_item_is_not_loaded_apart() -> None:
@@ -122,13 +127,7 @@ def test_rest_that_changes_a_first_batch_item_is_not_loaded_apart() -> None:
     data = insert(data, len(data) - 1, b"j" + struct.pack("<I", index) + build)
     whole = loads_course_pickle(data)
     assert whole[5].title == "HACK"
-    first, cut = cuts(data)
-    head = Head(data, cut, "x")
-    loaded = head.load()
-    assert loaded is not None
-    assert load_rest_seeded(data, first, cut, head.memo_length(), "x") is None
-    rest = head.load_rest()
-    assert rest is not None and as_dicts(loaded + rest) == as_dicts(whole)
+    assert as_dicts(loaded_here_not_apart(data)) == as_dicts(whole)
 
 
 def test_a_head_memo_with_a_gap_is_found() -> None:

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ftkit.cli.recorder import detach_from_terminal, fork_is_safe, receive, send
+from ftkit.cli.recorder import fork_helper, fork_is_safe, receive, send
 from ftkit.errors import FtkitError
 from ftkit.items import Item
 from ftkit.jsonl import FileSegment
@@ -264,31 +264,19 @@ class _Child:
         """Fork the child; None where that cannot be done."""
         if not hasattr(os, "memfd_create"):
             return None
-        fds: list[int] = []
         try:
             lines = os.memfd_create("ftkit-lines", os.MFD_CLOEXEC)
-            fds.append(lines)
-            requests_read, requests_write = os.pipe()
-            fds += (requests_read, requests_write)
-            replies_read, replies_write = os.pipe()
-            fds += (replies_read, replies_write)
-            pid = os.fork()
         except OSError:
-            for fd in fds:
-                os.close(fd)
             return None
-        if pid == 0:  # the child: it never returns into the command
-            code = 1
-            try:
-                os.close(requests_write)
-                os.close(replies_read)
-                detach_from_terminal()
-                _serve(data, first, cut, label, templates, requests_read, replies_write, lines)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(requests_read)
-        os.close(replies_write)
+        forked = fork_helper(
+            lambda requests, replies: _serve(
+                data, first, cut, label, templates, requests, replies, lines
+            )
+        )
+        if forked is None:
+            os.close(lines)
+            return None
+        pid, requests_write, replies_read = forked
         return cls(pid, requests_write, replies_read, lines)
 
     def begin(self, length: int, need: int) -> None:

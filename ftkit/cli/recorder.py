@@ -25,7 +25,7 @@ from typing import Any
 
 from ftkit.errors import FtkitError
 
-__all__ = ["Recorder", "detach_from_terminal", "fork_is_safe", "receive", "send", "start_recorder"]
+__all__ = ["Recorder", "fork_helper", "fork_is_safe", "receive", "send", "start_recorder"]
 
 _LENGTH = struct.Struct("!Q")
 
@@ -87,6 +87,20 @@ def start_recorder(warm_up: Callable[[], object]) -> Recorder | None:
     """
     if not fork_is_safe():
         return None
+    forked = fork_helper(lambda requests, replies: serve(requests, replies, warm_up))
+    if forked is None:
+        return None
+    pid, requests_write, replies_read = forked
+    return Recorder(pid, requests_write, replies_read)
+
+
+def fork_helper(run: Callable[[int, int], object]) -> tuple[int, int, int] | None:
+    """Fork a helper process that calls ``run(requests, replies)`` with two pipes, then ends.
+
+    Returns ``(pid, requests, replies)``: this process's ends of the pipes, to send requests on
+    and read replies from; None if the system refused. The helper's standard streams point at
+    the null device, and it ends without exit handlers or flushing the parent's buffers.
+    """
     requests_read, requests_write = os.pipe()
     replies_read, replies_write = os.pipe()
     try:
@@ -101,13 +115,13 @@ def start_recorder(warm_up: Callable[[], object]) -> Recorder | None:
             os.close(requests_write)
             os.close(replies_read)
             detach_from_terminal()
-            serve(requests_read, replies_write, warm_up)
+            run(requests_read, replies_write)
             code = 0
         finally:
-            os._exit(code)  # no exit handlers, no flushing of the parent's buffered output
+            os._exit(code)
     os.close(requests_read)
     os.close(replies_write)
-    return Recorder(pid, requests_write, replies_read)
+    return pid, requests_write, replies_read
 
 
 def fork_is_safe() -> bool:
