@@ -28,10 +28,10 @@ def fork_here(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(halves, "fork_is_safe", lambda: True)
 
 
-def write_pickle(path: Path, items: list[Any]) -> Path:
+def write_pickle(path: Path, items: list[Any], protocol: int = 4) -> Path:
     course.register()
     try:
-        path.write_bytes(pickle.dumps(items, protocol=4))
+        path.write_bytes(pickle.dumps(items, protocol=protocol))
     finally:
         course.unregister()
     return path
@@ -168,12 +168,34 @@ def test_a_corrupt_second_part_is_left_to_the_usual_load(source: Path, tmp_path:
     assert not (tmp_path / "two").exists() or not list((tmp_path / "two").iterdir())
 
 
+class _Evil:
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("where", [100, 2500], ids=["first-part", "second-part"])
+def test_a_malicious_pickle_never_runs_in_either_process(tmp_path: Path, where: int) -> None:
+    marker = tmp_path / "pwned"
+    items: list[Any] = list(course.make_items(COUNT, seed=15))
+    items[where] = _Evil(marker)
+    source = write_pickle(tmp_path / "train.pkl", items)
+    # the usual whole-file load then refuses it, with the usual message
+    assert in_two(source, tmp_path / "two") is None
+    assert not marker.exists()
+    assert not (tmp_path / "two").exists() or not list((tmp_path / "two").iterdir())
+
+
 def test_what_is_not_split(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
     assert halves.prepare_in_two(
         source, train=10, validation=0, templates=Templates(), out_dir=out,
         keep=lambda data: None,
     ) is None  # fmt: skip  # smaller than MIN_SIZE
+    unframed = write_pickle(tmp_path / "old.pkl", course.make_items(COUNT), protocol=2)
+    assert in_two(unframed, out) is None
     csv = tmp_path / "items.csv"
     csv.write_text("title,price\na,1\n")
     assert in_two(csv, out) is None
@@ -199,3 +221,16 @@ def test_python_dash_m_prepare_splits_a_large_pickle(tmp_path: Path) -> None:
     expected = in_one(source, tmp_path / "one", train=24_000)
     written = (out / "fine_tune_train.jsonl").read_bytes()
     assert f"sha256:{hashlib.sha256(written).hexdigest()}" == expected.train_sha256
+
+
+@pytest.mark.parametrize(("sampling", "tried"), [("first", 1), ("random", 0), ("stratified", 0)])
+def test_only_the_first_sampling_is_split(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sampling: str, tried: int
+) -> None:
+    from ftkit.cli import main
+    from ftkit.cli import prepare as prepare_command
+
+    calls: list[object] = []
+    monkeypatch.setattr(prepare_command, "prepare_in_two", lambda *a, **k: calls.append(a))
+    code = main(["prepare", "--sampling", sampling, "--out", str(tmp_path), "--no-history"])
+    assert code == 0 and len(calls) == tried
