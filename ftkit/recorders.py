@@ -41,6 +41,7 @@ __all__ = [
     "finetune_settings",
     "finish_linked_finetune",
     "linked_run_id",
+    "pending_linked_run",
     "record_evaluate",
     "record_upload",
     "rerun_evaluate",
@@ -197,13 +198,11 @@ def linked_run_id(job: JobInfo) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def finish_linked_finetune(
-    job: JobInfo, *, metrics: Sequence[MetricRow] = (), store: HistoryStore | None = None
-) -> Run | None:
-    """Record a finished job on the run its metadata names; None when there is nothing to do.
+def pending_linked_run(job: JobInfo, *, store: HistoryStore | None = None) -> Run | None:
+    """Return the run that created ``job`` if the job has ended and the run still says running.
 
-    Nothing is changed unless that run is a fine-tuning run of this very job that is still
-    "running" (another database may use the same number for an unrelated run).
+    That is the run its metadata names, when it is a fine-tuning run of this very job (another
+    database may use the same number for an unrelated run).
     """
     run_id = linked_run_id(job)
     if run_id is None or job["status"] not in _RUN_STATUS:
@@ -214,9 +213,20 @@ def finish_linked_finetune(
         return None
     if run.kind != "finetune" or run.outputs.get("job_id") != job["id"]:
         return None
-    if run.status != "running":
+    return run if run.status == "running" else None
+
+
+def finish_linked_finetune(
+    job: JobInfo, *, metrics: Sequence[MetricRow] = (), store: HistoryStore | None = None
+) -> Run | None:
+    """Record a finished job on the run its metadata names; None when there is nothing to do.
+
+    Nothing is changed unless ``pending_linked_run`` finds that run.
+    """
+    run = pending_linked_run(job, store=store)
+    if run is None:
         return None
-    return update_finetune(run_id, job, metrics=metrics, store=store)
+    return update_finetune(run.id, job, metrics=metrics, store=store)
 
 
 # ---- evaluation -----------------------------------------------------------------------------

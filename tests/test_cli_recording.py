@@ -102,6 +102,52 @@ def test_finetune_without_wait_stays_running(fake, capsys) -> None:
     assert run.outputs["job_status"] == "validating_files"
 
 
+def _started_without_wait(fake: FakeOpenAI, capsys: pytest.CaptureFixture[str]) -> str:
+    train = fake.add_file("t.jsonl", "fine-tune", b"{}", 2, "x")["id"]
+    return _run(capsys, "finetune", "--training-file", train)[1].split()[1]
+
+
+def test_jobs_records_how_a_job_started_without_wait_ended(fake, capsys) -> None:
+    job_id = _started_without_wait(fake, capsys)
+    status = ""
+    for _ in range(10):  # the fake moves a job one stage on each time it is shown
+        status = json.loads(_run(capsys, "jobs", "show", job_id, "--json")[1])["status"]
+        if status == "succeeded":
+            break
+        assert list_runs("finetune")[0].status == "running"
+    assert status == "succeeded"
+    (run,) = list_runs("finetune")
+    assert run.status == "succeeded"
+    assert run.outputs["fine_tuned_model"].startswith("ft:gpt-4o-mini")
+    assert run.outputs["trained_tokens"] == 12345
+    assert run.outputs["metrics"]["train_loss"] > 0
+    # seen again, nothing changes: the run no longer says running
+    events = len(fake.calls("GET", f"/fine_tuning/jobs/{job_id}/events"))
+    _run(capsys, "jobs", "list")
+    assert len(fake.calls("GET", f"/fine_tuning/jobs/{job_id}/events")) == events
+    assert get_run(run.id).status == "succeeded"
+
+
+def test_jobs_records_a_cancelled_job_unless_told_not_to(fake, capsys) -> None:
+    first = _started_without_wait(fake, capsys)
+    _run(capsys, "jobs", "cancel", first, "--no-history")
+    second = _started_without_wait(fake, capsys)
+    _run(capsys, "jobs", "cancel", second)
+    runs = {run.outputs["job_id"]: run.status for run in list_runs("finetune")}
+    assert runs == {first: "running", second: "cancelled"}
+
+
+def test_jobs_elsewhere_leaves_no_history_database_behind(fake, capsys, monkeypatch, tmp_path):
+    job_id = _started_without_wait(fake, capsys)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("FTKIT_DATABASE_URL")
+    code, _, err = _run(capsys, "jobs", "cancel", job_id)
+    assert code == 0 and err == ""
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_a_refused_finetune_is_recorded_as_failed(fake, capsys) -> None:
     fake.closed = True
     train = fake.add_file("t.jsonl", "fine-tune", b"{}", 2, "x")["id"]

@@ -1,18 +1,37 @@
-"""``python -m ftkit jobs list|show ID|events ID|cancel ID|pause ID|resume ID``."""
+"""``python -m ftkit jobs list|show ID|events ID|cancel ID|pause ID|resume ID``.
+
+A job that ``finetune`` created without ``--wait`` is still "running" in the history. When one
+of these commands sees such a job ended, it records how it ended on that run (its model,
+tokens and final metrics), as ``finetune --wait`` would have; ``--no-history`` skips that.
+"""
 
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
+import openai
 import orjson
 
+from ftkit.cli import record_quietly
 from ftkit.cli._provider import add_provider_flags, client_from_args
 from ftkit.cli.finetune import format_job
-from ftkit.events import list_events
-from ftkit.jobs import cancel_job, list_jobs, pause_job, resume_job, retrieve_job
+from ftkit.events import collect_metrics, list_checkpoints, list_events
+from ftkit.history.store import DATABASE_URL_ENV, DEFAULT_DB_PATH
+from ftkit.jobs import (
+    JobInfo,
+    cancel_job,
+    is_terminal,
+    list_jobs,
+    pause_job,
+    resume_job,
+    retrieve_job,
+)
+from ftkit.recorders import finish_linked_finetune, linked_run_id, pending_linked_run
 
 __all__ = ["register", "run"]
 
@@ -35,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("job_id", nargs="?", metavar="ID", help="the job (all but list)")
     parser.add_argument("--limit", type=int, default=20, help="how many (list, events)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--no-history", action="store_true", help="do not record ended jobs on their runs"
+    )
     add_provider_flags(parser)
     parser.set_defaults(handler=run, parser=parser)
 
@@ -67,4 +89,30 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         print(text)
+    if not args.no_history and args.action != "events":
+        _record_ended(client, result if args.action == "list" else [result])
     return 0
+
+
+def _record_ended(client: openai.OpenAI, jobs: list[JobInfo]) -> None:
+    """Record each ended job on the history run that created it, if that run says running."""
+    linked = [job for job in jobs if is_terminal(job["status"]) and linked_run_id(job)]
+    if linked and _history_exists():
+        for job in linked:
+            record_quietly(functools.partial(_finish, client, job))
+
+
+def _history_exists() -> bool:
+    """Return True unless the history is the default SQLite file and there is none here.
+
+    Listing jobs in another folder must not leave an empty history database behind.
+    """
+    return bool(os.environ.get(DATABASE_URL_ENV, "").strip()) or DEFAULT_DB_PATH.exists()
+
+
+def _finish(client: openai.OpenAI, job: JobInfo) -> int:
+    if pending_linked_run(job) is None:
+        return 0
+    metrics = collect_metrics(list_events(client, job["id"]), list_checkpoints(client, job["id"]))
+    run = finish_linked_finetune(job, metrics=metrics)
+    return run.id if run is not None else 0
