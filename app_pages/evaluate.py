@@ -132,7 +132,8 @@ if choice == CHAT:
     else:
         st.caption(
             f"Estimated cost: at most ${cost.dollars:,.4f} for {len(items)} requests "
-            f"({cost.input_tokens:,} tokens in; {cost.model} fine-tuned rates as of {cost.as_of})."
+            f"({cost.input_tokens:,} tokens in; {cost.model} {cost.rates} rates "
+            f"as of {cost.as_of})."
         )
 
 

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import orjson
 
@@ -26,6 +26,7 @@ __all__ = [
     "default_epochs",
     "estimate_inference_cost",
     "estimate_training_cost",
+    "has_base_rates",
     "load_prices",
     "parse_prices",
 ]
@@ -41,11 +42,17 @@ MAX_DEFAULT_EPOCHS = 25
 
 
 class ModelPrices(TypedDict):
-    """US dollars per million tokens for one model."""
+    """US dollars per million tokens for one model.
+
+    ``input_per_1m`` and ``output_per_1m`` are the fine-tuned model's inference rates; the
+    ``base_`` ones, which a table may leave out, are the base model's own.
+    """
 
     training_per_1m: float
     input_per_1m: float
     output_per_1m: float
+    base_input_per_1m: NotRequired[float]
+    base_output_per_1m: NotRequired[float]
 
 
 @dataclass(frozen=True)
@@ -84,9 +91,24 @@ def estimate_training_cost(billed: int, prices: ModelPrices) -> float:
     return billed * prices["training_per_1m"] / 1_000_000
 
 
-def estimate_inference_cost(input_tokens: int, output_tokens: int, prices: ModelPrices) -> float:
-    """Return the cost of one call to the fine-tuned model with these token counts."""
-    return (input_tokens * prices["input_per_1m"] + output_tokens * prices["output_per_1m"]) / 1e6
+def estimate_inference_cost(
+    input_tokens: int, output_tokens: int, prices: ModelPrices, *, base: bool = False
+) -> float:
+    """Return the cost of calls with these token counts to the fine-tuned model.
+
+    With ``base``, to the base model, at its own rates when the table has them (else at the
+    fine-tuned rates, which are higher: see ``has_base_rates``).
+    """
+    if base and has_base_rates(prices):
+        rates = (prices["base_input_per_1m"], prices["base_output_per_1m"])
+    else:
+        rates = (prices["input_per_1m"], prices["output_per_1m"])
+    return (input_tokens * rates[0] + output_tokens * rates[1]) / 1e6
+
+
+def has_base_rates(prices: ModelPrices) -> bool:
+    """Return True if the table gives the base model's own inference rates."""
+    return "base_input_per_1m" in prices and "base_output_per_1m" in prices
 
 
 def _number(value: Any, where: str) -> float:
@@ -110,9 +132,18 @@ def parse_prices(raw: Any, *, source: str) -> PriceTable:
             raise PriceTableError(f"{source}: models.{name} must be an object")
         fields = ("training_per_1m", "input_per_1m", "output_per_1m")
         values = [_number(entry.get(key), f"{source}: models.{name}.{key}") for key in fields]
-        table[name] = ModelPrices(
+        prices = ModelPrices(
             training_per_1m=values[0], input_per_1m=values[1], output_per_1m=values[2]
         )
+        base = ("base_input_per_1m", "base_output_per_1m")
+        present = [key for key in base if key in entry]
+        if len(present) == 1:
+            raise PriceTableError(f"{source}: models.{name} needs both {base[0]} and {base[1]}")
+        if present:
+            prices["base_input_per_1m"], prices["base_output_per_1m"] = (
+                _number(entry[key], f"{source}: models.{name}.{key}") for key in base
+            )
+        table[name] = prices
     return PriceTable(as_of=as_of, currency=currency, models=table, source=source)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ftkit.chat import DEFAULT_MAX_TOKENS, messages_for
-from ftkit.cost import PriceTable, estimate_inference_cost, load_prices
+from ftkit.cost import PriceTable, estimate_inference_cost, has_base_rates, load_prices
 from ftkit.errors import FtkitError, ModelError, RetriesExhaustedError
 from ftkit.items import Item
 from ftkit.models import find_model
@@ -49,6 +49,7 @@ class CostEstimate:
     currency: str
     as_of: str
     approximate: bool = False
+    rates: str = "fine-tuned"  # whose rates: "fine-tuned", "base", or "fine-tuned (upper bound)"
 
 
 @dataclass(frozen=True)
@@ -110,14 +111,19 @@ def estimate_cost(
     tokenizer = get_tokenizer(known.encoding)
     input_tokens = sum(count_example(messages_for(item), tokenizer)[0] for item in items)
     output_tokens = max_tokens * len(items)
+    base = not model.strip().startswith("ft:")
+    rates = "fine-tuned"
+    if base:  # a table without the base model's rates gives the (higher) fine-tuned ones
+        rates = "base" if has_base_rates(entry) else "fine-tuned (upper bound)"
     return CostEstimate(
         model=known.name,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        dollars=estimate_inference_cost(input_tokens, output_tokens, entry),
+        dollars=estimate_inference_cost(input_tokens, output_tokens, entry, base=base),
         currency=table.currency,
         as_of=table.as_of,
         approximate=tokenizer.approximate,
+        rates=rates,
     )
 
 

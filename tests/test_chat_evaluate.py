@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
+import orjson
 import pytest
 
 from ftkit.chat import ChatPredictor, retry_delay
@@ -194,5 +196,23 @@ def test_cost_is_estimated_from_the_price_table_before_a_run() -> None:
     assert cost.output_tokens == 28 and cost.input_tokens > 4 * 20
     expected = (cost.input_tokens * 0.30 + cost.output_tokens * 1.20) / 1e6
     assert cost.dollars == pytest.approx(expected)
+    assert cost.rates == "fine-tuned"
     assert estimate_cost(ITEMS, "llama3:8b") is None
     assert estimate_cost(ITEMS, "baseline:mean") is None
+
+
+def test_a_base_model_is_priced_at_its_own_rates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = estimate_cost(ITEMS, "gpt-4o-mini", max_tokens=7)
+    assert base is not None and base.rates == "base"
+    expected = (base.input_tokens * 0.15 + base.output_tokens * 0.60) / 1e6
+    assert base.dollars == pytest.approx(expected)
+    # a table of its own without base rates: the fine-tuned rates, said to be an upper bound
+    mine = tmp_path / "prices.json"
+    rates = {"training_per_1m": 3.0, "input_per_1m": 0.3, "output_per_1m": 1.2}
+    mine.write_bytes(orjson.dumps({"as_of": "2030-01-01", "models": {base.model: rates}}))
+    monkeypatch.setenv("FTKIT_PRICES", str(mine))
+    bound = estimate_cost(ITEMS, "gpt-4o-mini", max_tokens=7)
+    assert bound is not None and bound.rates == "fine-tuned (upper bound)"
+    assert bound.dollars == pytest.approx(2 * expected)

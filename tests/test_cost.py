@@ -46,10 +46,17 @@ def test_billed_tokens_caps_each_example_at_the_limit() -> None:
 
 def test_dollar_arithmetic() -> None:
     prices = load_prices().models["gpt-4o-mini-2024-07-18"]
-    assert prices == {"training_per_1m": 3.0, "input_per_1m": 0.3, "output_per_1m": 1.2}
+    assert prices == {
+        "training_per_1m": 3.0,
+        "input_per_1m": 0.3,
+        "output_per_1m": 1.2,
+        "base_input_per_1m": 0.15,
+        "base_output_per_1m": 0.6,
+    }
     assert estimate_training_cost(1_000_000, prices) == pytest.approx(3.0)
     assert estimate_training_cost(241_140, prices) == pytest.approx(0.72342)
     assert estimate_inference_cost(1_000_000, 1_000_000, prices) == pytest.approx(1.5)
+    assert estimate_inference_cost(1_000_000, 1_000_000, prices, base=True) == pytest.approx(0.75)
 
 
 def test_every_model_has_a_price_and_the_table_has_a_date() -> None:
@@ -103,6 +110,10 @@ def test_user_price_table_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         b'{"as_of": "", "models": {}}',
         b'{"as_of": "x", "models": {"m": {}}}',
         b'{"as_of": "x", "models": {"m": {"training_per_1m": -1}}}',
+        b'{"as_of": "x", "models": {"m": {"training_per_1m": 1, "input_per_1m": 1, '
+        b'"output_per_1m": 1, "base_input_per_1m": 1}}}',  # a base rate without its pair
+        b'{"as_of": "x", "models": {"m": {"training_per_1m": 1, "input_per_1m": 1, '
+        b'"output_per_1m": 1, "base_input_per_1m": "1", "base_output_per_1m": 1}}}',
     ],
 )
 def test_bad_price_table_is_one_line_naming_the_file(

@@ -91,7 +91,7 @@ def _cost_line(cost: CostEstimate | None, model: str, count: int) -> str:
     approx = " (approximate token counts)" if cost.approximate else ""
     return (
         f"cost: at most ${cost.dollars:,.4f} for {count} requests ({cost.input_tokens:,} tokens "
-        f"in, up to {cost.output_tokens:,} out; {cost.model} fine-tuned rates as of "
+        f"in, up to {cost.output_tokens:,} out; {cost.model} {cost.rates} rates as of "
         f"{cost.as_of}){approx}"
     )
 
