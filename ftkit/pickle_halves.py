@@ -1,9 +1,8 @@
 """Load a course pickle in two parts: the first part here, the rest in another process.
 
-A pickle of protocol 4 or 5 (the course's) is framed: its top-level list of items is written as
-batches of items (MARK ... APPENDS) in frames of about 64 KB. ``find_cut`` finds a place between
-two batches; the part before it loads as a list of its own (``Head``), and so does the part after
-it, which is what a forked child loads (``load_rest_seeded``) while this process loads the head.
+``ftkit.pickle_frames.find_cut`` finds a place between two batches of a course pickle's items;
+the part before it loads as a list of its own (``Head``), and so does the part after it, which is
+what a forked child loads (``load_rest_seeded``) while this process loads the head.
 
 The rest cannot be unpickled on its own: its items refer back to objects of the head through the
 unpickler's memo (the class, the attribute names, a category string shared by many items), and
@@ -31,137 +30,19 @@ import gc
 import struct
 import sys
 from array import array
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ftkit.items import Item
+from ftkit.pickle_frames import STOP, Buffer, Cut, Stream, head_parts, rest_parts
 from ftkit.pickles import RestrictedUnpickler
 
-__all__ = ["Cut", "Head", "find_cut", "load_rest_seeded"]
+__all__ = ["Head", "load_rest_seeded"]
 
-# Opcodes this module reads or writes.
-_PROTO, _FRAME = 0x80, 0x95
-_APPENDS_MARK = b"e("  # the end of one batch of items and the start of the next
-_STOP, _EMPTY_LIST, _MARK, _LIST, _NONE, _POP = b".", b"]", b"(", b"l", b"N", b"0"
+# The opcodes this module writes, besides STOP.
+_MARK, _LIST, _NONE, _POP = b"(", b"l", b"N", b"0"
 _LONG_BINGET, _LONG_BINPUT, _MEMOIZE, _BINPERSID = b"j", b"r", b"\x94", b"Q"
-_LENGTH = struct.Struct("<Q")
 _INDEX = struct.Struct("<I")
 _MAX_INDEX = (1 << 32) - 1  # what LONG_BINGET can address
-
-
-class _Buffer(Protocol):
-    def __len__(self) -> int: ...
-
-    def __getitem__(self, index: Any, /) -> Any: ...
-
-    def find(self, sub: bytes, start: int = ..., end: int = ..., /) -> int: ...
-
-
-@dataclass(frozen=True)
-class Cut:
-    """A place between two batches of the top-level list, inside the frame at ``header``."""
-
-    header: int  # the FRAME opcode
-    start: int  # the frame's first byte
-    at: int  # the cut: the MARK that starts the next batch
-    end: int  # one past the frame's last byte
-
-
-def find_cut(data: _Buffer, target: int, *, search: int = 16 << 20) -> Cut | None:
-    """Return the first cut at or after byte ``target``, or None.
-
-    Only a pickle framed from its start (protocol 4 or 5) can be cut. Its frames are walked by
-    their lengths; a frame past ``target`` is read opcode by opcode only if it holds the bytes
-    of APPENDS followed by MARK, and no further than ``search`` bytes past ``target``.
-    """
-    size = len(data)
-    if size < 16 or data[0] != _PROTO or data[1] < 4:
-        return None
-    header = 2
-    while header + 9 <= size and data[header] == _FRAME:
-        start = header + 9
-        end = start + _LENGTH.unpack_from(data[header + 1 : start])[0]
-        if end > size:
-            return None
-        if end > target:
-            at = _batch_end(data, start, end)
-            if at is not None:
-                return Cut(header, start, at, end)
-            if end - target > search:
-                return None
-        header = end
-    return None
-
-
-def _batch_end(data: _Buffer, start: int, end: int) -> int | None:
-    """Return the offset of a MARK that directly follows an APPENDS in frame ``start:end``."""
-    import io
-    import pickletools
-
-    if data.find(_APPENDS_MARK, start, end) < 0:
-        return None
-    try:
-        for opcode, _, offset in pickletools.genops(io.BytesIO(data[start:end])):
-            position = start + (offset or 0)
-            if opcode.code == "e" and data[position + 1 : position + 2] == _MARK:
-                return position + 1
-    except ValueError:  # a frame's opcodes end without a STOP, as all but the last one's do
-        pass
-    return None
-
-
-def _frame(payload: bytes) -> bytes:
-    return bytes([_FRAME]) + _LENGTH.pack(len(payload)) + payload
-
-
-class _Stream:
-    """A file-like reader over a list of ``(buffer, start, stop)`` parts, read in order."""
-
-    def __init__(self, parts: Sequence[tuple[_Buffer | bytes, int, int]]) -> None:
-        self.parts = list(parts)
-
-    def then(self, *opcodes: bytes, after: bytes = b"") -> None:
-        """Make the next reads return ``opcodes`` in one frame (one read), then ``after``."""
-        payload = _frame(b"".join(opcodes))
-        self.parts = [(payload, 0, len(payload)), (after, 0, len(after))]
-
-    def read(self, size: int = -1) -> bytes:
-        chunks: list[bytes] = []
-        while self.parts and size != 0:
-            source, position, stop = self.parts[0]
-            take = stop - position if size < 0 else min(size, stop - position)
-            chunks.append(bytes(source[position : position + take]))
-            if position + take == stop:
-                self.parts.pop(0)
-            else:
-                self.parts[0] = (source, position + take, stop)
-            if size > 0:
-                size -= take
-        return b"".join(chunks)
-
-    def readline(self) -> bytes:  # only text-protocol opcodes read lines; these pickles have none
-        chunks: list[bytes] = []
-        while self.parts:
-            source, position, stop = self.parts[0]
-            newline = source.find(b"\n", position, stop)
-            chunk = self.read((newline + 1 if newline >= 0 else stop) - position)
-            chunks.append(chunk)
-            if chunk.endswith(b"\n"):
-                break
-        return b"".join(chunks)
-
-
-def _head_parts(data: _Buffer, cut: Cut) -> list[tuple[_Buffer | bytes, int, int]]:
-    """The pickle up to ``cut``, ending in STOP: the frame holding the cut is cut short."""
-    last = _frame(bytes(data[cut.start : cut.at]) + _STOP)
-    return [(data, 0, cut.header), (last, 0, len(last))]
-
-
-def _rest_parts(data: _Buffer, cut: Cut) -> list[tuple[_Buffer | bytes, int, int]]:
-    """The pickle from ``cut`` on, as a new list: EMPTY_LIST, then the rest of the batches."""
-    first = _frame(_EMPTY_LIST + bytes(data[cut.at : cut.end]))
-    return [(first, 0, len(first)), (data, cut.end, len(data))]
 
 
 def _all_items(data: object) -> bool:
@@ -199,7 +80,7 @@ class _Memo:
     load anything more.
     """
 
-    def __init__(self, unpickler: RestrictedUnpickler, stream: _Stream) -> None:
+    def __init__(self, unpickler: RestrictedUnpickler, stream: Stream) -> None:
         self._unpickler = unpickler
         self._stream = stream
         self._others = len(gc.get_referents(unpickler))
@@ -218,7 +99,7 @@ class _Memo:
         return len(gc.get_referents(self._unpickler)) - self._others
 
     def has(self, index: int) -> bool:
-        self._stream.then(_LONG_BINGET, _INDEX.pack(index), after=_STOP)
+        self._stream.then(_LONG_BINGET, _INDEX.pack(index), after=STOP)
         try:
             self._unpickler.load()
         except Exception:  # "Memo value not found at index ...", with nothing left unread
@@ -242,14 +123,14 @@ class _Memo:
         if self.count() != length:
             return False
         try:
-            self._load(_gets(0, length, _POP), _NONE, _STOP)
+            self._load(_gets(0, length, _POP), _NONE, STOP)
         except Exception:
             return False
         return True
 
     def values(self, start: int, stop: int) -> list[Any]:
         """Return the objects at indices ``start:stop``; raise if one is missing."""
-        values: list[Any] = self._load(_MARK, _gets(start, stop, b""), _LIST, _STOP)
+        values: list[Any] = self._load(_MARK, _gets(start, stop, b""), _LIST, STOP)
         return values
 
 
@@ -265,10 +146,10 @@ def _same(one: object, other: object) -> bool:
         return False
 
 
-def _first_batch_values(data: _Buffer, first: Cut, label: str) -> list[Any] | None:
+def _first_batch_values(data: Buffer, first: Cut, label: str) -> list[Any] | None:
     """Return what the first batch memoizes, from index 1 (0 is the list); None if unusual."""
     try:
-        stream = _Stream(_head_parts(data, first))
+        stream = Stream(head_parts(data, first))
         unpickler = RestrictedUnpickler(stream, label)
         memo = _Memo(unpickler, stream)
         if not _all_items(unpickler.load()):
@@ -290,11 +171,11 @@ def _matches(memo: _Memo, expected: list[Any]) -> bool:
 class Head:
     """The part of a pickle before ``cut``, loaded in this process (see the module's notes)."""
 
-    def __init__(self, data: _Buffer, cut: Cut, label: str) -> None:
+    def __init__(self, data: Buffer, cut: Cut, label: str) -> None:
         self._data = data
         self._cut = cut
         self._label = label
-        self._stream = _Stream(_head_parts(data, cut))
+        self._stream = Stream(head_parts(data, cut))
         self.unpickler = RestrictedUnpickler(self._stream, label)
         self._memo = _Memo(self.unpickler, self._stream)
 
@@ -327,7 +208,7 @@ class Head:
         """
         if self._memo.spoiled:
             raise ValueError("the head's unpickler cannot go on")
-        self._stream.parts = _rest_parts(self._data, self._cut)
+        self._stream.parts = rest_parts(self._data, self._cut)
         rest = self.unpickler.load()
         return rest if _all_items(rest) else None
 
@@ -335,7 +216,7 @@ class Head:
 class _SeededUnpickler(RestrictedUnpickler):
     """A restricted unpickler whose first persistent reference (and only that) is ``hole``."""
 
-    def __init__(self, file: _Stream, label: str, hole: object) -> None:
+    def __init__(self, file: Stream, label: str, hole: object) -> None:
         super().__init__(file, label)
         self._hole: object | None = hole
 
@@ -347,7 +228,7 @@ class _SeededUnpickler(RestrictedUnpickler):
 
 
 def load_rest_seeded(
-    data: _Buffer, first: Cut, cut: Cut, length: int, label: str
+    data: Buffer, first: Cut, cut: Cut, length: int, label: str
 ) -> list[Item] | None:
     """Load the items after ``cut`` without the head (in the child); None if they need it.
 
@@ -357,7 +238,7 @@ def load_rest_seeded(
     try:
         expected = _first_batch_values(data, first, label)
         hole = object()
-        stream = _Stream(_head_parts(data, first))
+        stream = Stream(head_parts(data, first))
         unpickler = _SeededUnpickler(stream, label, hole)
         memo = _Memo(unpickler, stream)
         unpickler.load()
@@ -366,13 +247,13 @@ def load_rest_seeded(
             return None
         # the hole in place of the top-level list (index 0) and of every later head object
         stream.then(
-            _NONE, _BINPERSID, _LONG_BINPUT, _INDEX.pack(0), _MEMOIZE * (length - known), _STOP
+            _NONE, _BINPERSID, _LONG_BINPUT, _INDEX.pack(0), _MEMOIZE * (length - known), STOP
         )
         # (the first batch's memo is whole, as ``_first_batch_values`` proved on the same bytes)
         if unpickler.load() is not hole or not memo.has(length - 1) or memo.has(length):
             return None
         referenced = sys.getrefcount(hole)
-        stream.parts = _rest_parts(data, cut)
+        stream.parts = rest_parts(data, cut)
         rest: list[Item] = unpickler.load()
         if sys.getrefcount(hole) != referenced or not _all_items(rest):
             return None  # the rest refers to an object of the head, or is not a list of items

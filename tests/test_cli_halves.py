@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from benchmarks import course
-from ftkit.cli import halves
+from ftkit.cli import halves, pickle_child
 from ftkit.errors import SamplingError
 from ftkit.messages import Templates
 from ftkit.prepare import PrepareResult, prepare
@@ -143,7 +143,7 @@ def test_a_second_part_that_needs_the_first_is_loaded_here(tmp_path: Path, spy: 
 
 def some_lines_then_die(lines: int, items: list[Any], templates: Any, replies: int) -> None:
     os.write(lines, b'{"messages": []}\n')
-    halves.send(replies, pickle.dumps(("lines", 17)))
+    pickle_child.send(replies, pickle.dumps(("lines", 17)))
     os._exit(3)
 
 
@@ -155,7 +155,7 @@ def some_lines_then_die(lines: int, items: list[Any], templates: Any, replies: i
 def test_a_child_that_dies_leaves_nothing_half_written(
     source: Path, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch, step: str, dying: Any
 ) -> None:
-    monkeypatch.setattr(halves, step, dying)
+    monkeypatch.setattr(pickle_child, step, dying)
     expected = in_one(source, tmp_path / "one")
     same_as_one_process(in_two(source, tmp_path / "two"), expected)
     assert spy.fallbacks == 1

@@ -12,7 +12,8 @@ import pytest
 from benchmarks import course
 from ftkit.errors import PickleRefusedError
 from ftkit.items import Item
-from ftkit.pickle_halves import Cut, Head, _Memo, _Stream, find_cut, load_rest_seeded
+from ftkit.pickle_frames import Cut, Stream, find_cut
+from ftkit.pickle_halves import Head, _Memo, load_rest_seeded
 from ftkit.pickles import RestrictedUnpickler, loads_course_pickle
 
 COUNT = 3000  # three batches of 1,000 items
@@ -104,7 +105,7 @@ def test_no_cut_past_the_last_batch() -> None:
 
 def test_a_failed_probe_leaves_nothing_unread() -> None:
     data = course_pickle(course.make_items(10))
-    stream = _Stream([(data, 0, len(data))])
+    stream = Stream([(data, 0, len(data))])
     unpickler = RestrictedUnpickler(stream, "x")
     memo = _Memo(unpickler, stream)
     unpickler.load()
