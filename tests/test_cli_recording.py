@@ -137,6 +137,20 @@ def test_jobs_records_a_cancelled_job_unless_told_not_to(fake, capsys) -> None:
     assert runs == {first: "running", second: "cancelled"}
 
 
+@pytest.mark.parametrize("kind", ["500", "drop"])
+def test_jobs_still_shows_the_job_when_recording_its_end_fails(fake, capsys, kind) -> None:
+    job_id = _started_without_wait(fake, capsys)
+    fake.inject("GET", f"/fine_tuning/jobs/{job_id}/events", kind, times=1000)
+    code, out, err = _run(capsys, "jobs", "cancel", job_id)
+    assert code == 0 and "status: cancelled" in out
+    assert err.count("\n") == 1 and err.startswith("ftkit: note: not recorded in the history")
+    (run,) = list_runs("finetune")
+    assert run.status == "running"  # a later ``jobs show`` records it
+    fake.faults.clear()
+    _run(capsys, "jobs", "show", job_id)
+    assert list_runs("finetune")[0].status == "cancelled"
+
+
 def test_jobs_elsewhere_leaves_no_history_database_behind(fake, capsys, monkeypatch, tmp_path):
     job_id = _started_without_wait(fake, capsys)
     elsewhere = tmp_path / "elsewhere"
