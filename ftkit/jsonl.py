@@ -28,6 +28,7 @@ __all__ = [
     "atomic_writer",
     "dumps_line",
     "read_jsonl",
+    "write_all",
     "write_encoded",
     "write_files_together",
     "write_jsonl",
@@ -189,6 +190,26 @@ def _write_joined(fd: int, buffers: Sequence[ReadableBuffer]) -> int:
     return os.write(fd, b"".join(buffers))
 
 
+_writev = getattr(os, "writev", None) or _write_joined
+
+
+def write_all(fd: int, buffers: Sequence[bytes]) -> int:
+    """Write ``buffers`` to ``fd`` in order, with one ``writev`` unless it falls short."""
+    return _write_buffers(_writev, fd, buffers)
+
+
+def _write_buffers(
+    write: Callable[[int, Sequence[ReadableBuffer]], int], fd: int, buffers: Sequence[bytes]
+) -> int:
+    size = sum(map(len, buffers))
+    done = write(fd, buffers)
+    if done < size:  # a short write: finish the rest one buffer at a time
+        rest = memoryview(b"".join(buffers))[done:]
+        while rest:
+            rest = rest[write(fd, [rest]) :]
+    return size
+
+
 class _ChunkWriter:
     """Write byte chunks to a file on a background thread; re-raise its error on exit.
 
@@ -203,7 +224,7 @@ class _ChunkWriter:
     """
 
     # the one system call; tests replace it to fill the disk
-    _write = staticmethod(getattr(os, "writev", None) or _write_joined)
+    _write = staticmethod(_writev)
     _BLOCK = 4 << 20
     _MAX_CHUNKS = 512  # well under the system's limit of buffers per writev
     # Flush to disk as the file grows, so the caller's final fsync has little left to wait for.
@@ -254,13 +275,7 @@ class _ChunkWriter:
             self._pending_size = 0
 
     def _write_block(self, fd: int, block: list[bytes]) -> int:
-        size = sum(map(len, block))
-        done = self._write(fd, block)
-        if done < size:  # a short write: finish the rest one buffer at a time
-            rest = memoryview(b"".join(block))[done:]
-            while rest:
-                rest = rest[self._write(fd, [rest]) :]
-        return size
+        return _write_buffers(self._write, fd, block)
 
     @staticmethod
     def _copy(fd: int, segment: FileSegment) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 
 from ftkit.cli.recorder import fork_helper, receive, send
 from ftkit.items import Item
-from ftkit.jsonl import FileSegment
+from ftkit.jsonl import FileSegment, write_all
 from ftkit.messages import Templates, encode_examples
 from ftkit.pickle_frames import Cut
 from ftkit.pickle_halves import load_rest_seeded
@@ -180,11 +180,7 @@ def _write_lines(lines: int, items: list[Item], templates: Templates, replies: i
     def write() -> None:
         nonlocal written
         while (block := blocks.get()) is not None:
-            for chunk in block:
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(lines, view) :]
-            written += sum(map(len, block))
+            written += write_all(lines, block)
             send(replies, pickle.dumps(("lines", written)))
 
     writer = threading.Thread(target=write, daemon=True)

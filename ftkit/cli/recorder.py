@@ -114,7 +114,7 @@ def fork_helper(run: Callable[[int, int], object]) -> tuple[int, int, int] | Non
         try:
             os.close(requests_write)
             os.close(replies_read)
-            detach_from_terminal()
+            _detach_from_terminal()
             run(requests_read, replies_write)
             code = 0
         finally:
@@ -162,7 +162,7 @@ def serve(requests: int, replies: int, warm_up: Callable[[], object]) -> None:
     send(replies, message)
 
 
-def detach_from_terminal() -> None:
+def _detach_from_terminal() -> None:
     """Point the helper's standard streams at the null device.
 
     A caller that reads the command's output until it closes must not wait for the helper.
