@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import secrets
+
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
@@ -19,11 +21,13 @@ __all__ = [
     "hosting_config",
     "read_secrets",
     "require_login",
+    "session_owner",
     "show_account",
     "signed_in_user",
 ]
 
 USER_STATE = "auth_email"
+SESSION_TOKEN_STATE = "auth_session_token"
 
 
 def read_secrets() -> dict[str, Any]:
@@ -103,6 +107,26 @@ def signed_in_user(config: HostingConfig) -> str:
     if email:
         return str(email)
     return "anonymous" if config.hosted else current_user()
+
+
+def session_owner(config: HostingConfig) -> str:
+    """Return who owns this session's work: the signed-in email, else one id per browser session.
+
+    In hosted mode without sign-in, every browser session gets its own random id
+    (``session-<hex>``), so one visitor's runs and files are never another's. In local mode the
+    owner is the local user name, as the CLI records it.
+    """
+    email = st.session_state.get(USER_STATE)
+    if email:
+        return str(email)
+    if not config.hosted:
+        from ftkit.recording import current_user
+
+        return current_user()
+    token = st.session_state.get(SESSION_TOKEN_STATE)
+    if not token:
+        token = st.session_state[SESSION_TOKEN_STATE] = f"session-{secrets.token_hex(8)}"
+    return str(token)
 
 
 def show_account(email: str | None, config: HostingConfig) -> None:
