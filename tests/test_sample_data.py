@@ -1,4 +1,4 @@
-"""The shipped sample: shape, splits, a real catalogue's price noise, uniqueness and reproducibility."""
+"""The shipped sample: shape, splits, real catalogue price noise, uniqueness, reproducibility."""
 
 from __future__ import annotations
 
