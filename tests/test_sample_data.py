@@ -1,9 +1,10 @@
-"""The shipped sample: shape, splits, prices, uniqueness and byte-for-byte reproducibility."""
+"""The shipped sample: shape, splits, real catalogue price noise, uniqueness, reproducibility."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import statistics
 import subprocess
 import sys
 from collections import Counter
@@ -11,6 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ftkit import load_items
+from ftkit.evaluate import evaluate
+from ftkit.predictors import make_baseline
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "ftkit" / "data" / "sample_items.jsonl.gz"
@@ -53,7 +58,44 @@ def test_prices_are_plausible(records: list[dict[str, Any]]) -> None:
     prices = [r["price"] for r in records if r["price"] is not None]
     assert all(0.5 <= p <= 999.5 for p in prices)
     assert all(round(p, 2) == p for p in prices)
-    assert sorted(prices)[len(prices) // 2] < 100  # skewed toward cheap items
+
+
+def test_prices_have_a_long_right_tail(records: list[dict[str, Any]]) -> None:
+    prices = sorted(r["price"] for r in records if r["price"] is not None)
+    median = prices[len(prices) // 2]
+    assert median < 100
+    assert sum(p < 50 for p in prices) >= len(prices) / 4  # many cheap items
+    assert sum(p > 500 for p in prices) >= len(prices) / 50  # and some dear ones
+    assert statistics.mean(prices) > 1.4 * median
+
+
+def test_the_same_brand_and_size_sells_at_widely_different_prices(
+    records: list[dict[str, Any]],
+) -> None:
+    groups: dict[tuple[str, ...], list[float]] = {}
+    for r in records:
+        if r["price"] is not None:
+            size_key, size = list(r["details"].items())[1]  # Brand, then the size attribute
+            key = (r["main_category"], r["details"]["Brand"], size_key, size)
+            groups.setdefault(key, []).append(r["price"])
+    alike = [prices for prices in groups.values() if len(prices) > 1]
+    assert len(alike) >= 100
+    assert sum(max(p) >= 2 * min(p) for p in alike) >= len(alike) / 3
+
+
+def test_baselines_land_in_the_course_range() -> None:
+    train = load_items("sample", split="train").items
+    test = load_items("sample", split="test").items[:250]
+    metrics = {
+        name: evaluate(test, make_baseline(name, train), model=name, workers=1).metrics
+        for name in ("baseline:regression", "baseline:mean", "baseline:random")
+    }
+    regression = metrics.pop("baseline:regression")
+    assert 60 <= regression.average_error <= 110
+    assert 25 <= regression.hit_rate_pct <= 50
+    for name, worse in metrics.items():
+        assert worse.average_error > regression.average_error, name
+        assert worse.hit_rate_pct < regression.hit_rate_pct, name
 
 
 def test_a_few_train_records_have_no_price(records: list[dict[str, Any]]) -> None:

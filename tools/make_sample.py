@@ -3,6 +3,12 @@
 Run ``python tools/make_sample.py`` to rewrite ``ftkit/data/sample_items.jsonl.gz``, or pass
 ``--out PATH`` to write elsewhere. Everything comes from the hand-written parts in
 ``sample_catalog.py`` and one ``random.Random(42)``; the gzip header carries no name or time.
+
+The prices carry a real catalogue's noise, so no baseline can read them off the text: a product's
+price follows its type, size and brand tier but also a quality the listing never states; every
+seller marks it up or down; some listings are renewed units or multi-packs; about one listing in
+five is another seller's near-duplicate of an earlier product at its own price; and words such as
+"Premium" or "Basic" are chosen with little regard to the brand's real tier.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import gzip
 import io
 import json
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +39,17 @@ TRAIN = 1100
 NO_PRICE = 14
 MIN_TEXT, MAX_TEXT = 400, 1200
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "ftkit" / "data" / "sample_items.jsonl.gz"
+MAX_PRICE = 999.0  # the course kept items under $1,000
+QUALITY_SD = 0.5  # ln-price spread of the unstated quality of a product
+SELLER_SD = 0.4  # ln-price spread of one seller's markup or discount
+RELIST_SHARE = 0.2  # share of listings that relist an earlier product
+HONEST_CLAIM = 0.4  # chance that a listing's marketing words match the brand's real tier
+CONDITIONS = (("", 1.0, 1.0), (" (Renewed)", 0.5, 0.8), (" - Open Box", 0.7, 0.9))
+CONDITION_WEIGHTS = (90, 7, 3)
+PACKS = (("", 1.0, 1.0), (", Pack of 2", 1.6, 2.0), (", Pack of 3", 2.2, 2.9))
+PACK_WEIGHTS = (80, 14, 6)
+PACK_MAX_HI = 60  # product types that top out at $60 or less may come in packs
+RENEWED_MIN_LO = 30  # product types that start at $30 or more may be sold renewed or open box
 
 TIERS = ("budget", "mid", "premium")
 TIER_WEIGHTS = (5, 4, 2)
@@ -54,19 +72,46 @@ OPTIONAL_DETAILS = (
 Record = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Product:
+    """One product that one or more listings sell: its fixed words and its list price."""
+
+    category: Category
+    ptype: ProductType
+    tier: int
+    size_pos: float
+    words: dict[str, str]
+    price: float
+
+
 def pick_type(rng: random.Random, category: Category) -> ProductType:
-    """Pick a product type, favouring cheap ones so prices skew low overall."""
-    weights = [(t.lo * t.hi) ** -0.22 for t in category.types]
+    """Pick a product type, leaning toward dear ones so prices get a long right tail."""
+    weights = [(t.lo * t.hi) ** 0.25 for t in category.types]
     return rng.choices(category.types, weights=weights)[0]
 
 
-def price_for(rng: random.Random, ptype: ProductType, tier: int, size_pos: float) -> float:
-    """Place a price in the type's range: brand tier and size push it up, noise skews it low."""
-    q = 0.3 * tier / 2 + 0.3 * size_pos + 0.4 * rng.random() ** 1.3
-    raw = ptype.lo * (ptype.hi / ptype.lo) ** q
+def product_price(rng: random.Random, ptype: ProductType, tier: int, size_pos: float) -> float:
+    """Return a list price: size and brand tier place it in the type's range, quality spreads it."""
+    position = 0.2 + 0.35 * size_pos + 0.45 * tier / 2
+    return ptype.lo * (ptype.hi / ptype.lo) ** position * rng.lognormvariate(0, QUALITY_SD)
+
+
+def round_price(rng: random.Random, raw: float) -> float:
+    """Return ``raw`` with an Amazon-style ending such as .99, .95 or .49."""
     ending = rng.choices((0.99, 0.95, 0.49, 0.0, 0.5, -1.0), weights=(45, 8, 10, 17, 5, 15))[0]
     cents = rng.randrange(100) / 100 if ending < 0 else ending
-    return round(int(raw) + cents, 2)
+    return round(max(int(raw), 0) + cents, 2)
+
+
+def pick_offer(rng: random.Random, ptype: ProductType) -> tuple[str, float]:
+    """Return a title suffix and price factor: a pack of a cheap item, a renewed dear one."""
+    if ptype.hi <= PACK_MAX_HI:
+        suffix, lo, hi = rng.choices(PACKS, weights=PACK_WEIGHTS)[0]
+    elif ptype.lo >= RENEWED_MIN_LO:
+        suffix, lo, hi = rng.choices(CONDITIONS, weights=CONDITION_WEIGHTS)[0]
+    else:
+        return "", 1.0
+    return suffix, rng.uniform(lo, hi)
 
 
 def format_weight(rng: random.Random, ptype: ProductType, size_pos: float) -> str:
@@ -139,24 +184,22 @@ def text_length(record: Record) -> int:
     return len("\n".join(record["description"] + record["features"])) + len(details)
 
 
-def make_title(rng: random.Random, words: dict[str, str], seen: set[str]) -> str:
-    """Return a title not yet in ``seen``, falling back to one that names the model."""
+def make_title(rng: random.Random, words: dict[str, str], suffix: str, seen: set[str]) -> str:
+    """Return a title ending in ``suffix`` not yet in ``seen``, else one that names the model."""
     for _ in range(20):
-        title = rng.choice(TITLE_TEMPLATES).format(**words)
+        title = rng.choice(TITLE_TEMPLATES).format(**words) + suffix
         if title not in seen:
             return title
-    return f"{words['brand']} {words['noun']} {words['size']} Model {words['model']}"
+    return f"{words['brand']} {words['noun']} {words['size']} Model {words['model']}{suffix}"
 
 
-def make_record(rng: random.Random, category: Category, seen: set[str]) -> Record:
-    """Compose one listing in the Amazon Reviews 2023 metadata shape (split set later)."""
+def make_product(rng: random.Random, category: Category) -> Product:
+    """Compose a product: type, brand tier, size, fixed words and a list price."""
     ptype = pick_type(rng, category)
-    tier_index = rng.choices(range(3), weights=TIER_WEIGHTS)[0]
-    tier = TIERS[tier_index]
-    brand = rng.choice((category.budget, category.mid, category.premium)[tier_index])
+    tier = rng.choices(range(3), weights=TIER_WEIGHTS)[0]
+    brand = rng.choice((category.budget, category.mid, category.premium)[tier])
     size_index = rng.randrange(len(ptype.sizes))
     size_pos = size_index / max(len(ptype.sizes) - 1, 1)
-    uses = rng.sample(ptype.uses, 2)
     material = rng.choice(category.materials)
     words = {
         "brand": brand,
@@ -165,41 +208,75 @@ def make_record(rng: random.Random, category: Category, seen: set[str]) -> Recor
         "material": material,
         "mat": " ".join(w[:1].upper() + w[1:] for w in material.split()),
         "color": rng.choice(category.colors),
-        "tier": TIER_ADJECTIVES[tier],
-        "word": rng.choice(TIER_WORDS[tier]),
-        "extra": rng.choice(category.extras),
+        "model": make_model(rng, brand),
+    }
+    price = product_price(rng, ptype, tier, size_pos)
+    return Product(category, ptype, tier, size_pos, words, price)
+
+
+def listing_words(rng: random.Random, product: Product) -> tuple[str, dict[str, str]]:
+    """Return the tier a listing claims and its words; the claim often ignores the real tier."""
+    claimed = TIERS[product.tier if rng.random() < HONEST_CLAIM else rng.randrange(3)]
+    uses = rng.sample(product.ptype.uses, 2)
+    words = {
+        **product.words,
+        "tier": TIER_ADJECTIVES[claimed],
+        "word": rng.choice(TIER_WORDS[claimed]),
+        "extra": rng.choice(product.category.extras),
         "use": uses[0],
         "use2": uses[1],
         "use_short": uses[0],
-        "model": make_model(rng, brand),
     }
-    features, description = make_text(rng, category, ptype, tier, words)
-    record: Record = {
-        "title": make_title(rng, words, seen),
-        "main_category": category.name,
+    return claimed, words
+
+
+def make_record(rng: random.Random, product: Product, seen: set[str]) -> Record:
+    """Compose one seller's listing of ``product`` in the Amazon Reviews 2023 metadata shape."""
+    claimed, words = listing_words(rng, product)
+    features, description = make_text(rng, product.category, product.ptype, claimed, words)
+    suffix, factor = pick_offer(rng, product.ptype)
+    brand = words["brand"]
+    raw = product.price * factor * rng.lognormvariate(0, SELLER_SD)
+    return {
+        "title": make_title(rng, words, suffix, seen),
+        "main_category": product.category.name,
         "features": features,
         "description": description,
-        "details": make_details(rng, ptype, words, size_pos),
-        "price": price_for(rng, ptype, tier_index, size_pos),
-        "store": rng.choice((brand, brand, f"{brand} Store", f"{brand} Official")),
+        "details": make_details(rng, product.ptype, words, product.size_pos),
+        "price": round_price(rng, raw),
+        "store": rng.choice((brand, brand, f"{brand} Store", f"{brand} Official", "Generic")),
         "split": "train",
     }
-    seen.add(record["title"])
-    return record
+
+
+def is_usable(record: Record) -> bool:
+    """Return True when the record has the text length and price range the sample keeps."""
+    return MIN_TEXT <= text_length(record) <= MAX_TEXT and 1 <= record["price"] <= MAX_PRICE
+
+
+def make_listings(rng: random.Random) -> list[Record]:
+    """Return TOTAL listings, categories in turn; some relist an earlier product."""
+    seen: set[str] = set()
+    products: dict[str, list[Product]] = {c.name: [] for c in CATEGORIES}
+    records: list[Record] = []
+    while len(records) < TOTAL:
+        category = CATEGORIES[len(records) % len(CATEGORIES)]
+        earlier = products[category.name]
+        relist = bool(earlier) and rng.random() < RELIST_SHARE
+        product = rng.choice(earlier) if relist else make_product(rng, category)
+        record = make_record(rng, product, seen)
+        if is_usable(record):
+            records.append(record)
+            seen.add(record["title"])
+            if not relist:
+                earlier.append(product)
+    return records
 
 
 def make_records(seed: int = SEED) -> list[Record]:
     """Return all records: balanced categories, shuffled, split, a few without a price."""
     rng = random.Random(seed)
-    seen: set[str] = set()
-    records: list[Record] = []
-    while len(records) < TOTAL:
-        category = CATEGORIES[len(records) % len(CATEGORIES)]
-        record = make_record(rng, category, seen)
-        if MIN_TEXT <= text_length(record) <= MAX_TEXT:
-            records.append(record)
-        else:
-            seen.discard(record["title"])
+    records = make_listings(rng)
     rng.shuffle(records)
     for index, record in enumerate(records):
         record["split"] = "train" if index < TRAIN else "test"
