@@ -233,3 +233,25 @@ def test_an_upload_error_names_the_file_not_the_server_path(
     assert error.startswith("uploads/bad.jsonl: not uploaded, the pre-flight check found 1 error")
     assert str(server) not in error and "users" not in error
     assert not fake.calls("POST", "/v1/files")
+
+
+def test_a_history_rerun_writes_into_this_sessions_workspace(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: Path
+) -> None:
+    import ftkit.history as history
+
+    monkeypatch.setenv("FTKIT_DATABASE_URL", f"sqlite:///{tmp_path / 'history.db'}")
+    at = connected(fake)
+    train = export(at)
+    for path in train.parent.iterdir():
+        path.unlink()
+    try:
+        goto(at, "history")
+        at.button(key="history_rerun").click().run()
+    finally:
+        history.close_all()
+    assert_clean(at)
+    assert train.is_file()
+    assert not (server / "out" / "users" / "anonymous").exists()
+    goto(at, "upload_train")
+    assert TRAIN_FILENAME in at.selectbox(key="upload_train_file").options
