@@ -44,7 +44,7 @@ def resolve_in(folder: Path, name: str) -> Path:
     root = folder.resolve()
     try:
         path = (root / parts).resolve(strict=True)
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, ValueError):  # ValueError: a NUL byte in the name
         raise UploadError(f"{shown}: no such file in your workspace") from None
     if not path.is_relative_to(root) or not path.is_file():
         raise UploadError(f"{shown}: not a file in your workspace")
@@ -108,6 +108,9 @@ def save_upload(folder: Path, name: str, data: bytes, *, max_bytes: int) -> str:
     target = folder / UPLOADS_FOLDER
     try:
         target.mkdir(parents=True, exist_ok=True)
+        if not target.resolve().is_relative_to(folder.resolve()):
+            raise OutputError(f"{name}: cannot be saved in your workspace (its uploads folder "
+                              "leads out of it)")  # fmt: skip
         _write_atomically(target / filename, data)
     except OSError as err:
         raise OutputError(f"{name}: cannot be saved in your workspace ({err.strerror})") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,7 @@ def test_a_file_inside_the_workspace_resolves_to_its_real_path(workspace: Path, 
         ("linked/other.jsonl", "not a file in your workspace"),  # a folder symlink leading out
         ("uploads", "not a file in your workspace"),  # a folder
         ("missing.jsonl", "no such file in your workspace"),
+        ("nul\x00.jsonl", "no such file in your workspace"),
         ("", "not a file in your workspace"),
     ],
 )
@@ -123,7 +125,7 @@ def test_a_bad_upload_is_refused_and_nothing_is_written(
     workspace: Path, name: str, data: bytes, problem: str
 ) -> None:
     before = sorted(p.name for p in (workspace / "uploads").iterdir())
-    with pytest.raises(OutputError, match=f"^{problem}$"):
+    with pytest.raises(OutputError, match=f"^{re.escape(problem)}$"):
         save_upload(workspace, name, data, max_bytes=1024)
     assert sorted(p.name for p in (workspace / "uploads").iterdir()) == before
 
@@ -136,3 +138,13 @@ def test_scrub_paths_leaves_file_names(workspace: Path, monkeypatch: pytest.Monk
         scrub_paths(text, relative)
         == "train.jsonl: bad; uploads/x.jsonl: bad; your workspace: full"
     )
+
+
+def test_an_uploads_folder_leading_out_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "ana"
+    folder.mkdir()
+    (tmp_path / "outside").mkdir()
+    (folder / "uploads").symlink_to(tmp_path / "outside")
+    with pytest.raises(OutputError, match=r"^x\.jsonl: cannot be saved in your workspace"):
+        save_upload(folder, "x.jsonl", b"{}\n", max_bytes=100)
+    assert not list((tmp_path / "outside").iterdir())
