@@ -20,6 +20,7 @@ from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 from tests.test_files_upload import write_examples
 
 SECRET = "TOP-SECRET-SERVER-LINE-42"
+APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 
 
 @pytest.fixture(autouse=True)
@@ -51,13 +52,18 @@ def secret_file(tmp_path: Path) -> Path:
     return path
 
 
+def new_session(**ftkit: object) -> AppTest:
+    """Return a fresh browser session of the dashboard; ``ftkit`` holds ``[ftkit]`` settings."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets["ftkit"] = ftkit
+    return at
+
+
 def connected(fake: FakeOpenAI, page: str | None = "export") -> AppTest:
-    """Open a browser session on ``page`` with its own key, pointed at the fake server."""
-    at = AppTest.from_file(
-        str(Path(__file__).parent.parent / "streamlit_app.py"), default_timeout=60
-    )
-    at.session_state["openai_api_key"] = KEY
-    at.session_state["openai_base_url"] = fake.url
+    """Open a browser session on ``page`` whose deployer's secrets point at the fake server."""
+    at = new_session(allow_server_key=True)
+    at.secrets["OPENAI_API_KEY"] = KEY
+    at.secrets["OPENAI_BASE_URL"] = fake.url
     at.run()
     if page is not None:
         goto(at, page)
@@ -195,10 +201,7 @@ def test_a_jsonl_added_on_the_page_can_be_chosen_and_uploaded(
 
 
 def test_an_added_file_over_the_upload_limit_is_refused(fake: FakeOpenAI) -> None:
-    at = AppTest.from_file(
-        str(Path(__file__).parent.parent / "streamlit_app.py"), default_timeout=60
-    )
-    at.secrets["ftkit"] = {"max_upload_mb": 0.001}  # about 1 kB
+    at = new_session(max_upload_mb=0.001)  # about 1 kB
     at.run()
     goto(at, "upload_train")
     at.file_uploader(key="upload_jsonl").set_value(("big.jsonl", b"x" * 5000, "application/jsonl"))
