@@ -60,7 +60,7 @@ def _error(err: FtkitError) -> None:
 
 
 def _recorded_dir() -> str:
-    """Return the folder to record: absolute locally, relative to the server in hosted mode."""
+    """Return the folder to record: absolute locally; in hosted mode the workspace as configured."""
     return folder if hosted else str(Path(folder).resolve())
 
 
