@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import streamlit as st
@@ -14,9 +13,10 @@ from ftkit.messages import render_examples
 from ftkit.prepare import TRAIN_FILENAME, VALIDATION_FILENAME, write_split_hashed
 from ftkit.preview import count_lines, head_lines, jsonl_bytes
 from ftkit.ui import state
-from ftkit.ui.auth import USER_STATE, hosting_config
-from ftkit.ui.components import composition_or_stop, show_error
+from ftkit.ui.components import composition_or_stop, stop_with_error
 from ftkit.ui.history import composed_settings, export_outputs, record_from_page
+from ftkit.ui.workspace import session_workspace
+from ftkit.workspace import scrub_paths
 
 HEAD = 3
 
@@ -27,16 +27,14 @@ composition = composition_or_stop()
 split, templates = composition.split, composition.templates
 ss = st.session_state
 
-if state.is_hosted():
-    email = ss.get(USER_STATE)
-    if email:  # signed in: the user's own folder, kept across their sessions
-        folder = str(hosting_config().output_dir_for(email))
-        st.caption(f"Files are written to your own folder on the server: `{folder}`")
-    else:  # hosted without sign-in: nobody is known, so each session gets its own folder
-        if not ss.get("export_session_dir"):
-            ss["export_session_dir"] = tempfile.mkdtemp(prefix="ftkit-export-")
-        folder = ss["export_session_dir"]
-        st.caption(f"Files are written to this session's own folder on the server: `{folder}`")
+hosted = state.is_hosted()
+if hosted:  # the session's own folder (a signed-in user's is kept across their sessions)
+    try:
+        folder = str(session_workspace())
+    except FtkitError as err:
+        stop_with_error(err)
+    st.caption("Files are written to your own workspace on this server; Upload & Train offers "
+               "them from there.")  # fmt: skip
     write_clicked = st.button("Write JSONL files", type="primary", icon=":material/save:")
 else:
     state.bind("export_folder", state.EXPORT_DIR)
@@ -48,16 +46,33 @@ else:
     folder = ss["export_folder"]
     if write_clicked:
         ss[state.EXPORT_DIR] = folder
+where = "your workspace" if hosted else folder
+
+
+def _hide(text: str) -> str:
+    """Return ``text``; in hosted mode without the server's folder (file names stay)."""
+    return scrub_paths(text, Path(folder)) if hosted else text
+
+
+def _error(err: FtkitError) -> None:
+    """Show an error as one line, with no server path in hosted mode."""
+    st.error(_hide(str(err)), icon=":material/error:")
+
+
+def _recorded_dir() -> str:
+    """Return the folder to record: absolute locally; in hosted mode the workspace as configured."""
+    return folder if hosted else str(Path(folder).resolve())
+
 
 if write_clicked:
     try:
         with st.spinner(f"Writing {len(split.train) + len(split.validation):,} examples…"):
             written = write_split_hashed(split, folder, templates)
     except FtkitError as err:
-        show_error(err)
+        _error(err)
     else:
         train_path, validation_path = written.train_path, written.validation_path
-        settings = {**composed_settings(composition), "out_dir": str(Path(folder).resolve())}
+        settings = {**composed_settings(composition), "out_dir": _recorded_dir()}
         outputs = export_outputs(composition, written)
         record_from_page(
             lambda store, user: record_run("prepare", settings, outputs, user=user, store=store)
@@ -66,7 +81,7 @@ if write_clicked:
         ss[state.EXPORT_VALIDATION_PATH] = None if validation_path is None else str(validation_path)
         ss[state.EXPORT_FINGERPRINT] = composition.fingerprint
         names = " and ".join(p.name for p in (train_path, validation_path) if p is not None)
-        st.success(f"Wrote {names} to {folder}.")
+        st.success(f"Wrote {names} to {where}.")
 
 train_col, validation_col = st.columns(2)
 train_col.download_button(
@@ -107,11 +122,11 @@ if other_clicked:
     try:
         exported = write_export(target, train_examples, validation_examples, out_dir=folder)
     except FtkitError as err:
-        show_error(err)
+        _error(err)
     else:
-        st.success(f"Wrote {', '.join(path.name for path in exported.files)} to {folder}.")
+        st.success(f"Wrote {', '.join(path.name for path in exported.files)} to {where}.")
         for note in exported.notes:
-            st.caption(note)
+            st.caption(_hide(note))
 
 written = [p for p in (ss[state.EXPORT_TRAIN_PATH], ss[state.EXPORT_VALIDATION_PATH]) if p]
 if not written:
@@ -125,7 +140,8 @@ for path in written:
     try:
         lines, head = count_lines(path), head_lines(path, HEAD)
     except FtkitError as err:
-        show_error(err)
+        _error(err)
         continue
-    st.markdown(f"`{path}`: **{lines:,} lines**; the first {min(HEAD, lines)}:")
+    shown = Path(path).name if hosted else path
+    st.markdown(f"`{shown}`: **{lines:,} lines**; the first {min(HEAD, lines)}:")
     st.code("\n".join(head), language="json", wrap_lines=True)

@@ -16,6 +16,7 @@ from ftkit.recording import RERUNNABLE, rerun
 from ftkit.ui.auth import hosting_config, signed_in_user
 from ftkit.ui.history import history_store
 from ftkit.ui.keys import find_api_key
+from ftkit.ui.workspace import session_workspace
 
 st.session_state.setdefault("history_notice", None)
 st.title("History")
@@ -96,7 +97,7 @@ def _rerun(run: Run) -> None:
     if not st.button("Re-run with the same settings", key="history_rerun"):
         return
     user = signed_in_user(config)
-    out_dir = config.output_dir_for(user) if config.hosted else None
+    out_dir = session_workspace(config) if config.hosted else None  # this session's own folder
     try:
         with st.spinner(f"Re-running run {run.id}…"):
             new_id = rerun(run, user=user, store=store, out_dir=out_dir,

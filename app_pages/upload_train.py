@@ -31,8 +31,13 @@ from ftkit.jobs import (
 from ftkit.models import DEFAULT_MODEL, MODELS
 from ftkit.recorders import finish_linked_finetune, record_upload, start_finetune, update_finetune
 from ftkit.shutdown import list_models, table_models
+from ftkit.ui import state
+from ftkit.ui.auth import hosting_config
+from ftkit.ui.components import show_error, stop_with_error
 from ftkit.ui.history import record_from_page, recorded_once
 from ftkit.ui.providers import current_client, current_settings, render_provider_sidebar
+from ftkit.ui.workspace import session_workspace, upload_into_workspace
+from ftkit.workspace import list_jsonl, relative_name, resolve_in, scrub_paths
 
 POLL_SECONDS = 10
 MAX_POLLS = 2160  # six hours of refreshes, then the monitor stops and offers a button
@@ -62,29 +67,94 @@ def _when(stamp: int | None) -> str:
 
 # ---- upload ------------------------------------------------------------------------------------
 st.subheader("1. Upload the files")
-train_path = st.text_input("Training file", key="upload_train_path",
-                           value=st.session_state.get("export_train_path") or "")  # fmt: skip
-val_path = st.text_input("Validation file (optional)", key="upload_validation_path",
-                         value=st.session_state.get("export_validation_path") or "")  # fmt: skip
+hosted = state.is_hosted()
+NO_FILE = ""
+
+
+def _add_jsonl() -> None:
+    """Offer a JSONL upload from the person's computer and save it into their workspace."""
+    limit_mb = max(1, hosting_config().max_upload_bytes // 2**20)
+    added = st.file_uploader("Add a JSONL file from your computer", type=["jsonl"],
+                             key="upload_jsonl", max_upload_size=limit_mb)  # fmt: skip
+    if added is None:
+        return
+    try:
+        name = upload_into_workspace(added.file_id, added.name, added.getvalue())
+    except FtkitError as err:
+        show_error(err)
+    else:
+        st.caption(f"Saved {name} in your workspace: choose it below.")
+
+
+def _hosted_choices(workspace: Path) -> tuple[str, str]:
+    """Draw the hosted chooser (this session's files, or a JSONL upload); return the choices."""
+    try:
+        st.caption("Choose files this session wrote on Export, or add a JSONL file. Only the "
+                   "files in your own workspace can be uploaded.")  # fmt: skip
+        _add_jsonl()
+    except FtkitError as err:
+        stop_with_error(err)
+    names = list_jsonl(workspace)
+    if not names:
+        st.info("Your workspace has no JSONL files yet: write them on Export, or add one above.")
+    ss = st.session_state
+    train_default = relative_name(workspace, ss.get("export_train_path"))
+    val_default = relative_name(workspace, ss.get("export_validation_path"))
+    train_index = names.index(train_default) if train_default in names else None
+    train = st.selectbox("Training file", names, index=train_index, key="upload_train_file")
+    options = [NO_FILE, *names]
+    val = st.selectbox("Validation file (optional)", options, key="upload_validation_file",
+                       index=options.index(val_default) if val_default in names else 0,
+                       format_func=lambda name: name or "(none)")  # fmt: skip
+    return train or NO_FILE, val or NO_FILE
+
+
+workspace = Path()
+if hosted:
+    try:
+        workspace = session_workspace()
+    except FtkitError as err:
+        stop_with_error(err)
+    train_path, val_path = _hosted_choices(workspace)
+else:
+    exported_train = st.session_state.get("export_train_path") or ""
+    exported_val = st.session_state.get("export_validation_path") or ""
+    train_path = st.text_input("Training file", key="upload_train_path", value=exported_train)
+    val_path = st.text_input(
+        "Validation file (optional)", key="upload_validation_path", value=exported_val
+    )
 col_fresh, col_force = st.columns(2)
 fresh = col_fresh.checkbox("Upload again even if uploaded before", key="upload_fresh")
 force = col_force.checkbox("Upload even if the pre-flight check finds errors", key="upload_force")
+
+
+def _source(entry: str) -> Path:
+    """Return the file to send: in hosted mode only a real file inside this session's workspace."""
+    return resolve_in(workspace, entry) if hosted else Path(entry)
+
+
+def _shown(err: FtkitError) -> str:
+    """Return the error's line; in hosted mode without the workspace's server path."""
+    return scrub_paths(str(err), workspace) if hosted else str(err)
+
+
 if st.button("Upload", key="upload_upload", type="primary", disabled=no_key or not train_path):
     client = current_client(settings)
-    for kind, path in (("training", train_path), ("validation", val_path)):
-        if not path:
+    for kind, entry in (("training", train_path), ("validation", val_path)):
+        if not entry:
             continue
-        bar = st.progress(0.0, text=f"Uploading {Path(path).name}")
+        name = Path(entry).name
+        bar = st.progress(0.0, text=f"Uploading {name}")
         try:
             result = upload_file(
-                client, path, endpoint=settings.endpoint, fresh=fresh, override=force,
+                client, _source(entry), endpoint=settings.endpoint, fresh=fresh, override=force,
                 on_progress=lambda sent, total, b=bar: b.progress(sent / max(total, 1)),
             )  # fmt: skip
         except FtkitError as err:
             bar.empty()
-            st.error(str(err))
+            st.error(_shown(err))
             break
-        bar.progress(1.0, text=f"{Path(path).name}: {'reused' if result.reused else 'uploaded'}")
+        bar.progress(1.0, text=f"{name}: {'reused' if result.reused else 'uploaded'}")
         record_from_page(lambda store, user, r=result: record_upload(
             r, endpoint=settings.endpoint, user=user, store=store))  # fmt: skip
         st.session_state["upload_files"][kind] = dict(result.file)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import orjson
@@ -76,16 +75,19 @@ def test_an_unwritable_folder_is_one_error_line(tmp_path: Path) -> None:
     assert at.session_state[state.EXPORT_TRAIN_PATH] is None
 
 
-def test_hosted_mode_writes_to_the_sessions_own_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hosted_mode_writes_to_the_sessions_own_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv(state.HOSTED_ENV, "true")
+    monkeypatch.chdir(tmp_path)  # the default output base, "out", is relative
     at = open_app("export")
     assert not [w for w in at.text_input if w.key == "export_folder"]
     at.button[0].click().run()
     assert_clean(at)
     written = Path(at.session_state[state.EXPORT_TRAIN_PATH])
-    assert written.is_file() and written.parent.name.startswith("ftkit-export-")
+    assert written.is_file() and written.parent.parent == Path("out", "users")
+    assert written.parent.name.startswith("session-")
     report = check_file(written, validation_path=at.session_state[state.EXPORT_VALIDATION_PATH])
-    shutil.rmtree(written.parent)
     assert report.ok
 
 
