@@ -93,8 +93,7 @@ def normalise_header(header: object) -> str:
 
 
 def _is_foreign_price(header: str) -> bool:
-    units = _BRACKETS.findall(header) or [header]
-    for unit in units:
+    for unit in _BRACKETS.findall(header):
         currency = Price.fromstring(unit).currency
         if currency is not None and currency.strip().lower() not in _DOLLARS:
             return True
@@ -163,7 +162,7 @@ def detect_mapping(
     if guess.price is None:
         raise SourceError(
             f"{label}: no price column (looked for headers like price, cost, amount, msrp; "
-            f"found {shown}); name it with --price-column or in the column mapping"
+            f"found {shown})"
         )
     if guess.title is None and not guess.text:
         raise SourceError(
