@@ -123,18 +123,18 @@ pending = data.pending_table()
 if pending is not None:
     with st.container(border=True):
         st.markdown(f"**Map the columns of {pending.label}**")
-        st.error(pending.error, icon=":material/error:")
+        problem = st.empty()  # one error line: the file's, or what the chosen mapping gave
         st.caption("Choose the columns below to use this file; the dataset below is unchanged.")
+        form_key = f"data_pending_{pending.content_hash[:12]}"
         try:
-            chosen = mapping_form(
-                f"data_pending_{pending.content_hash[:12]}", list(pending.columns), pending.guess
-            )
+            chosen = mapping_form(form_key, list(pending.columns), pending.guess)
             if chosen is not None:
                 data.map_pending(chosen)
                 st.session_state["data_upload_error"] = None  # the upload is in use now
                 st.rerun()
+            problem.error(pending.error, icon=":material/error:")
         except FtkitError as err:
-            show_error(err)
+            problem.error(str(err), icon=":material/error:")
         st.button("Cancel", key="data_pending_cancel", on_click=data.clear_pending)
 
 # ---- the dataset -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ Settings come from ``.streamlit/secrets.toml`` (passed in as a mapping) and the 
     allowed_domains = ["example.com"]
     allow_server_key = false    # may signed-in users use the server's OPENAI_API_KEY?
     max_upload_mb = 50          # an upload as sent (compressed, for a .gz)
-    max_decompressed_mb = 512   # what an upload's data may inflate to
+    max_decompressed_mb = 256   # what an upload's data may inflate to
     max_rows = 500000           # the rows an upload may hold
     output_dir = "out"
 

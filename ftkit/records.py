@@ -27,7 +27,7 @@ __all__ = [
     "read_records",
 ]
 
-DEFAULT_MAX_DECOMPRESSED_MB = 512  # an upload's data, decompressed (max_decompressed_mb)
+DEFAULT_MAX_DECOMPRESSED_MB = 256  # an upload's data, decompressed (max_decompressed_mb)
 DEFAULT_MAX_ROWS = 500_000  # an upload's rows (hosting: max_rows)
 _CHUNK = 1 << 20
 _GZ_KINDS = (".jsonl.gz", ".ndjson.gz", ".json.gz", ".csv.gz", ".tsv.gz")

@@ -223,3 +223,16 @@ def test_hosted_uploads_list_no_pickles_and_no_message_suggests_local_paths(
     shown = [uploader.help, *errors(at), *(c.value for c in at.caption)]
     assert "pickles cannot be uploaded" in errors(at)[0]
     assert not [text for text in shown if "local path" in text.lower() and "off" not in text]
+
+
+def test_a_mapping_that_still_gives_no_items_shows_one_new_error_and_keeps_the_file() -> None:
+    at = upload(open_app(), "shop.csv", everyday_csv(price_header="Preis"))
+    at.selectbox[0].select("Blurb Text")  # not a price
+    next(b for b in at.button if b.label == "Apply mapping").click().run()
+    assert not at.exception
+    assert len(errors(at)) == 1
+    assert errors(at)[0].startswith("shop.csv: no usable rows, all 30 were dropped (30 unparseable")
+    at.selectbox[0].select("Preis")
+    next(b for b in at.button if b.label == "Apply mapping").click().run()
+    assert_clean(at)
+    assert at.subheader[0].value == "shop.csv"

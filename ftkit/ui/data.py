@@ -216,12 +216,13 @@ def clear_pending() -> None:
     st.session_state[PENDING] = None
 
 
-def _set_pending(kind: str, label: str, content_hash: str, columns: tuple[str, ...],
-                 mapping: ColumnMapping | None, error: str) -> None:  # fmt: skip
-    named = ColumnOverrides() if mapping is None else ColumnOverrides(
-        mapping.price, mapping.title, mapping.text, mapping.category, mapping.scrub_part_numbers
-    )  # fmt: skip
-    guess = guess_mapping(columns, named) if mapping is None else named
+def _set_pending(
+    kind: str, label: str, content_hash: str, columns: tuple[str, ...], error: str
+) -> None:
+    """Keep a file waiting for its mapping; a retry keeps the first guess (the pickers' state)."""
+    previous = pending_table()
+    same = previous is not None and previous.content_hash == content_hash
+    guess = previous.guess if previous is not None and same else guess_mapping(columns)
     st.session_state[PENDING] = {
         "kind": kind, "label": label, "content_hash": content_hash, "columns": list(columns),
         "guess": asdict(guess), "error": error,
@@ -237,7 +238,7 @@ def _adopt(kind: str, label: str, content_hash: str, load: Callable[[], Records]
     try:
         dataset = _tabular(kind, label, content_hash, load, mapping)
     except SourceError as err:
-        _set_pending(kind, label, content_hash, _columns(records), mapping, str(err))
+        _set_pending(kind, label, content_hash, _columns(records), str(err))
         raise
     _set_dataset(kind, label, content_hash, dataset.mapping)
     return dataset
