@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ftkit.cli import main
+from ftkit.sources import load_items_from_bytes
 
 FIXTURE = Path("fixtures") / "bestbuy" / "ecommerce.json.gz"
 
@@ -126,3 +127,10 @@ def test_everyday_headers_work_end_to_end(
     assert summary["train_count"] == 20
     first = json.loads(Path(summary["train_path"]).read_text().splitlines()[0])["messages"]
     assert "12-megapixel" in first[1]["content"]
+
+
+def test_the_file_can_be_uploaded_as_it_is(bestbuy: Path) -> None:
+    loaded = load_items_from_bytes(bestbuy.read_bytes(), bestbuy.name)
+    assert len(loaded.items) + loaded.dropped_total == 3291
+    assert loaded.mapping is not None and loaded.mapping.title == "name"
+    assert any("12-megapixel" in item.prompt for item in loaded.items)
