@@ -6,30 +6,73 @@ import pandas as pd
 import streamlit as st
 
 from ftkit.charts import category_chart, price_histogram
-from ftkit.errors import FtkitError
+from ftkit.columns import ColumnOverrides, describe_mapping
+from ftkit.errors import FtkitError, SourceError
 from ftkit.sniff import UPLOAD_SUFFIXES
 from ftkit.sources import PICKLE_SUFFIXES, ColumnMapping
 from ftkit.ui import data, state
 from ftkit.ui.components import dataset_or_stop, show_error
 
 NONE = "(none)"
+SCRUB_HELP = (
+    "The course's rule for Amazon part numbers: drop words of 7+ characters that contain a "
+    "digit. On for Amazon-2023 records; elsewhere it would delete specs like 12-megapixel."
+)
+
+
+def mapping_form(
+    key: str, columns: list[str], start: ColumnMapping | ColumnOverrides
+) -> ColumnMapping | None:
+    """Show pickers for each role, filled from ``columns``; return the applied mapping or None."""
+    options = [NONE, *columns]
+    price_index = columns.index(start.price) if start.price in columns else None
+    with st.form(key, border=False):
+        price = st.selectbox("Price", columns, index=price_index, placeholder="Choose a column")
+        title = st.selectbox("Title", options, index=options.index(start.title or NONE))
+        text = st.multiselect("Text (joined in this order)", columns, default=list(start.text))
+        category = st.selectbox("Category", options, index=options.index(start.category or NONE))
+        min_chars = st.number_input(
+            "Drop items with less text than (characters)",
+            0,
+            value=getattr(start, "min_chars", 0),
+        )
+        scrub = st.checkbox(
+            "Remove part numbers", value=bool(start.scrub_part_numbers), help=SCRUB_HELP
+        )
+        if not st.form_submit_button("Apply mapping"):
+            return None
+    if price is None:
+        raise SourceError("Price: choose the column that holds the price")
+    return ColumnMapping(
+        price=price,
+        title=None if title == NONE else title,
+        text=tuple(text),
+        category=None if category == NONE else category,
+        min_chars=int(min_chars),
+        scrub_part_numbers=scrub,
+    )
+
 
 st.header("Data")
 st.caption(
     "Choose the items to train on. The built-in sample (product listings in the course's "
-    "format) is loaded to start with; upload a table or give a local path to use your own."
+    "format) is loaded to start with; upload a table"
+    + ("" if state.is_hosted() else " or give a local path")
+    + " to use your own."
 )
 
 # ---- sources ---------------------------------------------------------------------------------
 
 upload_col, path_col = st.columns(2)
 with upload_col:
+    hosted = state.is_hosted()
+    pickles = [] if hosted else [s.lstrip(".") for s in PICKLE_SUFFIXES]
     upload = st.file_uploader(
         "Upload a CSV, JSONL or Parquet file",
-        type=[*UPLOAD_SUFFIXES, *(s.lstrip(".") for s in PICKLE_SUFFIXES)],
+        type=[*UPLOAD_SUFFIXES, *pickles],
         key="data_upload",
-        help="Gzipped CSV/JSONL work too (.csv.gz, .jsonl.gz). Pickles are refused: loading "
-        "one can run code. Give a pickle's local path instead.",
+        help="Gzipped CSV/JSONL work too (.csv.gz, .jsonl.gz). Pickles cannot be uploaded: "
+        "loading one can run code." + ("" if hosted else " Give a pickle's local path instead."),
     )
     if upload is not None and st.session_state.get("data_upload_id") != upload.file_id:
         st.session_state["data_upload_id"] = upload.file_id
@@ -39,7 +82,8 @@ with upload_col:
                 data.load_upload(upload.name, upload.getvalue())
         except FtkitError as err:
             st.session_state["data_upload_error"] = str(err)
-    if upload is not None and st.session_state.get("data_upload_error"):
+    failed = upload is not None and st.session_state.get("data_upload_error")
+    if failed and data.pending_table() is None:  # a file to map shows its problem below
         st.error(st.session_state["data_upload_error"], icon=":material/error:")
 
 with path_col:
@@ -68,9 +112,30 @@ with path_col:
                 with st.spinner("Loading items…"):
                     data.load_path(path_text, report)
             except FtkitError as err:
-                show_error(err)
+                if data.pending_table() is None:  # a file to map shows its problem below
+                    show_error(err)
             finally:
                 slot.empty()
+
+# ---- a file whose columns need mapping ---------------------------------------------------------
+
+pending = data.pending_table()
+if pending is not None:
+    with st.container(border=True):
+        st.markdown(f"**Map the columns of {pending.label}**")
+        problem = st.empty()  # one error line: the file's, or what the chosen mapping gave
+        st.caption("Choose the columns below to use this file; the dataset below is unchanged.")
+        form_key = f"data_pending_{pending.content_hash[:12]}"
+        try:
+            chosen = mapping_form(form_key, list(pending.columns), pending.guess)
+            if chosen is not None:
+                data.map_pending(chosen)
+                st.session_state["data_upload_error"] = None  # the upload is in use now
+                st.rerun()
+            problem.error(pending.error, icon=":material/error:")
+        except FtkitError as err:
+            problem.error(str(err), icon=":material/error:")
+        st.button("Cancel", key="data_pending_cancel", on_click=data.clear_pending)
 
 # ---- the dataset -----------------------------------------------------------------------------
 
@@ -99,35 +164,15 @@ category_col.altair_chart(category_chart(summary.categories), width="stretch")
 
 mapping = dataset.mapping
 if mapping is not None:
-    columns = list(dataset.columns)
-    suffix = dataset.key[:12]
+    st.caption(f"Columns: {describe_mapping(mapping)}.")
     with st.expander("Column mapping", icon=":material/view_column:"):
         st.caption("Which columns hold the price, title, text and category (detected).")
-        with st.form(f"data_mapping_{suffix}", border=False):
-            price = st.selectbox("Price", columns, index=columns.index(mapping.price))
-            options = [NONE, *columns]
-            title = st.selectbox("Title", options, index=options.index(mapping.title or NONE))
-            text = st.multiselect(
-                "Text (joined in this order)", columns, default=list(mapping.text)
+        try:
+            chosen = mapping_form(
+                f"data_mapping_{dataset.key[:12]}", list(dataset.columns), mapping
             )
-            category = st.selectbox(
-                "Category", options, index=options.index(mapping.category or NONE)
-            )
-            min_chars = st.number_input(
-                "Drop items with less text than (characters)", 0, value=mapping.min_chars
-            )
-            applied = st.form_submit_button("Apply mapping")
-        if applied:
-            chosen = ColumnMapping(
-                price=price,
-                title=None if title == NONE else title,
-                text=tuple(text),
-                category=None if category == NONE else category,
-                min_chars=int(min_chars),
-            )
-            try:
+            if chosen is not None:
                 data.set_mapping(chosen)
-            except FtkitError as err:
-                show_error(err)
-            else:
                 st.rerun()
+        except FtkitError as err:
+            show_error(err)

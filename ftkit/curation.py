@@ -5,8 +5,9 @@ The rules, close to the course's ``items.py`` but without its gated Llama tokeni
 1. The text is the description lines, then the features, then the details (a dict becomes
    ``key value`` pairs), each joined with newlines. Boilerplate detail keys the course removed
    ("Batteries Included?", "Date First Available", "Best Sellers Rank", ...) are dropped.
-2. Title and text are scrubbed: brackets, quotes, braces and colons become spaces, runs of
-   white space collapse, and words of 7+ characters that contain a digit (part numbers) go.
+2. Title and text are scrubbed: brackets, quotes, braces and colons become spaces and runs of
+   white space collapse. Words of 7+ characters that contain a digit (part numbers) go too, but
+   only for Amazon-2023 records or when asked: elsewhere they are specs ("12-megapixel").
 3. Records whose text has fewer than ``min_chars`` characters (300 for Amazon-style records,
    as in the course) are dropped as "too little text".
 4. The text is cut at a word boundary to at most ``max_chars`` (900, roughly the course's 160
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ftkit.items import PRICE_PREFIX, QUESTION, Item
+from ftkit.prices import read_price
 
 __all__ = [
     "MAX_CHARS",
@@ -47,34 +49,20 @@ _DROPPED_DETAIL_KEYS = (
     "is discontinued",
 )
 _PUNCTUATION = re.compile(r'[:\[\]"{}【】\s]+')
-_PRICE_TEXT = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?|[-+]?\.\d+")
 
 
 def parse_price(value: Any) -> float | None:
-    """Return a positive finite price from a number or text like "$1,299.00", else None."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        price = float(value)
-    elif isinstance(value, str):
-        match = _PRICE_TEXT.search(value.replace("$", ""))
-        if match is None:
-            return None
-        price = float(match.group().replace(",", ""))
-    else:
-        try:
-            price = float(value)
-        except (TypeError, ValueError):
-            return None
-    if not math.isfinite(price) or price <= 0:
-        return None
-    return price
+    """Return a positive finite US-dollar price (see ``ftkit.prices``), else None."""
+    price = read_price(value)
+    return price if isinstance(price, float) else None
 
 
-def scrub(text: str) -> str:
-    """Clean text the course's way: drop punctuation noise and long part numbers."""
+def scrub(text: str, *, part_numbers: bool = True) -> str:
+    """Clean text the course's way: drop punctuation noise and (optionally) long part numbers."""
     text = _PUNCTUATION.sub(" ", text).strip()
     text = text.replace(" ,", ",").replace(",,,", ",").replace(",,", ",")
+    if not part_numbers:
+        return text
     words = text.split(" ")
     return " ".join(w for w in words if len(w) < 7 or not any(c.isdigit() for c in w))
 
@@ -124,22 +112,25 @@ def _cut(text: str, max_chars: int) -> str:
     return cut[:space] if space > max_chars // 2 else cut
 
 
-def build_prompt(title: str, text: str, price: float, *, max_chars: int = MAX_CHARS) -> str:
-    """Return the course's training prompt for one product."""
-    body = _cut(scrub(text), max_chars)
-    heading = scrub(title)
+def build_prompt(
+    title: str, text: str, price: float, *, max_chars: int = MAX_CHARS, part_numbers: bool = True
+) -> str:
+    """Return the course's training prompt; ``part_numbers=False`` keeps words like "IP57"."""
+    body = _cut(scrub(text, part_numbers=part_numbers), max_chars)
+    heading = scrub(title, part_numbers=part_numbers)
     content = f"{heading}\n{body}" if body else heading
     return f"{QUESTION}\n\n{content}\n\n{PRICE_PREFIX}{round(price)}.00"
 
 
 def item_from_fields(
-    title: str, text: str, price: float, category: str = "", *, max_chars: int = MAX_CHARS
+    title: str,
+    text: str,
+    price: float,
+    category: str = "",
+    *,
+    max_chars: int = MAX_CHARS,
+    part_numbers: bool = True,
 ) -> Item:
     """Return an ``Item`` whose prompt is built the course's way."""
-    return Item(
-        title=title,
-        price=price,
-        category=category,
-        details=text,
-        prompt=build_prompt(title, text, price, max_chars=max_chars),
-    )
+    prompt = build_prompt(title, text, price, max_chars=max_chars, part_numbers=part_numbers)
+    return Item(title=title, price=price, category=category, details=text, prompt=prompt)

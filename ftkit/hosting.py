@@ -7,7 +7,9 @@ Settings come from ``.streamlit/secrets.toml`` (passed in as a mapping) and the 
     allowed_emails = ["ana@example.com"]
     allowed_domains = ["example.com"]
     allow_server_key = false    # may signed-in users use the server's OPENAI_API_KEY?
-    max_upload_mb = 50
+    max_upload_mb = 50          # an upload as sent (compressed, for a .gz)
+    max_decompressed_mb = 256   # what an upload's data may inflate to
+    max_rows = 500000           # the rows an upload may hold
     output_dir = "out"
 
 ``FTKIT_HOSTED=1`` turns hosted mode on without auth (behind a proxy that authenticates);
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ftkit.errors import ConfigError
+from ftkit.records import DEFAULT_MAX_DECOMPRESSED_MB, DEFAULT_MAX_ROWS, ReadLimits
 
 __all__ = [
     "DEFAULT_MAX_UPLOAD_MB",
@@ -59,6 +62,18 @@ def _names(value: Any, field: str) -> frozenset[str]:
     return frozenset(str(v).strip().lower().lstrip("@") for v in value if str(v).strip())
 
 
+def _rows(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f"{field}: expected a whole number of rows, got {value!r}")
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{field}: expected a whole number of rows, got {value!r}") from None
+    if not 0 < number <= 100_000_000:
+        raise ConfigError(f"{field}: expected 0 < rows <= 100000000, got {value!r}")
+    return number
+
+
 def _megabytes(value: Any, field: str) -> int:
     try:
         number = float(value)
@@ -79,6 +94,8 @@ class HostingConfig:
     allowed_domains: frozenset[str] = frozenset()
     allow_server_key: bool = False
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_MB * 1024 * 1024
+    max_rows: int = DEFAULT_MAX_ROWS
     output_base: Path = Path("out")
 
     @classmethod
@@ -114,8 +131,18 @@ class HostingConfig:
             max_upload_bytes=_megabytes(
                 section.get("max_upload_mb", DEFAULT_MAX_UPLOAD_MB), "ftkit.max_upload_mb"
             ),
+            max_decompressed_bytes=_megabytes(
+                section.get("max_decompressed_mb", DEFAULT_MAX_DECOMPRESSED_MB),
+                "ftkit.max_decompressed_mb",
+            ),
+            max_rows=_rows(section.get("max_rows", DEFAULT_MAX_ROWS), "ftkit.max_rows"),
             output_base=Path(str(section.get("output_dir", "out"))),
         )
+
+    @property
+    def read_limits(self) -> ReadLimits:
+        """Return the bounds on an upload's decompressed bytes and rows."""
+        return ReadLimits(self.max_decompressed_bytes, self.max_rows)
 
     @property
     def allow_pickle(self) -> bool:

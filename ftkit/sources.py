@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import math
 import mmap
 import operator
@@ -16,50 +14,48 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
-
-from ftkit.curation import MIN_CHARS, item_from_fields, parse_price, text_of_record
+from ftkit.columns import (
+    ColumnMapping,
+    ColumnOverrides,
+    check_columns,
+    describe_mapping,
+    detect_mapping,
+)
+from ftkit.curation import item_from_fields, text_of_record
 from ftkit.errors import SourceError
 from ftkit.items import Item
 from ftkit.pickles import Keep, load_course_pickle
+from ftkit.prices import read_price
+from ftkit.records import DEFAULT_READ_LIMITS, ReadLimits, read_records
 from ftkit.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
 
 __all__ = [
     "PICKLE_SUFFIXES",
     "SAMPLE",
     "ColumnMapping",
+    "ColumnOverrides",
     "LoadedItems",
+    "ReadLimits",
+    "columns_of",
     "content_hash",
     "detect_mapping",
+    "items_from_records",
     "load_items",
     "load_items_from_bytes",
     "pickled_items",
     "read_records",
+    "records_to_items",
+    "require_items",
 ]
 
 SAMPLE = "sample"
 PICKLE_SUFFIXES = (".pkl", ".pickle")
 Split = Literal["train", "test", "all"]
 
-_TITLE = ("title", "name", "product_name", "product", "product_title")
-_TEXT = ("text", "description", "features", "details", "content", "body", "summary")
-_PRICE = ("price", "price_usd", "list_price", "sale_price", "cost", "amount")
-_CATEGORY = ("category", "main_category", "categories", "department")
-_AMAZON_TEXT = ("description", "features", "details")
 _HASH_BLOCK = 1 << 20
 _PRICE_OF = operator.attrgetter("price")
 _PROMPT_OF = operator.attrgetter("prompt")
-
-
-@dataclass(frozen=True)
-class ColumnMapping:
-    """Which fields hold the title, the text (one or more, joined in order), price and category."""
-
-    price: str
-    title: str | None = None
-    text: tuple[str, ...] = ()
-    category: str | None = None
-    min_chars: int = 0
+_COLUMNS_FROM = 200  # rows whose keys make up the columns
 
 
 @dataclass(frozen=True)
@@ -78,39 +74,23 @@ class LoadedItems:
         return sum(self.dropped.values())
 
 
-def _pick(columns: Sequence[str], candidates: Iterable[str]) -> str | None:
-    lowered = {c.lower(): c for c in columns}
-    for name in candidates:
-        if name in lowered:
-            return lowered[name]
-    return None
-
-
-def detect_mapping(columns: Sequence[str], label: str = "data") -> ColumnMapping:
-    """Guess the mapping from column names; raise ``SourceError`` when there is no price."""
-    price = _pick(columns, _PRICE)
-    if price is None:
-        raise SourceError(
-            f"{label}: no price column (looked for {', '.join(_PRICE)}; "
-            f"found {', '.join(map(str, columns[:12])) or 'no columns'})"
-        )
-    title = _pick(columns, _TITLE)
-    lowered = {c.lower() for c in columns}
-    if title is not None and lowered.intersection(_AMAZON_TEXT):
-        text = tuple(c for name in _AMAZON_TEXT for c in columns if c.lower() == name)
-        min_chars = MIN_CHARS if len(text) > 1 else 0
-    else:
-        first = _pick(columns, _TEXT)
-        text, min_chars = ((first,) if first else ()), 0
-    if title is None and not text:
-        raise SourceError(f"{label}: no title or text column (looked for {', '.join(_TITLE)})")
-    return ColumnMapping(
-        price=price,
-        title=title,
-        text=text,
-        category=_pick(columns, _CATEGORY),
-        min_chars=min_chars,
+def require_items(loaded: LoadedItems) -> LoadedItems:
+    """Return ``loaded``; raise ``SourceError`` counting the drops by reason when it is empty."""
+    if loaded.items:
+        return loaded
+    if not loaded.rows:
+        raise SourceError(f"{loaded.source}: holds no rows")
+    ranked = sorted(loaded.dropped.items(), key=lambda pair: (-pair[1], pair[0]))
+    reasons = "; ".join(f"{count:,} {reason}" for reason, count in ranked)
+    used = f"; columns used: {describe_mapping(loaded.mapping)}" if loaded.mapping else ""
+    raise SourceError(
+        f"{loaded.source}: no usable rows, all {loaded.rows:,} were dropped ({reasons}){used}"
     )
+
+
+def columns_of(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Return the column names of records, in order of first appearance in the first rows."""
+    return list(dict.fromkeys(key for record in records[:_COLUMNS_FROM] for key in record))
 
 
 def _category(value: Any) -> str:
@@ -131,9 +111,9 @@ def items_from_records(
     dropped: Counter[str] = Counter()
     items: list[Item] = []
     for record in records:
-        price = parse_price(record.get(mapping.price))
-        if price is None:
-            dropped["no usable price"] += 1
+        price = read_price(record.get(mapping.price))
+        if isinstance(price, str):
+            dropped[price] += 1
             continue
         title = str(record.get(mapping.title) or "").strip() if mapping.title else ""
         text = text_of_record(record, mapping.text).strip()
@@ -144,91 +124,40 @@ def items_from_records(
             dropped[f"under {mapping.min_chars} characters of text"] += 1
             continue
         category = _category(record.get(mapping.category)) if mapping.category else ""
-        items.append(item_from_fields(title or text[:80], text, price, category))
+        scrub = mapping.scrub_part_numbers
+        item = item_from_fields(title or text[:80], text, price, category, part_numbers=scrub)
+        items.append(item)
     return LoadedItems(label, items, len(records), dict(dropped), mapping)
 
 
-def _parse_json_lines(data: bytes, label: str) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    for number, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError as err:
-            raise SourceError(f"{label}: line {number} is not valid JSON ({err})") from None
-        if not isinstance(record, dict):
-            raise SourceError(f"{label}: line {number} is not a JSON object")
-        records.append(record)
-    return records
-
-
-def _kind(name: str) -> str:
-    lowered = name.lower()
-    for suffix in (".jsonl.gz", ".ndjson.gz", ".json.gz", ".csv.gz"):
-        if lowered.endswith(suffix):
-            return suffix
-    return Path(lowered).suffix
-
-
-def read_records(data: bytes, name: str, label: str | None = None) -> list[dict[str, Any]]:
-    """Parse tabular bytes (CSV, JSONL, JSON, Parquet; optionally gzipped) into records."""
-    label = label or name
-    kind = _kind(name)
-    try:
-        if kind.endswith(".gz"):
-            data = gzip.decompress(data)
-            kind = kind.removesuffix(".gz")
-        if kind in (".jsonl", ".ndjson"):
-            return _parse_json_lines(data, label)
-        if kind == ".json":
-            parsed = orjson.loads(data)
-            if isinstance(parsed, dict):
-                parsed = next((v for v in parsed.values() if isinstance(v, list)), [parsed])
-            if not isinstance(parsed, list) or not all(isinstance(r, dict) for r in parsed):
-                raise SourceError(f"{label}: expected a JSON list of objects")
-            return parsed
-        if kind in (".csv", ".tsv"):
-            import pandas as pd
-
-            frame = pd.read_csv(io.BytesIO(data), sep="\t" if kind == ".tsv" else ",")
-            return frame.to_dict("records")  # type: ignore[return-value]
-        if kind == ".parquet":
-            import pandas as pd
-
-            return pd.read_parquet(io.BytesIO(data)).to_dict("records")  # type: ignore[return-value]
-    except SourceError:
-        raise
-    except (OSError, EOFError, ValueError, UnicodeDecodeError) as err:
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise SourceError(f"{label}: cannot parse as {kind.lstrip('.')} ({message})") from None
-    except Exception as err:  # pandas and pyarrow raise many kinds for a corrupt file
-        raise SourceError(f"{label}: cannot parse as {kind.lstrip('.')} ({err})") from None
-    raise SourceError(
-        f"{label}: unsupported file type '{kind or name}' "
-        "(use .csv, .jsonl, .jsonl.gz, .json, .parquet, or a course .pkl)"
-    )
-
-
-def _records_to_items(
-    records: list[dict[str, Any]], mapping: ColumnMapping | None, label: str
+def records_to_items(
+    records: list[dict[str, Any]],
+    label: str,
+    *,
+    mapping: ColumnMapping | None = None,
+    overrides: ColumnOverrides | None = None,
 ) -> LoadedItems:
+    """Map records (by ``mapping``, else detected keeping ``overrides``) into at least one item.
+
+    Raises ``SourceError`` when a column is missing or when no row survives (with the count of
+    rows dropped for each reason).
+    """
     if not records:
         raise SourceError(f"{label}: holds no rows")
-    columns = list(dict.fromkeys(key for record in records[:200] for key in record))
-    mapping = mapping or detect_mapping(columns, label)
-    missing = [c for c in (mapping.price, mapping.title, *mapping.text) if c and c not in columns]
-    if missing:
-        raise SourceError(f"{label}: no column named {', '.join(missing)}")
-    return items_from_records(records, mapping, label)
+    columns = columns_of(records)
+    if mapping is None:
+        mapping = detect_mapping(columns, label, overrides)
+    else:
+        check_columns(columns, mapping, label)
+    return require_items(items_from_records(records, mapping, label))
 
 
 def _load_sample(split: Split) -> LoadedItems:
     data = resources.files("ftkit.data").joinpath("sample_items.jsonl.gz").read_bytes()
-    records = _parse_json_lines(gzip.decompress(data), "built-in sample")
+    records = read_records(data, "sample_items.jsonl.gz", "built-in sample")
     if split != "all":
         records = [r for r in records if r.get("split") == split]
-    loaded = _records_to_items(records, None, "built-in sample")
+    loaded = records_to_items(records, "built-in sample")
     return replace(loaded, content_hash=_sha256(data))
 
 
@@ -314,15 +243,18 @@ def load_items(
     source: str | os.PathLike[str],
     *,
     mapping: ColumnMapping | None = None,
+    overrides: ColumnOverrides | None = None,
     split: Split = "train",
     allow_pickle: bool = True,
     keep: Keep | None = None,
 ) -> LoadedItems:
     """Load items from ``"sample"`` or a local path; raise ``SourceError`` on bad input.
 
-    ``split`` applies to the built-in sample only. ``allow_pickle=False`` (hosted mode) refuses
-    pickles outright. ``keep`` receives loading state that would be slow to free (a pickle's
-    memo) when the caller means to leave it to process exit.
+    A table is read by ``mapping``, or by the detected mapping keeping the columns named in
+    ``overrides``; when no row survives the error counts the drops by reason. ``split``
+    applies to the built-in sample only. ``allow_pickle=False`` (hosted mode) refuses pickles
+    outright. ``keep`` receives loading state that would be slow to free (a pickle's memo)
+    when the caller means to leave it to process exit.
     """
     if str(source) == SAMPLE:
         return _load_sample(split)
@@ -339,7 +271,8 @@ def load_items(
         data = path.read_bytes()
     except OSError as err:
         raise SourceError(f"{path}: cannot read ({err.strerror or err})") from None
-    loaded = _records_to_items(read_records(data, path.name, str(path)), mapping, str(path))
+    records = read_records(data, path.name, str(path))
+    loaded = records_to_items(records, str(path), mapping=mapping, overrides=overrides)
     return replace(loaded, content_hash=_sha256(data))
 
 
@@ -348,12 +281,16 @@ def load_items_from_bytes(
     filename: str,
     *,
     mapping: ColumnMapping | None = None,
+    overrides: ColumnOverrides | None = None,
     max_bytes: int = DEFAULT_UPLOAD_BYTES,
+    limits: ReadLimits = DEFAULT_READ_LIMITS,
 ) -> LoadedItems:
     """Load items from uploaded bytes, checked by content first (``ftkit.sniff``).
 
+    ``max_bytes`` bounds the upload itself, ``limits`` what it decompresses to and its rows.
     Pickles are always refused, under any name: loading one can run code.
     """
     sniff_upload(data, filename, max_bytes=max_bytes)
-    loaded = _records_to_items(read_records(data, filename), mapping, filename)
+    records = read_records(data, filename, limits=limits)
+    loaded = records_to_items(records, filename, mapping=mapping, overrides=overrides)
     return replace(loaded, content_hash=_sha256(data))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import pickle
 import zipfile
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from apptest_support import assert_clean, course_pickle, errors, metrics, open_app
+from apptest_support import APP, assert_clean, course_pickle, errors, metrics, open_app
+from streamlit.testing.v1 import AppTest
 
 from ftkit.ui import state
 
@@ -137,3 +139,100 @@ def test_use_the_sample_again_after_an_upload() -> None:
     at.button(key="data_use_sample").click().run()
     assert_clean(at)
     assert metrics(at)["Items"] == "1,086"
+
+
+def everyday_csv(price_header: str = "Cost (USD)", prices: list[str] | None = None) -> bytes:
+    prices = prices or [f"${n + 10}.00" for n in range(30)]
+    rows = [
+        f'Lamp {n},"A 5.5-inch, 12-megapixel lamp, model {n}","{p}"' for n, p in enumerate(prices)
+    ]
+    return (f"Product Name,Blurb Text,{price_header}\n" + "\n".join(rows) + "\n").encode()
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="data_upload").set_value((name, data, "text/csv"))
+    return at.run()
+
+
+def test_everyday_headers_are_detected_and_the_mapping_is_shown() -> None:
+    at = upload(open_app(), "shop.csv", everyday_csv())
+    assert_clean(at)
+    assert metrics(at)["Items"] == "30"
+    shown = [c.value for c in at.caption]
+    assert any(
+        "Columns: price 'Cost (USD)', title 'Product Name', text 'Blurb Text'" in c for c in shown
+    )
+    assert any("part-number scrub off" in c for c in shown)
+
+
+def test_a_file_whose_price_was_not_found_can_be_mapped_from_its_headers() -> None:
+    at = upload(open_app(), "shop.csv", everyday_csv(price_header="Preis"))
+    assert not at.exception
+    assert len(errors(at)) == 1 and "shop.csv: no price column" in errors(at)[0]
+    assert at.subheader[0].value == "built-in sample"  # still in use meanwhile
+    price = at.selectbox[0]
+    assert price.label == "Price" and price.value is None
+    assert price.options == ["Product Name", "Blurb Text", "Preis"]  # the file's own headers
+    assert at.selectbox[1].value == "Product Name"  # what was found is filled in
+    price.select("Preis")
+    next(b for b in at.button if b.label == "Apply mapping").click().run()  # the file's form
+    assert_clean(at)
+    assert at.subheader[0].value == "shop.csv"
+    assert metrics(at)["Items"] == "30"
+
+
+def test_when_no_row_survives_the_error_counts_the_drops_by_reason() -> None:
+    prices = ["€12,50"] * 20 + ["45,00"] * 8 + [""] * 2
+    at = upload(open_app(), "shop.csv", everyday_csv(prices=prices))
+    assert not at.exception
+    assert errors(at)[0].startswith(
+        "shop.csv: no usable rows, all 30 were dropped (20 price in another currency; "
+        "8 ambiguous decimal comma in price; 2 no price)"
+    )
+    assert len(errors(at)) == 1 and at.subheader[0].value == "built-in sample"
+
+
+def test_the_scrub_is_a_visible_option_on_the_mapping() -> None:
+    at = upload(open_app(), "shop.csv", everyday_csv())
+    assert at.checkbox[0].label == "Remove part numbers" and not at.checkbox[0].value
+    at.checkbox[0].check()
+    at.button[-1].click().run()  # Apply mapping
+    assert_clean(at)
+    assert any("part-number scrub on" in c.value for c in at.caption)
+
+
+def test_an_upload_over_the_decompressed_limit_is_one_line() -> None:
+    bomb = gzip.compress(b"title,price\n" + b"a,1\n" * 1_000_000)  # 4 MB of rows
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets["ftkit"] = {"max_decompressed_mb": 1, "max_rows": 100}
+    at.run()
+    upload(at, "bomb.csv.gz", bomb)
+    assert errors(at) == ["bomb.csv.gz: decompresses to more than the limit of 1.0 MB of data"]
+    upload(at, "many.csv", b"title,price\n" + b"a,1\n" * 101)
+    assert errors(at) == ["many.csv: has more than the limit of 100 rows"]
+
+
+def test_hosted_uploads_list_no_pickles_and_no_message_suggests_local_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(state.HOSTED_ENV, "1")
+    at = open_app()
+    uploader = at.file_uploader(key="data_upload")
+    assert not {"pkl", "pickle", ".pkl", ".pickle"} & set(uploader.allowed_type)
+    at = upload(at, "train.csv", pickle.dumps([1, 2]))
+    shown = [uploader.help, *errors(at), *(c.value for c in at.caption)]
+    assert "pickles cannot be uploaded" in errors(at)[0]
+    assert not [text for text in shown if "local path" in text.lower() and "off" not in text]
+
+
+def test_a_mapping_that_still_gives_no_items_shows_one_new_error_and_keeps_the_file() -> None:
+    at = upload(open_app(), "shop.csv", everyday_csv(price_header="Preis"))
+    at.selectbox[0].select("Blurb Text")  # not a price
+    next(b for b in at.button if b.label == "Apply mapping").click().run()
+    assert not at.exception
+    assert len(errors(at)) == 1
+    assert errors(at)[0].startswith("shop.csv: no usable rows, all 30 were dropped (30 unparseable")
+    at.selectbox[0].select("Preis")
+    next(b for b in at.button if b.label == "Apply mapping").click().run()
+    assert_clean(at)
+    assert at.subheader[0].value == "shop.csv"

@@ -42,7 +42,8 @@ def test_prepare_human_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str
     )
     assert code == 0
     assert "Wrote 20 training examples" in out
-    assert "dropped 14: no usable price" in out
+    assert "  columns: price 'price', title 'title', text 'description' + 'features'" in out
+    assert "part-number scrub on" in out  # the sample is in the course's Amazon shape
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fine_tune_train.jsonl"]
 
 
@@ -73,6 +74,7 @@ def _evil_pickle(path: Path, marker: Path) -> None:
         ("evil", "refused to load 'posix.system'"),
         ("garbage", "not a readable pickle"),
         ("no_price", "no price column"),
+        ("no_rows", "no usable rows, all 3 were dropped (2 price in another currency; 1 no price)"),
         ("too_few", "but the source has only"),
         ("bad_out", "cannot create the output folder"),
     ],
@@ -95,6 +97,9 @@ def test_bad_input_is_one_line_and_writes_nothing(
     elif case == "no_price":
         source = str(tmp_path / "items.csv")
         Path(source).write_text("title,description\nLamp,Bright\n")
+    elif case == "no_rows":
+        source = str(tmp_path / "items.csv")
+        Path(source).write_text("title,price\nLamp,€45\nDesk,45 EUR\nChair,\n")
     elif case == "too_few":
         extra = ["--train", "5000"]
     elif case == "bad_out":

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ftkit.curation import build_prompt, parse_price, scrub
+from ftkit.curation import build_prompt, scrub
 from ftkit.errors import SourceError
 from ftkit.sources import ColumnMapping, load_items, load_items_from_bytes
 
@@ -26,7 +26,7 @@ def test_built_in_sample_has_the_lectures_sizes() -> None:
     test = load_items("sample", split="test")
     assert len(train.items) >= 800
     assert len(test.items) >= 250
-    assert train.dropped == {"no usable price": train.rows - len(train.items)}
+    assert train.dropped_total == train.rows - len(train.items)
     assert len({item.category for item in train.items}) >= 8
     assert all(item.prompt.endswith(".00") for item in train.items)
 
@@ -37,7 +37,7 @@ def test_amazon_records_become_course_prompts(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in lines).encode()))
     loaded = load_items(path)
     assert loaded.rows == 3
-    assert loaded.dropped == {"no usable price": 2}
+    assert loaded.dropped == {"no price": 1, "unparseable price": 1}
     [item] = loaded.items
     assert item.category == "Home & Kitchen"
     assert item.prompt.startswith("How much does this cost to the nearest dollar?\n\nAcme")
@@ -76,7 +76,7 @@ def test_tabular_formats_with_detected_columns(tmp_path: Path, suffix: str) -> N
     loaded = load_items(path)
     assert [i.title for i in loaded.items] == ["Desk lamp", "Stapler"]
     assert [i.price for i in loaded.items] == [24.5, 9.99]
-    assert loaded.dropped == {"no usable price": 1}
+    assert loaded.dropped == {"no price": 1}
     assert loaded.mapping == ColumnMapping(price="price", title="name", text=("description",))
 
 
@@ -96,6 +96,7 @@ def test_explicit_mapping(tmp_path: Path) -> None:
         ("items.parquet", b"not parquet", "cannot parse as parquet"),
         ("items.xlsx", b"PK", "unsupported file type"),
         ("items.csv", b"", "cannot parse as csv"),
+        ("items.csv", "title,price\nLamp,€45\n".encode(), "1 price in another currency"),
     ],
 )
 def test_bad_files_give_one_clear_line(
@@ -124,27 +125,9 @@ def test_uploaded_pickles_are_refused() -> None:
         load_items_from_bytes(b"\x80\x04\x95", "sneaky.csv")
 
 
-@pytest.mark.parametrize(
-    ("value", "price"),
-    [
-        (12, 12.0),
-        ("$1,299.99", 1299.99),
-        ("19.5", 19.5),
-        (0, None),
-        (-3, None),
-        (float("nan"), None),
-        ("", None),
-        (None, None),
-        (True, None),
-        ("call us", None),
-    ],
-)
-def test_parse_price(value: object, price: float | None) -> None:
-    assert parse_price(value) == price
-
-
 def test_scrub_and_prompt() -> None:
     assert scrub('Model: "KT-48213" [new] {x}') == "Model new x"
+    assert scrub('Model: "KT-48213" 5.5-inch', part_numbers=False) == "Model KT-48213 5.5-inch"
     assert build_prompt("Lamp", "Bright", 26.4) == (
         "How much does this cost to the nearest dollar?\n\nLamp\nBright\n\nPrice is $26.00"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import orjson
 from ftkit.cli import keeping_until_exit, record_quietly
 from ftkit.cli.halves import prepare_in_two
 from ftkit.cli.recorder import start_recorder
+from ftkit.columns import describe_mapping
 from ftkit.messages import (
     DEFAULT_ASSISTANT_TEMPLATE,
     DEFAULT_SYSTEM_PROMPT,
@@ -22,7 +24,7 @@ from ftkit.messages import (
 from ftkit.models import DEFAULT_MODEL
 from ftkit.prepare import PrepareResult, check_output_folder, prepare
 from ftkit.sampling import STRATEGIES
-from ftkit.sources import ColumnMapping, content_hash, load_items
+from ftkit.sources import ColumnMapping, ColumnOverrides, content_hash, load_items
 
 __all__ = ["register", "result_to_json"]
 
@@ -43,9 +45,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--user-template", default=DEFAULT_USER_TEMPLATE)
     parser.add_argument("--assistant-template", default=DEFAULT_ASSISTANT_TEMPLATE)
     parser.add_argument("--out", default=".", help="output folder (.)")
-    parser.add_argument("--title-column", help="column holding the title")
-    parser.add_argument("--text-column", action="append", help="column(s) holding the text")
-    parser.add_argument("--price-column", help="column holding the price")
+    parser.add_argument("--title-column", help="column holding the title (else detected)")
+    parser.add_argument(
+        "--text-column", action="append", help="column(s) holding the text (else detected)"
+    )
+    parser.add_argument("--price-column", help="column holding the price (else detected)")
+    parser.add_argument("--category-column", help="column holding the category (else detected)")
+    parser.add_argument(
+        "--scrub-part-numbers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="drop words of 7+ characters with a digit, the course's part-number rule "
+        "(default: on for Amazon-2023 records only)",
+    )
     parser.add_argument(
         "--check", action="store_true", help="run the pre-flight check on what was written"
     )
@@ -55,20 +67,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def _mapping(args: argparse.Namespace) -> ColumnMapping | None:
-    if not (args.price_column or args.title_column or args.text_column):
-        return None
-    return ColumnMapping(
-        price=args.price_column or "price",
+def _overrides(args: argparse.Namespace) -> ColumnOverrides:
+    return ColumnOverrides(
+        price=args.price_column,
         title=args.title_column,
         text=tuple(args.text_column or ()),
+        category=args.category_column,
+        scrub_part_numbers=args.scrub_part_numbers,
     )
 
 
-def result_to_json(result: PrepareResult) -> dict[str, Any]:
-    """Return the ``--json`` object for a prepare run."""
+def _mapping_json(mapping: ColumnMapping | None) -> dict[str, Any] | None:
+    return None if mapping is None else {**asdict(mapping), "text": list(mapping.text)}
+
+
+def result_to_json(result: PrepareResult, mapping: ColumnMapping | None = None) -> dict[str, Any]:
+    """Return the ``--json`` object for a prepare run (``mapping``: the columns used)."""
     return {
         "source": result.source,
+        "mapping": _mapping_json(mapping),
         "rows": result.rows,
         "loaded": result.loaded,
         "dropped": result.dropped,
@@ -81,9 +98,11 @@ def result_to_json(result: PrepareResult) -> dict[str, Any]:
     }
 
 
-def format_result(result: PrepareResult) -> str:
+def format_result(result: PrepareResult, mapping: ColumnMapping | None = None) -> str:
     """Return the human summary of a prepare run."""
     lines = [f"Loaded {result.loaded:,} items from {result.source} ({result.rows:,} rows)."]
+    if mapping is not None:
+        lines.append(f"  columns: {describe_mapping(mapping)}")
     for reason, count in sorted(result.dropped.items()):
         lines.append(f"  dropped {count:,}: {reason}")
     lines.append(f"Wrote {result.train_count:,} training examples to {result.train_path}")
@@ -98,19 +117,26 @@ def format_result(result: PrepareResult) -> str:
 
 
 def _record(
-    args: argparse.Namespace, templates: Templates, result: PrepareResult, dataset_hash: str
+    args: argparse.Namespace,
+    templates: Templates,
+    result: PrepareResult,
+    dataset_hash: str,
+    mapping: ColumnMapping | None,
 ) -> int:
     from ftkit.recording import current_user, prepare_settings, record_prepare
 
     settings = prepare_settings(
         args.source, train=args.train, validation=args.validation, seed=args.seed,
-        strategy=args.sampling, templates=templates, out_dir=args.out, mapping=_mapping(args),
+        strategy=args.sampling, templates=templates, out_dir=args.out, mapping=mapping,
         dataset_hash=dataset_hash,
     )  # fmt: skip
     return record_prepare(result, settings, user=current_user())
 
 
-def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
+def _prepare(
+    args: argparse.Namespace, templates: Templates
+) -> tuple[PrepareResult, ColumnMapping | None]:
+    """Run prepare; return its result and the column mapping it used (None for a pickle)."""
     check_output_folder(Path(args.out))  # before a long load, not after it
     with keeping_until_exit() as keep:
         if args.sampling == "first":  # a large course pickle: load it on both cores
@@ -119,10 +145,10 @@ def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
                 templates=templates, out_dir=args.out, keep=keep,
             )  # fmt: skip
             if result is not None:
-                return result
-        loaded = load_items(args.source, mapping=_mapping(args), keep=keep)
+                return result, None
+        loaded = load_items(args.source, overrides=_overrides(args), keep=keep)
         keep(loaded)
-    return prepare(
+    result = prepare(
         args.source,
         loaded=loaded,
         train=args.train,
@@ -132,6 +158,7 @@ def _prepare(args: argparse.Namespace, templates: Templates) -> PrepareResult:
         templates=templates,
         out_dir=args.out,
     )
+    return result, loaded.mapping
 
 
 def _load_history_store() -> None:
@@ -144,14 +171,15 @@ def run(args: argparse.Namespace) -> int:
     # the history store loads in a helper process while the data loads here
     recorder = None if args.no_history else start_recorder(_load_history_store)
     try:
-        result = _prepare(args, templates)
+        result, mapping = _prepare(args, templates)
         if not args.no_history:
-            record = (args, templates, result, result.dataset_hash or content_hash(args.source))
+            dataset_hash = result.dataset_hash or content_hash(args.source)
+            record = (args, templates, result, dataset_hash, mapping)
             record_quietly(lambda: recorder.run(_record, *record) if recorder else _record(*record))
     finally:
         if recorder is not None:
             recorder.close()
-    summary = result_to_json(result)
+    summary = result_to_json(result, mapping)
     report = None
     if args.check:
         from ftkit.check import check_file, format_report, report_to_json
@@ -163,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(orjson.dumps(summary).decode() + "\n")
     else:
-        print(format_result(result))
+        print(format_result(result, mapping))
         if report is not None:
             print()
             print(format_report(report))

@@ -22,21 +22,25 @@ import pandas as pd
 import streamlit as st
 
 from ftkit.check import CheckReport, check_file
+from ftkit.columns import ColumnOverrides, check_columns, guess_mapping
 from ftkit.errors import FtkitError, SourceError
 from ftkit.items import Item
 from ftkit.messages import Templates
 from ftkit.models import find_model
 from ftkit.prepare import write_split
+from ftkit.records import DEFAULT_READ_LIMITS, ReadLimits
 from ftkit.sampling import Split, Strategy, split_items
 from ftkit.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
 from ftkit.sources import (
     PICKLE_SUFFIXES,
     ColumnMapping,
     LoadedItems,
+    columns_of,
     detect_mapping,
     items_from_records,
     load_items,
     read_records,
+    require_items,
 )
 from ftkit.stats import Bin, DatasetSummary, histogram, summarize_items
 from ftkit.table import ROLES, Role, example_tokens, messages_table, render_column
@@ -46,6 +50,8 @@ from ftkit.ui import state
 __all__ = [
     "Composition",
     "Dataset",
+    "PendingTable",
+    "clear_pending",
     "current_composition",
     "current_dataset",
     "current_templates",
@@ -54,9 +60,13 @@ __all__ = [
     "hash_file",
     "load_path",
     "load_upload",
+    "map_pending",
+    "pending_table",
     "run_check",
     "set_mapping",
     "tokenizer",
+    "upload_limit",
+    "upload_read_limits",
     "use_sample",
 ]
 
@@ -65,6 +75,7 @@ _SAMPLE_FILE = "sample_items.jsonl.gz"
 _HASH_CHUNK = 1 << 23
 Records = list[dict[str, Any]]
 SplitId = tuple[str, int, int, int, str]
+PENDING = "data_pending"  # a table whose columns still need mapping (dict of PendingTable)
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,18 @@ class Dataset:
     loaded: LoadedItems
     columns: tuple[str, ...]
     mapping: ColumnMapping | None
+
+
+@dataclass(frozen=True)
+class PendingTable:
+    """A file that was read but whose columns did not give items: map them to use it."""
+
+    kind: str
+    label: str
+    content_hash: str
+    columns: tuple[str, ...]
+    guess: ColumnOverrides
+    error: str
 
 
 # ---- hashing -------------------------------------------------------------------------------
@@ -135,7 +158,7 @@ def _sample_records() -> Records:
 
 
 def _columns(records: Records) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(key for record in records[:200] for key in record))
+    return tuple(columns_of(records))
 
 
 def _mapping_key(mapping: ColumnMapping | None) -> str:
@@ -149,19 +172,8 @@ def _mapping_from_state(raw: dict[str, Any] | None) -> ColumnMapping | None:
 
 
 def _build_items(records: Records, mapping: ColumnMapping, label: str) -> LoadedItems:
-    columns = _columns(records)
-    missing = [c for c in (mapping.price, mapping.title, *mapping.text) if c and c not in columns]
-    if missing:
-        raise SourceError(f"{label}: no column named {', '.join(missing)}")
-    loaded = items_from_records(records, mapping, label)
-    _require_items(loaded, label)
-    return loaded
-
-
-def _require_items(loaded: LoadedItems, label: str) -> None:
-    if not loaded.items:
-        why = "; ".join(f"{n:,} {reason}" for reason, n in loaded.dropped.items()) or "no rows"
-        raise SourceError(f"{label}: no usable items ({why})")
+    check_columns(_columns(records), mapping, label)
+    return require_items(items_from_records(records, mapping, label))
 
 
 def _gone(label: str) -> Callable[[], Any]:
@@ -179,11 +191,69 @@ def _set_dataset(kind: str, label: str, content_hash: str, mapping: ColumnMappin
     st.session_state[state.DATASET_SOURCE] = label
     st.session_state[state.DATASET_HASH] = content_hash
     st.session_state[state.DATASET_MAPPING] = None if mapping is None else asdict(mapping)
+    clear_pending()
 
 
 def use_sample() -> None:
     """Switch this session to the built-in sample with its detected mapping."""
     _set_dataset("sample", "sample", _sample_hash(), None)
+
+
+# ---- a table whose columns need mapping -------------------------------------------------------
+
+
+def pending_table() -> PendingTable | None:
+    """Return the file waiting for a column mapping, if any."""
+    raw = st.session_state.get(PENDING)
+    if not raw:
+        return None
+    guess = ColumnOverrides(**{**raw["guess"], "text": tuple(raw["guess"]["text"])})
+    return PendingTable(**{**raw, "columns": tuple(raw["columns"]), "guess": guess})
+
+
+def clear_pending() -> None:
+    """Forget the file waiting for a column mapping."""
+    st.session_state[PENDING] = None
+
+
+def _set_pending(
+    kind: str, label: str, content_hash: str, columns: tuple[str, ...], error: str
+) -> None:
+    """Keep a file waiting for its mapping; a retry keeps the first guess (the pickers' state)."""
+    previous = pending_table()
+    same = previous is not None and previous.content_hash == content_hash
+    guess = previous.guess if previous is not None and same else guess_mapping(columns)
+    st.session_state[PENDING] = {
+        "kind": kind, "label": label, "content_hash": content_hash, "columns": list(columns),
+        "guess": asdict(guess), "error": error,
+    }  # fmt: skip
+
+
+def _adopt(kind: str, label: str, content_hash: str, load: Callable[[], Records],
+           mapping: ColumnMapping | None = None) -> Dataset:  # fmt: skip
+    """Make a table the session's dataset; when its columns fail, keep it pending and raise."""
+    records = _records(content_hash, load)
+    if not records:
+        raise SourceError(f"{label}: holds no rows")
+    try:
+        dataset = _tabular(kind, label, content_hash, load, mapping)
+    except SourceError as err:
+        _set_pending(kind, label, content_hash, _columns(records), str(err))
+        raise
+    _set_dataset(kind, label, content_hash, dataset.mapping)
+    return dataset
+
+
+def map_pending(mapping: ColumnMapping) -> Dataset:
+    """Apply ``mapping`` to the pending file and make it the dataset; raise ``SourceError``."""
+    pending = pending_table()
+    if pending is None:
+        raise SourceError("column mapping: no file is waiting for one; load it again")
+    if pending.kind == "path":
+        load = _reload_records(Path(pending.label), pending.content_hash)
+    else:
+        load = _gone(pending.label)
+    return _adopt(pending.kind, pending.label, pending.content_hash, load, mapping)
 
 
 def _tabular(kind: str, label: str, content_hash: str, load: Callable[[], Records],
@@ -232,9 +302,7 @@ def current_dataset() -> Dataset:
 
 
 def _load_pickle(path: Path) -> LoadedItems:
-    loaded = load_items(path, allow_pickle=not state.is_hosted())
-    _require_items(loaded, str(path))
-    return loaded
+    return require_items(load_items(path, allow_pickle=not state.is_hosted()))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -297,6 +365,7 @@ def load_path(text: str, progress: Callable[[float], None] | None = None) -> Dat
     """Load a local file (a course pickle or a table) into this session; local mode only."""
     if state.is_hosted():
         raise SourceError("local paths are off on this server (hosted mode); upload a file instead")
+    clear_pending()
     if not text.strip():
         raise SourceError("path: type the path of a local file")
     path = Path(text.strip()).expanduser().resolve()
@@ -306,12 +375,11 @@ def load_path(text: str, progress: Callable[[float], None] | None = None) -> Dat
         raise SourceError(f"{path}: is a folder, not a data file")
     if path.suffix.lower() in PICKLE_SUFFIXES:
         content_hash, dataset = _open_pickle(path)
-    else:
-        content_hash = hash_file(path, progress)
-        records = lambda: read_records(_read(path), path.name, str(path))  # noqa: E731
-        dataset = _tabular("path", str(path), content_hash, records, None)
-    _set_dataset("path", str(path), content_hash, dataset.mapping)
-    return dataset
+        _set_dataset("path", str(path), content_hash, None)
+        return dataset
+    content_hash = hash_file(path, progress)
+    records = lambda: read_records(_read(path), path.name, str(path))  # noqa: E731
+    return _adopt("path", str(path), content_hash, records)
 
 
 def upload_limit() -> int:
@@ -324,13 +392,26 @@ def upload_limit() -> int:
         return DEFAULT_UPLOAD_BYTES
 
 
+def upload_read_limits() -> ReadLimits:
+    """Return the bounds on an upload's decompressed bytes and rows (``max_decompressed_mb``...)."""
+    from ftkit.ui.auth import hosting_config
+
+    try:
+        return hosting_config().read_limits
+    except FtkitError:
+        return DEFAULT_READ_LIMITS
+
+
 def load_upload(name: str, data: bytes) -> Dataset:
-    """Load an uploaded table (never a pickle) into this session."""
+    """Load an uploaded table (never a pickle) into this session.
+
+    When its columns give no items the file stays pending (``pending_table``) for the user to
+    map, and the ``SourceError`` is raised.
+    """
+    clear_pending()
     sniff_upload(data, name, max_bytes=upload_limit())
-    content_hash = hash_bytes(data)
-    dataset = _tabular("upload", name, content_hash, lambda: read_records(data, name), None)
-    _set_dataset("upload", name, content_hash, dataset.mapping)
-    return dataset
+    limits = upload_read_limits()
+    return _adopt("upload", name, hash_bytes(data), lambda: read_records(data, name, limits=limits))
 
 
 def set_mapping(mapping: ColumnMapping) -> Dataset:
