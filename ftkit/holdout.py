@@ -24,6 +24,7 @@ from ftkit.sampling import Split, SplitSettings, held_out, split_items
 from ftkit.sources import PICKLE_SUFFIXES, SAMPLE, LoadedItems, load_items
 
 __all__ = [
+    "SAMPLE_LABEL",
     "EvaluationItems",
     "Scope",
     "choose_items",

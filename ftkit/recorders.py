@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import openai
@@ -30,20 +30,18 @@ from ftkit.holdout import (
     split_from_settings,
     split_to_settings,
 )
-from ftkit.items import Item
 from ftkit.jobs import RUN_ID_KEY, JobInfo, JobSpec
 from ftkit.predictors import Predictor, is_baseline, make_baseline, needs_training
 from ftkit.recording import UPLOADED, content_hash
 from ftkit.runs import save_run
 from ftkit.sampling import SplitSettings
-from ftkit.sources import SAMPLE, load_items
+from ftkit.sources import SAMPLE
 
 __all__ = [
     "ClientFor",
     "evaluate_outputs",
     "evaluate_settings",
     "evaluate_status",
-    "evaluation_items",
     "final_metrics",
     "finetune_outputs",
     "finetune_settings",
@@ -320,12 +318,6 @@ def record_evaluate(
     return record_run("evaluate", settings, evaluate_outputs(result, saved=saved), user=user,
                       status=evaluate_status(result), parent_run_id=parent_run_id,
                       store=store)  # fmt: skip
-
-
-def evaluation_items(source: str, split: Literal["train", "test"], size: int | None) -> list[Item]:
-    """Return items to evaluate on: the sample's ``split``, or every item of a data file."""
-    loaded = load_items(source, split=split if source == SAMPLE else "all")
-    return loaded.items[:size] if size else loaded.items
 
 
 def _same_content(run: Run, path: str, recorded: Any) -> None:

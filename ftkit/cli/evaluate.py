@@ -255,12 +255,14 @@ def _record(
 ) -> int:
     baseline = is_baseline(args.model)
     train = _train_source(args, chosen)
+    dataset_hash = content_hash(args.source)
+    train_hash = dataset_hash if train == args.source else content_hash(train)
     settings = evaluate_settings(
-        model=args.model, source=_where(args.source), dataset_hash=content_hash(args.source),
+        model=args.model, source=_where(args.source), dataset_hash=dataset_hash,
         size=args.size, workers=workers,
         base_url=None if baseline else args.base_url or read_setting("OPENAI_BASE_URL"),
         train_source=_where(train) if baseline else None,
-        train_hash=content_hash(train) if baseline else None,
+        train_hash=train_hash if baseline else None,
         max_tokens=args.max_tokens, prefill=not args.no_prefill,
         split=chosen.split, scored=chosen.scope, scored_items=chosen.describe(args.size),
     )  # fmt: skip

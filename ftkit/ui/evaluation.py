@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import streamlit as st
 
 from ftkit.holdout import (
+    SAMPLE_LABEL,
     EvaluationItems,
     Scope,
     held_out_items,
@@ -40,7 +41,7 @@ __all__ = [
 NOTHING_HELD_OUT = (
     "lower the training or validation size on the Compose page, or upload a separate test file"
 )
-SAMPLE_TRAIN = "built-in sample"
+SAMPLE_TRAIN = SAMPLE_LABEL
 
 
 class Upload(Protocol):
@@ -130,8 +131,8 @@ def _dataset_train(dataset: Dataset, split: SplitSettings, fit: bool) -> tuple[l
         return [], dataset.label
     if is_test_set(dataset.label) and dataset.kind == "path":
         return _train(f"sample:{split}", SAMPLE_TRAIN, split, _sample_train()), SAMPLE_TRAIN
-    key = f"{dataset.key}:{split}"
-    return _train(key, dataset.label, split, dataset.loaded.items), dataset.label
+    label = SAMPLE_LABEL if dataset.kind == "sample" else dataset.label
+    return _train(f"{dataset.key}:{split}", label, split, dataset.loaded.items), label
 
 
 def _from_dataset(dataset: Dataset, split: SplitSettings, fit: bool) -> EvaluationItems:
@@ -139,9 +140,8 @@ def _from_dataset(dataset: Dataset, split: SplitSettings, fit: bool) -> Evaluati
         train, train_label = _dataset_train(dataset, split, fit)
         scored = _sample_test() if dataset.kind == "sample" else dataset.loaded.items
         scope: Scope = "test split" if dataset.kind == "sample" else "test set"
-        return EvaluationItems(
-            list(scored), train, scope, dataset.label, split, train_label, len(scored)
-        )
+        label = SAMPLE_LABEL if dataset.kind == "sample" else dataset.label
+        return EvaluationItems(list(scored), train, scope, label, split, train_label, len(scored))
     return _held_out(f"{dataset.key}:{split}", dataset.label, split, dataset.loaded.items)
 
 
