@@ -77,6 +77,8 @@ class EvaluationItems:
         """Raise ``EvaluationError`` (one line, ending with ``hint``) when nothing is held out."""
         if self.items:
             return
+        if self.scope != "held-out":
+            raise EvaluationError(f"{self.label}: holds no items to score")
         raise EvaluationError(
             f"{self.label}: no held-out items to score: its {self.total:,} items all go to the "
             f"{self.split.describe()}; {hint}"

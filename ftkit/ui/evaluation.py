@@ -72,7 +72,8 @@ class PageItems:
         """Return the line saying which items are scored (and what the baselines learn from)."""
         line = f"Test items: {self.chosen.describe()}."
         if baseline_trained and self.chosen.train:
-            line += f" {self.chosen.describe_train().capitalize()}."
+            trained = self.chosen.describe_train()
+            line += f" {trained[0].upper()}{trained[1:]}."
         return line
 
 
@@ -119,12 +120,6 @@ def _record_source(dataset: Dataset) -> str:
     return dataset.label if dataset.kind == "path" else f"{UPLOADED}{dataset.label}"
 
 
-def _dataset_hash(dataset: Dataset) -> str:
-    if dataset.kind == "sample":
-        return content_hash(SAMPLE)
-    return str(st.session_state[state.DATASET_HASH])
-
-
 def _dataset_train(dataset: Dataset, split: SplitSettings, fit: bool) -> tuple[list[Item], str]:
     """Return the dataset's training split (the sample's for a test set) and whose it is."""
     if not fit:
@@ -153,7 +148,8 @@ def page_items(upload: Upload | None, *, fit_baselines: bool) -> PageItems:
     """
     split = page_split()  # also gives a page opened on its own the session's defaults
     dataset = current_dataset()
-    source, dataset_hash = _record_source(dataset), _dataset_hash(dataset)
+    # current_dataset() keeps the session's hash of the dataset (the sample's too) up to date
+    source, dataset_hash = _record_source(dataset), str(st.session_state[state.DATASET_HASH])
     train_source, train_hash = source, dataset_hash
     if dataset.kind == "path" and is_test_set(dataset.label):
         train_source, train_hash = SAMPLE, content_hash(SAMPLE)
