@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from apptest_support import assert_clean, goto, open_app
 from streamlit.testing.v1 import AppTest
 
+import ftkit.history as history
+from ftkit.history import get_run, list_runs
+from ftkit.recorders import rerun_evaluate
 from ftkit.ui import state
 from tests.test_holdout import write_csv
 
@@ -15,11 +19,15 @@ KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPE
 
 
 @pytest.fixture(autouse=True)
-def local_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def local_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.delenv(state.HOSTED_ENV, raising=False)
     for name in KEYS:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FTKIT_DATABASE_URL", f"sqlite:///{tmp_path / 'history.db'}")
+    monkeypatch.setenv("FTKIT_USER", "ana@example.com")
     monkeypatch.chdir(tmp_path)
+    yield
+    history.close_all()
 
 
 def csv_bytes(tmp_path: Path, rows: int) -> bytes:
@@ -91,3 +99,23 @@ def test_a_separate_test_file_is_scored_whole(tmp_path: Path) -> None:
     at.button(key="evaluate_run").click().run()
     assert_clean(at)
     assert scored_titles(at) == [f"Widget {n}" for n in range(12)]
+
+
+def test_a_local_file_run_records_its_split_and_reruns_on_the_same_items(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "widgets.csv", 640)
+    at = open_app()
+    at.text_input(key="data_path").input(str(path))
+    at.button[0].click().run()
+    goto(at, "evaluate")
+    at.selectbox(key="evaluate_predictor").select("baseline:regression").run()
+    at.number_input(key="evaluate_size").set_value(40).run()
+    at.button(key="evaluate_run").click().run()
+    assert_clean(at)
+    (run,) = list_runs(kind="evaluate")
+    assert run.settings["source"] == str(path) and run.settings["train_source"] == str(path)
+    assert run.settings["split"] == {"train": 500, "validation": 50, "seed": 42,
+                                     "sampling": "first"}  # fmt: skip
+    assert run.settings["scored"] == "held-out"
+    assert run.settings["scored_items"].startswith("40 held-out items of ")
+    again = get_run(rerun_evaluate(run, user="ana@example.com"))
+    assert again.outputs["metrics"] == run.outputs["metrics"]
