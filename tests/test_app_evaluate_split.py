@@ -119,3 +119,20 @@ def test_a_local_file_run_records_its_split_and_reruns_on_the_same_items(tmp_pat
     assert run.settings["scored_items"].startswith("40 held-out items of ")
     again = get_run(rerun_evaluate(run, user="ana@example.com"))
     assert again.outputs["metrics"] == run.outputs["metrics"]
+
+
+def test_a_course_test_pickle_dataset_is_scored_whole(tmp_path: Path) -> None:
+    from apptest_support import course_pickle
+
+    path = course_pickle(tmp_path / "test.pkl", 20)
+    at = open_app()
+    at.text_input(key="data_path").input(str(path))
+    at.button[0].click().run()
+    goto(at, "evaluate")
+    at.selectbox(key="evaluate_predictor").select("baseline:mean").run()
+    captions = " ".join(c.value for c in at.main.caption)
+    assert f"the first 20 items of {path} (a test set" in captions
+    assert "training items of the built-in sample" in captions
+    at.button(key="evaluate_run").click().run()
+    assert_clean(at)
+    assert len(scored_titles(at)) == 20
