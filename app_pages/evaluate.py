@@ -13,21 +13,11 @@ from ftkit.clients import make_client
 from ftkit.errors import FtkitError
 from ftkit.eval_charts import band_chart, comparison_chart, course_chart, running_error_chart
 from ftkit.evaluate import DEFAULT_SIZE, DEFAULT_WORKERS, Progress, Run, estimate_cost, evaluate
-from ftkit.items import Item
-from ftkit.predictors import (
-    BASELINES,
-    Predictor,
-    TextRegression,
-    fit_text_regression,
-    is_baseline,
-    make_baseline,
-)
+from ftkit.predictors import BASELINES, Predictor, is_baseline, needs_training
 from ftkit.recorders import evaluate_settings, record_evaluate
-from ftkit.recording import UPLOADED, content_hash
 from ftkit.runs import compare_runs, run_filename, run_from_json, run_to_csv, run_to_json
-from ftkit.sources import SAMPLE, load_items, load_items_from_bytes
 from ftkit.ui.auth import hosting_config
-from ftkit.ui.data import hash_bytes, upload_limit
+from ftkit.ui.evaluation import NOTHING_HELD_OUT, baseline_for, page_items, record_fields
 from ftkit.ui.history import record_from_page
 from ftkit.ui.keys import find_api_key
 from ftkit.ui.providers import render_provider_sidebar
@@ -36,21 +26,6 @@ CHAT = "Chat model (OpenAI, Azure or compatible)"
 RUNS, PARTIAL = "evaluate_runs", "evaluate_partial"
 st.session_state.setdefault(RUNS, [])
 st.session_state.setdefault(PARTIAL, None)
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def sample_items(split: str) -> list[Item]:
-    return load_items("sample", split="test" if split == "test" else "train").items
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def uploaded_items(data: bytes, name: str, max_bytes: int) -> list[Item]:
-    return load_items_from_bytes(data, name, max_bytes=max_bytes).items
-
-
-@st.cache_resource(max_entries=2, show_spinner=False)
-def sample_regression() -> TextRegression:
-    return fit_text_regression(sample_items("train"))
 
 
 def stop_with_error(err: FtkitError) -> None:
@@ -92,18 +67,19 @@ if choice == CHAT:
     ).strip()
 
 upload = st.file_uploader(
-    "Test items (optional: CSV, JSONL, JSON or Parquet; default: the built-in sample's test split)",
+    "Separate test file (optional: CSV, JSONL, JSON or Parquet; default: the current "
+    "dataset's held-out items)",
     key="evaluate_upload",
 )
 try:
-    test_items = (
-        uploaded_items(upload.getvalue(), upload.name, upload_limit())
-        if upload
-        else sample_items("test")
-    )
+    picked = page_items(upload, fit_baselines=needs_training(choice))
 except FtkitError as err:
     stop_with_error(err)
-source = upload.name if upload else "sample"
+if not picked.chosen.items:
+    st.info(f"{picked.chosen.label}: nothing is held out for testing; {NOTHING_HELD_OUT}.")
+    st.stop()
+st.caption(picked.caption(needs_training(choice)))
+test_items, source = picked.chosen.items, picked.run_label
 size_col, workers_col = st.columns(2)
 size = size_col.number_input(
     "Items", 1, max(len(test_items), 1), min(DEFAULT_SIZE, len(test_items)), key="evaluate_size"
@@ -138,10 +114,8 @@ if choice == CHAT:
 
 
 def predictor_for() -> Predictor:
-    if choice == "baseline:regression":
-        return sample_regression()
     if choice in BASELINES:
-        return make_baseline(choice, sample_items("train"))
+        return baseline_for(choice, picked)
     config = hosting_config()
     client = make_client(
         api_key=api_key,
@@ -183,11 +157,8 @@ def record(result: Run) -> None:
     """Record the run in the history (never its key)."""
     baseline = is_baseline(model)
     settings = evaluate_settings(
-        model=model, source=f"{UPLOADED}{upload.name}" if upload else SAMPLE,
-        dataset_hash=hash_bytes(upload.getvalue()) if upload else content_hash(SAMPLE),
-        size=len(items), workers=1 if baseline else int(workers), base_url=base_url or None,
-        train_source=SAMPLE if baseline else None,
-        train_hash=content_hash(SAMPLE) if baseline else None,
+        model=model, size=len(items), workers=1 if baseline else int(workers),
+        base_url=base_url or None, **record_fields(picked, baseline=baseline, size=len(items)),
     )  # fmt: skip
     record_from_page(lambda store, user: record_evaluate(result, settings, user=user, store=store))
 

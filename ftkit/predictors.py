@@ -33,6 +33,7 @@ __all__ = [
     "is_baseline",
     "make_baseline",
     "mean_predictor",
+    "needs_training",
     "random_predictor",
 ]
 
@@ -99,6 +100,11 @@ Predictor = Callable[[Item], Guess]
 def is_baseline(model: str) -> bool:
     """Return True when ``model`` names one of the offline baselines."""
     return model in BASELINES
+
+
+def needs_training(model: str) -> bool:
+    """Return True for a baseline fitted on training items (all but ``baseline:random``)."""
+    return is_baseline(model) and model != "baseline:random"
 
 
 def random_predictor(seed: int = DEFAULT_SEED) -> Predictor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import openai
@@ -23,19 +23,25 @@ from ftkit.evaluate import estimate_cost, evaluate
 from ftkit.events import MetricRow
 from ftkit.files import UploadResult
 from ftkit.history import HistoryStore, Run, RunStatus, get_run, record_run, update_run
-from ftkit.items import Item
+from ftkit.holdout import (
+    EvaluationItems,
+    Scope,
+    choose_items,
+    split_from_settings,
+    split_to_settings,
+)
 from ftkit.jobs import RUN_ID_KEY, JobInfo, JobSpec
-from ftkit.predictors import Predictor, is_baseline, make_baseline
+from ftkit.predictors import Predictor, is_baseline, make_baseline, needs_training
 from ftkit.recording import UPLOADED, content_hash
 from ftkit.runs import save_run
-from ftkit.sources import SAMPLE, load_items
+from ftkit.sampling import SplitSettings
+from ftkit.sources import SAMPLE
 
 __all__ = [
     "ClientFor",
     "evaluate_outputs",
     "evaluate_settings",
     "evaluate_status",
-    "evaluation_items",
     "final_metrics",
     "finetune_outputs",
     "finetune_settings",
@@ -244,15 +250,26 @@ def evaluate_settings(
     train_hash: str | None = None,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     prefill: bool = True,
+    split: SplitSettings | None = None,
+    scored: Scope | None = None,
+    scored_items: str | None = None,
 ) -> dict[str, Any]:
-    """Return the settings an evaluation records; enough to run it again."""
+    """Return the settings an evaluation records; enough to run it again.
+
+    ``split`` is the split the held-out items (and the baselines' training items) come from,
+    ``scored`` which items were scored ("held-out", "test split" or "test set") and
+    ``scored_items`` the line that says so.
+    """
     settings: dict[str, Any] = {
         "model": model,
         "source": source,
         "dataset_hash": _hash_label(dataset_hash),
         "size": size,
         "workers": workers,
+        "split": split_to_settings(split or SplitSettings()),
     }
+    if scored is not None:
+        settings.update(scored=scored, scored_items=scored_items)
     if is_baseline(model):
         settings["train_source"] = train_source or SAMPLE
         settings["train_hash"] = _hash_label(train_hash) if train_hash else None
@@ -303,12 +320,6 @@ def record_evaluate(
                       store=store)  # fmt: skip
 
 
-def evaluation_items(source: str, split: Literal["train", "test"], size: int | None) -> list[Item]:
-    """Return items to evaluate on: the sample's ``split``, or every item of a data file."""
-    loaded = load_items(source, split=split if source == SAMPLE else "all")
-    return loaded.items[:size] if size else loaded.items
-
-
 def _same_content(run: Run, path: str, recorded: Any) -> None:
     if recorded and content_hash(path) != recorded:
         raise HistoryError(
@@ -328,12 +339,12 @@ def _check_source(run: Run, source: str, recorded: Any) -> None:
         _same_content(run, source, recorded)
 
 
-def _predictor(run: Run, model: str, client_for: ClientFor | None) -> tuple[Predictor, int]:
+def _predictor(
+    run: Run, model: str, client_for: ClientFor | None, chosen: EvaluationItems
+) -> tuple[Predictor, int]:
     settings = run.settings
     if is_baseline(model):
-        train = str(settings.get("train_source") or SAMPLE)
-        _check_source(run, train, settings.get("train_hash"))
-        return make_baseline(model, evaluation_items(train, "train", None)), 1
+        return make_baseline(model, chosen.train), 1
     if client_for is None:
         raise HistoryError(f"run {run.id}: re-running asks {model}, which needs an API key "
                            "(set OPENAI_API_KEY, or type a key on the dashboard)")  # fmt: skip
@@ -344,6 +355,20 @@ def _predictor(run: Run, model: str, client_for: ClientFor | None) -> tuple[Pred
         max_tokens=int(settings.get("max_tokens") or DEFAULT_MAX_TOKENS),
     )
     return predictor, int(settings.get("workers") or 1)
+
+
+def _recorded_items(run: Run, source: str, model: str) -> EvaluationItems:
+    """Return the items a recorded run scored and its baselines' training items, again."""
+    settings = run.settings
+    train = settings.get("train_source") if is_baseline(model) else None
+    if train:
+        _check_source(run, str(train), settings.get("train_hash"))
+    chosen = choose_items(
+        source, split=split_from_settings(settings.get("split")),
+        train_source=str(train) if train else None, fit_baselines=needs_training(model),
+    )  # fmt: skip
+    chosen.require(f"run {run.id} cannot be run again")
+    return chosen
 
 
 def rerun_evaluate(
@@ -365,8 +390,9 @@ def rerun_evaluate(
     if not model:
         raise HistoryError(f"run {run.id}: it records no model to evaluate")
     _check_source(run, source, settings.get("dataset_hash"))
-    predictor, workers = _predictor(run, model, client_for)
-    items = evaluation_items(source, "test", int(settings.get("size") or 0) or None)
+    chosen = _recorded_items(run, source, model)
+    predictor, workers = _predictor(run, model, client_for, chosen)
+    items = chosen.items[: int(settings.get("size") or 0) or None]
     result = evaluate(items, predictor, model=model, source=source, workers=workers,
                       cost=estimate_cost(items, model))  # fmt: skip
     saved = save_run(result, out_dir)[0] if out_dir is not None and result.rows else None

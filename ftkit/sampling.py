@@ -1,4 +1,8 @@
-"""Draw the train and validation split: the course's slices, seeded random, or by price band."""
+"""Draw the three-part split: train, validation, and the held-out rest that evaluation scores.
+
+Train and validation are the course's slices, seeded random, or by price band; the held-out
+part is every other item of the source that shares no content with them.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,29 @@ from ftkit.errors import SamplingError
 from ftkit.items import Item
 
 __all__ = [
+    "DEFAULT_SEED",
+    "DEFAULT_STRATEGY",
+    "DEFAULT_TRAIN",
+    "DEFAULT_VALIDATION",
     "PRICE_BANDS",
     "STRATEGIES",
     "Split",
+    "SplitSettings",
     "Strategy",
     "band_of",
     "content_key",
+    "held_out",
     "split_items",
 ]
 
 Strategy = Literal["first", "random", "stratified"]
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
+
+# The lecture's split: the first 500 items train, the next 50 validate.
+DEFAULT_TRAIN = 500
+DEFAULT_VALIDATION = 50
+DEFAULT_SEED = 42
+DEFAULT_STRATEGY: Strategy = "first"
 
 # Upper bounds of the price bands, in dollars; the last band is open-ended.
 PRICE_BANDS: tuple[float, ...] = (10, 25, 50, 100, 250, 500)
@@ -34,6 +50,23 @@ class Split:
     train: list[Item]
     validation: list[Item]
     skipped_duplicates: int = 0
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    """How a split is drawn: its sizes, seed and strategy (``prepare``'s defaults)."""
+
+    train: int = DEFAULT_TRAIN
+    validation: int = DEFAULT_VALIDATION
+    seed: int = DEFAULT_SEED
+    strategy: Strategy = DEFAULT_STRATEGY
+
+    def describe(self) -> str:
+        """Return e.g. "500 train + 50 validation items (sampling first, seed 42)"."""
+        return (
+            f"{self.train:,} train + {self.validation:,} validation items "
+            f"(sampling {self.strategy}, seed {self.seed})"
+        )
 
 
 def band_of(price: float) -> str:
@@ -89,13 +122,23 @@ def _stratified_order(items: Sequence[Item], rng: random.Random) -> Iterator[int
         taken[label] += 1
 
 
+def _order(items: Sequence[Item], strategy: Strategy, seed: int) -> Iterator[int]:
+    """Yield the indices of ``items`` in the order ``strategy`` draws them."""
+    if strategy == "first":
+        return iter(range(len(items)))
+    rng = random.Random(seed)
+    if strategy == "random":
+        return iter(rng.sample(range(len(items)), len(items)))
+    return _stratified_order(items, rng)
+
+
 def split_items(
     items: Sequence[Item],
     *,
-    train: int = 500,
-    validation: int = 50,
-    seed: int = 42,
-    strategy: Strategy = "first",
+    train: int = DEFAULT_TRAIN,
+    validation: int = DEFAULT_VALIDATION,
+    seed: int = DEFAULT_SEED,
+    strategy: Strategy = DEFAULT_STRATEGY,
 ) -> Split:
     """Draw ``train`` then ``validation`` items that never share content.
 
@@ -114,18 +157,13 @@ def split_items(
             f"sampling: asked for {train:,} train + {validation:,} validation items, "
             f"but the source has only {len(items):,}"
         )
-    rng = random.Random(seed)
     if strategy == "first":
         chosen_train = list(items[:train])
         seen = {content_key(item) for item in chosen_train} if validation else set()
         chosen_val, skipped = _take_unique(range(train, len(items)), items, validation, seen)
     else:
         # one shuffled stream; train takes its first distinct items, validation the next ones
-        order: Iterator[int]
-        if strategy == "random":
-            order = iter(rng.sample(range(len(items)), len(items)))
-        else:
-            order = _stratified_order(items, rng)
+        order = _order(items, strategy, seed)
         seen = set()
         chosen_train, skipped = _take_unique(order, items, train, seen)
         chosen_val, skipped_val = _take_unique(order, items, validation, seen)
@@ -136,3 +174,20 @@ def split_items(
             f"source has only {len(chosen_train) + len(chosen_val):,} distinct ones"
         )
     return Split(chosen_train, chosen_val, skipped)
+
+
+def held_out(
+    items: Sequence[Item],
+    split: Split,
+    *,
+    seed: int = DEFAULT_SEED,
+    strategy: Strategy = DEFAULT_STRATEGY,
+) -> list[Item]:
+    """Return the split's third part: every item sharing no content with train or validation.
+
+    The items come in the order ``strategy`` (with ``seed``) draws them, so the first N are the
+    same on every call: the source's order for ``first``, the seeded stream for the others.
+    Pass the ``seed`` and ``strategy`` the split was drawn with.
+    """
+    seen = {content_key(item) for item in (*split.train, *split.validation)}
+    return [items[i] for i in _order(items, strategy, seed) if content_key(items[i]) not in seen]

@@ -1,5 +1,9 @@
 """``python -m ftkit evaluate --model M``: the course's Tester from the command line.
 
+On a data file it scores only the held-out items: those outside the training and validation
+split ``prepare`` draws with the same ``--sampling``, ``--seed``, ``--train`` and
+``--validation`` (see ``ftkit.holdout`` for the whole rule).
+
 Exit codes: 0 every item scored; 1 some items failed after every retry; 2 a problem the user can
 fix (no key, unreadable source, the model refused every request); 130 interrupted (what
 finished is still saved and reported).
@@ -11,7 +15,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import orjson
 
@@ -29,17 +33,38 @@ from ftkit.evaluate import (
     estimate_cost,
     evaluate,
 )
-from ftkit.items import Item
-from ftkit.predictors import BASELINES, Predictor, is_baseline, make_baseline
+from ftkit.holdout import EvaluationItems, choose_items, split_to_settings
+from ftkit.predictors import BASELINES, Predictor, is_baseline, make_baseline, needs_training
 from ftkit.recorders import evaluate_settings, record_evaluate
 from ftkit.recording import content_hash, current_user
 from ftkit.runs import compare_runs, load_run, run_to_json, save_run
+from ftkit.sampling import (
+    DEFAULT_SEED,
+    DEFAULT_STRATEGY,
+    DEFAULT_TRAIN,
+    DEFAULT_VALIDATION,
+    STRATEGIES,
+    SplitSettings,
+)
 from ftkit.scoring import title_for
-from ftkit.sources import SAMPLE, load_items
+from ftkit.sources import SAMPLE
 
 __all__ = ["register", "run"]
 
 DEFAULT_OUT = Path(".ftkit") / "runs"
+WHICH_ITEMS = (
+    "Which items are scored: on a data file (CSV, JSONL, JSON, Parquet, or a pickle not named "
+    "test*), only its held-out items, outside the train and validation split prepare draws "
+    "with the same --sampling, --seed, --train and --validation; the baselines are fitted on "
+    "that split's training items. On the built-in sample, its test split. On a course test set "
+    "(a pickle named test*.pkl, e.g. test.pkl), all its items in order, as in the lecture; the "
+    "baselines are then fitted on the training split of --train-source (default: the sample)."
+)
+NO_HELD_OUT = "lower --train/--validation, or score a separate test file (e.g. --source test.pkl)"
+OLD_TRAIN = (
+    "--train is now the number of training items, as in prepare (default {default}); "
+    "name the baselines' training file with --train-source {value}"
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,13 +74,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="score a chat model (or a baseline) on test items the course's way",
         description="Ask a chat model the price of each test item, score the answers as the "
         "course's Tester does (average error, RMSLE, hits) and save the run. Baselines need "
-        f"no API: {', '.join(BASELINES)}.",
+        f"no API: {', '.join(BASELINES)}. {WHICH_ITEMS}",
     )
     add = parser.add_argument
     add("--model", help="a chat model, an ft: model, or a baseline:* name")
-    add("--source", default=SAMPLE, help="sample (its test split) or a data file, e.g. test.pkl")
-    add("--train", default=SAMPLE, help="training items for baseline:mean/regression")
-    add("--size", type=positive_int, default=DEFAULT_SIZE, help=f"items (default {DEFAULT_SIZE})")
+    add("--source", default=SAMPLE, help="sample (its test split), a data file, or test.pkl")
+    add(
+        "--train",
+        metavar="N",
+        default=str(DEFAULT_TRAIN),
+        help=f"the split's training items ({DEFAULT_TRAIN})",
+    )
+    add("--validation", metavar="N", type=int, default=DEFAULT_VALIDATION,
+        help=f"validation items of the split ({DEFAULT_VALIDATION})")  # fmt: skip
+    add("--seed", type=int, default=DEFAULT_SEED, help=f"the split's seed ({DEFAULT_SEED})")
+    add("--sampling", choices=STRATEGIES, default=DEFAULT_STRATEGY, help=f"({DEFAULT_STRATEGY})")
+    add("--train-source", metavar="PATH",
+        help="fit baselines on this source's training split (default: --source, or the "
+        "sample for a test set)")  # fmt: skip
+    add("--size", type=positive_int, default=DEFAULT_SIZE,
+        help=f"score the first N of those items (default {DEFAULT_SIZE})")  # fmt: skip
     add("--workers", type=positive_int, default=DEFAULT_WORKERS, help="requests in flight")
     add("--base-url", help="an OpenAI-compatible server (default: $OPENAI_BASE_URL)")
     add("--max-tokens", type=positive_int, default=DEFAULT_MAX_TOKENS, help="reply token limit")
@@ -69,15 +107,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def _load(source: str, split: Literal["train", "test"], size: int | None) -> list[Item]:
-    """Return items from ``source``: the sample's ``split``, or every item of a file."""
-    loaded = load_items(source, split=split if source == SAMPLE else "all")
-    return loaded.items[:size] if size else loaded.items
+def _split(args: argparse.Namespace) -> SplitSettings:
+    """Return the split settings; an old-style ``--train PATH`` is one line naming the new flag."""
+    train = str(args.train).strip()
+    try:
+        count = int(train)
+    except ValueError:
+        raise EvaluationError(OLD_TRAIN.format(default=DEFAULT_TRAIN, value=train)) from None
+    return SplitSettings(count, args.validation, args.seed, args.sampling)
 
 
-def _predictor(args: argparse.Namespace) -> tuple[Predictor, int]:
+def _choose(args: argparse.Namespace) -> EvaluationItems:
+    """Return the items to score and the baselines' training items, or raise one clear line."""
+    chosen = choose_items(
+        args.source, split=_split(args), train_source=args.train_source,
+        fit_baselines=needs_training(args.model),
+    )  # fmt: skip
+    chosen.require(NO_HELD_OUT)
+    return chosen
+
+
+def _predictor(args: argparse.Namespace, chosen: EvaluationItems) -> tuple[Predictor, int]:
     if is_baseline(args.model):
-        return make_baseline(args.model, _load(args.train, "train", None)), 1
+        return make_baseline(args.model, chosen.train), 1
     client = make_client(base_url=args.base_url, max_retries=0)
     predictor = ChatPredictor(
         client=client, model=args.model, prefill=not args.no_prefill, max_tokens=args.max_tokens
@@ -150,8 +202,10 @@ def run(args: argparse.Namespace) -> int:
         return _compare(args)
     if not args.model:
         raise EvaluationError("--model is required (a chat model name or baseline:random)")
-    items = _load(args.source, "test", args.size)
-    predictor, workers = _predictor(args)
+    chosen = _choose(args)
+    items = chosen.items[: args.size]
+    predictor, workers = _predictor(args, chosen)
+    _say_which(args, chosen)
     cost = estimate_cost(items, args.model, max_tokens=args.max_tokens)
     if not is_baseline(args.model):
         print(_cost_line(cost, args.model, len(items)), file=sys.stderr)
@@ -164,35 +218,67 @@ def run(args: argparse.Namespace) -> int:
         cost=cost,
         on_progress=_show_progress if sys.stderr.isatty() else None,
     )
-    return _finish(args, result, workers)
+    return _finish(args, result, workers, chosen)
+
+
+def _say_which(args: argparse.Namespace, chosen: EvaluationItems) -> None:
+    print(f"scoring {chosen.describe(args.size)}", file=sys.stderr)
+    if (short := chosen.shortfall(args.size)) is not None:
+        print(f"note: {short}", file=sys.stderr)
+    if needs_training(args.model):
+        print(chosen.describe_train(), file=sys.stderr)
+
+
+def scored_json(chosen: EvaluationItems, size: int, model: str) -> dict[str, Any]:
+    """Return what ``--json`` says about the scored items and the baselines' training items."""
+    return {
+        "scope": chosen.scope,
+        "description": chosen.describe(size),
+        "available": len(chosen.items),
+        "split": split_to_settings(chosen.split),
+        "train": chosen.describe_train() if needs_training(model) else None,
+    }
+
+
+def _train_source(args: argparse.Namespace, chosen: EvaluationItems) -> str:
+    if args.train_source:
+        return str(args.train_source)
+    return SAMPLE if chosen.scope != "held-out" else str(args.source)
 
 
 def _where(source: str) -> str:
     return source if source == SAMPLE else os.path.abspath(source)
 
 
-def _record(args: argparse.Namespace, result: Run, workers: int, saved: Path | None) -> int:
+def _record(
+    args: argparse.Namespace, result: Run, workers: int, saved: Path | None, chosen: EvaluationItems
+) -> int:
     baseline = is_baseline(args.model)
+    train = _train_source(args, chosen)
+    dataset_hash = content_hash(args.source)
+    train_hash = dataset_hash if train == args.source else content_hash(train)
     settings = evaluate_settings(
-        model=args.model, source=_where(args.source), dataset_hash=content_hash(args.source),
+        model=args.model, source=_where(args.source), dataset_hash=dataset_hash,
         size=args.size, workers=workers,
         base_url=None if baseline else args.base_url or read_setting("OPENAI_BASE_URL"),
-        train_source=_where(args.train) if baseline else None,
-        train_hash=content_hash(args.train) if baseline else None,
+        train_source=_where(train) if baseline else None,
+        train_hash=train_hash if baseline else None,
         max_tokens=args.max_tokens, prefill=not args.no_prefill,
+        split=chosen.split, scored=chosen.scope, scored_items=chosen.describe(args.size),
     )  # fmt: skip
     return record_evaluate(result, settings, user=current_user(), saved=saved)
 
 
-def _finish(args: argparse.Namespace, result: Run, workers: int) -> int:
+def _finish(args: argparse.Namespace, result: Run, workers: int, chosen: EvaluationItems) -> int:
     json_path = None
     if result.rows and not args.no_save:
         json_path, csv_path = save_run(result, args.out)
         print(f"saved: {json_path} and {csv_path.name}", file=sys.stderr)
     if not args.no_history:
-        record_quietly(lambda: _record(args, result, workers, json_path))
+        record_quietly(lambda: _record(args, result, workers, json_path, chosen))
     if args.json:
-        sys.stdout.write(orjson.dumps(run_to_json(result), option=orjson.OPT_INDENT_2).decode())
+        data = {**run_to_json(result), "scored": scored_json(chosen, args.size, args.model)}
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
         sys.stdout.write("\n")
     elif result.rows:
         print(format_run(result))
