@@ -9,6 +9,7 @@ Settings come from ``.streamlit/secrets.toml`` (passed in as a mapping) and the 
     allow_server_key = false    # may signed-in users use the server's OPENAI_API_KEY?
     max_upload_mb = 50
     output_dir = "out"
+    history_visibility = "own"  # "team": signed-in users also see each other's runs on History
 
 ``FTKIT_HOSTED=1`` turns hosted mode on without auth (behind a proxy that authenticates);
 ``FTKIT_ALLOWED_EMAILS`` / ``FTKIT_ALLOWED_DOMAINS`` (comma-separated) extend the allow-lists.
@@ -22,13 +23,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ftkit.errors import ConfigError
 
 __all__ = [
     "DEFAULT_MAX_UPLOAD_MB",
     "HOSTED_ENV",
+    "HistoryVisibility",
     "HostingConfig",
     "output_dir_for",
     "user_slug",
@@ -38,6 +40,7 @@ HOSTED_ENV = "FTKIT_HOSTED"
 DEFAULT_MAX_UPLOAD_MB = 200  # the same as .streamlit/config.toml's server.maxUploadSize
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
+HistoryVisibility = Literal["own", "team"]
 
 
 def _flag(value: Any, field: str) -> bool:
@@ -57,6 +60,15 @@ def _names(value: Any, field: str) -> frozenset[str]:
     if not isinstance(value, list | tuple):
         raise ConfigError(f"{field}: expected a list of strings, got {type(value).__name__}")
     return frozenset(str(v).strip().lower().lstrip("@") for v in value if str(v).strip())
+
+
+def _visibility(value: Any, field: str) -> HistoryVisibility:
+    text = str(value).strip().lower()
+    if text == "own":
+        return "own"
+    if text == "team":
+        return "team"
+    raise ConfigError(f'{field}: expected "own" or "team", got {value!r}')
 
 
 def _megabytes(value: Any, field: str) -> int:
@@ -80,6 +92,7 @@ class HostingConfig:
     allow_server_key: bool = False
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
     output_base: Path = Path("out")
+    history_visibility: HistoryVisibility = "own"
 
     @classmethod
     def from_mapping(
@@ -115,6 +128,9 @@ class HostingConfig:
                 section.get("max_upload_mb", DEFAULT_MAX_UPLOAD_MB), "ftkit.max_upload_mb"
             ),
             output_base=Path(str(section.get("output_dir", "out"))),
+            history_visibility=_visibility(
+                section.get("history_visibility", "own"), "ftkit.history_visibility"
+            ),
         )
 
     @property

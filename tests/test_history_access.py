@@ -8,8 +8,17 @@ from pathlib import Path
 import pytest
 
 import ftkit.history as history
-from ftkit.errors import HistoryError
-from ftkit.history import HistoryStore, Scope, get_run, list_runs, open_store, record_run, update_run
+from ftkit.errors import ConfigError, HistoryError
+from ftkit.history import (
+    HistoryStore,
+    Scope,
+    get_run,
+    list_runs,
+    open_store,
+    record_run,
+    update_run,
+)
+from ftkit.hosting import HostingConfig
 from tests.history_db import BACKENDS, database_url
 
 ANA = Scope("ana@example.com", "signed-in")
@@ -93,3 +102,24 @@ def test_a_scoped_store_cannot_update_another_owners_run(
 def test_a_scope_needs_an_owner_and_a_hosted_realm(owner: str, realm: str) -> None:
     with pytest.raises(HistoryError):
         Scope(owner, realm)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("section", "visibility"),
+    [
+        ({}, "own"),
+        ({"history_visibility": "own"}, "own"),
+        ({"history_visibility": " Team "}, "team"),
+    ],
+)
+def test_history_visibility_is_own_unless_the_operator_says_team(
+    section: dict[str, str], visibility: str
+) -> None:
+    config = HostingConfig.from_mapping({"hosted": True, "ftkit": section}, env={})
+    assert config.history_visibility == visibility
+
+
+@pytest.mark.parametrize("value", ["everyone", "", 1])
+def test_a_wrong_history_visibility_names_the_setting(value: object) -> None:
+    with pytest.raises(ConfigError, match=r'^ftkit.history_visibility: expected "own" or "team"'):
+        HostingConfig.from_mapping({"ftkit": {"history_visibility": value}}, env={})
