@@ -17,6 +17,7 @@ from ftkit.ui import state
 from ftkit.ui.auth import USER_STATE, hosting_config
 from ftkit.ui.components import composition_or_stop, show_error
 from ftkit.ui.history import composed_settings, export_outputs, record_from_page
+from ftkit.ui.paths import shown_path
 
 HEAD = 3
 
@@ -31,12 +32,12 @@ if state.is_hosted():
     email = ss.get(USER_STATE)
     if email:  # signed in: the user's own folder, kept across their sessions
         folder = str(hosting_config().output_dir_for(email))
-        st.caption(f"Files are written to your own folder on the server: `{folder}`")
+        st.caption("Files are written to your own folder on the server.")
     else:  # hosted without sign-in: nobody is known, so each session gets its own folder
         if not ss.get("export_session_dir"):
             ss["export_session_dir"] = tempfile.mkdtemp(prefix="ftkit-export-")
         folder = ss["export_session_dir"]
-        st.caption(f"Files are written to this session's own folder on the server: `{folder}`")
+        st.caption("Files are written to this session's own folder on the server.")
     write_clicked = st.button("Write JSONL files", type="primary", icon=":material/save:")
 else:
     state.bind("export_folder", state.EXPORT_DIR)
@@ -66,7 +67,7 @@ if write_clicked:
         ss[state.EXPORT_VALIDATION_PATH] = None if validation_path is None else str(validation_path)
         ss[state.EXPORT_FINGERPRINT] = composition.fingerprint
         names = " and ".join(p.name for p in (train_path, validation_path) if p is not None)
-        st.success(f"Wrote {names} to {folder}.")
+        st.success(f"Wrote {names} to {shown_path(folder)}.")
 
 train_col, validation_col = st.columns(2)
 train_col.download_button(
@@ -109,7 +110,8 @@ if other_clicked:
     except FtkitError as err:
         show_error(err)
     else:
-        st.success(f"Wrote {', '.join(path.name for path in exported.files)} to {folder}.")
+        names = ", ".join(path.name for path in exported.files)
+        st.success(f"Wrote {names} to {shown_path(folder)}.")
         for note in exported.notes:
             st.caption(note)
 
@@ -127,5 +129,5 @@ for path in written:
     except FtkitError as err:
         show_error(err)
         continue
-    st.markdown(f"`{path}`: **{lines:,} lines**; the first {min(HEAD, lines)}:")
+    st.markdown(f"`{shown_path(path)}`: **{lines:,} lines**; the first {min(HEAD, lines)}:")
     st.code("\n".join(head), language="json", wrap_lines=True)

@@ -53,7 +53,8 @@ def store(db_url: str) -> HistoryStore:
 def test_public_surface() -> None:
     assert sorted(history.__all__) == sorted(
         ["CURRENT_VERSION", "DATABASE_URL_ENV", "KINDS", "REALMS", "REDACTED", "STATUSES",
-         "HistoryStore", "Realm", "Run", "RunJSON", "Scope", "RunKind", "RunStatus", "SettingChange", "close_all", "database_url",
+         "HistoryStore", "Realm", "Run", "RunJSON", "RunKind", "RunStatus", "Scope",
+         "SettingChange", "close_all", "database_url",
          "diff_settings", "get_run", "is_secret_name", "list_runs", "open_store", "read_version",
          "record_run", "redact", "run_to_json", "update_run"]
     )  # fmt: skip

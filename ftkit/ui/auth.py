@@ -5,10 +5,9 @@ The router calls ``require_login(hosting_config())`` before anything else render
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
-
-import secrets
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
