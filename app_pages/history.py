@@ -38,7 +38,7 @@ if scope is None:
     st.caption(
         f"Every prepare, validate, upload, fine-tune and evaluation run, in {store.display_url}"
     )
-elif scope.team and scope.realm == "signed-in":
+elif scope.sees_team:
     st.caption("The runs of everyone signed in to this dashboard.")
 else:
     st.caption("Your prepare, validate, upload, fine-tune and evaluation runs on this dashboard.")
@@ -50,7 +50,7 @@ if st.session_state.history_notice:
 kind_col, user_col, limit_col = st.columns([1, 2, 1])
 kind = kind_col.selectbox("Kind", ["all", *KINDS], key="history_kind")
 user = ""
-if scope is None or scope.team:
+if scope is None or scope.sees_team:
     user = user_col.text_input("User", key="history_user", placeholder="anyone")
 limit = limit_col.number_input("At most", 1, 10_000, 200, step=50, key="history_limit")
 try:

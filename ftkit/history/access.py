@@ -38,12 +38,17 @@ class Scope:
         if not self.owner.strip():
             raise HistoryError("owner: a scope needs an owner")
 
+    @property
+    def sees_team(self) -> bool:
+        """Return True when this scope sees every signed-in owner's runs (team, signed in)."""
+        return self.team and self.realm == "signed-in"
+
 
 def visible_clause(scope: Scope | None) -> sa.ColumnElement[bool]:
     """Return the SQL condition for the runs ``scope`` may see (all of them without a scope)."""
     if scope is None:
         return sa.true()
     own = sa.and_(RUNS.c.realm == scope.realm, RUNS.c.username == scope.owner)
-    if scope.team and scope.realm == "signed-in":
+    if scope.sees_team:
         return sa.or_(own, RUNS.c.realm == "signed-in")
     return own
