@@ -177,3 +177,18 @@ def test_the_team_setting_shows_every_signed_in_users_runs(
     ana.run()
     assert _listed(ana) == sorted((runs[name].id for name in ana_sees), reverse=True)
     assert set(ana.dataframe[0].value["user"]) == {f"{name}@example.com" for name in ana_sees}
+
+
+def test_a_broken_history_never_shows_its_url_to_hosted_users(
+    hosted: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FTKIT_DATABASE_URL", "nosuch://db.internal/ftkit")
+    at = _session(HOSTED)
+    goto(at, "check")  # the check works; recording it fails with one caption
+    assert not at.exception and not at.error
+    (caption,) = [c.value for c in at.caption if "Not recorded in the history" in c.value]
+    assert "FTKIT_DATABASE_URL: (hidden)" in caption
+    goto(at, "history")
+    (error,) = [e.value for e in at.error]
+    assert error.startswith("FTKIT_DATABASE_URL: (hidden) is not a database URL ftkit can use")
+    assert "db.internal" not in _texts(at)
