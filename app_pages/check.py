@@ -13,6 +13,7 @@ from ftkit.stats import histogram
 from ftkit.ui import data, state
 from ftkit.ui.components import composition_or_stop, stop_with_error
 from ftkit.ui.history import composed_settings, record_from_page, recorded_once
+from ftkit.ui.paths import shown_path
 
 st.header("Check")
 st.caption(
@@ -77,7 +78,7 @@ tokens_col.metric("Training tokens", f"{report.tokens.total:,}")
 billed_col.metric("Billed tokens", f"{report.billed_tokens:,}", help="tokens × epochs")
 cost_col.metric("Estimated cost", "unknown" if cost is None else f"${cost:,.2f}")
 st.caption(
-    f"Prices as of {report.prices_as_of} ({report.prices_source}). "
+    f"Prices as of {report.prices_as_of} ({shown_path(report.prices_source)}). "
     f"Tokens per example: min {report.tokens.min:,}, median {report.tokens.median:,}, "
     f"p90 {report.tokens.p90:,}, max {report.tokens.max:,}; limit {report.token_limit:,}."
     + ("" if report.inference_cost_per_1k_usd is None else

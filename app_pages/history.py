@@ -1,21 +1,28 @@
-"""History: every recorded run; filter, open one, compare two, re-run one with its settings."""
+"""History: your recorded runs; filter, open one, compare two, re-run one with its settings.
+
+In hosted mode the page reads through a store scoped to this session's owner, so it lists,
+opens, compares and re-runs only their runs, shows file names instead of server paths, and a
+re-run reads no file on the server and writes to the owner's own folder. A re-run always asks
+this session's own endpoint, with this session's key; when that differs from the endpoint the
+run recorded, the page says so and asks first.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import replace
 
-import openai
 import streamlit as st
 
-from ftkit.clients import make_client
 from ftkit.errors import FtkitError
-from ftkit.history import KINDS, Run, list_runs
+from ftkit.history import KINDS, Run, get_run, list_runs
 from ftkit.history.views import diff_frame, metrics_chart, metrics_frame, runs_frame
-from ftkit.predictors import is_baseline
-from ftkit.recording import RERUNNABLE, rerun
-from ftkit.ui.auth import hosting_config, signed_in_user
+from ftkit.providers import ProviderSettings
+from ftkit.recorders import recorded_endpoint, safe_url
+from ftkit.recording import RERUNNABLE, local_sources, rerun
+from ftkit.ui.auth import hosting_config, session_owner
 from ftkit.ui.history import history_store
-from ftkit.ui.keys import find_api_key
+from ftkit.ui.paths import shown_path, shown_text, shown_value
+from ftkit.ui.providers import current_client, current_settings
 from ftkit.ui.workspace import session_workspace
 
 st.session_state.setdefault("history_notice", None)
@@ -23,11 +30,19 @@ st.title("History")
 
 try:
     config = hosting_config()
-    store = history_store()
+    store = history_store(config)
 except FtkitError as err:
-    st.error(str(err))
+    st.error(shown_text(str(err)))
     st.stop()
-st.caption(f"Every prepare, validate, upload, fine-tune and evaluation run, in {store.display_url}")
+scope = store.scope
+if scope is None:
+    st.caption(
+        f"Every prepare, validate, upload, fine-tune and evaluation run, in {store.display_url}"
+    )
+elif scope.sees_team:
+    st.caption("The runs of everyone signed in to this dashboard.")
+else:
+    st.caption("Your prepare, validate, upload, fine-tune and evaluation runs on this dashboard.")
 
 if st.session_state.history_notice:
     st.success(st.session_state.history_notice)
@@ -35,13 +50,15 @@ if st.session_state.history_notice:
 
 kind_col, user_col, limit_col = st.columns([1, 2, 1])
 kind = kind_col.selectbox("Kind", ["all", *KINDS], key="history_kind")
-user = user_col.text_input("User", key="history_user", placeholder="anyone")
+user = ""
+if scope is None or scope.sees_team:
+    user = user_col.text_input("User", key="history_user", placeholder="anyone")
 limit = limit_col.number_input("At most", 1, 10_000, 200, step=50, key="history_limit")
 try:
     runs = list_runs(None if kind == "all" else kind, user.strip() or None, limit=int(limit),
                      store=store)  # fmt: skip
 except FtkitError as err:
-    st.error(str(err))
+    st.error(shown_text(str(err)))
     st.stop()
 if not runs:
     st.info("No runs recorded yet. Prepare, validate, upload or train, and they appear here.")
@@ -56,55 +73,78 @@ def _label(run_id: int) -> str:
     return f"#{run.id} {run.kind} · {run.created_at[:16].replace('T', ' ')} · {run.user or '—'}"
 
 
+def _shown(run: Run) -> Run:
+    """Return the run as this session may see it: file names only in hosted mode."""
+    return replace(run, settings=shown_value(run.settings), outputs=shown_value(run.outputs))
+
+
 def _show_run(run: Run) -> None:
     st.markdown(f"**Run {run.id}**: {run.kind}, {run.status}, by {run.user or '—'} at "
                 f"{run.created_at} UTC")  # fmt: skip
     if run.parent_run_id:
         st.caption(f"A re-run of run {run.parent_run_id}.")
+    shown = _shown(run)
     settings_col, outputs_col = st.columns(2)
     settings_col.markdown("Settings")
-    settings_col.json(run.settings)
+    settings_col.json(shown.settings)
     outputs_col.markdown("Outputs")
-    outputs_col.json(run.outputs)
+    outputs_col.json(shown.outputs)
 
 
-def _client_for() -> Callable[[str | None], openai.OpenAI] | None:
-    """Return how to reach the chat model a recorded evaluation asked, with this session's key."""
-    key = find_api_key(config)
-    server_key_allowed = not config.hosted or config.allow_server_key
-    return lambda url: make_client(api_key=key, base_url=url, max_retries=0,
-                                   use_environment=server_key_allowed)  # fmt: skip
-
-
-def _asks_a_model_without_key(run: Run) -> bool:
-    """Say in one line when re-running needs an API key this session does not have."""
-    model = str(run.settings.get("model") or "")
-    if run.kind != "evaluate" or is_baseline(model) or run.settings.get("base_url"):
+def _can_rerun(run: Run) -> bool:
+    """Say in one line why this session cannot re-run ``run``, or return True."""
+    if run.kind not in RERUNNABLE:
+        st.caption(f"Only {', '.join(RERUNNABLE)} runs can be re-run from here.")
         return False
-    if find_api_key(config):
+    found = local_sources(run) if config.hosted else []
+    if found:
+        st.info(f"Run {run.id} reads {shown_path(found[0])} from the server's disk, which this "
+                "hosted dashboard does not do: load the data on the Data page and run it there.",
+                icon=":material/lock:")  # fmt: skip
         return False
-    st.info(f"Re-running run {run.id} asks {model}: enter an OpenAI API key in the sidebar of "
-            "Evaluate or Upload & Train first.", icon=":material/key:")  # fmt: skip
     return True
 
 
+def _has_key(run: Run, provider: ProviderSettings) -> bool:
+    """Say in one line when re-running asks a model and this session has no key for it."""
+    problem = provider.missing()
+    if problem:
+        st.info(f"Re-running run {run.id} asks {run.settings.get('model')}: {problem}.",
+                icon=":material/key:")  # fmt: skip
+    return problem is None
+
+
+def _endpoint_confirmed(run: Run, provider: ProviderSettings) -> bool:
+    """Ask first when a model re-run goes to another endpoint than the one the run asked."""
+    recorded, current = recorded_endpoint(run), safe_url(provider.endpoint)
+    if recorded is None or recorded == current:
+        return True
+    st.warning(f"Run {run.id} asked {run.settings.get('model')} at {recorded}. A re-run asks "
+               f"your own endpoint, {current}, with your key; never the recorded one.",
+               icon=":material/swap_horiz:")  # fmt: skip
+    return st.checkbox(f"Re-run on {current}", key=f"history_rerun_confirm_{run.id}")
+
+
 def _rerun(run: Run) -> None:
-    if run.kind not in RERUNNABLE:
-        st.caption(f"Only {', '.join(RERUNNABLE)} runs can be re-run from here.")
+    if not _can_rerun(run):
         return
-    if _asks_a_model_without_key(run):
+    provider = current_settings()
+    if recorded_endpoint(run) is not None and not _has_key(run, provider):
         return
-    if not st.button("Re-run with the same settings", key="history_rerun"):
+    confirmed = _endpoint_confirmed(run, provider)
+    clicked = st.button("Re-run with the same settings", key="history_rerun",
+                        disabled=not confirmed)  # fmt: skip
+    if not (clicked and confirmed):
         return
-    user = signed_in_user(config)
+    owner = session_owner(config)
     out_dir = session_workspace(config) if config.hosted else None  # this session's own folder
     try:
         with st.spinner(f"Re-running run {run.id}…"):
-            new_id = rerun(run, user=user, store=store, out_dir=out_dir,
-                           allow_pickle=config.allow_pickle,
-                           client_for=_client_for())  # fmt: skip
+            new_id = rerun(get_run(run.id, store=store), user=owner, store=store, out_dir=out_dir,
+                           allow_pickle=config.allow_pickle, allow_paths=not config.hosted,
+                           client_for=lambda _recorded: current_client(provider))  # fmt: skip
     except FtkitError as err:
-        st.error(str(err))
+        st.error(shown_text(str(err)))
         return
     st.session_state.history_notice = f"Recorded run {new_id}, a re-run of run {run.id}."
     st.session_state.history_open_next = new_id
@@ -130,7 +170,7 @@ with compare_tab:
         right = by_id[right_col.selectbox("Run B", ids, index=0, format_func=_label,
                                           key="history_right")]  # fmt: skip
         st.subheader("Settings that differ")
-        changes = diff_frame(left, right)
+        changes = diff_frame(_shown(left), _shown(right))
         if changes.empty:
             st.caption("The two runs have the same settings.")
         else:

@@ -11,6 +11,7 @@ Settings come from ``.streamlit/secrets.toml`` (passed in as a mapping) and the 
     max_decompressed_mb = 256   # what an upload's data may inflate to
     max_rows = 500000           # the rows an upload may hold
     output_dir = "out"
+    history_visibility = "own"  # "team": signed-in users also see each other's runs on History
 
 ``FTKIT_HOSTED=1`` turns hosted mode on without auth (behind a proxy that authenticates);
 ``FTKIT_ALLOWED_EMAILS`` / ``FTKIT_ALLOWED_DOMAINS`` (comma-separated) extend the allow-lists.
@@ -24,7 +25,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ftkit.errors import ConfigError
 from ftkit.records import DEFAULT_MAX_DECOMPRESSED_MB, DEFAULT_MAX_ROWS, ReadLimits
@@ -32,6 +33,7 @@ from ftkit.records import DEFAULT_MAX_DECOMPRESSED_MB, DEFAULT_MAX_ROWS, ReadLim
 __all__ = [
     "DEFAULT_MAX_UPLOAD_MB",
     "HOSTED_ENV",
+    "HistoryVisibility",
     "HostingConfig",
     "output_dir_for",
     "user_slug",
@@ -41,6 +43,7 @@ HOSTED_ENV = "FTKIT_HOSTED"
 DEFAULT_MAX_UPLOAD_MB = 200  # the same as .streamlit/config.toml's server.maxUploadSize
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
+HistoryVisibility = Literal["own", "team"]
 
 
 def _flag(value: Any, field: str) -> bool:
@@ -74,6 +77,15 @@ def _rows(value: Any, field: str) -> int:
     return number
 
 
+def _visibility(value: Any, field: str) -> HistoryVisibility:
+    text = str(value).strip().lower()
+    if text == "own":
+        return "own"
+    if text == "team":
+        return "team"
+    raise ConfigError(f'{field}: expected "own" or "team", got {value!r}')
+
+
 def _megabytes(value: Any, field: str) -> int:
     try:
         number = float(value)
@@ -97,6 +109,7 @@ class HostingConfig:
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_MB * 1024 * 1024
     max_rows: int = DEFAULT_MAX_ROWS
     output_base: Path = Path("out")
+    history_visibility: HistoryVisibility = "own"
 
     @classmethod
     def from_mapping(
@@ -137,6 +150,9 @@ class HostingConfig:
             ),
             max_rows=_rows(section.get("max_rows", DEFAULT_MAX_ROWS), "ftkit.max_rows"),
             output_base=Path(str(section.get("output_dir", "out"))),
+            history_visibility=_visibility(
+                section.get("history_visibility", "own"), "ftkit.history_visibility"
+            ),
         )
 
     @property

@@ -50,6 +50,7 @@ __all__ = [
     "pending_linked_run",
     "record_evaluate",
     "record_upload",
+    "recorded_endpoint",
     "rerun_evaluate",
     "safe_url",
     "start_finetune",
@@ -65,6 +66,7 @@ _RUN_STATUS: dict[str, RunStatus] = {
     "cancelled": "cancelled",
 }
 _USER_STOPS = ("interrupted", "stopped by the user")
+OPENAI_ENDPOINT = "https://api.openai.com/v1"
 
 
 def safe_url(url: str | None) -> str | None:
@@ -369,6 +371,17 @@ def _recorded_items(run: Run, source: str, model: str) -> EvaluationItems:
     )  # fmt: skip
     chosen.require(f"run {run.id} cannot be run again")
     return chosen
+
+
+def recorded_endpoint(run: Run) -> str | None:
+    """Return the endpoint a recorded evaluation asked (OpenAI's without a base URL), or None.
+
+    None means a re-run asks no model: another kind of run, or a baseline.
+    """
+    model = str(run.settings.get("model") or "")
+    if run.kind != "evaluate" or not model or is_baseline(model):
+        return None
+    return safe_url(run.settings.get("base_url")) or OPENAI_ENDPOINT
 
 
 def rerun_evaluate(

@@ -32,6 +32,7 @@ __all__ = [
     "UPLOADED",
     "content_hash",
     "current_user",
+    "local_sources",
     "prepare_outputs",
     "prepare_settings",
     "record_prepare",
@@ -251,6 +252,32 @@ def _rerun_validate(run: Run, *, user: str, store: HistoryStore | None, allow_pi
     return record_validate(report, new_settings, user=user, parent_run_id=run.id, store=store)
 
 
+def _is_path(source: object) -> bool:
+    text = str(source or "")
+    return bool(text) and text != SAMPLE and not text.startswith(UPLOADED)
+
+
+def local_sources(run: Run) -> list[str]:
+    """Return the files on this computer a re-run of ``run`` would read (not the sample)."""
+    settings = run.settings
+    if run.kind == "validate" and "file" in settings:
+        names = [settings.get("file"), settings.get("validation_file")]
+    elif run.kind == "evaluate":
+        names = [settings.get("source"), settings.get("train_source")]
+    else:
+        names = [settings.get("source", SAMPLE)]
+    return [str(name) for name in names if _is_path(name)]
+
+
+def _refuse_paths(run: Run) -> None:
+    found = local_sources(run)
+    if found:
+        raise HistoryError(
+            f"run {run.id}: it reads {Path(found[0]).name} from the server's disk, which a hosted "
+            "dashboard does not do; load the data on the Data page and run it there"
+        )
+
+
 def rerun(
     run: Run,
     *,
@@ -258,17 +285,22 @@ def rerun(
     store: HistoryStore | None = None,
     out_dir: str | os.PathLike[str] | None = None,
     allow_pickle: bool = True,
+    allow_paths: bool = True,
     client_for: Callable[[str | None], openai.OpenAI] | None = None,
 ) -> int:
     """Do a recorded prepare, validate or evaluate run again; record and return the new id.
 
     ``out_dir`` sends a prepare's files (an evaluation's saved JSON and CSV) elsewhere (hosted
     mode: the user's own folder); ``allow_pickle=False`` refuses a pickle source;
+    ``allow_paths=False`` (hosted mode) refuses any run that reads a file (``local_sources``);
     ``client_for(base_url)`` returns a client for re-running a chat model's evaluation
-    (baselines need none). Raises ``HistoryError`` when the dataset's content changed since,
-    a chat model has no client, or for a kind that cannot be re-run here; other ``FtkitError``
-    subclasses come from the run itself.
+    (baselines need none); it is passed the recorded endpoint, which a caller may ignore.
+    Raises ``HistoryError`` when the dataset's content changed since, a chat model has no
+    client, or for a kind that cannot be re-run here; other ``FtkitError`` subclasses come from
+    the run itself.
     """
+    if not allow_paths:
+        _refuse_paths(run)
     if run.kind == "prepare":
         folder = Path(out_dir) if out_dir is not None else None
         return _rerun_prepare(

@@ -52,8 +52,9 @@ def store(db_url: str) -> HistoryStore:
 
 def test_public_surface() -> None:
     assert sorted(history.__all__) == sorted(
-        ["CURRENT_VERSION", "DATABASE_URL_ENV", "KINDS", "REDACTED", "STATUSES", "HistoryStore",
-         "Run", "RunJSON", "RunKind", "RunStatus", "SettingChange", "close_all", "database_url",
+        ["CURRENT_VERSION", "DATABASE_URL_ENV", "KINDS", "REALMS", "REDACTED", "STATUSES",
+         "HistoryStore", "Realm", "Run", "RunJSON", "RunKind", "RunStatus", "Scope",
+         "SettingChange", "close_all", "database_url",
          "diff_settings", "get_run", "is_secret_name", "list_runs", "open_store", "read_version",
          "record_run", "redact", "run_to_json", "update_run"]
     )  # fmt: skip
@@ -195,12 +196,12 @@ def test_a_version_1_database_upgrades_in_place_and_keeps_its_rows(db_url: str) 
     with store.read() as conn:
         assert history.read_version(conn) == CURRENT_VERSION
         columns = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
-    assert {"username", "parent_run_id"} <= columns
+    assert {"username", "parent_run_id", "realm"} <= columns
     old = list(reversed(list_runs(store=store)))
-    assert [(r.id, r.settings, r.outputs, r.user) for r in old] == [
-        (1, {"seed": 0}, {"train_count": 500}, ""),
-        (2, {"seed": 1}, {"train_count": 500}, ""),
-        (3, {"seed": 2}, {"train_count": 500}, ""),
+    assert [(r.id, r.settings, r.outputs, r.user, r.realm) for r in old] == [
+        (1, {"seed": 0}, {"train_count": 500}, "", "local"),
+        (2, {"seed": 1}, {"train_count": 500}, "", "local"),
+        (3, {"seed": 2}, {"train_count": 500}, "", "local"),
     ]
     assert old[0].created_at == "2026-10-01T00:00:00+00:00"
     new = record_run("prepare", {"seed": 9}, {}, user="ana", parent_run_id=1, store=store)

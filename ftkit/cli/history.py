@@ -7,7 +7,18 @@ from typing import Any
 
 import orjson
 
-from ftkit.history import KINDS, Run, diff_settings, get_run, list_runs, open_store, run_to_json
+from ftkit.cli._provider import add_provider_flags, settings_from_args
+from ftkit.errors import HistoryError
+from ftkit.history import (
+    KINDS,
+    HistoryStore,
+    Run,
+    diff_settings,
+    get_run,
+    list_runs,
+    open_store,
+    run_to_json,
+)
 
 __all__ = ["format_run", "format_table", "register", "run"]
 
@@ -28,9 +39,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="compare the settings of runs A and B")  # fmt: skip
     parser.add_argument("--rerun", type=int, metavar="N",
                         help="do prepare, validate or evaluate run N again, same settings "
-                             "(a chat model's evaluation needs OPENAI_API_KEY)")  # fmt: skip
+                             "(a chat model's evaluation asks your own endpoint with "
+                             "OPENAI_API_KEY, never the one the run recorded)")  # fmt: skip
+    parser.add_argument(
+        "--yes", action="store_true", help="re-run even if your endpoint is not the recorded one"
+    )
     parser.add_argument("--database", metavar="URL", help="a SQLAlchemy URL (default: see above)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    add_provider_flags(parser)
     parser.set_defaults(handler=run)
 
 
@@ -81,16 +97,34 @@ def format_run(item: Run) -> str:
     return "\n".join(lines)
 
 
+def _rerun(args: argparse.Namespace, store: HistoryStore) -> Run:
+    """Re-run run ``args.rerun`` on this user's own endpoint; refuse another one without --yes."""
+    from ftkit.providers import client_from_settings
+    from ftkit.recorders import recorded_endpoint, safe_url
+    from ftkit.recording import current_user, rerun
+
+    original = get_run(args.rerun, store=store)
+    settings = settings_from_args(args)
+    recorded, current = recorded_endpoint(original), safe_url(settings.endpoint)
+    if recorded is not None and recorded != current and not args.yes:
+        raise HistoryError(
+            f"run {original.id}: it asked {recorded}; a re-run asks your own endpoint, "
+            f"{current}, with your key: pass --yes to go ahead"
+        )
+    new_id = rerun(
+        original,
+        user=current_user(),
+        store=store,
+        client_for=lambda _recorded: client_from_settings(settings, max_retries=0),
+    )
+    return get_run(new_id, store=store)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``history``; return the exit code."""
     store = open_store(args.database)
     if args.rerun is not None:
-        from ftkit.clients import make_client
-        from ftkit.recording import current_user, rerun
-
-        new_id = rerun(get_run(args.rerun, store=store), user=current_user(), store=store,
-                       client_for=lambda url: make_client(base_url=url, max_retries=0))  # fmt: skip
-        item = get_run(new_id, store=store)
+        item = _rerun(args, store)
         print(_dump(run_to_json(item)) if args.json else format_run(item))
         return 0
     if args.diff:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ftkit.errors import HistoryError
+from ftkit.history.access import visible_clause
 from ftkit.history.redact import redact
 from ftkit.history.schema import RUNS
 from ftkit.history.store import HistoryStore, open_store
@@ -50,6 +51,7 @@ class RunJSON(TypedDict):
     settings: dict[str, Any]
     outputs: dict[str, Any]
     parent_run_id: int | None
+    realm: str
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Run:
     settings: dict[str, Any]
     outputs: dict[str, Any]
     parent_run_id: int | None = None
+    realm: str = "local"
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,13 @@ def _row_to_run(row: sa.Row[Any]) -> Run:
         settings=_loads(row.settings),
         outputs=_loads(row.outputs),
         parent_run_id=row.parent_run_id,
+        realm=row.realm,
     )
+
+
+def _select_visible(store: HistoryStore) -> sa.Select[Any]:
+    """Return a query for the runs ``store`` may see (its scope's, or all)."""
+    return sa.select(RUNS).where(visible_clause(store.scope))
 
 
 def _check_status(status: str) -> None:
@@ -119,15 +128,20 @@ def record_run(
     created_at: datetime | None = None,
     store: HistoryStore | None = None,
 ) -> int:
-    """Record one run and return its id; secret-looking fields are dropped before storing."""
+    """Record one run and return its id; secret-looking fields are dropped before storing.
+
+    Through a scoped store (hosted mode) the run is recorded as the scope's owner and realm.
+    """
     if kind not in KINDS:
         raise HistoryError(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
     _check_status(status)
     when = (created_at or datetime.now(UTC)).astimezone(UTC).isoformat()
+    store = store or open_store()
     values = {
         "kind": kind,
         "created_at": when,
-        "username": redact(user or ""),
+        "username": store.scope.owner if store.scope else redact(user or ""),
+        "realm": store.realm,
         "status": status,
         "settings": _dumps(settings, "settings"),
         "outputs": _dumps(outputs, "outputs"),
@@ -140,7 +154,7 @@ def record_run(
             raise HistoryError("the database did not report the new run's id")
         return int(key[0])
 
-    return (store or open_store()).write(insert)
+    return store.write(insert)
 
 
 def update_run(
@@ -150,13 +164,16 @@ def update_run(
     status: RunStatus | None = None,
     store: HistoryStore | None = None,
 ) -> Run:
-    """Merge ``outputs`` into a run's outputs (top-level keys replace) and set its status."""
+    """Merge ``outputs`` into a run's outputs (top-level keys replace) and set its status.
+
+    Raises ``HistoryError`` for a run the store cannot see (see ``get_run``).
+    """
     if status is not None:
         _check_status(status)
     store = store or open_store()
 
     def change(conn: Connection) -> Run:
-        row = conn.execute(sa.select(RUNS).where(RUNS.c.id == run_id)).one_or_none()
+        row = conn.execute(_select_visible(store).where(RUNS.c.id == run_id)).one_or_none()
         if row is None:
             raise HistoryError(f"run {run_id}: no such run")
         values: dict[str, Any] = {}
@@ -179,20 +196,25 @@ def list_runs(
     limit: int = DEFAULT_LIMIT,
     store: HistoryStore | None = None,
 ) -> list[Run]:
-    """Return runs, newest first, optionally only of one kind or one user."""
-    query = sa.select(RUNS).order_by(RUNS.c.id.desc()).limit(max(1, limit))
+    """Return the runs the store may see, newest first, optionally of one kind or one user."""
+    store = store or open_store()
+    query = _select_visible(store).order_by(RUNS.c.id.desc()).limit(max(1, limit))
     if kind:
         query = query.where(RUNS.c.kind == kind)
     if user is not None:
         query = query.where(RUNS.c.username == user)
-    with (store or open_store()).read() as conn:
+    with store.read() as conn:
         return [_row_to_run(row) for row in conn.execute(query)]
 
 
 def get_run(run_id: int, *, store: HistoryStore | None = None) -> Run:
-    """Return one run; raise ``HistoryError`` when there is none with that id."""
-    with (store or open_store()).read() as conn:
-        row = conn.execute(sa.select(RUNS).where(RUNS.c.id == run_id)).one_or_none()
+    """Return one run; raise ``HistoryError`` when there is none with that id the store may see.
+
+    A run outside a scoped store's scope gets the same message as a missing one.
+    """
+    store = store or open_store()
+    with store.read() as conn:
+        row = conn.execute(_select_visible(store).where(RUNS.c.id == run_id)).one_or_none()
     if row is None:
         raise HistoryError(f"run {run_id}: no such run")
     return _row_to_run(row)
@@ -231,4 +253,5 @@ def run_to_json(run: Run) -> RunJSON:
         settings=run.settings,
         outputs=run.outputs,
         parent_run_id=run.parent_run_id,
+        realm=run.realm,
     )

@@ -1,8 +1,10 @@
 """The history tables, their version, and the in-place upgrades from every older version.
 
 Version 1 had ``runs(id, kind, created_at, status, settings, outputs)``. Version 2 adds who ran
-it (``username``) and the run it repeats (``parent_run_id``), plus two indexes. An upgrade runs
-inside one transaction, so a database is either fully at the old version or fully at the new.
+it (``username``) and the run it repeats (``parent_run_id``), plus two indexes. Version 3 adds
+where a run was recorded (``realm``: ``local``, ``signed-in`` or ``session``; older rows are
+``local``, so hosted users never see them). An upgrade runs inside one transaction, so a
+database is either fully at the old version or fully at the new.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ __all__ = [
     "read_version",
 ]
 
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 
 METADATA = sa.MetaData()
 SCHEMA_VERSION = sa.Table(
@@ -42,6 +44,7 @@ RUNS = sa.Table(
     sa.Column("outputs", sa.Text, nullable=False),
     sa.Column("username", sa.String(320), nullable=False, server_default=""),
     sa.Column("parent_run_id", sa.Integer, nullable=True),
+    sa.Column("realm", sa.String(16), nullable=False, server_default="local"),
     sqlite_autoincrement=True,
 )
 _INDEXES = (
@@ -74,7 +77,11 @@ def _upgrade_1_to_2(conn: Connection) -> None:
         index.create(conn)
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _upgrade_1_to_2}
+def _upgrade_2_to_3(conn: Connection) -> None:
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN realm VARCHAR(16) NOT NULL DEFAULT 'local'")
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _upgrade_1_to_2, 3: _upgrade_2_to_3}
 """``MIGRATIONS[n]`` upgrades a version ``n - 1`` database to version ``n`` in place."""
 
 

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from ftkit.errors import HistoryError
+from ftkit.history.access import Realm, Scope
 from ftkit.history.schema import ensure_schema
 
 __all__ = [
@@ -126,10 +127,23 @@ def _is_busy(err: OperationalError) -> bool:
 
 @dataclass(frozen=True)
 class HistoryStore:
-    """A handle on one history database; cheap to create, safe to share within a process."""
+    """A handle on one history database; cheap to create, safe to share within a process.
+
+    A handle with a ``scope`` (see ``scoped``) reads only that scope's runs and records its realm.
+    """
 
     url: str
     engine: Engine
+    scope: Scope | None = None
+
+    def scoped(self, scope: Scope | None) -> HistoryStore:
+        """Return a handle on the same database that sees and records only ``scope``'s runs."""
+        return replace(self, scope=scope)
+
+    @property
+    def realm(self) -> Realm:
+        """Return the realm the runs recorded through this handle get."""
+        return self.scope.realm if self.scope else "local"
 
     @property
     def display_url(self) -> str:

@@ -25,7 +25,8 @@ def runs_frame(runs: list[Run]) -> pd.DataFrame:
     """Return one row per run: id, kind, when, user, status, and the main settings."""
     rows = []
     for run in runs:
-        sizes = run.settings.get("sizes") or {}
+        sizes = run.settings.get("sizes")
+        sizes = sizes if isinstance(sizes, dict) else {}
         rows.append({
             "id": run.id,
             "kind": run.kind,
@@ -33,7 +34,8 @@ def runs_frame(runs: list[Run]) -> pd.DataFrame:
             "user": run.user or "—",
             "status": run.status,
             "model": _cell(run.settings.get("model")),
-            "train/validation": f"{sizes['train']}/{sizes['validation']}" if sizes else "—",
+            "train/validation": f"{sizes.get('train', '?')}/{sizes.get('validation', '?')}"
+            if sizes else "—",
             "seed": _cell(run.settings.get("seed")),
             "re-run of": _cell(run.parent_run_id),
         })  # fmt: skip

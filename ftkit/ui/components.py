@@ -9,6 +9,7 @@ import streamlit as st
 from ftkit.errors import FtkitError
 from ftkit.messages import Message
 from ftkit.ui.data import Composition, Dataset, current_composition, current_dataset
+from ftkit.ui.paths import shown_text
 
 __all__ = [
     "composition_or_stop",
@@ -22,7 +23,7 @@ __all__ = [
 
 def show_error(err: FtkitError) -> None:
     """Show an ftkit error as one line, never a traceback."""
-    st.error(str(err), icon=":material/error:")
+    st.error(shown_text(str(err)), icon=":material/error:")
 
 
 def stop_with_error(err: FtkitError) -> NoReturn:

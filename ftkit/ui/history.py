@@ -2,6 +2,9 @@
 
 A page that did its work records it with ``record_from_page``; a history that cannot be
 written shows one caption and never stops the page. Nothing here reads or passes a key.
+In hosted mode the store is scoped to this session's owner (``session_owner``): it records
+runs as theirs and reads only theirs (or, with ``history_visibility = "team"`` and sign-in,
+every signed-in user's).
 """
 
 from __future__ import annotations
@@ -13,18 +16,21 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from ftkit.errors import FtkitError
-from ftkit.history import HistoryStore, open_store
+from ftkit.history import HistoryStore, Realm, Scope, open_store
+from ftkit.hosting import HostingConfig
 from ftkit.prepare import WrittenSplit
 from ftkit.recording import UPLOADED
 from ftkit.sources import SAMPLE
 from ftkit.ui import state
-from ftkit.ui.auth import hosting_config, read_secrets, signed_in_user
+from ftkit.ui.auth import USER_STATE, hosting_config, read_secrets, session_owner
 from ftkit.ui.data import Composition
 from ftkit.ui.keys import scrub
+from ftkit.ui.paths import shown_text
 
 __all__ = [
     "composed_settings",
     "export_outputs",
+    "history_scope",
     "history_store",
     "record_from_page",
     "recorded_once",
@@ -33,18 +39,32 @@ __all__ = [
 T = TypeVar("T")
 
 
-def history_store() -> HistoryStore:
-    """Return the history database: the ``FTKIT_DATABASE_URL`` secret, else the default."""
-    return open_store(read_secrets().get("FTKIT_DATABASE_URL"))
+def history_scope(config: HostingConfig) -> Scope | None:
+    """Return whose runs this session sees and records: None (all) in local mode."""
+    if not config.hosted:
+        return None
+    realm: Realm = "signed-in" if st.session_state.get(USER_STATE) else "session"
+    return Scope(session_owner(config), realm, team=config.history_visibility == "team")
+
+
+def history_store(config: HostingConfig | None = None) -> HistoryStore:
+    """Return the history database (the ``FTKIT_DATABASE_URL`` secret, else the default).
+
+    In hosted mode the handle is scoped to this session's owner (``history_scope``).
+    """
+    config = config or hosting_config()
+    store = open_store(read_secrets().get("FTKIT_DATABASE_URL"))
+    return store.scoped(history_scope(config))
 
 
 def record_from_page(record: Callable[[HistoryStore, str], T]) -> T | None:
-    """Call ``record(store, user)``; on a history failure show one caption and carry on."""
+    """Call ``record(store, owner)``; on a history failure show one caption and carry on."""
     try:
-        user = signed_in_user(hosting_config())
-        return record(history_store(), user)
+        config = hosting_config()
+        return record(history_store(config), session_owner(config))
     except FtkitError as err:
-        st.caption(f":material/history: Not recorded in the history: {scrub(str(err))}")
+        shown = shown_text(scrub(str(err)))
+        st.caption(f":material/history: Not recorded in the history: {shown}")
         return None
 
 
