@@ -6,7 +6,9 @@ Settings come from ``.streamlit/secrets.toml`` (passed in as a mapping) and the 
     [ftkit]
     allowed_emails = ["ana@example.com"]
     allowed_domains = ["example.com"]
-    allow_server_key = false    # may signed-in users use the server's OPENAI_API_KEY?
+    allow_server_key = false    # may signed-in users use the server's key (at its own endpoint)?
+    allowed_endpoint_hosts = ["10.0.0.5", "llm.internal:8000"]  # typed endpoints allowed anyway
+    allow_private_endpoints = false  # may users type private or loopback endpoints?
     max_upload_mb = 50
     output_dir = "out"
 
@@ -80,6 +82,8 @@ class HostingConfig:
     allow_server_key: bool = False
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
     output_base: Path = Path("out")
+    allowed_endpoint_hosts: frozenset[str] = frozenset()
+    allow_private_endpoints: bool = False
 
     @classmethod
     def from_mapping(
@@ -115,6 +119,12 @@ class HostingConfig:
                 section.get("max_upload_mb", DEFAULT_MAX_UPLOAD_MB), "ftkit.max_upload_mb"
             ),
             output_base=Path(str(section.get("output_dir", "out"))),
+            allowed_endpoint_hosts=_names(
+                section.get("allowed_endpoint_hosts"), "ftkit.allowed_endpoint_hosts"
+            ),
+            allow_private_endpoints=_flag(
+                section.get("allow_private_endpoints", False), "ftkit.allow_private_endpoints"
+            ),
         )
 
     @property
