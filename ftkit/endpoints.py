@@ -95,8 +95,8 @@ def _address_kind(address: str) -> str | None:
         ("link-local", ip.is_link_local),
         ("multicast", ip.is_multicast),
         ("unique-local", isinstance(ip, ipaddress.IPv6Address) and ip in _ULA),
-        ("private", ip.is_private),
         ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
         ("non-public", not ip.is_global),
     )
     return next((kind for kind, hit in checks if hit), None)
