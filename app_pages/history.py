@@ -7,18 +7,25 @@ from collections.abc import Callable
 import openai
 import streamlit as st
 
-from ftkit.clients import make_client
-from ftkit.errors import FtkitError
+from ftkit.endpoints import normalize_endpoint
+from ftkit.errors import FtkitError, ProviderError
 from ftkit.history import KINDS, Run, list_runs
 from ftkit.history.views import diff_frame, metrics_chart, metrics_frame, runs_frame
 from ftkit.predictors import is_baseline
 from ftkit.recording import RERUNNABLE, rerun
 from ftkit.ui.auth import hosting_config, signed_in_user
 from ftkit.ui.history import history_store
-from ftkit.ui.keys import find_api_key
+from ftkit.ui.providers import (
+    current_client,
+    current_settings,
+    missing_key,
+    render_provider_sidebar,
+    show_endpoint,
+)
 
 st.session_state.setdefault("history_notice", None)
 st.title("History")
+render_provider_sidebar()
 
 try:
     config = hosting_config()
@@ -67,23 +74,30 @@ def _show_run(run: Run) -> None:
     outputs_col.json(run.outputs)
 
 
-def _client_for() -> Callable[[str | None], openai.OpenAI] | None:
-    """Return how to reach the chat model a recorded evaluation asked, with this session's key."""
-    key = find_api_key(config)
-    server_key_allowed = not config.hosted or config.allow_server_key
-    return lambda url: make_client(api_key=key, base_url=url, max_retries=0,
-                                   use_environment=server_key_allowed)  # fmt: skip
+def _client_for() -> Callable[[str | None], openai.OpenAI]:
+    """Return how to reach a recorded evaluation's chat model: this session's provider only."""
+    settings = current_settings()
+
+    def client_for(recorded: str | None) -> openai.OpenAI:
+        if normalize_endpoint(recorded) != normalize_endpoint(settings.endpoint):
+            raise ProviderError(
+                f"this run asked {recorded or 'OpenAI'}, but this session's endpoint is "
+                f"{settings.endpoint}: set that endpoint under Provider and keys to re-run it"
+            )
+        return current_client(settings, max_retries=0)
+
+    return client_for
 
 
 def _asks_a_model_without_key(run: Run) -> bool:
     """Say in one line when re-running needs an API key this session does not have."""
     model = str(run.settings.get("model") or "")
-    if run.kind != "evaluate" or is_baseline(model) or run.settings.get("base_url"):
+    if run.kind != "evaluate" or is_baseline(model):
         return False
-    if find_api_key(config):
+    settings = show_endpoint(current_settings())
+    if (problem := missing_key(settings)) is None:
         return False
-    st.info(f"Re-running run {run.id} asks {model}: enter an OpenAI API key in the sidebar of "
-            "Evaluate or Upload & Train first.", icon=":material/key:")  # fmt: skip
+    st.info(f"Re-running run {run.id} asks {model}: {problem}.", icon=":material/key:")
     return True
 
 
@@ -93,7 +107,11 @@ def _rerun(run: Run) -> None:
         return
     if _asks_a_model_without_key(run):
         return
-    if not st.button("Re-run with the same settings", key="history_rerun"):
+    label = "Re-run with the same settings"
+    model = str(run.settings.get("model") or "")
+    if run.kind == "evaluate" and not is_baseline(model):
+        label = f"Re-run: send {run.settings.get('size') or 'all'} paid requests to {model}"
+    if not st.button(label, key="history_rerun"):
         return
     user = signed_in_user(config)
     out_dir = config.output_dir_for(user) if config.hosted else None

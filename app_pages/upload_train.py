@@ -32,7 +32,13 @@ from ftkit.models import DEFAULT_MODEL, MODELS
 from ftkit.recorders import finish_linked_finetune, record_upload, start_finetune, update_finetune
 from ftkit.shutdown import list_models, table_models
 from ftkit.ui.history import record_from_page, recorded_once
-from ftkit.ui.providers import current_client, current_settings, render_provider_sidebar
+from ftkit.ui.providers import (
+    current_client,
+    current_settings,
+    missing_key,
+    render_provider_sidebar,
+    show_endpoint,
+)
 
 POLL_SECONDS = 10
 MAX_POLLS = 2160  # six hours of refreshes, then the monitor stops and offers a button
@@ -47,11 +53,11 @@ for key, value in {
 
 render_provider_sidebar()
 settings = current_settings()
-problem = settings.missing()
+problem = missing_key(settings)
 no_key = problem is not None
 
 st.title("Upload & Train")
-st.caption(f"Provider: {settings.kind} · {settings.endpoint}")
+show_endpoint(settings)
 if no_key:
     st.info(f"No API key: {problem}. Uploading and training are disabled until one is set.")
 
