@@ -35,6 +35,7 @@ from ftkit.ui.history import record_from_page, recorded_once
 from ftkit.ui.providers import (
     current_client,
     current_settings,
+    endpoint_refusal,
     missing_key,
     render_provider_sidebar,
     show_endpoint,
@@ -54,11 +55,14 @@ for key, value in {
 render_provider_sidebar()
 settings = current_settings()
 problem = missing_key(settings)
-no_key = problem is not None
+refused = endpoint_refusal(settings)
+no_key = problem is not None or refused is not None
 
 st.title("Upload & Train")
 show_endpoint(settings)
-if no_key:
+if refused is not None:
+    st.error(refused)
+elif problem is not None:
     st.info(f"No API key: {problem}. Uploading and training are disabled until one is set.")
 
 

@@ -123,7 +123,7 @@ def test_operator_settings_come_from_secrets() -> None:
     assert config.allowed_endpoint_hosts == {"10.0.0.5", "llm.internal:8000"}
     assert config.allow_private_endpoints
     assert not HostingConfig().allow_private_endpoints
-    with pytest.raises(ConfigError, match="ftkit.allow_private_endpoints"):
+    with pytest.raises(ConfigError, match=r"ftkit\.allow_private_endpoints"):
         HostingConfig.from_mapping({"ftkit": {"allow_private_endpoints": "perhaps"}}, env={})
 
 
@@ -152,4 +152,3 @@ def test_a_typed_endpoints_error_body_is_never_read_but_the_operators_is() -> No
     assert typed == "gpt-4o-mini: HTTP 400: the endpoint rejected the request"
     assert secret not in typed
     assert operator == f"gpt-4o-mini: HTTP 400: {secret}"
-

@@ -16,6 +16,7 @@ from tests.fake_chat import serve, user_text
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "evaluate.py")
 CHAT = "Chat model (OpenAI, Azure or compatible)"
+OTHER_URL = "http://127.0.0.1:9/v1"
 FINETUNED = "ft:gpt-4o-mini-2024-07-18:acme::abc123"
 TYPED_KEY = "sk-typed-" + "t" * 24
 SERVER_KEY = "sk-server-" + "s" * 24
@@ -119,7 +120,7 @@ def test_no_request_before_the_confirm_and_n_after() -> None:
         lambda at: at.number_input(key="evaluate_size").set_value(4),
         lambda at: at.text_input(key="evaluate_model").input("gpt-4o"),
         lambda at: at.number_input(key="evaluate_workers").set_value(2),
-        lambda at: at.sidebar.text_input(key="_input_openai_base_url").input("http://127.0.0.1:9/v1"),
+        lambda at: at.sidebar.text_input(key="_input_openai_base_url").input(OTHER_URL),
     ],
     ids=["size", "model", "workers", "endpoint"],
 )

@@ -22,7 +22,7 @@ import openai
 import streamlit as st
 
 from ftkit.endpoints import OPENAI_ENDPOINT, EndpointGuard, normalize_endpoint
-from ftkit.errors import FtkitError
+from ftkit.errors import FtkitError, ProviderError
 from ftkit.hosting import HostingConfig
 from ftkit.providers import (
     DEFAULT_MAX_RETRIES,
@@ -39,6 +39,7 @@ __all__ = [
     "current_client",
     "current_settings",
     "endpoint_line",
+    "endpoint_refusal",
     "key_source",
     "missing_key",
     "render_provider_sidebar",
@@ -146,6 +147,19 @@ def current_client(
     config = _config()
     guard = _guard(config) if config.hosted else None
     return client_from_settings(settings, guard=guard, max_retries=max_retries)
+
+
+def endpoint_refusal(settings: ProviderSettings) -> str | None:
+    """Return the endpoint guard's one-line refusal of ``settings`` (hosted mode), else None."""
+    config = _config()
+    if not config.hosted:
+        return None
+    field = "Azure OpenAI endpoint" if settings.kind == "azure" else "Base URL"
+    try:
+        _guard(config).check(settings.endpoint, field=field)
+    except ProviderError as err:
+        return str(err)
+    return None
 
 
 def missing_key(settings: ProviderSettings) -> str | None:
