@@ -139,9 +139,24 @@ def ask(url: str, checker: EndpointGuard) -> str:
 def test_a_redirect_to_the_metadata_address_is_not_followed() -> None:
     target = {"Location": "http://169.254.169.254/latest/meta-data/"}
     with serve(lambda body, attempt: ("status", 307, target)) as fake:
-        message = ask(fake.url, guard(allowed_hosts=frozenset({"127.0.0.1"})))
-    assert message == f"gpt-4o-mini: HTTP 307: {generic_reason(307)}"
-    assert len(fake.requests) == 1
+        typed = ask(fake.url, guard(allowed_hosts=frozenset({"127.0.0.1"})))
+        operator = ask(fake.url, guard(trusted=frozenset({fake.url})))
+    assert typed == f"gpt-4o-mini: HTTP 307: {generic_reason(307)}"
+    assert operator == "gpt-4o-mini: HTTP 307: fake error 307"
+    assert len(fake.requests) == 2
+
+
+def test_a_name_that_turns_internal_after_the_check_is_refused_at_connect_time() -> None:
+    answers = iter([["8.8.8.8"], ["127.0.0.1"]])  # DNS rebinding: public first, then loopback
+
+    def rebinding(host: str, port: int) -> list[str]:
+        return next(answers, ["127.0.0.1"])
+
+    with serve(lambda body, attempt: ("answer", "12")) as fake:
+        port = fake.url.split(":")[2].split("/")[0]
+        message = ask(f"http://localhost:{port}/v1", EndpointGuard(resolve=rebinding))
+    assert message == "Kettle: gave up after 1 attempts (Connection error.)"
+    assert fake.requests == []
 
 
 def test_a_typed_endpoints_error_body_is_never_read_but_the_operators_is() -> None:
