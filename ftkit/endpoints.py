@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -32,6 +33,7 @@ __all__ = [
     "OPENAI_ENDPOINT",
     "EndpointGuard",
     "HidingTransport",
+    "env_proxy",
     "generic_reason",
     "normalize_endpoint",
     "resolve_host",
@@ -187,13 +189,25 @@ def _default_port(scheme: str) -> int:
     return 443 if scheme.lower() == "https" else 80
 
 
-class HidingTransport(httpx2.BaseTransport):
-    """Check every request's host; replace a typed endpoint's error bodies with a generic one."""
+def env_proxy(url: str) -> str | None:
+    """Return the proxy the environment names for ``url`` (``HTTPS_PROXY``, ``NO_PROXY``...)."""
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return urllib.request.getproxies_environment().get(parts.scheme.lower())
 
-    def __init__(self, guard: EndpointGuard, *, hide_errors: bool) -> None:
+
+class HidingTransport(httpx2.BaseTransport):
+    """Check every request's host; replace a typed endpoint's error bodies with a generic one.
+
+    A client with its own transport takes no proxy from the environment, so the one the
+    environment names for the endpoint (``env_proxy``) is passed here, behind the checks.
+    """
+
+    def __init__(self, guard: EndpointGuard, *, hide_errors: bool, proxy: str | None = None):
         self._guard = guard
         self._hide_errors = hide_errors
-        self._inner = httpx2.HTTPTransport()
+        self._inner = httpx2.HTTPTransport(proxy=proxy)
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         """Send ``request`` if the guard agrees; return the response, error bodies hidden."""

@@ -23,7 +23,7 @@ import httpx2
 import openai
 
 from ftkit.clients import make_client
-from ftkit.endpoints import OPENAI_ENDPOINT, EndpointGuard, HidingTransport
+from ftkit.endpoints import OPENAI_ENDPOINT, EndpointGuard, HidingTransport, env_proxy
 from ftkit.errors import ProviderError
 
 __all__ = [
@@ -173,8 +173,11 @@ def _guarded_http_client(
     """Check the endpoint and return an HTTP client that keeps to the guard's rules."""
     field = "Azure OpenAI endpoint" if settings.kind == "azure" else "Base URL"
     guard.check(settings.endpoint, field=field)
-    transport = HidingTransport(guard, hide_errors=not guard.is_trusted(settings.endpoint))
-    return openai.DefaultHttpxClient(follow_redirects=False, transport=transport, timeout=timeout)
+    hide = not guard.is_trusted(settings.endpoint)
+    transport = HidingTransport(guard, hide_errors=hide, proxy=env_proxy(settings.endpoint))
+    return openai.DefaultHttpxClient(
+        follow_redirects=False, transport=transport, timeout=timeout, trust_env=False
+    )
 
 
 def client_from_settings(

@@ -167,3 +167,16 @@ def test_a_typed_endpoints_error_body_is_never_read_but_the_operators_is() -> No
     assert typed == "gpt-4o-mini: HTTP 400: the endpoint rejected the request"
     assert secret not in typed
     assert operator == f"gpt-4o-mini: HTTP 400: {secret}"
+
+
+def test_a_proxy_from_the_environment_is_used_behind_the_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "internal stack trace: db password hunter2"
+    with serve(lambda body, attempt: ("status", 400, {}, secret)) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.removesuffix("/v1"))
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        message = ask("http://public.example/v1", guard())
+    assert len(proxy.requests) == 1  # the request went through the proxy
+    assert message == "gpt-4o-mini: HTTP 400: the endpoint rejected the request"
