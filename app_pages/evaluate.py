@@ -42,6 +42,7 @@ from ftkit.ui.keys import scrub
 from ftkit.ui.providers import (
     current_client,
     current_settings,
+    endpoint_refusal,
     missing_key,
     render_provider_sidebar,
     show_endpoint,
@@ -165,6 +166,9 @@ if choice == CHAT:
     if (problem := missing_key(settings)) is not None:
         st.info(f"No API key: {problem}. The baselines run without one.", icon=":material/key:")
         st.stop()
+    if (refused := endpoint_refusal(settings)) is not None:
+        st.error(refused, icon=":material/block:")
+        st.stop()
     st.caption(cost_line(estimate_cost(items, model)))
 
 
@@ -267,12 +271,9 @@ def review_chat_run() -> None:
     if st.session_state[PENDING] is None:
         if not st.button("Review run", type="primary", key="evaluate_review"):
             return
-        try:
-            current_client(settings, max_retries=0)  # the endpoint guard speaks now, not later
-        except FtkitError as err:
-            stop_with_error(err)
         st.session_state[PENDING] = wanted
-    with st.container(border=True):
+    review = st.empty()
+    with review.container(border=True):
         st.markdown(f"**This run sends {len(items)} paid requests.**")
         show_endpoint(settings)
         st.markdown(f"Model: `{model}` · Items: {len(items)} from {source} · "
@@ -285,6 +286,7 @@ def review_chat_run() -> None:
             st.session_state[PENDING] = None
             st.rerun()
     if go:
+        review.empty()  # one confirm, one run: the button goes away as the run starts
         run_and_show()
 
 
