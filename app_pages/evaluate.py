@@ -15,7 +15,6 @@ from ftkit.eval_charts import band_chart, comparison_chart, course_chart, runnin
 from ftkit.evaluate import (
     DEFAULT_SIZE,
     DEFAULT_WORKERS,
-    CostEstimate,
     Progress,
     Run,
     estimate_cost,
@@ -148,9 +147,10 @@ workers = workers_col.number_input(
     "Requests in flight", 1, 32, DEFAULT_WORKERS, key="evaluate_workers", disabled=choice != CHAT
 )
 items = test_items[: int(size)]
+cost = None if choice != CHAT else estimate_cost(items, model)
 
 
-def cost_line(cost: CostEstimate | None) -> str:
+def cost_line() -> str:
     if cost is None:
         return f"Estimated cost: unknown ({model} is not in the price table)."
     return (
@@ -169,7 +169,7 @@ if choice == CHAT:
     if (refused := endpoint_refusal(settings)) is not None:
         st.error(refused, icon=":material/block:")
         st.stop()
-    st.caption(cost_line(estimate_cost(items, model)))
+    st.caption(cost_line())
 
 
 def signature() -> str:
@@ -213,8 +213,7 @@ def run_now(predictor: Predictor) -> Run:
 
     result = evaluate(
         items, predictor, model=model, source=source,
-        workers=1 if choice in BASELINES else int(workers), on_progress=show,
-        cost=estimate_cost(items, model),
+        workers=1 if choice in BASELINES else int(workers), on_progress=show, cost=cost,
     )  # fmt: skip
     st.session_state[PARTIAL] = None
     bar.empty()
@@ -278,7 +277,7 @@ def review_chat_run() -> None:
         show_endpoint(settings)
         st.markdown(f"Model: `{model}` · Items: {len(items)} from {source} · "
                     f"Requests in flight: {int(workers)}")  # fmt: skip
-        st.markdown(cost_line(estimate_cost(items, model)))
+        st.markdown(cost_line())
         go_col, cancel_col = st.columns(2)
         go = go_col.button(f"Confirm: send {len(items)} paid requests", type="primary",
                            key="evaluate_confirm")  # fmt: skip
