@@ -83,7 +83,10 @@ def resolve_host(host: str, port: int) -> list[str]:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         raise ProviderError(f"endpoint host {host}: cannot be resolved") from None
-    return sorted({str(info[4][0]).split("%", 1)[0] for info in found})
+    addresses = sorted({str(info[4][0]).split("%", 1)[0] for info in found})
+    if not addresses:
+        raise ProviderError(f"endpoint host {host}: cannot be resolved")
+    return addresses
 
 
 def _address_kind(address: str) -> str | None:

@@ -205,8 +205,9 @@ def _keep(name: str) -> None:
 def render_provider_sidebar() -> None:
     """Draw the provider inputs in the sidebar; keys are password fields, kept per session."""
     with st.sidebar.expander("Provider and keys", expanded=False):
-        st.caption("Typed values stay in this browser session only and apply to every page. "
-                   "Blank fields fall back to the server's settings.")  # fmt: skip
+        st.caption("Typed values stay in this browser session only and apply to every page "
+                   "that calls an API. Blank fields fall back to the server's settings (its key "
+                   "only where its operator allows).")  # fmt: skip
         labels = {
             "OPENAI_API_KEY": "OpenAI API key",
             "OPENAI_BASE_URL": "Base URL (OpenAI-compatible endpoint)",
