@@ -169,9 +169,8 @@ def missing_key(settings: ProviderSettings) -> str | None:
     if problem is None or not config.hosted:
         return problem
     home = _operator_endpoint(_server())
-    if config.allow_server_key and normalize_endpoint(settings.endpoint) != normalize_endpoint(
-        home
-    ):
+    elsewhere = normalize_endpoint(settings.endpoint) != normalize_endpoint(home)
+    if config.allow_server_key and elsewhere:
         return (f"type your own API key in the sidebar for {settings.endpoint}: the server's "
                 f"key is only sent to {home}")  # fmt: skip
     return "type your own API key in the sidebar (Provider and keys); it stays in this session"
