@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import orjson
@@ -9,23 +10,43 @@ import pandas as pd
 import streamlit as st
 
 from ftkit.chat import ChatPredictor
-from ftkit.clients import make_client
 from ftkit.errors import FtkitError
 from ftkit.eval_charts import band_chart, comparison_chart, course_chart, running_error_chart
-from ftkit.evaluate import DEFAULT_SIZE, DEFAULT_WORKERS, Progress, Run, estimate_cost, evaluate
+from ftkit.evaluate import (
+    DEFAULT_SIZE,
+    DEFAULT_WORKERS,
+    Progress,
+    Run,
+    estimate_cost,
+    evaluate,
+)
+from ftkit.failures import FailureLog, describe_failures
 from ftkit.predictors import BASELINES, Predictor, is_baseline, needs_training
+from ftkit.providers import redact
 from ftkit.recorders import evaluate_settings, record_evaluate
 from ftkit.runs import compare_runs, run_filename, run_from_json, run_to_csv, run_to_json
-from ftkit.ui.auth import hosting_config
+from ftkit.sniff import UPLOAD_SUFFIXES
 from ftkit.ui.evaluation import NOTHING_HELD_OUT, baseline_for, page_items, record_fields
 from ftkit.ui.history import record_from_page
-from ftkit.ui.keys import find_api_key
-from ftkit.ui.providers import render_provider_sidebar
+from ftkit.ui.keys import scrub
+from ftkit.ui.providers import (
+    current_client,
+    current_settings,
+    endpoint_refusal,
+    missing_key,
+    render_provider_sidebar,
+    show_endpoint,
+)
+from ftkit.ui.state import bind, persist
 
 CHAT = "Chat model (OpenAI, Azure or compatible)"
 RUNS, PARTIAL = "evaluate_runs", "evaluate_partial"
+CHOICE, CHAT_MODEL, PREFILLED = "evaluate_choice", "evaluate_chat_model", "evaluate_prefilled"
+PENDING, STOPPING, PICKED = "evaluate_pending", "evaluate_stopping", "evaluate_picked"
 st.session_state.setdefault(RUNS, [])
 st.session_state.setdefault(PARTIAL, None)
+st.session_state.setdefault(PENDING, None)
+st.session_state.setdefault(CHAT_MODEL, "")
 
 
 def stop_with_error(err: FtkitError) -> None:
@@ -41,35 +62,51 @@ st.caption(
     "The baselines need no API key."
 )
 
-# A run cut short by a rerun or the Stop button: keep what finished.
+# A run cut short by the Stop button or another rerun: keep what finished.
 if (partial := st.session_state[PARTIAL]) is not None:
     st.session_state[PARTIAL] = None
-    if partial["items"]:
-        st.session_state[RUNS].append({**partial, "stopped": "interrupted"})
-        st.warning(
-            f"The last run stopped early; its {len(partial['items'])} scored items are kept."
-        )
+    how = "stopped by the user" if st.session_state.pop(STOPPING, False) else "interrupted"
+    done = len(partial["items"])
+    if done:
+        st.session_state[RUNS].append({**partial, "stopped": how})
+    kept = f"its {done} scored items are kept" if done else "no item was scored yet"
+    st.warning(f"The last run was {how} after {done} of {partial['requested']} items; {kept}.")
+st.session_state.pop(STOPPING, None)
 
-# The model a job on Upload & Train just produced is the one to score next.
+# The model a job on Upload & Train just produced: its name is filled in once. The chat model
+# is chosen for the user only if they have not picked a predictor here yet.
 finetuned = st.session_state.get("finetuned_model")
-if finetuned and not st.session_state.get("evaluate_model"):
-    st.session_state["evaluate_model"] = finetuned
-    st.session_state["evaluate_predictor"] = CHAT
-choice = st.selectbox("Model", [*BASELINES, CHAT], key="evaluate_predictor")
-model, base_url = choice, ""
+if finetuned and st.session_state.get(PREFILLED) != finetuned:
+    st.session_state[PREFILLED] = finetuned
+    st.session_state[CHAT_MODEL] = st.session_state["evaluate_model"] = finetuned
+    if not st.session_state.get(PICKED):
+        st.session_state[CHOICE] = st.session_state["evaluate_predictor"] = CHAT
+st.session_state.setdefault(CHOICE, BASELINES[0])
+
+
+def pick() -> None:
+    """Remember the user's own choice of predictor; nothing overrides it afterwards."""
+    persist("evaluate_predictor", CHOICE)
+    st.session_state[PICKED] = True
+
+
+bind("evaluate_predictor", CHOICE)
+choice = st.selectbox("Model", [*BASELINES, CHAT], key="evaluate_predictor", on_change=pick)
+model = choice
+settings = current_settings()
 if choice == CHAT:
-    model_col, url_col = st.columns([3, 2])
-    model = model_col.text_input(
-        "Model name", key="evaluate_model", placeholder="ft:gpt-4o-mini-2024-07-18:org::id"
-    ).strip()
-    base_url = url_col.text_input(
-        "Base URL (optional)", key="evaluate_base_url", placeholder="http://localhost:11434/v1"
-    ).strip()
+    bind("evaluate_model", CHAT_MODEL)
+    model = st.text_input(
+        "Model name", key="evaluate_model", placeholder="ft:gpt-4o-mini-2024-07-18:org::id",
+        on_change=persist, args=("evaluate_model", CHAT_MODEL),
+    ).strip()  # fmt: skip
+    show_endpoint(settings)
 
 upload = st.file_uploader(
     "Separate test file (optional: CSV, JSONL, JSON or Parquet; default: the current "
     "dataset's held-out items)",
     key="evaluate_upload",
+    type=list(UPLOAD_SUFFIXES),
 )
 try:
     picked = page_items(upload, fit_baselines=needs_training(choice))
@@ -88,46 +125,53 @@ workers = workers_col.number_input(
     "Requests in flight", 1, 32, DEFAULT_WORKERS, key="evaluate_workers", disabled=choice != CHAT
 )
 items = test_items[: int(size)]
+cost = None if choice != CHAT else estimate_cost(items, model)
 
-api_key = None
+
+def cost_line() -> str:
+    if cost is None:
+        return f"Estimated cost: unknown ({model} is not in the price table)."
+    return (
+        f"Estimated cost: at most ${cost.dollars:,.4f} for {len(items)} requests "
+        f"({cost.input_tokens:,} tokens in; {cost.model} {cost.rates} rates as of {cost.as_of})."
+    )
+
+
 if choice == CHAT:
     if not model:
         st.info("Enter the chat model to evaluate, e.g. gpt-4o-mini or an ft: model.")
         st.stop()
-    api_key = find_api_key()
-    if not api_key and not base_url:
-        st.info(
-            "No OpenAI API key: type one in the sidebar, or set OPENAI_API_KEY in the "
-            "environment, a .env file or .streamlit/secrets.toml. The baselines run without one.",
-            icon=":material/key:",
-        )
+    if (problem := missing_key(settings)) is not None:
+        st.info(f"No API key: {problem}. The baselines run without one.", icon=":material/key:")
         st.stop()
-    cost = estimate_cost(items, model)
-    if cost is None:
-        st.caption(f"{model} is not in the price table: no cost estimate.")
-    else:
-        st.caption(
-            f"Estimated cost: at most ${cost.dollars:,.4f} for {len(items)} requests "
-            f"({cost.input_tokens:,} tokens in; {cost.model} {cost.rates} rates "
-            f"as of {cost.as_of})."
-        )
+    if (refused := endpoint_refusal(settings)) is not None:
+        st.error(refused, icon=":material/block:")
+        st.stop()
+    st.caption(cost_line())
+
+
+def signature() -> str:
+    """Return what a confirmed run promised: endpoint, model, items and workers."""
+    titles = "\x1f".join(f"{item.title}\x1e{item.price}" for item in items)
+    text = f"{settings.endpoint}|{settings.kind}|{model}|{source}|{int(workers)}|{titles}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def predictor_for() -> Predictor:
     if choice in BASELINES:
         return baseline_for(choice, picked)
-    config = hosting_config()
-    client = make_client(
-        api_key=api_key,
-        base_url=base_url or None,
-        max_retries=0,
-        # a hosted server's own key never leaves with a user's request unless allowed
-        use_environment=not config.hosted or config.allow_server_key,
-    )
-    return ChatPredictor(client=client, model=model)
+    # the chat predictor retries itself; the client is checked against the endpoint guard
+    return ChatPredictor(client=current_client(settings, max_retries=0), model=model)
 
 
-def run_now() -> Run:
+def request_stop() -> None:
+    st.session_state[STOPPING] = True
+
+
+def run_now(predictor: Predictor) -> Run:
+    stop_slot = st.empty()
+    stop_slot.button("Stop", key="evaluate_stop", on_click=request_stop, icon=":material/stop:",
+                     help="Stop sending requests; the items scored so far are kept.")  # fmt: skip
     bar = st.progress(0.0, text="Starting…")
     partial: dict[str, Any] = {**run_to_json(Run(model, source, len(items), ())), "items": []}
     st.session_state[PARTIAL] = partial
@@ -144,40 +188,86 @@ def run_now() -> Run:
         )
 
     result = evaluate(
-        items, predictor_for(), model=model, source=source,
-        workers=1 if choice in BASELINES else int(workers), on_progress=show,
-        cost=estimate_cost(items, model),
+        items, predictor, model=model, source=source,
+        workers=1 if choice in BASELINES else int(workers), on_progress=show, cost=cost,
     )  # fmt: skip
     st.session_state[PARTIAL] = None
     bar.empty()
+    stop_slot.empty()
     return result
 
 
 def record(result: Run) -> None:
     """Record the run in the history (never its key)."""
     baseline = is_baseline(model)
-    settings = evaluate_settings(
-        model=model, size=len(items), workers=1 if baseline else int(workers),
-        base_url=base_url or None, **record_fields(picked, baseline=baseline, size=len(items)),
+    endpoint = None if baseline or settings.kind == "openai" else settings.endpoint
+    settings_ = evaluate_settings(
+        model=model, size=len(items), workers=1 if baseline else int(workers), base_url=endpoint,
+        **record_fields(picked, baseline=baseline, size=len(items)),
     )  # fmt: skip
-    record_from_page(lambda store, user: record_evaluate(result, settings, user=user, store=store))
+    record_from_page(lambda store, user: record_evaluate(result, settings_, user=user, store=store))
 
 
-if st.button("Run evaluation", type="primary", key="evaluate_run"):
+def shown_safely(text: str) -> str:
+    """Return ``text`` with this session's keys and anything key-shaped blanked."""
+    return scrub(redact(text, settings.secrets()))
+
+
+def run_and_show() -> None:
+    st.session_state[PENDING] = None
     try:
-        result = run_now()
+        log = FailureLog(predictor_for())
+        result = run_now(log)
     except FtkitError as err:
         st.session_state[PARTIAL] = None
-        stop_with_error(err)
+        stop_with_error(FtkitError(shown_safely(str(err))))
     record(result)
     if result.stopped:
-        st.warning(f"Run stopped after {len(result.rows)} of {result.requested}: {result.stopped}")
+        st.warning(f"Run stopped after {len(result.rows)} of {result.requested}: "
+                   f"{shown_safely(result.stopped)}")  # fmt: skip
     if result.failed:
         st.warning(
-            f"{result.failed} items still failed after every retry; left out of the metrics."
+            f"{result.failed} of {result.requested} items failed after every retry and are left "
+            f"out of the metrics. Why: {shown_safely(describe_failures(log.reasons))}"
         )
     if result.rows:
         st.session_state[RUNS].append(run_to_json(result))
+
+
+def review_chat_run() -> None:
+    """Show what a chat run will send and cost; start it only on a deliberate confirm."""
+    wanted = signature()
+    if st.session_state[PENDING] not in (None, wanted):
+        st.session_state[PENDING] = None
+        st.caption("The settings changed since the review: review the run again.")
+    if st.session_state[PENDING] is None:
+        if not st.button("Review run", type="primary", key="evaluate_review"):
+            return
+        st.session_state[PENDING] = wanted
+    review = st.empty()
+    with review.container(border=True):
+        st.markdown(f"**This run sends {len(items)} paid requests.**")
+        show_endpoint(settings)
+        st.markdown(f"Model: `{model}` · Items: {len(items)} from {source} · "
+                    f"Requests in flight: {int(workers)}")  # fmt: skip
+        st.markdown(cost_line())
+        go_col, cancel_col = st.columns(2)
+        go = go_col.button(f"Confirm: send {len(items)} paid requests", type="primary",
+                           key="evaluate_confirm")  # fmt: skip
+        if cancel_col.button("Cancel", key="evaluate_cancel"):
+            st.session_state[PENDING] = None
+            st.rerun()
+    if go:
+        review.empty()  # one confirm, one run: the button goes away as the run starts
+        run_and_show()
+
+
+if choice == CHAT:
+    review_chat_run()
+else:
+    st.session_state[PENDING] = None
+    if st.button("Run evaluation", type="primary", key="evaluate_run"):
+        run_and_show()
 
 with st.expander("Reopen saved runs (JSON)"):
     for file in (

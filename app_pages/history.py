@@ -22,11 +22,18 @@ from ftkit.recording import RERUNNABLE, local_sources, rerun
 from ftkit.ui.auth import hosting_config, session_owner
 from ftkit.ui.history import history_store
 from ftkit.ui.paths import shown_path, shown_text, shown_value
-from ftkit.ui.providers import current_client, current_settings
+from ftkit.ui.providers import (
+    current_client,
+    current_settings,
+    missing_key,
+    render_provider_sidebar,
+    show_endpoint,
+)
 from ftkit.ui.workspace import session_workspace
 
 st.session_state.setdefault("history_notice", None)
 st.title("History")
+render_provider_sidebar()
 
 try:
     config = hosting_config()
@@ -107,7 +114,7 @@ def _can_rerun(run: Run) -> bool:
 
 def _has_key(run: Run, provider: ProviderSettings) -> bool:
     """Say in one line when re-running asks a model and this session has no key for it."""
-    problem = provider.missing()
+    problem = missing_key(show_endpoint(provider))
     if problem:
         st.info(f"Re-running run {run.id} asks {run.settings.get('model')}: {problem}.",
                 icon=":material/key:")  # fmt: skip
@@ -132,8 +139,11 @@ def _rerun(run: Run) -> None:
     if recorded_endpoint(run) is not None and not _has_key(run, provider):
         return
     confirmed = _endpoint_confirmed(run, provider)
-    clicked = st.button("Re-run with the same settings", key="history_rerun",
-                        disabled=not confirmed)  # fmt: skip
+    label = "Re-run with the same settings"
+    model = str(run.settings.get("model") or "")
+    if recorded_endpoint(run) is not None:
+        label = f"Re-run: send {run.settings.get('size') or 'all'} paid requests to {model}"
+    clicked = st.button(label, key="history_rerun", disabled=not confirmed)
     if not (clicked and confirmed):
         return
     owner = session_owner(config)

@@ -35,7 +35,14 @@ from ftkit.ui import state
 from ftkit.ui.auth import hosting_config
 from ftkit.ui.components import show_error, stop_with_error
 from ftkit.ui.history import record_from_page, recorded_once
-from ftkit.ui.providers import current_client, current_settings, render_provider_sidebar
+from ftkit.ui.providers import (
+    current_client,
+    current_settings,
+    endpoint_refusal,
+    missing_key,
+    render_provider_sidebar,
+    show_endpoint,
+)
 from ftkit.ui.workspace import session_workspace, upload_into_workspace
 from ftkit.workspace import list_jsonl, relative_name, resolve_in, scrub_paths
 
@@ -52,12 +59,15 @@ for key, value in {
 
 render_provider_sidebar()
 settings = current_settings()
-problem = settings.missing()
-no_key = problem is not None
+problem = missing_key(settings)
+refused = endpoint_refusal(settings)
+no_key = problem is not None or refused is not None
 
 st.title("Upload & Train")
-st.caption(f"Provider: {settings.kind} · {settings.endpoint}")
-if no_key:
+show_endpoint(settings)
+if refused is not None:
+    st.error(refused)
+elif problem is not None:
     st.info(f"No API key: {problem}. Uploading and training are disabled until one is set.")
 
 

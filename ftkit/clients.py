@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+import httpx2
 import openai
 from dotenv import dotenv_values, find_dotenv
 
@@ -62,13 +63,15 @@ def make_client(
     timeout: float = DEFAULT_TIMEOUT,
     max_retries: int = DEFAULT_MAX_RETRIES,
     use_environment: bool = True,
+    http_client: httpx2.Client | None = None,
 ) -> openai.OpenAI:
     """Return an ``openai.OpenAI`` (or ``openai.AzureOpenAI``) client.
 
     Azure is chosen when ``azure_endpoint`` or ``$AZURE_OPENAI_ENDPOINT`` is set. Raises
     ``CredentialsError`` (one line naming what to set) when a key or API version is missing.
     ``use_environment=False`` ignores the environment and ``.env`` (a hosted dashboard whose
-    deployer has not allowed the server's key): only the arguments count.
+    deployer has not allowed the server's key): only the arguments count. ``http_client``
+    replaces the SDK's own (a hosted dashboard's guarded one, see ``ftkit.endpoints``).
     """
     setting = read_setting if use_environment else _nothing
     endpoint = azure_endpoint or setting("AZURE_OPENAI_ENDPOINT")
@@ -89,6 +92,7 @@ def make_client(
             api_version=version,
             timeout=timeout,
             max_retries=max_retries,
+            http_client=http_client,
         )
     url = base_url or setting("OPENAI_BASE_URL")
     key = api_key or setting("OPENAI_API_KEY")
@@ -96,4 +100,6 @@ def make_client(
         if not url or _OPENAI_HOST in url:
             raise CredentialsError(NO_KEY_MESSAGE)
         key = _PLACEHOLDER_KEY
-    return openai.OpenAI(api_key=key, base_url=url, timeout=timeout, max_retries=max_retries)
+    return openai.OpenAI(
+        api_key=key, base_url=url, timeout=timeout, max_retries=max_retries, http_client=http_client
+    )

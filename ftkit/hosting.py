@@ -6,7 +6,9 @@ Settings come from ``.streamlit/secrets.toml`` (passed in as a mapping) and the 
     [ftkit]
     allowed_emails = ["ana@example.com"]
     allowed_domains = ["example.com"]
-    allow_server_key = false    # may signed-in users use the server's OPENAI_API_KEY?
+    allow_server_key = false    # may signed-in users use the server's key (at its own endpoint)?
+    allowed_endpoint_hosts = ["10.0.0.5", "llm.internal:8000"]  # typed endpoints allowed anyway
+    allow_private_endpoints = false  # may users type private or loopback endpoints?
     max_upload_mb = 50          # an upload as sent (compressed, for a .gz)
     max_decompressed_mb = 256   # what an upload's data may inflate to
     max_rows = 500000           # the rows an upload may hold
@@ -110,6 +112,8 @@ class HostingConfig:
     max_rows: int = DEFAULT_MAX_ROWS
     output_base: Path = Path("out")
     history_visibility: HistoryVisibility = "own"
+    allowed_endpoint_hosts: frozenset[str] = frozenset()
+    allow_private_endpoints: bool = False
 
     @classmethod
     def from_mapping(
@@ -152,6 +156,12 @@ class HostingConfig:
             output_base=Path(str(section.get("output_dir", "out"))),
             history_visibility=_visibility(
                 section.get("history_visibility", "own"), "ftkit.history_visibility"
+            ),
+            allowed_endpoint_hosts=_names(
+                section.get("allowed_endpoint_hosts"), "ftkit.allowed_endpoint_hosts"
+            ),
+            allow_private_endpoints=_flag(
+                section.get("allow_private_endpoints", False), "ftkit.allow_private_endpoints"
             ),
         )
 

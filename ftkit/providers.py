@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import httpx2
 import openai
 
 from ftkit.clients import make_client
+from ftkit.endpoints import OPENAI_ENDPOINT, EndpointGuard, HidingTransport, env_proxy
 from ftkit.errors import ProviderError
 
 __all__ = [
@@ -107,7 +109,7 @@ class ProviderSettings:
         """Return a short, key-free name of the endpoint (used to remember uploads per provider)."""
         if self.azure_endpoint:
             return self.azure_endpoint.rstrip("/")
-        return (self.base_url or "https://api.openai.com/v1").rstrip("/")
+        return (self.base_url or OPENAI_ENDPOINT).rstrip("/")
 
     def missing(self) -> str | None:
         """Return one line saying what to set, or None when the settings are usable."""
@@ -165,19 +167,36 @@ def env_settings(
     return merged
 
 
+def _guarded_http_client(
+    settings: ProviderSettings, guard: EndpointGuard, timeout: float
+) -> httpx2.Client:
+    """Check the endpoint and return an HTTP client that keeps to the guard's rules."""
+    field = "Azure OpenAI endpoint" if settings.kind == "azure" else "Base URL"
+    guard.check(settings.endpoint, field=field)
+    hide = not guard.is_trusted(settings.endpoint)
+    transport = HidingTransport(guard, hide_errors=hide, proxy=env_proxy(settings.endpoint))
+    return openai.DefaultHttpxClient(
+        follow_redirects=False, transport=transport, timeout=timeout, trust_env=False
+    )
+
+
 def client_from_settings(
     settings: ProviderSettings,
     *,
     timeout: float = DEFAULT_TIMEOUT,
     max_retries: int = DEFAULT_MAX_RETRIES,
+    guard: EndpointGuard | None = None,
 ) -> openai.OpenAI:
     """Return an ``OpenAI`` or ``AzureOpenAI`` client; raise ``ProviderError`` without a key.
 
-    The SDK retries 429 and 5xx responses itself with backoff, honouring Retry-After.
+    The SDK retries 429 and 5xx responses itself with backoff, honouring Retry-After. With a
+    ``guard`` (hosted mode) the endpoint is checked first (``ProviderError`` when refused),
+    redirects are not followed, and an untrusted endpoint's error bodies are never read.
     """
     problem = settings.missing()
     if problem is not None:
         raise ProviderError(problem)
+    http_client = None if guard is None else _guarded_http_client(settings, guard, timeout)
     azure = settings.kind == "azure"
     return make_client(
         api_key=(settings.azure_api_key or settings.api_key) if azure else settings.api_key,
@@ -187,6 +206,7 @@ def client_from_settings(
         timeout=timeout,
         max_retries=max_retries,
         use_environment=False,  # the settings are already resolved, precedence and all
+        http_client=http_client,
     )
 
 

@@ -45,12 +45,13 @@ def completion(content: str, model: str) -> dict[str, Any]:
 
 
 class FakeChat:
-    """The server's record: every request body, and counts per user message."""
+    """The server's record: every request body and Authorization header, counts per message."""
 
     def __init__(self, reply: Reply, delay: float = 0.0) -> None:
         self.reply = reply
         self.delay = delay
         self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []
         self.attempts: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.in_flight = 0
@@ -62,6 +63,7 @@ class FakeChat:
         body = json.loads(handler.rfile.read(length))
         with self.lock:
             self.requests.append(body)
+            self.authorizations.append(handler.headers.get("Authorization"))
             key = user_text(body)
             self.attempts[key] += 1
             attempt = self.attempts[key]

@@ -68,21 +68,25 @@ def test_a_chat_model_without_a_key_says_what_to_set() -> None:
     assert not at.button  # nothing to run until a key is set
 
 
-def test_a_chat_model_with_a_typed_key_runs_against_a_server() -> None:
+def test_a_chat_model_runs_against_the_sidebars_endpoint_after_a_confirm() -> None:
     def reply(body: dict[str, Any], attempt: int) -> tuple[Any, ...]:
         return ("answer", "30")
 
     with serve(reply) as fake:
         at = page()
-        at.session_state["openai_api_key"] = "sk-typed"
+        at.sidebar.text_input(key="_input_openai_api_key").input("sk-typed")
+        at.sidebar.text_input(key="_input_openai_base_url").input(fake.url).run()
         at.selectbox(key="evaluate_predictor").select_index(3).run()
         at.text_input(key="evaluate_model").input("gpt-4o-mini").run()
-        at.text_input(key="evaluate_base_url").input(fake.url).run()
         at.number_input(key="evaluate_size").set_value(5).run()
         assert any("Estimated cost" in c.value for c in at.main.caption)
-        at.button(key="evaluate_run").click().run()
+        assert f"Endpoint: {fake.url} · key from this session" in [c.value for c in at.caption]
+        at.button(key="evaluate_review").click().run()
+        assert fake.requests == []  # reviewing sends nothing
+        at.button(key="evaluate_confirm").click().run()
     assert not at.exception and not at.error
     assert len(fake.requests) == 5 and metrics(at)["Unparsed"] == "0"
+    assert fake.authorizations == ["Bearer sk-typed"] * 5
 
 
 def test_a_run_cut_short_by_a_rerun_keeps_what_finished() -> None:
@@ -95,7 +99,7 @@ def test_a_run_cut_short_by_a_rerun_keeps_what_finished() -> None:
     }
     at.run()
     assert not at.exception
-    assert "its 1 scored items are kept" in at.warning[0].value
+    assert "interrupted after 1 of 250 items; its 1 scored items are kept" in at.warning[0].value
     assert at.session_state["evaluate_runs"][0]["stopped"] == "interrupted"
     assert metrics(at)["Average error"] == "$5.00"
 

@@ -125,7 +125,7 @@ def test_the_hosted_history_shows_no_server_path(hosted: None, tmp_path: Path, d
     at.button[0].click().run()
     assert_clean(at)
     exported = list_runs(kind="prepare")[0]
-    folder = at.session_state["export_session_dir"]
+    folder = str((tmp_path / output_dir_for(exported.user, "out")).resolve())
     assert exported.outputs["train_path"].startswith(folder)  # the record keeps the path
     goto(at, "history")
     at.button(key="history_rerun").click().run()  # the re-run writes to the owner's folder

@@ -24,10 +24,17 @@ from ftkit.holdout import (
 from ftkit.items import Item
 from ftkit.predictors import Predictor, TextRegression, fit_text_regression, make_baseline
 from ftkit.recording import UPLOADED
+from ftkit.records import ReadLimits
 from ftkit.sampling import SplitSettings, Strategy
 from ftkit.sources import SAMPLE, content_hash, load_items, load_items_from_bytes
 from ftkit.ui import state
-from ftkit.ui.data import Dataset, current_dataset, hash_bytes, upload_limit
+from ftkit.ui.data import (
+    Dataset,
+    current_dataset,
+    hash_bytes,
+    upload_limit,
+    upload_read_limits,
+)
 
 __all__ = [
     "NOTHING_HELD_OUT",
@@ -98,8 +105,8 @@ def _sample_train() -> list[Item]:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _uploaded(data: bytes, name: str, max_bytes: int) -> list[Item]:
-    return load_items_from_bytes(data, name, max_bytes=max_bytes).items
+def _uploaded(data: bytes, name: str, max_bytes: int, limits: ReadLimits) -> list[Item]:
+    return load_items_from_bytes(data, name, max_bytes=max_bytes, limits=limits).items
 
 
 @st.cache_resource(max_entries=4, show_spinner="Finding the held-out items…")
@@ -158,7 +165,7 @@ def page_items(upload: Upload | None, *, fit_baselines: bool) -> PageItems:
         chosen = _from_dataset(dataset, split, fit_baselines)
         return PageItems(chosen, source, dataset_hash, train_source, train_hash, train_key)
     data = upload.getvalue()
-    scored = _uploaded(data, upload.name, upload_limit())
+    scored = _uploaded(data, upload.name, upload_limit(), upload_read_limits())
     train, train_label = _dataset_train(dataset, split, fit_baselines)
     chosen = EvaluationItems(
         scored, train, "test set", upload.name, split, train_label, len(scored)

@@ -1,20 +1,31 @@
-"""Provider settings in the dashboard: sidebar-typed keys, then ``st.secrets``, then the env.
+"""The one provider setting of a browser session: the sidebar, then the server's configuration.
 
 Typed values live only in this browser session's ``st.session_state`` (keys ``openai_api_key``,
 ``openai_base_url``, ``azure_openai_endpoint``, ``azure_openai_api_key``,
 ``openai_api_version``); they are never written to disk, cached or shown. Nothing built from a
 key is cached either: pages build a client per run with ``current_client``.
+
+Precedence: a typed endpoint (base URL or Azure endpoint) replaces the server's endpoint as a
+whole; otherwise the operator's (``st.secrets``, then the environment and ``.env``) applies,
+else OpenAI's. A typed key beats the server's. Locally the server's key is the user's own. In
+hosted mode it is used only with ``allow_server_key = true`` and only at the operator's own
+endpoint; a typed different endpoint needs a typed key, and is checked by the endpoint guard
+(``ftkit.endpoints``) before any request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 import openai
 import streamlit as st
 
-from ftkit.errors import FtkitError
+from ftkit.endpoints import OPENAI_ENDPOINT, EndpointGuard, normalize_endpoint
+from ftkit.errors import FtkitError, ProviderError
+from ftkit.hosting import HostingConfig
 from ftkit.providers import (
+    DEFAULT_MAX_RETRIES,
     SETTING_NAMES,
     ProviderSettings,
     client_from_settings,
@@ -22,8 +33,20 @@ from ftkit.providers import (
     resolve_settings,
 )
 
-__all__ = ["STATE_KEYS", "current_client", "current_settings", "render_provider_sidebar"]
+__all__ = [
+    "STATE_KEYS",
+    "KeySource",
+    "current_client",
+    "current_settings",
+    "endpoint_line",
+    "endpoint_refusal",
+    "key_source",
+    "missing_key",
+    "render_provider_sidebar",
+    "show_endpoint",
+]
 
+KeySource = Literal["session", "server", "none"]
 STATE_KEYS: dict[str, str] = {name: name.lower() for name in SETTING_NAMES}
 _SECRET_FIELDS = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")
 
@@ -40,31 +63,137 @@ def _typed() -> dict[str, object]:
     return {name: st.session_state.get(key) for name, key in STATE_KEYS.items()}
 
 
-def _server_values_allowed() -> bool:
-    """Return True unless a hosted deployer kept the server's own keys to itself."""
+def _config() -> HostingConfig:
+    """Return the hosting settings; a broken secrets file counts as hosted (fail closed)."""
     from ftkit.ui.auth import hosting_config
 
     try:
-        config = hosting_config()
+        return hosting_config()
     except FtkitError:
-        return False
-    return not config.hosted or config.allow_server_key
+        return HostingConfig(hosted=True)
+
+
+def _server() -> ProviderSettings:
+    """Return the operator's settings: ``st.secrets``, then the environment and ``.env``."""
+    return resolve_settings(_secrets(), env_settings())
+
+
+def _operator_endpoint(server: ProviderSettings) -> str:
+    """Return the endpoint the operator configured (OpenAI's when none is)."""
+    return server.endpoint
+
+
+def _endpoint_of(typed: ProviderSettings, server: ProviderSettings) -> dict[str, str | None]:
+    """Return the endpoint fields: the typed endpoint as a whole when one is typed."""
+    source = typed if typed.base_url or typed.azure_endpoint else server
+    return {
+        "base_url": source.base_url,
+        "azure_endpoint": source.azure_endpoint,
+        "api_version": typed.api_version or server.api_version,
+    }
+
+
+def _server_key_usable(config: HostingConfig, endpoint: str, server: ProviderSettings) -> bool:
+    """Return True where the server's key may go to ``endpoint``."""
+    if not config.hosted:
+        return True
+    at_home = normalize_endpoint(endpoint) == normalize_endpoint(_operator_endpoint(server))
+    return config.allow_server_key and at_home
+
+
+def _resolve(config: HostingConfig) -> tuple[ProviderSettings, KeySource]:
+    typed = resolve_settings(_typed())
+    server = _server()
+    chosen = ProviderSettings(
+        api_key=typed.api_key, azure_api_key=typed.azure_api_key, **_endpoint_of(typed, server)
+    )
+    if chosen.has_key:
+        return chosen, "session"
+    if _server_key_usable(config, chosen.endpoint, server):
+        keys = {"api_key": server.api_key, "azure_api_key": server.azure_api_key}
+        with_server = ProviderSettings(**keys, **_endpoint_of(typed, server))
+        if with_server.has_key:
+            return with_server, "server"
+    return chosen, "none"
 
 
 def current_settings() -> ProviderSettings:
-    """Return the settings: sidebar (this session) > ``st.secrets`` > environment and ``.env``.
+    """Return this session's provider settings (see the module's precedence rules)."""
+    return _resolve(_config())[0]
 
-    In hosted mode the server's secrets and environment count only where the deployer set
-    ``allow_server_key``; otherwise each user brings their own key.
+
+def key_source() -> KeySource:
+    """Return where this session's key comes from, for display (never the key itself)."""
+    return _resolve(_config())[1]
+
+
+def _guard(config: HostingConfig) -> EndpointGuard:
+    """Return the hosted guard; the operator's endpoint and OpenAI's are trusted."""
+    return EndpointGuard.build(
+        config.allowed_endpoint_hosts,
+        config.allow_private_endpoints,
+        (_operator_endpoint(_server()), OPENAI_ENDPOINT),
+    )
+
+
+def current_client(
+    settings: ProviderSettings, *, max_retries: int = DEFAULT_MAX_RETRIES
+) -> openai.OpenAI:
+    """Return a fresh client for this run (never cached: it holds a key).
+
+    Raises ``ProviderError`` (one line) without a key, or in hosted mode when the endpoint
+    guard refuses the endpoint.
     """
-    if not _server_values_allowed():
-        return resolve_settings(_typed(), {}, {})
-    return resolve_settings(_typed(), _secrets(), env_settings())
+    config = _config()
+    guard = _guard(config) if config.hosted else None
+    return client_from_settings(settings, guard=guard, max_retries=max_retries)
 
 
-def current_client(settings: ProviderSettings) -> openai.OpenAI:
-    """Return a fresh client for this run (never cached: it holds a key)."""
-    return client_from_settings(settings)
+def endpoint_refusal(settings: ProviderSettings) -> str | None:
+    """Return the endpoint guard's one-line refusal of ``settings`` (hosted mode), else None."""
+    config = _config()
+    if not config.hosted:
+        return None
+    field = "Azure OpenAI endpoint" if settings.kind == "azure" else "Base URL"
+    try:
+        _guard(config).check(settings.endpoint, field=field)
+    except ProviderError as err:
+        return str(err)
+    return None
+
+
+def missing_key(settings: ProviderSettings) -> str | None:
+    """Return one line saying which key to set, or None when ``settings`` have one."""
+    problem = settings.missing()
+    config = _config()
+    if problem is None or not config.hosted:
+        return problem
+    home = _operator_endpoint(_server())
+    elsewhere = normalize_endpoint(settings.endpoint) != normalize_endpoint(home)
+    if config.allow_server_key and elsewhere:
+        return (f"type your own API key in the sidebar for {settings.endpoint}: the server's "
+                f"key is only sent to {home}")  # fmt: skip
+    return "type your own API key in the sidebar (Provider and keys); it stays in this session"
+
+
+def endpoint_line(settings: ProviderSettings, source: KeySource) -> str:
+    """Return "Endpoint: <url> · key from ..." for the page's caption."""
+    where = {
+        "session": "key from this session",
+        "server": "the server's key",
+        "none": "no key yet",
+    }[source]
+    kind = " (Azure OpenAI)" if settings.kind == "azure" else ""
+    return f"Endpoint: {settings.endpoint}{kind} · {where}"
+
+
+def show_endpoint(settings: ProviderSettings | None = None) -> ProviderSettings:
+    """Show the endpoint this page will call, and return the settings shown."""
+    config = _config()
+    resolved, source = _resolve(config)
+    settings = settings or resolved
+    st.caption(endpoint_line(settings, source), help="Change it under Provider and keys.")
+    return settings
 
 
 def _keep(name: str) -> None:
@@ -75,8 +204,9 @@ def _keep(name: str) -> None:
 def render_provider_sidebar() -> None:
     """Draw the provider inputs in the sidebar; keys are password fields, kept per session."""
     with st.sidebar.expander("Provider and keys", expanded=False):
-        st.caption("Typed values stay in this browser session only. Blank fields fall back to "
-                   "st.secrets, then the environment and .env.")  # fmt: skip
+        st.caption("Typed values stay in this browser session only and apply to every page "
+                   "that calls an API. Blank fields fall back to the server's settings (its key "
+                   "only where its operator allows).")  # fmt: skip
         labels = {
             "OPENAI_API_KEY": "OpenAI API key",
             "OPENAI_BASE_URL": "Base URL (OpenAI-compatible endpoint)",

@@ -1,0 +1,236 @@
+"""Which endpoints a hosted dashboard may call, and how a typed endpoint's errors are shown.
+
+In hosted mode a base URL or Azure endpoint typed by a user is checked before any request: it
+must be http(s), and every address its host resolves to must be public (not loopback, private,
+link-local such as 169.254.169.254, unique-local, multicast, reserved or unspecified). The
+operator opens exceptions in ``.streamlit/secrets.toml``::
+
+    [ftkit]
+    allowed_endpoint_hosts = ["10.0.0.5", "llm.internal:8000"]   # any address, by name
+    allow_private_endpoints = true    # private, unique-local and loopback addresses (never
+                                      # link-local, multicast, reserved or unspecified)
+
+The operator's own configured endpoint is trusted. Clients for a hosted dashboard follow no
+redirects and check the host again on every request (a changed DNS answer cannot slip through),
+and a typed endpoint's error responses reach the page as status and a generic reason only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx2
+
+from ftkit.errors import ProviderError
+
+__all__ = [
+    "OPENAI_ENDPOINT",
+    "EndpointGuard",
+    "HidingTransport",
+    "env_proxy",
+    "generic_reason",
+    "normalize_endpoint",
+    "resolve_host",
+]
+
+OPENAI_ENDPOINT = "https://api.openai.com/v1"
+Resolver = Callable[[str, int], list[str]]
+_ULA = ipaddress.ip_network("fc00::/7")
+_PRIVATE_KINDS = frozenset({"private", "unique-local", "loopback"})
+_KEPT_HEADERS = ("retry-after", "retry-after-ms", "x-request-id", "apim-request-id")
+_REASONS = {
+    400: "the endpoint rejected the request",
+    401: "the endpoint refused the key",
+    403: "the endpoint denied access",
+    404: "not found at the endpoint (check the model name and the endpoint)",
+    408: "the endpoint timed out",
+    409: "the endpoint reported a conflict",
+    413: "the request was too large for the endpoint",
+    422: "the endpoint could not process the request",
+    429: "rate limited by the endpoint",
+}
+
+
+def generic_reason(status: int) -> str:
+    """Return a reason for ``status`` that says nothing the endpoint wrote."""
+    if status in _REASONS:
+        return _REASONS[status]
+    if 300 <= status < 400:
+        return "the endpoint answered with a redirect, which is not followed"
+    if status >= 500:
+        return "server error at the endpoint"
+    return "the endpoint refused the request"
+
+
+def normalize_endpoint(url: str | None) -> str:
+    """Return ``url`` as compared with others: lower-case scheme and host, no trailing slash."""
+    text = (url or OPENAI_ENDPOINT).strip()
+    parts = urlsplit(text)
+    if not parts.scheme or not parts.netloc:
+        return text.rstrip("/")
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Return every address ``host`` resolves to; raise ``ProviderError`` when it does not."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise ProviderError(f"endpoint host {host}: cannot be resolved") from None
+    addresses = sorted({str(info[4][0]).split("%", 1)[0] for info in found})
+    if not addresses:
+        raise ProviderError(f"endpoint host {host}: cannot be resolved")
+    return addresses
+
+
+def _address_kind(address: str) -> str | None:
+    """Return why ``address`` is not public ("loopback", "link-local", ...), or None."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    checks = (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("unique-local", isinstance(ip, ipaddress.IPv6Address) and ip in _ULA),
+        ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
+        ("non-public", not ip.is_global),
+    )
+    return next((kind for kind, hit in checks if hit), None)
+
+
+def _split_entry(entry: str) -> tuple[str, int | None]:
+    """Return (host, port or None) for an allow-list entry: host, host:port, [v6] or [v6]:port."""
+    text = entry.strip().lower()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host, int(port) if port.isdigit() else None
+    return text, None
+
+
+@dataclass(frozen=True)
+class EndpointGuard:
+    """The hosted dashboard's rules for endpoints; ``trusted`` holds the operator's own."""
+
+    allowed_hosts: frozenset[str] = frozenset()
+    allow_private: bool = False
+    trusted: frozenset[str] = frozenset()
+    resolve: Resolver = field(default=resolve_host, compare=False)
+
+    @classmethod
+    def build(
+        cls, allowed_hosts: Iterable[str], allow_private: bool, trusted: Iterable[str | None]
+    ) -> EndpointGuard:
+        """Return a guard; ``trusted`` URLs (None is skipped) are normalized."""
+        return cls(
+            allowed_hosts=frozenset(h.strip().lower() for h in allowed_hosts if h.strip()),
+            allow_private=allow_private,
+            trusted=frozenset(normalize_endpoint(url) for url in trusted if url),
+        )
+
+    def is_trusted(self, url: str | None) -> bool:
+        """Return True for the operator's configured endpoint."""
+        return normalize_endpoint(url) in self.trusted
+
+    def _trusted_origin(self, host: str, port: int) -> bool:
+        for url in self.trusted:
+            parts = urlsplit(url)
+            if parts.hostname == host and (parts.port or _default_port(parts.scheme)) == port:
+                return True
+        return False
+
+    def _allowed_by_name(self, host: str, port: int) -> bool:
+        for entry in self.allowed_hosts:
+            name, wanted = _split_entry(entry)
+            if name == host and wanted in (None, port):
+                return True
+        return False
+
+    def check_host(self, host: str, port: int, *, field: str) -> None:
+        """Raise ``ProviderError`` unless ``host`` may be called; check every address it has."""
+        host = host.lower()
+        if self._trusted_origin(host, port) or self._allowed_by_name(host, port):
+            return
+        for address in self.resolve(host, port):
+            kind = _address_kind(address)
+            if kind is None or (self.allow_private and kind in _PRIVATE_KINDS):
+                continue
+            shown = "" if address == host else f" ({address})"
+            raise ProviderError(
+                f"{field}: {host}{shown} is a {kind} address, which this server does not call; "
+                "its operator can allow it in secrets.toml ([ftkit] allowed_endpoint_hosts)"
+            )
+
+    def check(self, url: str, *, field: str) -> None:
+        """Raise ``ProviderError`` (one line naming ``field``) unless ``url`` may be called."""
+        if self.is_trusted(url):
+            return
+        parts = urlsplit(url.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ProviderError(f"{field}: expected an http:// or https:// URL, got {url!r}")
+        if parts.username is not None or parts.password is not None:
+            raise ProviderError(f"{field}: a URL with a user name or password is not accepted")
+        try:
+            port = parts.port or _default_port(parts.scheme)
+        except ValueError:
+            raise ProviderError(f"{field}: {url!r} has an invalid port") from None
+        self.check_host(parts.hostname, port, field=field)
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme.lower() == "https" else 80
+
+
+def env_proxy(url: str) -> str | None:
+    """Return the proxy the environment names for ``url`` (``HTTPS_PROXY``, ``NO_PROXY``...)."""
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return urllib.request.getproxies_environment().get(parts.scheme.lower())
+
+
+class HidingTransport(httpx2.BaseTransport):
+    """Check every request's host; replace a typed endpoint's error bodies with a generic one.
+
+    A client with its own transport takes no proxy from the environment, so the one the
+    environment names for the endpoint (``env_proxy``) is passed here, behind the checks.
+    """
+
+    def __init__(self, guard: EndpointGuard, *, hide_errors: bool, proxy: str | None = None):
+        self._guard = guard
+        self._hide_errors = hide_errors
+        self._inner = httpx2.HTTPTransport(proxy=proxy)
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Send ``request`` if the guard agrees; return the response, error bodies hidden."""
+        url = request.url
+        try:
+            self._guard.check_host(url.host, url.port or _default_port(url.scheme), field="host")
+        except ProviderError as err:
+            raise httpx2.ConnectError(str(err), request=request) from None
+        response = self._inner.handle_request(request)
+        if not self._hide_errors or response.status_code < 300:
+            return response
+        response.close()
+        headers = {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
+        headers["content-type"] = "application/json"
+        payload = {"error": {"message": generic_reason(response.status_code), "type": "hidden"}}
+        return httpx2.Response(
+            response.status_code, headers=headers, content=json.dumps(payload).encode(),
+            request=request,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._inner.close()
