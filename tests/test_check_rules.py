@@ -11,7 +11,7 @@ from ftkit import check as check_module
 from ftkit.check import check_file
 from ftkit.report import CheckReport
 from ftkit.rules import RULES
-from ftkit.tokens import Tokenizer
+from ftkit.tokens import CHARS_PER_PIECE, Tokenizer
 
 SYSTEM = "You estimate prices of items. Reply only with the price, no explanation"
 BAD_LINE = 5
@@ -184,20 +184,20 @@ def test_file_size_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_token_limit_truncation_warning_and_too_long_error(tmp_path: Path) -> None:
-    approx = Tokenizer("cl100k_base")  # 4 characters per token: exact arithmetic
+    approx = Tokenizer("cl100k_base")  # one token per started 7 letters: exact arithmetic
     lines = clean_lines()
-    # limit 16,385; approximate role tokens: "user" 1, "assistant" 3.
-    # line 3: 3 + (3+1+16,370) + (3+3+20) = 16,403 > limit, but the prompt (16,383) fits
+    # limit 16,385; approximate role tokens: "user" 1, "assistant" 2; ANSWER 6 tokens.
+    # line 3: 3 + (3+1+16,370) + (3+2+20) = 16,402 > limit, but the prompt (16,382) fits
     lines[2] = line(
         [
-            {"role": "user", "content": "x" * 16_370 * 4},
-            {"role": "assistant", "content": "y" * 20 * 4},
+            {"role": "user", "content": "x" * 16_370 * CHARS_PER_PIECE},
+            {"role": "assistant", "content": "y" * 20 * CHARS_PER_PIECE},
         ]
     )
-    lines[6] = line([{"role": "user", "content": "x" * 16_400 * 4}, ANSWER])
+    lines[6] = line([{"role": "user", "content": "x" * 16_400 * CHARS_PER_PIECE}, ANSWER])
     report = check_file(write(tmp_path, lines), model="gpt-3.5-turbo-0125", tokenizer=approx)
     assert found(report) == {(3, "warn.truncated"), (7, "example.too_long")}
-    assert report.tokens.max == 3 + (3 + 1 + 16_400) + (3 + 3 + 4)
+    assert report.tokens.max == 3 + (3 + 1 + 16_400) + (3 + 2 + 6)
 
 
 def test_validation_file_checked_with_the_same_rules_and_overlap(tmp_path: Path) -> None:
