@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,9 +21,13 @@ __all__ = [
     "DEFAULT_USER_TEMPLATE",
     "FIELDS",
     "LEAKY_FIELDS",
+    "MAX_FIELDS",
+    "MAX_TEMPLATE_CHARS",
+    "MAX_WIDTH",
     "Example",
     "Message",
     "Templates",
+    "check_template",
     "encode_examples",
     "leaked_fields",
     "lecture_prompt",
@@ -45,6 +50,15 @@ FIELDS: dict[str, str] = {
     "prompt": "the full training prompt, including the price",
 }
 LEAKY_FIELDS = frozenset({"price", "prompt"})
+MAX_WIDTH = 1_000  # the largest width or precision in a format spec
+MAX_FIELDS = 20
+MAX_TEMPLATE_CHARS = 10_000
+_SAMPLE_VALUES: dict[str, object] = {"price": 26.0}  # the other fields are text
+# The format mini-language: [[fill]align][sign]["z"]["#"]["0"][width][grouping]["." precision][type]
+_SPEC = re.compile(
+    r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[_,]?(?:\.(?P<precision>\d+))?[bcdeEfFgGnosxX%]?",
+    re.DOTALL,
+)
 
 
 class Message(TypedDict):
@@ -62,33 +76,95 @@ class Example(TypedDict):
 
 @dataclass(frozen=True)
 class Templates:
-    """The system prompt and the user and assistant templates (``str.format`` fields)."""
+    """The system prompt and the user and assistant templates (``str.format`` fields).
+
+    Raises ``TemplateError`` unless the system prompt has text and each template uses only
+    ``FIELDS`` with plain format specs (see ``check_template``).
+    """
 
     system: str = DEFAULT_SYSTEM_PROMPT
     user: str = DEFAULT_USER_TEMPLATE
     assistant: str = DEFAULT_ASSISTANT_TEMPLATE
 
     def __post_init__(self) -> None:
+        if not self.system.strip():
+            raise TemplateError("system prompt: is empty; write what the model should do")
+        if len(self.system) > MAX_TEMPLATE_CHARS:
+            raise TemplateError(f"system prompt: longer than {MAX_TEMPLATE_CHARS:,} characters")
         for name in ("user", "assistant"):
-            template = getattr(self, name)
-            for field in _template_fields(template, name):
-                if field not in FIELDS:
-                    known = ", ".join(FIELDS)
-                    raise TemplateError(
-                        f"{name} template: unknown field {{{field}}}; available: {known}"
-                    )
-            if not template.strip():
-                raise TemplateError(f"{name} template: is empty")
+            check_template(getattr(self, name), name)
 
 
-def _template_fields(template: str, name: str) -> list[str]:
+def check_template(template: str, name: str) -> None:
+    """Raise ``TemplateError`` naming the ``name`` template unless it is a safe template.
+
+    Safe: some text, at most ``MAX_TEMPLATE_CHARS`` characters and ``MAX_FIELDS`` fields, each
+    field one of ``FIELDS`` with no attribute, index or conversion, and a plain format spec
+    (fill, align, sign, width, grouping, precision, type) with width and precision at most
+    ``MAX_WIDTH`` that suits the field's value.
+    """
+    if not template.strip():
+        raise TemplateError(f"{name} template: is empty")
+    if len(template) > MAX_TEMPLATE_CHARS:
+        raise TemplateError(f"{name} template: longer than {MAX_TEMPLATE_CHARS:,} characters")
+    fields = _parse(template, name)
+    if len(fields) > MAX_FIELDS:
+        raise TemplateError(f"{name} template: {len(fields):,} fields; at most {MAX_FIELDS}")
+    for field, conversion, spec in fields:
+        problem = _field_problem(field, conversion, spec)
+        if problem is not None:
+            raise TemplateError(f"{name} template: {problem}")
+
+
+def _parse(template: str, name: str) -> list[tuple[str, str | None, str]]:
+    """Return (field, conversion, spec) of each replacement field in ``template``."""
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as err:
         raise TemplateError(
             f"{name} template: {err} (write {{{{ and }}}} for literal braces)"
         ) from None
-    return [field.split(".")[0].split("[")[0] for _, field, _, _ in parsed if field is not None]
+    return [(field, conversion, spec or "") for _, field, spec, conversion in parsed
+            if field is not None]  # fmt: skip
+
+
+def _shown(field: str, conversion: str | None, spec: str) -> str:
+    """Return the field as written, shortened to a readable length."""
+    text = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+    return "{" + (text if len(text) <= 40 else text[:40] + "…") + "}"
+
+
+def _field_problem(field: str, conversion: str | None, spec: str) -> str | None:
+    """Return what is wrong with one replacement field, or None if it is allowed."""
+    shown = _shown(field, conversion, spec)
+    known = ", ".join(FIELDS)
+    base = field.split(".")[0].split("[")[0]
+    if not field:
+        return f"{shown} needs a field name; available: {known}"
+    if base not in FIELDS:
+        return f"unknown field {{{base}}}; available: {known}"
+    if "." in field or "[" in field:
+        return f"{shown}: only plain fields are allowed, such as {{{base}}}"
+    if conversion is not None:
+        return f"{shown}: conversions (!r, !s, !a) are not allowed; write {{{base}}}"
+    if "{" in spec or "}" in spec:
+        return f"{shown}: a format spec cannot hold another field"
+    match = _SPEC.fullmatch(spec)
+    if match is None:
+        return f"{shown}: not a plain format spec such as {{price:.2f}} or {{title:>20}}"
+    for part in ("width", "precision"):
+        digits = match[part] or "0"
+        if len(digits) > len(str(MAX_WIDTH)) or int(digits) > MAX_WIDTH:
+            return f"{shown}: the {part} is over {MAX_WIDTH:,}"
+    try:
+        format(_SAMPLE_VALUES.get(base, "text"), spec)
+    except ValueError as err:
+        return f"{shown}: {err}"
+    return None
+
+
+def _template_fields(template: str, name: str) -> list[str]:
+    return [field.split(".")[0].split("[")[0] for field, _, _ in _parse(template, name)]
 
 
 def leaked_fields(templates: Templates) -> list[str]:
