@@ -417,6 +417,8 @@ def current_composition() -> Composition:
     """Return the session's composed split; raise an ``FtkitError`` the page shows in one line."""
     ss = st.session_state
     dataset = current_dataset()
+    if state.clamp_sizes(len(dataset.loaded.items)):
+        st.info(ss[state.SIZES_NOTICE], icon=":material/straighten:")
     templates = current_templates()
     split_id: SplitId = (
         dataset.key,
