@@ -90,7 +90,11 @@ with preview:
     train_metric.metric("Train", f"{len(split.train):,}")
     validation_metric.metric("Validation", f"{len(split.validation):,}")
     train_tokens = sum(composition.tokens[: len(split.train)])
-    tokens_metric.metric("Train tokens", f"{train_tokens:,}")
+    tok = composition.tokenizer
+    tokens_metric.metric(
+        "Train tokens (approximate)" if tok.approximate else "Train tokens",
+        f"{train_tokens:,}", help=tok.notice or f"Counted with {tok.encoding_name}.",
+    )  # fmt: skip
     st.caption(f"From {dataset.label}: {available:,} items.")
     if split.skipped_duplicates:
         st.caption(f"Skipped {split.skipped_duplicates:,} duplicates to keep the splits apart.")
