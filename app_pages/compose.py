@@ -76,8 +76,8 @@ with editor:
         help="Used by random and stratified sampling.",
         on_change=state.persist, args=("compose_seed", state.SEED),
     )  # fmt: skip
-    if st.session_state[state.SIZES_NOTICE]:
-        st.info(st.session_state[state.SIZES_NOTICE], icon=":material/straighten:")
+    if notice := state.sizes_notice(available):
+        st.info(notice, icon=":material/straighten:")
     st.button(
         "Reset to the lecture's defaults", icon=":material/restart_alt:", key="compose_reset",
         on_click=state.reset_to_lecture, args=(WIDGETS,),

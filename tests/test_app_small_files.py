@@ -110,3 +110,14 @@ def test_a_one_or_two_item_file_is_one_clear_line_never_an_exception(rows: int) 
     assert error == "1 errors: fix them before uploading."
     issues = at.dataframe[0].value
     assert "at least 10 needed" in " ".join(issues["problem"])
+
+
+def test_the_notice_goes_when_another_dataset_is_loaded() -> None:
+    at = upload(50)
+    goto(at, "compose")
+    assert any("The dataset holds 50 items" in i.value for i in at.info)
+    goto(at, "data")
+    at.button(key="data_use_sample").click().run()
+    goto(at, "compose")
+    assert_clean(at)
+    assert not any("The dataset holds" in i.value for i in at.info)

@@ -6,7 +6,7 @@ forgets a widget's value when its page is not shown.
 
 ``EPOCHS`` is the one epochs choice: Check prices it and the job form on Upload & Train starts
 from it (an int, or "auto" for OpenAI's rule). ``clamp_sizes`` fits the two split sizes to the
-loaded dataset together and leaves a notice under ``SIZES_NOTICE`` saying what it changed.
+loaded dataset together and leaves a notice saying what it changed (``sizes_notice``).
 
 Other pages rely on these keys: after Export writes files, ``EXPORT_TRAIN_PATH`` and
 ``EXPORT_VALIDATION_PATH`` hold their paths as strings (the Upload page reads them).
@@ -54,6 +54,7 @@ __all__ = [
     "persist",
     "persist_size",
     "reset_to_lecture",
+    "sizes_notice",
 ]
 
 # The loaded dataset: its content hash (sha256 hex), kind, source label and column mapping.
@@ -72,7 +73,7 @@ USER_TEMPLATE = "user_template"
 ASSISTANT_TEMPLATE = "assistant_template"
 MODEL = "model"
 EPOCHS = "epochs"  # int, or "auto" for OpenAI's rule
-SIZES_NOTICE = "sizes_notice"  # what clamp_sizes last changed, or None
+SIZES_NOTICE = "sizes_notice"  # (items available, what was changed) or None
 
 # What Export last wrote (strings), and the settings it was written with.
 EXPORT_DIR = "export_dir"
@@ -142,10 +143,8 @@ def persist_size(widget_key: str, setting: str, available: int, other: tuple[str
     lowest = 1 if other_setting == TRAIN_SIZE else 0
     ss[other_setting] = ss[other_widget] = max(lowest, room)
     name = "train" if other_setting == TRAIN_SIZE else "validation"
-    ss[SIZES_NOTICE] = (
-        f"Lowered {name} from {before:,} to {ss[other_setting]:,} so that both fit in the "
-        f"{available:,} items."
-    )
+    text = f"Lowered {name} from {before:,} to {ss[other_setting]:,} so that both fit in the "
+    ss[SIZES_NOTICE] = (available, text + f"{available:,} items.")
 
 
 def fit_sizes(train: int, validation: int, available: int) -> tuple[int, int]:
@@ -168,7 +167,7 @@ def clamp_sizes(available: int, widget_keys: tuple[str, ...] = ()) -> bool:
     """Fit the session's split sizes to a dataset of ``available`` items; note what changed.
 
     ``widget_keys`` are the size widgets to drop so that they show the new values. Return
-    True if the sizes changed (the notice is then in ``SIZES_NOTICE``).
+    True if the sizes changed (``sizes_notice`` then says how).
     """
     ss = st.session_state
     train, validation = int(ss[TRAIN_SIZE]), int(ss[VALIDATION_SIZE])
@@ -179,10 +178,17 @@ def clamp_sizes(available: int, widget_keys: tuple[str, ...] = ()) -> bool:
     for key in widget_keys:
         ss.pop(key, None)
     ss[SIZES_NOTICE] = (
+        available,
         f"The dataset holds {available:,} items, fewer than {train:,} train + {validation:,} "
-        f"validation: using {fitted[0]:,} train + {fitted[1]:,} validation."
+        f"validation: using {fitted[0]:,} train + {fitted[1]:,} validation.",
     )
     return True
+
+
+def sizes_notice(available: int) -> str | None:
+    """Return what fitting the sizes last changed, if it was for a dataset of ``available``."""
+    notice = st.session_state.get(SIZES_NOTICE)
+    return notice[1] if notice and notice[0] == available else None
 
 
 def reset_to_lecture(widget_keys: dict[str, str]) -> None:
