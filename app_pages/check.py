@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from ftkit.charts import token_histogram
+from ftkit.cost import MAX_EPOCHS
 from ftkit.errors import FtkitError
 from ftkit.models import MODELS, find_model
 from ftkit.recording import record_validate
@@ -18,18 +19,24 @@ from ftkit.ui.paths import shown_path
 st.header("Check")
 st.caption(
     "The pre-flight check runs on the files Export would write: every rule, token counts "
-    "with the model's tokenizer, the epochs OpenAI would apply and a cost estimate."
+    "with the model's tokenizer and a cost estimate for the epochs the job form will send."
 )
+EPOCH_CHOICES: list[int | str] = ["auto", *range(1, MAX_EPOCHS + 1)]
 
 state.bind("check_model", state.MODEL)
+state.bind("check_epochs", state.EPOCHS)
 model_col, epochs_col = st.columns([3, 1])
 model_col.selectbox(
     "Model", list(MODELS), key="check_model",
     on_change=state.persist, args=("check_model", state.MODEL),
 )  # fmt: skip
-epochs = epochs_col.number_input(
-    "Epochs (0 = OpenAI's rule)", min_value=0, max_value=25, value=0, key="check_epochs"
-)
+epochs_col.selectbox(
+    "Epochs", EPOCH_CHOICES, key="check_epochs",
+    format_func=lambda n: "auto (OpenAI's rule)" if n == "auto" else str(n),
+    help="One choice for the estimate here and the job form on Upload & Train.",
+    on_change=state.persist, args=("check_epochs", state.EPOCHS),
+)  # fmt: skip
+epochs = st.session_state[state.EPOCHS]
 spec = find_model(st.session_state[state.MODEL])
 if spec.shutdown:
     st.warning(
@@ -43,7 +50,7 @@ t = composition.templates
 try:
     report = data.run_check(
         composition.split_id, (t.system, t.user, t.assistant), spec.name,
-        int(epochs) or None, composition.split,
+        None if epochs == "auto" else int(epochs), composition.split,
     )  # fmt: skip
 except FtkitError as err:
     stop_with_error(err)
@@ -52,9 +59,9 @@ except FtkitError as err:
 settings = {
     **composed_settings(composition),
     "model": spec.name,
-    "hyperparameters": {"n_epochs": int(epochs) or "auto"},
+    "hyperparameters": {"n_epochs": epochs},
 }
-if recorded_once(f"{composition.fingerprint}|{spec.name}|{int(epochs)}", "check_recorded"):
+if recorded_once(f"{composition.fingerprint}|{spec.name}|{epochs}", "check_recorded"):
     record_from_page(lambda store, user: record_validate(report, settings, user=user, store=store))
 
 if report.notice:
@@ -74,10 +81,15 @@ epochs_col, tokens_col, billed_col, cost_col = st.columns(4)
 epochs_col.metric(
     "Epochs", report.epochs, help="auto: OpenAI's rule" if report.epochs_source == "auto" else None
 )
-tokens_col.metric("Training tokens", f"{report.tokens.total:,}")
-billed_col.metric("Billed tokens", f"{report.billed_tokens:,}", help="tokens × epochs")
-cost_col.metric("Estimated cost", "unknown" if cost is None else f"${cost:,.2f}")
+approx = " (approximate)" if report.approximate else ""
+tokens_col.metric(f"Training tokens{approx}", f"{report.tokens.total:,}")
+billed_col.metric(f"Billed tokens{approx}", f"{report.billed_tokens:,}", help="tokens × epochs")
+cost_col.metric(f"Estimated cost{approx}", "unknown" if cost is None else f"${cost:,.2f}")
+priced = f"{report.epochs} epoch{'s' if report.epochs != 1 else ''}"
+if report.epochs_source == "auto":
+    priced += f" (auto: OpenAI's rule for {report.examples:,} examples)"
 st.caption(
+    f"Priced for {priced}, as the job form on Upload & Train will send unless you change it. "
     f"Prices as of {report.prices_as_of} ({shown_path(report.prices_source)}). "
     f"Tokens per example: min {report.tokens.min:,}, median {report.tokens.median:,}, "
     f"p90 {report.tokens.p90:,}, max {report.tokens.max:,}; limit {report.token_limit:,}."

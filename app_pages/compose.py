@@ -32,12 +32,7 @@ st.caption("Shape the messages and choose how many examples to draw. Changes app
 
 dataset = dataset_or_stop()
 available = len(dataset.loaded.items)
-for key in ("compose_train", "compose_validation"):
-    setting = WIDGETS[key]
-    limit = available if key == "compose_train" else available - 1
-    if st.session_state[setting] > limit:
-        st.session_state[setting] = limit
-        st.session_state.pop(key, None)
+state.clamp_sizes(available, ("compose_train", "compose_validation"))
 for key, setting in WIDGETS.items():
     state.bind(key, setting)
 
@@ -61,12 +56,14 @@ with editor:
     train_col, validation_col, strategy_col, seed_col = st.columns(4)
     train_col.number_input(
         "Train examples", min_value=1, max_value=available, step=50, key="compose_train",
-        on_change=state.persist, args=("compose_train", state.TRAIN_SIZE),
+        on_change=state.persist_size, args=("compose_train", state.TRAIN_SIZE, available,
+                                            ("compose_validation", state.VALIDATION_SIZE)),
     )  # fmt: skip
     validation_col.number_input(
         "Validation examples", min_value=0, max_value=max(0, available - 1), step=10,
-        key="compose_validation", on_change=state.persist,
-        args=("compose_validation", state.VALIDATION_SIZE),
+        key="compose_validation", on_change=state.persist_size,
+        args=("compose_validation", state.VALIDATION_SIZE, available,
+              ("compose_train", state.TRAIN_SIZE)),
     )  # fmt: skip
     strategy_col.selectbox(
         "Sampling", STRATEGIES, key="compose_strategy", format_func=str.capitalize,
@@ -79,6 +76,8 @@ with editor:
         help="Used by random and stratified sampling.",
         on_change=state.persist, args=("compose_seed", state.SEED),
     )  # fmt: skip
+    if notice := state.sizes_notice(available):
+        st.info(notice, icon=":material/straighten:")
     st.button(
         "Reset to the lecture's defaults", icon=":material/restart_alt:", key="compose_reset",
         on_click=state.reset_to_lecture, args=(WIDGETS,),
@@ -91,7 +90,11 @@ with preview:
     train_metric.metric("Train", f"{len(split.train):,}")
     validation_metric.metric("Validation", f"{len(split.validation):,}")
     train_tokens = sum(composition.tokens[: len(split.train)])
-    tokens_metric.metric("Train tokens", f"{train_tokens:,}")
+    tok = composition.tokenizer
+    tokens_metric.metric(
+        "Train tokens (approximate)" if tok.approximate else "Train tokens",
+        f"{train_tokens:,}", help=tok.notice or f"Counted with {tok.encoding_name}.",
+    )  # fmt: skip
     st.caption(f"From {dataset.label}: {available:,} items.")
     if split.skipped_duplicates:
         st.caption(f"Skipped {split.skipped_duplicates:,} duplicates to keep the splits apart.")

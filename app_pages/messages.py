@@ -68,4 +68,5 @@ messages = render_messages(labelled[chosen][1], composition.templates)
 show_messages(messages)
 with st.expander("As a JSONL line"):
     st.code(dumps_line({"messages": messages}, check_floats=False).decode(), language="json")
-st.caption(f"{composition.tokens[chosen]:,} tokens")
+approximate = " (approximate)" if composition.tokenizer.approximate else ""
+st.caption(f"{composition.tokens[chosen]:,} tokens{approximate}")

@@ -9,6 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ftkit.cost import DEFAULT_EPOCHS
 from ftkit.errors import FineTuningClosedError, FtkitError
 from ftkit.events import collect_metrics, list_checkpoints, list_events
 from ftkit.files import list_files, upload_file
@@ -181,7 +182,10 @@ with st.form("upload_job_form"):
     names = list(MODELS)
     model = st.selectbox("Model (Azure: deployment name)", names, index=names.index(DEFAULT_MODEL))
     c1, c2, c3 = st.columns(3)
-    epochs = c1.text_input("Epochs (1-50 or auto)", value="1")
+    epochs = c1.text_input(
+        "Epochs (1-50 or auto)", value=str(st.session_state.get(state.EPOCHS, DEFAULT_EPOCHS)),
+        help="Starts from the Check page's choice, which its cost estimate priced.",
+    )  # fmt: skip
     batch = c2.text_input("Batch size (or auto)", value="auto")
     lr = c3.text_input("Learning rate multiplier (or auto)", value="auto")
     c4, c5 = st.columns(2)

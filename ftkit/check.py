@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from ftkit.cost import (
+    DEFAULT_EPOCHS,
     PriceTable,
     billed_tokens,
     default_epochs,
@@ -252,14 +253,15 @@ def check_file(
     *,
     validation_path: str | os.PathLike[str] | None = None,
     model: str = DEFAULT_MODEL,
-    epochs: int | None = None,
+    epochs: int | None = DEFAULT_EPOCHS,
     prices: PriceTable | None = None,
     tokenizer: Tokenizer | None = None,
     num_threads: int = 2,
 ) -> CheckReport:
     """Check a training file (and validation file) for ``model``; return the full report.
 
-    ``epochs=None`` applies OpenAI's default rule. Raises ``CheckError`` when a file cannot be
+    ``epochs`` defaults to ``DEFAULT_EPOCHS`` (what a job gets by default); ``None`` applies
+    OpenAI's "auto" rule. Raises ``CheckError`` when a file cannot be
     read, ``ModelError`` for an unknown model and ``PriceTableError`` for a bad price table.
     """
     spec = find_model(model)

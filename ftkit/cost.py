@@ -18,7 +18,9 @@ import orjson
 from ftkit.errors import PriceTableError
 
 __all__ = [
+    "DEFAULT_EPOCHS",
     "DEFAULT_PRICES",
+    "MAX_EPOCHS",
     "PRICES_ENV",
     "ModelPrices",
     "PriceTable",
@@ -34,6 +36,10 @@ __all__ = [
 PRICES_ENV = "FTKIT_PRICES"
 DEFAULT_PRICES = Path(__file__).resolve().parent / "data" / "prices.json"
 
+# The epochs ftkit prices and launches unless told otherwise: the lecture's one epoch. Check's
+# estimate, the job form, ``finetune --epochs`` and ``validate --epochs`` all start from it.
+DEFAULT_EPOCHS = 1
+MAX_EPOCHS = 50
 TARGET_EPOCHS = 3
 MIN_TARGET_EXAMPLES = 100
 MAX_TARGET_EXAMPLES = 25_000

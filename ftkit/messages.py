@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -13,6 +12,7 @@ import orjson
 
 from ftkit.errors import TemplateError
 from ftkit.items import PRICE_PREFIX, QUESTION, Item
+from ftkit.templates import FIELDS, MAX_TEMPLATE_CHARS, check_template, template_fields
 
 __all__ = [
     "DEFAULT_ASSISTANT_TEMPLATE",
@@ -34,16 +34,6 @@ DEFAULT_SYSTEM_PROMPT = "You estimate prices of items. Reply only with the price
 DEFAULT_USER_TEMPLATE = "{lecture_prompt}"
 DEFAULT_ASSISTANT_TEMPLATE = "Price is ${price:.2f}"
 
-FIELDS: dict[str, str] = {
-    "lecture_prompt": "the lecture's user message: test_prompt() without the price line",
-    "test_prompt": "the prompt up to and including 'Price is $'",
-    "text": "the description part of the prompt",
-    "title": "the item's title",
-    "category": "the item's category",
-    "details": "the item's details text",
-    "price": "the price in dollars (a number: use {price:.2f})",
-    "prompt": "the full training prompt, including the price",
-}
 LEAKY_FIELDS = frozenset({"price", "prompt"})
 
 
@@ -62,38 +52,28 @@ class Example(TypedDict):
 
 @dataclass(frozen=True)
 class Templates:
-    """The system prompt and the user and assistant templates (``str.format`` fields)."""
+    """The system prompt and the user and assistant templates (``str.format`` fields).
+
+    Raises ``TemplateError`` unless the system prompt has text and each template uses only
+    ``FIELDS`` with plain format specs (see ``check_template``).
+    """
 
     system: str = DEFAULT_SYSTEM_PROMPT
     user: str = DEFAULT_USER_TEMPLATE
     assistant: str = DEFAULT_ASSISTANT_TEMPLATE
 
     def __post_init__(self) -> None:
+        if not self.system.strip():
+            raise TemplateError("system prompt: is empty; write what the model should do")
+        if len(self.system) > MAX_TEMPLATE_CHARS:
+            raise TemplateError(f"system prompt: longer than {MAX_TEMPLATE_CHARS:,} characters")
         for name in ("user", "assistant"):
-            template = getattr(self, name)
-            for field in _template_fields(template, name):
-                if field not in FIELDS:
-                    known = ", ".join(FIELDS)
-                    raise TemplateError(
-                        f"{name} template: unknown field {{{field}}}; available: {known}"
-                    )
-            if not template.strip():
-                raise TemplateError(f"{name} template: is empty")
-
-
-def _template_fields(template: str, name: str) -> list[str]:
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as err:
-        raise TemplateError(
-            f"{name} template: {err} (write {{{{ and }}}} for literal braces)"
-        ) from None
-    return [field.split(".")[0].split("[")[0] for _, field, _, _ in parsed if field is not None]
+            check_template(getattr(self, name), name)
 
 
 def leaked_fields(templates: Templates) -> list[str]:
     """Return the fields in the user template that reveal the answer (the price)."""
-    fields = _template_fields(templates.user, "user")
+    fields = template_fields(templates.user, "user")
     return sorted(LEAKY_FIELDS.intersection(fields))
 
 

@@ -188,22 +188,33 @@ def _stats_line(label: str, stats: TokenStats, approx: str) -> str:
     )
 
 
+SHOWN_PER_GROUP = 5  # line numbers (or lines with their own message) shown per rule
+
+
 def _group_lines(issues: tuple[Issue, ...], counts: dict[FileKind, dict[str, int]]) -> list[str]:
-    """Return one line per (file, rule): count, first line numbers, an example message, the fix."""
+    """Return one line per (file, rule): the count, the first lines, the message, the fix.
+
+    A message is quoted once for the group only when every listed line has that same
+    message; otherwise each listed line comes with its own message.
+    """
     groups: dict[tuple[FileKind, str], list[Issue]] = {}
     for issue in issues:
         groups.setdefault((issue.file, issue.code), []).append(issue)
     lines: list[str] = []
     for (kind, code), members in groups.items():
         total = counts.get(kind, {}).get(code, len(members))
-        where = ", ".join(str(issue.line) for issue in members[:5] if issue.line)
-        at = (
-            f" at line{'s' if total > 1 else ''} {where}{', …' if total > 5 else ''}"
-            if where
-            else ""
-        )
+        shown = members[:SHOWN_PER_GROUP]
+        more = ", …" if total > len(shown) else ""
         file = " [validation]" if kind == "validation" else ""
-        lines.append(f"  {code}{file}: {total:,}×{at}: {members[0].message}")
+        if len({issue.message for issue in members}) == 1:
+            where = ", ".join(str(issue.line) for issue in shown if issue.line)
+            plural = "s" if total > 1 else ""
+            at = f" at line{plural} {where}{more}" if where else ""
+            lines.append(f"  {code}{file}: {total:,}×{at}: {members[0].message}")
+        else:
+            each = "; ".join(f"line {issue.line}: {issue.message}" for issue in shown)
+            summary = RULES[code].summary
+            lines.append(f"  {code}{file}: {total:,}× {summary}: {each}{more.replace(',', ';')}")
         lines.append(f"      fix: {members[0].fix}")
     return lines
 

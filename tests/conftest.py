@@ -1,7 +1,13 @@
-"""Shared test fixtures: paths to ../shared (optional) and the tiktoken cache."""
+"""Shared test fixtures: paths to ../shared (optional), the tiktoken cache and its skip marker.
+
+A test marked ``@pytest.mark.tiktoken`` compares against tiktoken's real encodings; it skips,
+with the reason, when the encoding files cannot be loaded (no ``../shared/tiktoken`` and no
+network), as the PostgreSQL tests skip without a server.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -10,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+ENCODINGS = ("o200k_base", "cl100k_base")
 
 # Tests never write run history into the checkout: each session gets its own database.
 _HISTORY = tempfile.mkdtemp(prefix="ftkit-test-history-")
@@ -17,6 +24,33 @@ os.environ["FTKIT_DATABASE_URL"] = f"sqlite:///{_HISTORY}/ftkit.db"
 
 if (SHARED / "tiktoken").is_dir():
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(SHARED / "tiktoken"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``tiktoken`` marker."""
+    config.addinivalue_line(
+        "markers", "tiktoken: needs tiktoken's encoding files (skips with the reason without them)"
+    )
+
+
+@functools.cache
+def missing_encodings() -> str | None:
+    """Return why tiktoken's encoding files cannot be loaded, or None when they can."""
+    from ftkit.tokens import get_tokenizer
+
+    for name in ENCODINGS:
+        tokenizer = get_tokenizer(name)
+        if tokenizer.approximate:
+            return f"tiktoken cannot load {name}: set TIKTOKEN_CACHE_DIR (see ../shared/tiktoken)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a ``tiktoken`` test when the encoding files cannot be loaded."""
+    if item.get_closest_marker("tiktoken") is not None:
+        reason = missing_encodings()
+        if reason is not None:
+            pytest.skip(reason)
 
 
 @pytest.fixture

@@ -90,14 +90,46 @@ def test_a_bad_template_is_one_error_line() -> None:
     assert errors(at)[0].startswith("user template: unknown field {cost}")
 
 
-def test_asking_for_more_than_the_dataset_holds_is_one_error_line() -> None:
+def test_asking_for_more_than_the_dataset_holds_lowers_the_other_size() -> None:
     at = open_app("compose")
-    at.number_input(key="compose_train").set_value(1_000)
+    at.number_input(key="compose_train").set_value(1_000).run()
     at.number_input(key="compose_validation").set_value(500).run()
+    assert_clean(at)
+    [source] = [c.value for c in at.caption if c.value.startswith("From ")]
+    available = int(source.split(": ")[-1].split()[0].replace(",", ""))
+    train, validation = (int(metrics(at)[k].replace(",", "")) for k in ("Train", "Validation"))
+    assert validation == 500 and train == available - 500
+    assert any(f"Lowered train from 1,000 to {train:,}" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize(
+    ("user", "problem"),
+    [
+        ("{title:>50000000}", "user template: {title:>50000000}: the width is over 1,000"),
+        ("{title.__class__}", "user template: {title.__class__}: only plain fields are allowed"),
+        ("{title!r}", "user template: {title!r}: conversions (!r, !s, !a) are not allowed"),
+    ],
+)
+@pytest.mark.parametrize("hosted", [False, True])
+def test_an_unsafe_template_is_refused_in_one_line(
+    user: str, problem: str, hosted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if hosted:
+        monkeypatch.setenv(state.HOSTED_ENV, "1")
+    at = open_app("compose")
+    at.text_input(key="compose_user").input(user).run()
     assert not at.exception
-    assert errors(at) == [
-        "sampling: asked for 1,000 train + 500 validation items, but the source has only 1,086"
-    ]
+    [error] = errors(at)
+    assert error.startswith(problem)
+    goto(at, "messages")
+    assert not at.exception and len(errors(at)) == 1
+
+
+def test_an_empty_system_prompt_is_one_error_line() -> None:
+    at = open_app("compose")
+    at.text_area(key="compose_system").input("   ").run()
+    assert not at.exception
+    assert errors(at) == ["system prompt: is empty; write what the model should do"]
 
 
 def test_a_leaky_user_template_is_warned_about() -> None:

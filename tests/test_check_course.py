@@ -8,6 +8,7 @@ import pytest
 
 from ftkit.check import check_file
 from ftkit.cli import main
+from ftkit.cost import DEFAULT_EPOCHS
 
 
 @pytest.fixture
@@ -24,7 +25,9 @@ def test_course_files_pass_with_no_errors(course: Path) -> None:
     report = check_file(train, validation_path=val)
     assert report.errors == ()
     assert report.examples == 400 and report.validation_examples == 100
-    assert report.epochs == 3 and report.billed_tokens == 3 * report.tokens.total
+    assert report.epochs == DEFAULT_EPOCHS  # what finetune launches by default
+    assert report.billed_tokens == DEFAULT_EPOCHS * report.tokens.total
+    assert check_file(train, epochs=None).epochs == 3  # OpenAI's rule for 400 examples
     assert 0 < report.tokens.min <= report.tokens.p10 <= report.tokens.median
     assert report.tokens.median <= report.tokens.p90 <= report.tokens.max < 65_536
 

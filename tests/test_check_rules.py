@@ -8,10 +8,10 @@ import orjson
 import pytest
 
 from ftkit import check as check_module
-from ftkit.check import check_file
+from ftkit.check import check_file, format_report
 from ftkit.report import CheckReport
 from ftkit.rules import RULES
-from ftkit.tokens import Tokenizer
+from ftkit.tokens import CHARS_PER_PIECE, Tokenizer
 
 SYSTEM = "You estimate prices of items. Reply only with the price, no explanation"
 BAD_LINE = 5
@@ -184,20 +184,20 @@ def test_file_size_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_token_limit_truncation_warning_and_too_long_error(tmp_path: Path) -> None:
-    approx = Tokenizer("cl100k_base")  # 4 characters per token: exact arithmetic
+    approx = Tokenizer("cl100k_base")  # one token per started 7 letters: exact arithmetic
     lines = clean_lines()
-    # limit 16,385; approximate role tokens: "user" 1, "assistant" 3.
-    # line 3: 3 + (3+1+16,370) + (3+3+20) = 16,403 > limit, but the prompt (16,383) fits
+    # limit 16,385; approximate role tokens: "user" 1, "assistant" 2; ANSWER 6 tokens.
+    # line 3: 3 + (3+1+16,370) + (3+2+20) = 16,402 > limit, but the prompt (16,382) fits
     lines[2] = line(
         [
-            {"role": "user", "content": "x" * 16_370 * 4},
-            {"role": "assistant", "content": "y" * 20 * 4},
+            {"role": "user", "content": "x" * 16_370 * CHARS_PER_PIECE},
+            {"role": "assistant", "content": "y" * 20 * CHARS_PER_PIECE},
         ]
     )
-    lines[6] = line([{"role": "user", "content": "x" * 16_400 * 4}, ANSWER])
+    lines[6] = line([{"role": "user", "content": "x" * 16_400 * CHARS_PER_PIECE}, ANSWER])
     report = check_file(write(tmp_path, lines), model="gpt-3.5-turbo-0125", tokenizer=approx)
     assert found(report) == {(3, "warn.truncated"), (7, "example.too_long")}
-    assert report.tokens.max == 3 + (3 + 1 + 16_400) + (3 + 3 + 4)
+    assert report.tokens.max == 3 + (3 + 1 + 16_400) + (3 + 2 + 6)
 
 
 def test_validation_file_checked_with_the_same_rules_and_overlap(tmp_path: Path) -> None:
@@ -223,3 +223,38 @@ def test_issues_are_capped_per_rule_but_counted(
     assert len(report.errors) == 3
     assert report.issue_counts["training"]["line.not_object"] == 7
     assert report.count("error") == 7
+
+
+def leaking(amount: int) -> bytes:
+    """Return an example whose prompt quotes the answer's price, ``$amount``."""
+    return line(
+        [
+            {"role": "user", "content": f"How much? It was ${amount} last week"},
+            {"role": "assistant", "content": f"Price is ${amount}.00"},
+        ]
+    )
+
+
+def test_a_grouped_warning_quotes_each_lines_own_value(tmp_path: Path) -> None:
+    lines = clean_lines(80)
+    amounts = {13: 45, 39: 12, 75: 8, 76: 99, 77: 310, 78: 7}
+    for number, amount in amounts.items():
+        lines[number - 1] = leaking(amount)
+    text = format_report(check_file(write(tmp_path, lines)))
+    [group] = [row for row in text.splitlines() if row.strip().startswith("warn.price_leak")]
+    assert group.startswith("  warn.price_leak: 6× the answer's price appears in the prompt: ")
+    shown = list(amounts.items())[:5]
+    for number, amount in shown:
+        assert f"line {number}: the prompt contains '${amount}'" in group
+    assert "line 78" not in group and group.endswith("; …")
+    for number, amount in amounts.items():  # no line is given another line's amount
+        for other in set(amounts.values()) - {amount}:
+            assert f"line {number}: the prompt contains '${other}'" not in group
+
+
+def test_a_group_of_identical_messages_quotes_it_once(tmp_path: Path) -> None:
+    lines = clean_lines(12)
+    lines[3] = lines[2]
+    lines[7] = lines[2]
+    text = format_report(check_file(write(tmp_path, lines)))
+    assert "  warn.duplicate: 2× at lines 4, 8: same example as line 3" in text.splitlines()

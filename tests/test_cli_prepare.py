@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks import course
 from ftkit.cli import main
+from ftkit.cost import DEFAULT_EPOCHS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -216,3 +217,32 @@ def test_prepare_check_runs_the_preflight(
     assert check["errors"] == []
     assert check["examples"] == 500
     assert check["tokens"]["total"] > 0
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--user-template", "{title:>50000000}", "user template: {title:>50000000}: the width"),
+        ("--user-template", "{title.__class__}", "user template: {title.__class__}: only plain"),
+        ("--assistant-template", "{price!r}", "assistant template: {price!r}: conversions"),
+        ("--assistant-template", "{price:{width}}", "a format spec cannot hold another field"),
+        ("--system-prompt", "  ", "system prompt: is empty"),
+    ],
+)
+def test_an_unsafe_template_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str
+) -> None:
+    out_dir = tmp_path / "out"
+    code, out, err = run(["prepare", "--out", str(out_dir), "--no-history", flag, value], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("ftkit: error: ") and err.count("\n") == 1 and message in err
+    assert not out_dir.exists() or list(out_dir.iterdir()) == []
+
+
+def test_prepare_check_prices_the_default_epochs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["prepare", "--out", str(tmp_path), "--check", "--json"], capsys)
+    check = json.loads(out)["check"]
+    assert code == 0 and check["epochs"] == DEFAULT_EPOCHS
+    assert check["billed_tokens"] == DEFAULT_EPOCHS * check["tokens"]["total"]

@@ -84,6 +84,7 @@ def test_unknown_model_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == 2 and "davinci-002" in err and "gpt-4o-mini-2024-07-18" in err
 
 
+@pytest.mark.tiktoken  # no "approximate" note on stderr
 def test_json_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     train = write_examples(tmp_path / "t.jsonl", bad={2: b"[]"})
     val = write_examples(tmp_path / "v.jsonl", count=3)

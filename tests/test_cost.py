@@ -8,7 +8,9 @@ import orjson
 import pytest
 
 from ftkit.check import check_file
+from ftkit.cli import build_parser
 from ftkit.cost import (
+    DEFAULT_EPOCHS,
     billed_tokens,
     default_epochs,
     estimate_inference_cost,
@@ -16,7 +18,9 @@ from ftkit.cost import (
     load_prices,
 )
 from ftkit.errors import FtkitError, PriceTableError
+from ftkit.jobs import JobSpec
 from ftkit.models import MODELS
+from ftkit.ui.state import EPOCHS, LECTURE_DEFAULTS
 
 
 @pytest.mark.parametrize(
@@ -80,7 +84,7 @@ def test_report_cost_and_date(tmp_path: Path) -> None:
             for i in range(20)
         )
     )
-    report = check_file(path, model="gpt-3.5-turbo-0125")
+    report = check_file(path, model="gpt-3.5-turbo-0125", epochs=None)  # OpenAI's rule
     assert report.epochs == 5 and report.epochs_source == "auto"
     assert report.billed_tokens == 5 * report.tokens.total
     assert report.estimated_cost_usd == pytest.approx(report.billed_tokens * 8 / 1e6, abs=1e-4)
@@ -131,3 +135,22 @@ def test_bad_price_table_is_one_line_naming_the_file(
 def test_missing_price_table(tmp_path: Path) -> None:
     with pytest.raises(PriceTableError, match=r"nowhere\.json"):
         load_prices(tmp_path / "nowhere.json")
+
+
+def test_the_default_epochs_are_the_ones_a_job_gets() -> None:
+    """Check's estimate, the job spec, ``finetune`` and ``validate`` share one default."""
+    assert JobSpec(training_file="file-1").n_epochs == DEFAULT_EPOCHS
+    parser = build_parser()
+    finetune = parser.parse_args(["finetune", "--training-file", "file-1"])
+    validate = parser.parse_args(["validate", "t.jsonl"])
+    assert finetune.epochs == validate.epochs == DEFAULT_EPOCHS
+    assert LECTURE_DEFAULTS[EPOCHS] == DEFAULT_EPOCHS
+
+
+def test_check_file_prices_the_default_epochs_unless_told(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    row = {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}
+    path.write_bytes(b"\n".join(orjson.dumps(row) for _ in range(20)))
+    report = check_file(path)
+    assert report.epochs == DEFAULT_EPOCHS
+    assert report.billed_tokens == DEFAULT_EPOCHS * report.tokens.total

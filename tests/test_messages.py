@@ -62,11 +62,56 @@ def test_custom_templates_fill_item_fields() -> None:
         ("{nope}", "unknown field {nope}"),
         ("{title", "braces"),
         ("", "is empty"),
+        ("   ", "is empty"),
+        ("{title:>50000000}", "{title:>50000000}: the width is over 1,000"),
+        ("{title:.5000}", "{title:.5000}: the precision is over 1,000"),
+        pytest.param("{title:" + "9" * 5000 + "}", "the width is over", id="5000-digit width"),
+        ("{title.__class__}", "{title.__class__}: only plain fields are allowed"),
+        ("{title[0]}", "{title[0]}: only plain fields are allowed"),
+        ("{title!r}", "{title!r}: conversions (!r, !s, !a) are not allowed"),
+        ("{unknown}", "unknown field {unknown}; available: lecture_prompt"),
+        ("{__class__}", "unknown field {__class__}"),
+        ("{}", "{} needs a field name"),
+        ("{0}", "unknown field {0}"),
+        ("{title:{width}}", "a format spec cannot hold another field"),
+        ("{title:.2f}", "{title:.2f}: Unknown format code 'f'"),
+        ("{price:>10!}", "not a plain format spec"),
+        ("{title}" * 21, "21 fields; at most 20"),
+        pytest.param("x" * 10_001, "longer than 10,000 characters", id="10,001 characters"),
     ],
 )
-def test_bad_templates_name_the_field(user: str, message: str) -> None:
-    with pytest.raises(TemplateError, match=message):
+def test_bad_templates_are_one_line_naming_the_template(user: str, message: str) -> None:
+    with pytest.raises(TemplateError) as caught:
         Templates(user=user)
+    text = str(caught.value)
+    assert text.startswith("user template: ") and message in text and "\n" not in text
+    assert len(text) < 200
+
+
+@pytest.mark.parametrize(
+    "assistant",
+    [
+        "{price:.2f}",
+        "{price:,.2f}",
+        "{price:08.2f}",
+        "{price:=+10.2f}",
+        "{title:*^30} costs {{not a field}}",
+        "{title:<1000.1000}",
+        "{category:x>12}",
+        "Price is ${price:.2f}",
+    ],
+)
+def test_plain_format_specs_and_literal_braces_are_allowed(assistant: str) -> None:
+    item = Item(title="Kettle", price=26.0, category="Kitchen", prompt="Q\n\nKettle")
+    [content] = [m["content"] for m in render_messages(item, Templates(assistant=assistant))
+                 if m["role"] == "assistant"]  # fmt: skip
+    assert content == assistant.format(price=26.0, title="Kettle", category="Kitchen")
+
+
+@pytest.mark.parametrize("system", ["", "   ", "\n\t"])
+def test_an_empty_system_prompt_is_refused(system: str) -> None:
+    with pytest.raises(TemplateError, match=r"^system prompt: is empty"):
+        Templates(system=system)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from apptest_support import assert_clean, goto, open_app
 from streamlit.testing.v1 import AppTest
 
 import ftkit.history as history
+from ftkit.cost import DEFAULT_EPOCHS
 from ftkit.history import get_run, list_runs, record_run
 from ftkit.prepare import TRAIN_FILENAME
 from ftkit.recording import content_hash
@@ -75,12 +76,12 @@ def test_check_records_one_validate_per_distinct_check() -> None:
     assert_clean(at)
     (run,) = list_runs(kind="validate")
     assert run.settings["model"] == at.session_state[state.MODEL]
-    assert run.settings["hyperparameters"] == {"n_epochs": "auto"}
+    assert run.settings["hyperparameters"] == {"n_epochs": DEFAULT_EPOCHS}
     assert run.settings["dataset_hash"] == content_hash("sample")
     assert run.outputs["ok"] is True and run.outputs["metrics"]["examples"] == 500
     at.run()
     assert len(list_runs(kind="validate")) == 1  # a rerun of the page is not a new check
-    at.number_input(key="check_epochs").set_value(3).run()
+    at.selectbox(key="check_epochs").select(3).run()
     newest = list_runs(kind="validate")
     assert len(newest) == 2 and newest[0].settings["hyperparameters"] == {"n_epochs": 3}
 

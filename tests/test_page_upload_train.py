@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ftkit.cost import DEFAULT_EPOCHS
 from ftkit.providers import SETTING_NAMES
+from ftkit.ui import state
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 from tests.test_files_upload import write_examples
 
@@ -70,6 +72,27 @@ def test_with_a_key_upload_train_and_monitor(tmp_path: Path) -> None:
     assert at.metric[0].value == "succeeded"
     assert at.session_state["finetuned_model"].startswith("ft:gpt-4o-mini-2024-07-18:")
     assert KEY not in str([m.value for m in at.markdown])
+
+
+def test_the_job_form_sends_the_sessions_epochs(tmp_path: Path) -> None:
+    fake: FakeOpenAI = shared_fake()
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.session_state["openai_api_key"] = KEY
+    at.session_state["openai_base_url"] = fake.url
+    at.session_state[state.EPOCHS] = 4  # chosen on the Check page
+    training = fake.add_file("train.jsonl", "fine-tune", None, 10, "0" * 32)
+    at.session_state["upload_files"] = {"training": training}
+    at.run()
+    at.button(key="FormSubmitter:upload_job_form-Create job").click().run()
+    assert not at.error, [e.value for e in at.error]
+    job = fake.state.jobs[at.session_state["upload_job_id"]]
+    assert job["hyperparameters"]["n_epochs"] == 4
+
+
+def test_without_a_choice_the_job_form_sends_the_shared_default() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    [field] = [t for t in at.text_input if t.label.startswith("Epochs")]
+    assert field.value == str(DEFAULT_EPOCHS)
 
 
 def test_a_closed_organisation_sees_one_clear_message() -> None:

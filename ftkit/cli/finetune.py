@@ -2,7 +2,8 @@
 
 ``--training-file`` and ``--validation-file`` take uploaded file ids; an existing local path is
 uploaded first (reusing an earlier upload of the same content). Defaults are the lecture's:
-gpt-4o-mini-2024-07-18, one epoch, seed 42, suffix "pricer".
+gpt-4o-mini-2024-07-18, ``DEFAULT_EPOCHS`` (one) epoch, the same number ``validate`` and the
+dashboard's Check page price, seed 42, suffix "pricer".
 
 The run is recorded in the history (status "running") before the job is created, and the job
 carries that run's id in its metadata as ``ftkit_run_id``; ``--wait`` records how it ended.
@@ -20,6 +21,7 @@ import orjson
 from ftkit.cli import record_quietly
 from ftkit.cli._provider import add_provider_flags, client_from_args
 from ftkit.cli.arguments import auto_or
+from ftkit.cost import DEFAULT_EPOCHS, MAX_EPOCHS
 from ftkit.errors import FtkitError
 from ftkit.events import EventInfo, collect_metrics, list_checkpoints, list_events
 from ftkit.files import upload_file
@@ -74,7 +76,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--training-file", required=True, metavar="ID|FILE", help="uploaded file id or a path")
     add("--validation-file", metavar="ID|FILE", help="uploaded file id or a path")
     add("--model", default=DEFAULT_MODEL, help=f"default: {DEFAULT_MODEL} (Azure: deployment)")
-    add("--epochs", type=auto_or(int, 1, 50), default=1, metavar="N|auto", help="default: 1")
+    add("--epochs", type=auto_or(int, 1, MAX_EPOCHS), default=DEFAULT_EPOCHS, metavar="N|auto",
+        help=f"default: {DEFAULT_EPOCHS}, the number validate prices")  # fmt: skip
     add("--batch-size", type=auto_or(int, 1, 256), default="auto", metavar="N|auto")
     add("--learning-rate-multiplier", type=auto_or(float, 1e-6, 10), default="auto",
         metavar="X|auto")  # fmt: skip

@@ -14,13 +14,12 @@ import orjson
 from ftkit.check import check_file, format_report, report_to_json
 from ftkit.cli import record_quietly
 from ftkit.cli.arguments import auto_or
+from ftkit.cost import DEFAULT_EPOCHS, MAX_EPOCHS
 from ftkit.models import DEFAULT_MODEL
 from ftkit.recording import current_user, record_validate, validate_settings
 from ftkit.report import CheckReport
 
 __all__ = ["register", "run"]
-
-MAX_EPOCHS = 50
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,8 +34,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--validation", metavar="FILE", help="a validation JSONL file")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"default: {DEFAULT_MODEL}")
     parser.add_argument(
-        "--epochs", type=auto_or(int, 1, MAX_EPOCHS), default="auto", metavar="N|auto",
-        help="training epochs (default: auto, OpenAI's rule)",
+        "--epochs", type=auto_or(int, 1, MAX_EPOCHS), default=DEFAULT_EPOCHS, metavar="N|auto",
+        help=f"training epochs to price (default: {DEFAULT_EPOCHS}, as finetune launches; "
+        "auto: OpenAI's rule)",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--no-history", action="store_true", help="do not record this run")

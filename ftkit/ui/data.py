@@ -498,6 +498,9 @@ def current_composition() -> Composition:
     """Return the session's composed split; raise an ``FtkitError`` the page shows in one line."""
     ss = st.session_state
     dataset = current_dataset()
+    available = len(dataset.loaded.items)
+    if state.clamp_sizes(available):
+        st.info(state.sizes_notice(available), icon=":material/straighten:")
     templates = current_templates()
     split_id: SplitId = (
         dataset.key,

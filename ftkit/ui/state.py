@@ -4,6 +4,10 @@ Settings live under the plain keys below (one browser session each). Widgets use
 ``<page>_<name>`` keys and are bound to a setting with ``bind``/``persist``, because Streamlit
 forgets a widget's value when its page is not shown.
 
+``EPOCHS`` is the one epochs choice: Check prices it and the job form on Upload & Train starts
+from it (an int, or "auto" for OpenAI's rule). ``clamp_sizes`` fits the two split sizes to the
+loaded dataset together and leaves a notice saying what it changed (``sizes_notice``).
+
 Other pages rely on these keys: after Export writes files, ``EXPORT_TRAIN_PATH`` and
 ``EXPORT_VALIDATION_PATH`` hold their paths as strings (the Upload page reads them).
 """
@@ -15,6 +19,7 @@ from typing import Any
 import streamlit as st
 
 from ftkit import hosting
+from ftkit.cost import DEFAULT_EPOCHS
 from ftkit.errors import FtkitError
 from ftkit.messages import DEFAULT_ASSISTANT_TEMPLATE, DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_TEMPLATE
 from ftkit.models import DEFAULT_MODEL
@@ -26,6 +31,7 @@ __all__ = [
     "DATASET_MAPPING",
     "DATASET_SOURCE",
     "DEFAULTS",
+    "EPOCHS",
     "EXPORT_DIR",
     "EXPORT_FINGERPRINT",
     "EXPORT_TRAIN_PATH",
@@ -34,16 +40,21 @@ __all__ = [
     "LECTURE_DEFAULTS",
     "MODEL",
     "SEED",
+    "SIZES_NOTICE",
     "STRATEGY",
     "SYSTEM_PROMPT",
     "TRAIN_SIZE",
     "USER_TEMPLATE",
     "VALIDATION_SIZE",
     "bind",
+    "clamp_sizes",
+    "fit_sizes",
     "init_state",
     "is_hosted",
     "persist",
+    "persist_size",
     "reset_to_lecture",
+    "sizes_notice",
 ]
 
 # The loaded dataset: its content hash (sha256 hex), kind, source label and column mapping.
@@ -61,6 +72,8 @@ SYSTEM_PROMPT = "system_prompt"
 USER_TEMPLATE = "user_template"
 ASSISTANT_TEMPLATE = "assistant_template"
 MODEL = "model"
+EPOCHS = "epochs"  # int, or "auto" for OpenAI's rule
+SIZES_NOTICE = "sizes_notice"  # (items available, what was changed) or None
 
 # What Export last wrote (strings), and the settings it was written with.
 EXPORT_DIR = "export_dir"
@@ -78,6 +91,7 @@ LECTURE_DEFAULTS: dict[str, Any] = {
     SYSTEM_PROMPT: DEFAULT_SYSTEM_PROMPT,
     USER_TEMPLATE: DEFAULT_USER_TEMPLATE,
     ASSISTANT_TEMPLATE: DEFAULT_ASSISTANT_TEMPLATE,
+    EPOCHS: DEFAULT_EPOCHS,
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -87,6 +101,7 @@ DEFAULTS: dict[str, Any] = {
     DATASET_MAPPING: None,
     **LECTURE_DEFAULTS,
     MODEL: DEFAULT_MODEL,
+    SIZES_NOTICE: None,
     EXPORT_DIR: "./out",
     EXPORT_TRAIN_PATH: None,
     EXPORT_VALIDATION_PATH: None,
@@ -111,10 +126,79 @@ def persist(widget_key: str, setting: str) -> None:
     st.session_state[setting] = st.session_state[widget_key]
 
 
+def persist_size(widget_key: str, setting: str, available: int, other: tuple[str, str]) -> None:
+    """Widget callback for a split size: keep the new value and fit the ``other`` size to it.
+
+    ``other`` is the (widget key, setting) of the other size; it is lowered, with a notice,
+    when both no longer fit in the ``available`` items.
+    """
+    persist(widget_key, setting)
+    ss = st.session_state
+    ss[SIZES_NOTICE] = None
+    other_widget, other_setting = other
+    before = int(ss[other_setting])
+    room = available - int(ss[setting])
+    if before <= room:
+        return
+    lowest = 1 if other_setting == TRAIN_SIZE else 0
+    ss[other_setting] = ss[other_widget] = max(lowest, room)
+    name = "train" if other_setting == TRAIN_SIZE else "validation"
+    text = f"Lowered {name} from {before:,} to {ss[other_setting]:,} so that both fit in the "
+    ss[SIZES_NOTICE] = (available, text + f"{available:,} items.")
+
+
+def fit_sizes(train: int, validation: int, available: int) -> tuple[int, int]:
+    """Return (train, validation) fitted together to ``available`` items.
+
+    Sizes that fit are kept. Otherwise validation keeps its share of the total, rounded, and
+    train gets the rest: at least one item for train, and one for validation if it asked for
+    any and there are two items (500 + 50 of 50 items gives 45 + 5).
+    """
+    if available < 1 or train + validation <= available:
+        return train, validation
+    share = round(available * validation / (train + validation))
+    if validation and available >= 2:
+        share = max(1, share)
+    share = min(share, available - 1)
+    return available - share, share
+
+
+def clamp_sizes(available: int, widget_keys: tuple[str, ...] = ()) -> bool:
+    """Fit the session's split sizes to a dataset of ``available`` items; note what changed.
+
+    ``widget_keys`` are the size widgets to drop so that they show the new values. Return
+    True if the sizes changed (``sizes_notice`` then says how).
+    """
+    ss = st.session_state
+    train, validation = int(ss[TRAIN_SIZE]), int(ss[VALIDATION_SIZE])
+    fitted = fit_sizes(train, validation, available)
+    if fitted == (train, validation):
+        return False
+    ss[TRAIN_SIZE], ss[VALIDATION_SIZE] = fitted
+    for key in widget_keys:
+        ss.pop(key, None)
+    ss[SIZES_NOTICE] = (
+        available,
+        f"The dataset holds {available:,} items, fewer than {train:,} train + {validation:,} "
+        f"validation: using {fitted[0]:,} train + {fitted[1]:,} validation.",
+    )
+    return True
+
+
+def sizes_notice(available: int) -> str | None:
+    """Return what fitting the sizes last changed, if it was for a dataset of ``available``."""
+    notice = st.session_state.get(SIZES_NOTICE)
+    return notice[1] if notice and notice[0] == available else None
+
+
 def reset_to_lecture(widget_keys: dict[str, str]) -> None:
-    """Button callback: restore the lecture's settings and the widgets bound to them."""
+    """Button callback: restore the lecture's settings and the widgets bound to them.
+
+    The page then fits the sizes to its dataset with ``clamp_sizes``, before drawing them.
+    """
     for setting, value in LECTURE_DEFAULTS.items():
         st.session_state[setting] = value
+    st.session_state[SIZES_NOTICE] = None
     for widget_key, setting in widget_keys.items():
         st.session_state[widget_key] = st.session_state[setting]
 
