@@ -159,6 +159,7 @@ if st.button("Upload", key="upload_upload", type="primary", disabled=no_key or n
         try:
             result = upload_file(
                 client, _source(entry), endpoint=settings.endpoint, fresh=fresh, override=force,
+                override_hint='tick "Upload even if the pre-flight check finds errors"',
                 on_progress=lambda sent, total, b=bar: b.progress(sent / max(total, 1)),
             )  # fmt: skip
         except FtkitError as err:

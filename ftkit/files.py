@@ -90,7 +90,7 @@ def file_info(obj: FileObject) -> FileInfo:
                     status_details=obj.status_details)  # fmt: skip
 
 
-def _refuse_if_failing(path: Path, model: str) -> None:
+def _refuse_if_failing(path: Path, model: str, override_hint: str) -> None:
     """Raise ``UploadError`` when the pre-flight check finds errors in ``path``."""
     from ftkit.check import check_file
 
@@ -101,7 +101,7 @@ def _refuse_if_failing(path: Path, model: str) -> None:
     where = f"line {first.line}: " if first.line else ""
     raise UploadError(
         f"{path}: not uploaded, the pre-flight check found {len(report.errors)} error(s) "
-        f"(first: {where}{first.message}); fix the file or override (--force)"
+        f"(first: {where}{first.message}); fix the file or {override_hint}"
     )
 
 
@@ -169,6 +169,7 @@ def upload_file(
     model: str = "gpt-4o-mini-2024-07-18",
     fresh: bool = False,
     override: bool = False,
+    override_hint: str = "upload it anyway with the override",
     wait: bool = True,
     wait_timeout: float = 600.0,
     part_size: int = MAX_PART_BYTES,
@@ -180,7 +181,8 @@ def upload_file(
 ) -> UploadResult:
     """Upload ``path`` for fine-tuning (or reuse its earlier upload); return the file.
 
-    ``endpoint`` names the provider for the reuse memory (``ProviderSettings.endpoint``).
+    ``endpoint`` names the provider for the reuse memory (``ProviderSettings.endpoint``);
+    ``override_hint`` ends the refusal when the pre-flight check fails (how to override it).
     Raises ``UploadError`` (check failed, too large, rejected), ``ApiError`` and
     ``WaitTimeoutError``. Nothing is recorded unless the upload completed.
     """
@@ -193,7 +195,7 @@ def upload_file(
     if size == 0:
         raise UploadError(f"{source}: the file is empty")
     if not override:
-        _refuse_if_failing(source, model)
+        _refuse_if_failing(source, model, override_hint)
     with ThreadPoolExecutor(max_workers=1) as pool:
         hashing: Future[tuple[str, str]]
         if fresh or not might_be_remembered(endpoint, purpose, size, store=store):

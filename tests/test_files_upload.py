@@ -111,7 +111,9 @@ def test_a_remembered_file_deleted_on_the_endpoint_is_uploaded_again(
 
 def test_a_file_failing_the_check_is_refused_unless_overridden(fake, client, settings, tmp_path):
     path = write_examples(tmp_path / "bad.jsonl", bad=True)
-    with pytest.raises(UploadError, match=r"bad.jsonl: not uploaded.*line 4.*--force"):
+    with pytest.raises(
+        UploadError, match=r"bad.jsonl: not uploaded.*line 4.*fix the file or upload it anyway"
+    ):
         upload(client, settings, path)
     assert fake.calls("POST", "/files") == []
     assert upload(client, settings, path, override=True).file["status"] == "processed"

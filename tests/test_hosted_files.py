@@ -235,6 +235,7 @@ def test_an_upload_error_names_the_file_not_the_server_path(
     (error,) = errors(at)
     assert error.startswith("uploads/bad.jsonl: not uploaded, the pre-flight check found 1 error")
     assert str(server) not in error and "users" not in error
+    assert error.endswith('tick "Upload even if the pre-flight check finds errors"')  # no CLI flag
     assert not fake.calls("POST", "/v1/files")
 
 

@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     client, settings = client_from_args(args)
     result = upload_file(
         client, args.file, endpoint=settings.endpoint, model=args.model, fresh=args.fresh,
-        override=args.force, wait=not args.no_wait, on_progress=_Progress(args.file),
+        override=args.force, override_hint="pass --force to upload it anyway",
+        wait=not args.no_wait, on_progress=_Progress(args.file),
     )  # fmt: skip
     if not args.no_history:
         user = current_user()
