@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 CSV_COLUMNS = ("title", "truth", "guess", "error", "sle", "color", "parsed", "answer")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet runs as a formula
 
 
 class ItemJSON(TypedDict):
@@ -187,14 +188,24 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     return run_from_json(data, label=str(target))
 
 
+def _spreadsheet_text(text: str) -> str:
+    """Return ``text`` for a CSV cell, with a leading quote where it would start a formula."""
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
 def run_to_csv(run: Run) -> str:
-    """Return the run's items as CSV text with ``CSV_COLUMNS``."""
+    """Return the run's items as CSV text with ``CSV_COLUMNS``.
+
+    Titles and answers come from the data and the model: one that starts like a formula
+    (``=``, ``+``, ``-``, ``@``) gets a leading ``'``, so a spreadsheet shows it as text.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in run.rows:
         error, sle = round(r.error, 4), round(r.sle, 6)
-        writer.writerow([r.title, r.truth, r.guess, error, sle, r.color, r.parsed, r.answer or ""])
+        title, answer = _spreadsheet_text(r.title), _spreadsheet_text(r.answer or "")
+        writer.writerow([title, r.truth, r.guess, error, sle, r.color, r.parsed, answer])
     return buffer.getvalue()
 
 
