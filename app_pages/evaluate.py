@@ -24,7 +24,15 @@ from ftkit.failures import FailureLog, describe_failures
 from ftkit.predictors import BASELINES, Predictor, is_baseline, needs_training
 from ftkit.providers import redact
 from ftkit.recorders import evaluate_settings, record_evaluate
-from ftkit.runs import compare_runs, run_filename, run_from_json, run_to_csv, run_to_json
+from ftkit.runs import (
+    MAX_RUN_FILE_MB,
+    compare_runs,
+    run_filename,
+    run_from_bytes,
+    run_from_json,
+    run_to_csv,
+    run_to_json,
+)
 from ftkit.sniff import UPLOAD_SUFFIXES
 from ftkit.ui.components import stop_with_error
 from ftkit.ui.evaluation import NOTHING_HELD_OUT, baseline_for, page_items, record_fields
@@ -272,16 +280,15 @@ else:
         run_and_show()
 
 with st.expander("Reopen saved runs (JSON)"):
-    for file in (
-        st.file_uploader(
-            "Run files", type="json", accept_multiple_files=True, key="evaluate_reopen"
-        )
-        or []
-    ):
+    files = st.file_uploader(
+        "Run files", type="json", accept_multiple_files=True, key="evaluate_reopen",
+        max_upload_size=MAX_RUN_FILE_MB,
+    )  # fmt: skip
+    for file in files or []:
         try:
-            reopened = run_from_json(orjson.loads(file.getvalue()), label=file.name)
-        except (FtkitError, orjson.JSONDecodeError) as err:
-            st.error(literal(f"{file.name}: {err}"), icon=":material/error:")
+            reopened = run_from_bytes(file.getvalue(), file.name)
+        except FtkitError as err:
+            st.error(literal(str(err)), icon=":material/error:")
             continue
         if run_to_json(reopened) not in st.session_state[RUNS]:
             st.session_state[RUNS].append(run_to_json(reopened))

@@ -23,12 +23,14 @@ from ftkit.scoring import Scored, score_item
 
 __all__ = [
     "CSV_COLUMNS",
+    "MAX_RUN_FILE_MB",
     "ComparisonRow",
     "ItemJSON",
     "RunJSON",
     "compare_runs",
     "load_run",
     "run_filename",
+    "run_from_bytes",
     "run_from_json",
     "run_to_csv",
     "run_to_json",
@@ -37,6 +39,7 @@ __all__ = [
 
 CSV_COLUMNS = ("title", "truth", "guess", "error", "sle", "color", "parsed", "answer")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet runs as a formula
+MAX_RUN_FILE_MB = 10  # a saved run is parsed whole: tens of thousands of items fit
 
 
 class ItemJSON(TypedDict):
@@ -186,6 +189,22 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     except orjson.JSONDecodeError as err:
         raise EvaluationError(f"{target}: not valid JSON ({err})") from None
     return run_from_json(data, label=str(target))
+
+
+def run_from_bytes(data: bytes, label: str, *, max_mb: int = MAX_RUN_FILE_MB) -> Run:
+    """Read an uploaded run's JSON; raise ``EvaluationError`` naming ``label`` if it is bad.
+
+    A file over ``max_mb`` is refused unparsed: parsing builds every value in memory first.
+    """
+    if len(data) > max_mb * 2**20:
+        raise EvaluationError(
+            f"{label}: {len(data) / 2**20:,.1f} MB is over the {max_mb} MB limit for a saved run"
+        )
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError as err:
+        raise EvaluationError(f"{label}: not valid JSON ({err})") from None
+    return run_from_json(parsed, label=label)
 
 
 def _spreadsheet_text(text: str) -> str:

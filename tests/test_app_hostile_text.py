@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apptest_support import APP, assert_clean, goto
+from apptest_support import APP, as_read, assert_clean, goto
 from streamlit.testing.v1 import AppTest
 
 import ftkit.history as history
 from ftkit.history import Scope, list_runs, open_store, record_run
+from ftkit.runs import MAX_RUN_FILE_MB
 from ftkit.ui import state
 from ftkit.ui.markdown import code, literal
 from tests.test_ui_auth import AUTH
@@ -146,3 +147,27 @@ def test_an_unreadable_price_table_is_one_line_with_no_server_path(
     (error,) = [e.value for e in at.error]
     assert error.startswith("prices.json: price table is not valid JSON")
     assert "secret-folder" not in error and str(tmp_path) not in error
+
+
+def _reopen(at: AppTest, name: str, data: bytes) -> list[str]:
+    at.file_uploader(key="evaluate_reopen").set_value([(name, data, "application/json")])
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return [as_read(e.value) for e in at.error]
+
+
+def test_a_saved_run_file_is_refused_unparsed_over_its_limit_and_bad_ones_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(state.HOSTED_ENV, "1")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    goto(at, "evaluate")
+    bomb = b'{"model": "m", "items": [' + b"{}," * (MAX_RUN_FILE_MB * 2**20 // 3) + b"{}]}"
+    assert _reopen(at, "bomb.json", bomb) == [
+        f"bomb.json: {len(bomb) / 2**20:.1f} MB is over the {MAX_RUN_FILE_MB} MB limit for a "
+        "saved run"
+    ]
+    assert _reopen(at, "empty.json", b"[]") == ["empty.json: not a saved ftkit run (no items list)"]
+    assert _reopen(at, "broken.json", b"{") == [
+        "broken.json: not valid JSON (unexpected end of data: line 1 column 2 (char 1))"
+    ]
