@@ -171,7 +171,7 @@ class EndpointGuard:
             if kind is None or (self.allow_private and kind in _PRIVATE_KINDS):
                 continue
             shown = "" if address == host else f" ({address})"
-            article = "an" if kind[0] in "aeiou" else "a"
+            article = "an" if kind == "unspecified" else "a"
             raise ProviderError(
                 f"{field}: {host}{shown} is {article} {kind} address, which this server does "
                 "not call; "
