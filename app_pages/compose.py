@@ -10,6 +10,7 @@ from ftkit.sampling import STRATEGIES
 from ftkit.stats import band_counts
 from ftkit.ui import state
 from ftkit.ui.components import composition_or_stop, dataset_or_stop, show_messages
+from ftkit.ui.markdown import literal
 
 # widget key -> setting it edits
 WIDGETS = {
@@ -95,7 +96,7 @@ with preview:
         "Train tokens (approximate)" if tok.approximate else "Train tokens",
         f"{train_tokens:,}", help=tok.notice or f"Counted with {tok.encoding_name}.",
     )  # fmt: skip
-    st.caption(f"From {dataset.label}: {available:,} items.")
+    st.caption(f"From {literal(dataset.label)}: {available:,} items.")
     if split.skipped_duplicates:
         st.caption(f"Skipped {split.skipped_duplicates:,} duplicates to keep the splits apart.")
     for name in leaked_fields(composition.templates):

@@ -12,6 +12,8 @@ from ftkit.sniff import UPLOAD_SUFFIXES
 from ftkit.sources import PICKLE_SUFFIXES, ColumnMapping
 from ftkit.ui import data, state
 from ftkit.ui.components import dataset_or_stop, show_error
+from ftkit.ui.markdown import literal
+from ftkit.ui.paths import shown_text
 
 NONE = "(none)"
 SCRUB_HELP = (
@@ -84,7 +86,8 @@ with upload_col:
             st.session_state["data_upload_error"] = str(err)
     failed = upload is not None and st.session_state.get("data_upload_error")
     if failed and data.pending_table() is None:  # a file to map shows its problem below
-        st.error(st.session_state["data_upload_error"], icon=":material/error:")
+        upload_error = literal(shown_text(st.session_state["data_upload_error"]))
+        st.error(upload_error, icon=":material/error:")
 
 with path_col:
     if state.is_hosted():
@@ -122,7 +125,7 @@ with path_col:
 pending = data.pending_table()
 if pending is not None:
     with st.container(border=True):
-        st.markdown(f"**Map the columns of {pending.label}**")
+        st.markdown(f"**Map the columns of {literal(pending.label)}**")
         problem = st.empty()  # one error line: the file's, or what the chosen mapping gave
         st.caption("Choose the columns below to use this file; the dataset below is unchanged.")
         form_key = f"data_pending_{pending.content_hash[:12]}"
@@ -132,9 +135,9 @@ if pending is not None:
                 data.map_pending(chosen)
                 st.session_state["data_upload_error"] = None  # the upload is in use now
                 st.rerun()
-            problem.error(pending.error, icon=":material/error:")
+            problem.error(literal(shown_text(pending.error)), icon=":material/error:")
         except FtkitError as err:
-            problem.error(str(err), icon=":material/error:")
+            problem.error(literal(shown_text(str(err))), icon=":material/error:")
         st.button("Cancel", key="data_pending_cancel", on_click=data.clear_pending)
 
 # ---- the dataset -----------------------------------------------------------------------------
@@ -164,7 +167,7 @@ category_col.altair_chart(category_chart(summary.categories), width="stretch")
 
 mapping = dataset.mapping
 if mapping is not None:
-    st.caption(f"Columns: {describe_mapping(mapping)}.")
+    st.caption(f"Columns: {literal(describe_mapping(mapping))}.")
     with st.expander("Column mapping", icon=":material/view_column:"):
         st.caption("Which columns hold the price, title, text and category (detected).")
         try:

@@ -24,11 +24,21 @@ from ftkit.failures import FailureLog, describe_failures
 from ftkit.predictors import BASELINES, Predictor, is_baseline, needs_training
 from ftkit.providers import redact
 from ftkit.recorders import evaluate_settings, record_evaluate
-from ftkit.runs import compare_runs, run_filename, run_from_json, run_to_csv, run_to_json
+from ftkit.runs import (
+    MAX_RUN_FILE_MB,
+    compare_runs,
+    run_filename,
+    run_from_bytes,
+    run_from_json,
+    run_to_csv,
+    run_to_json,
+)
 from ftkit.sniff import UPLOAD_SUFFIXES
+from ftkit.ui.components import stop_with_error
 from ftkit.ui.evaluation import NOTHING_HELD_OUT, baseline_for, page_items, record_fields
 from ftkit.ui.history import record_from_page
 from ftkit.ui.keys import scrub
+from ftkit.ui.markdown import code, literal
 from ftkit.ui.providers import (
     current_client,
     current_settings,
@@ -47,11 +57,6 @@ st.session_state.setdefault(RUNS, [])
 st.session_state.setdefault(PARTIAL, None)
 st.session_state.setdefault(PENDING, None)
 st.session_state.setdefault(CHAT_MODEL, "")
-
-
-def stop_with_error(err: FtkitError) -> None:
-    st.error(str(err), icon=":material/error:")
-    st.stop()
 
 
 st.header("Evaluate")
@@ -113,9 +118,9 @@ try:
 except FtkitError as err:
     stop_with_error(err)
 if not picked.chosen.items:
-    st.info(f"{picked.chosen.label}: nothing is held out for testing; {NOTHING_HELD_OUT}.")
+    st.info(f"{literal(picked.chosen.label)}: nothing is held out for testing; {NOTHING_HELD_OUT}.")
     st.stop()
-st.caption(picked.caption(needs_training(choice)))
+st.caption(literal(picked.caption(needs_training(choice))))
 test_items, source = picked.chosen.items, picked.run_label
 size_col, workers_col = st.columns(2)
 size = size_col.number_input(
@@ -125,12 +130,15 @@ workers = workers_col.number_input(
     "Requests in flight", 1, 32, DEFAULT_WORKERS, key="evaluate_workers", disabled=choice != CHAT
 )
 items = test_items[: int(size)]
-cost = None if choice != CHAT else estimate_cost(items, model)
+try:
+    cost = None if choice != CHAT else estimate_cost(items, model)
+except FtkitError as err:  # an unreadable price table: one line, no server path
+    stop_with_error(err)
 
 
 def cost_line() -> str:
     if cost is None:
-        return f"Estimated cost: unknown ({model} is not in the price table)."
+        return f"Estimated cost: unknown ({literal(model)} is not in the price table)."
     return (
         f"Estimated cost: at most ${cost.dollars:,.4f} for {len(items)} requests "
         f"({cost.input_tokens:,} tokens in; {cost.model} {cost.rates} rates as of {cost.as_of})."
@@ -142,10 +150,12 @@ if choice == CHAT:
         st.info("Enter the chat model to evaluate, e.g. gpt-4o-mini or an ft: model.")
         st.stop()
     if (problem := missing_key(settings)) is not None:
-        st.info(f"No API key: {problem}. The baselines run without one.", icon=":material/key:")
+        st.info(
+            f"No API key: {literal(problem)}. The baselines run without one.", icon=":material/key:"
+        )
         st.stop()
     if (refused := endpoint_refusal(settings)) is not None:
-        st.error(refused, icon=":material/block:")
+        st.error(literal(refused), icon=":material/block:")
         st.stop()
     st.caption(cost_line())
 
@@ -224,11 +234,11 @@ def run_and_show() -> None:
     record(result)
     if result.stopped:
         st.warning(f"Run stopped after {len(result.rows)} of {result.requested}: "
-                   f"{shown_safely(result.stopped)}")  # fmt: skip
+                   f"{literal(shown_safely(result.stopped))}")  # fmt: skip
     if result.failed:
         st.warning(
             f"{result.failed} of {result.requested} items failed after every retry and are left "
-            f"out of the metrics. Why: {shown_safely(describe_failures(log.reasons))}"
+            f"out of the metrics. Why: {literal(shown_safely(describe_failures(log.reasons)))}"
         )
     if result.rows:
         st.session_state[RUNS].append(run_to_json(result))
@@ -248,7 +258,7 @@ def review_chat_run() -> None:
     with review.container(border=True):
         st.markdown(f"**This run sends {len(items)} paid requests.**")
         show_endpoint(settings)
-        st.markdown(f"Model: `{model}` · Items: {len(items)} from {source} · "
+        st.markdown(f"Model: {code(model)} · Items: {len(items)} from {literal(source)} · "
                     f"Requests in flight: {int(workers)}")  # fmt: skip
         st.markdown(cost_line())
         go_col, cancel_col = st.columns(2)
@@ -270,16 +280,15 @@ else:
         run_and_show()
 
 with st.expander("Reopen saved runs (JSON)"):
-    for file in (
-        st.file_uploader(
-            "Run files", type="json", accept_multiple_files=True, key="evaluate_reopen"
-        )
-        or []
-    ):
+    files = st.file_uploader(
+        "Run files", type="json", accept_multiple_files=True, key="evaluate_reopen",
+        max_upload_size=MAX_RUN_FILE_MB,
+    )  # fmt: skip
+    for file in files or []:
         try:
-            reopened = run_from_json(orjson.loads(file.getvalue()), label=file.name)
-        except (FtkitError, orjson.JSONDecodeError) as err:
-            st.error(f"{file.name}: {err}")
+            reopened = run_from_bytes(file.getvalue(), file.name)
+        except FtkitError as err:
+            st.error(literal(str(err)), icon=":material/error:")
             continue
         if run_to_json(reopened) not in st.session_state[RUNS]:
             st.session_state[RUNS].append(run_to_json(reopened))

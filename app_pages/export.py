@@ -15,6 +15,7 @@ from ftkit.preview import count_lines, head_lines, jsonl_bytes
 from ftkit.ui import state
 from ftkit.ui.components import composition_or_stop, stop_with_error
 from ftkit.ui.history import composed_settings, export_outputs, record_from_page
+from ftkit.ui.markdown import literal
 from ftkit.ui.workspace import session_workspace
 from ftkit.workspace import scrub_paths
 
@@ -56,7 +57,7 @@ def _hide(text: str) -> str:
 
 def _error(err: FtkitError) -> None:
     """Show an error as one line, with no server path in hosted mode."""
-    st.error(_hide(str(err)), icon=":material/error:")
+    st.error(literal(_hide(str(err))), icon=":material/error:")
 
 
 def _recorded_dir() -> str:

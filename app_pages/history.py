@@ -21,6 +21,7 @@ from ftkit.recorders import recorded_endpoint, safe_url
 from ftkit.recording import RERUNNABLE, local_sources, rerun
 from ftkit.ui.auth import hosting_config, session_owner
 from ftkit.ui.history import history_store
+from ftkit.ui.markdown import literal
 from ftkit.ui.paths import shown_path, shown_text, shown_value
 from ftkit.ui.providers import (
     current_client,
@@ -39,7 +40,7 @@ try:
     config = hosting_config()
     store = history_store(config)
 except FtkitError as err:
-    st.error(shown_text(str(err)))
+    st.error(literal(shown_text(str(err))))
     st.stop()
 scope = store.scope
 if scope is None:
@@ -65,7 +66,7 @@ try:
     runs = list_runs(None if kind == "all" else kind, user.strip() or None, limit=int(limit),
                      store=store)  # fmt: skip
 except FtkitError as err:
-    st.error(shown_text(str(err)))
+    st.error(literal(shown_text(str(err))))
     st.stop()
 if not runs:
     st.info("No runs recorded yet. Prepare, validate, upload or train, and they appear here.")
@@ -86,7 +87,7 @@ def _shown(run: Run) -> Run:
 
 
 def _show_run(run: Run) -> None:
-    st.markdown(f"**Run {run.id}**: {run.kind}, {run.status}, by {run.user or '—'} at "
+    st.markdown(f"**Run {run.id}**: {run.kind}, {run.status}, by {literal(run.user or '—')} at "
                 f"{run.created_at} UTC")  # fmt: skip
     if run.parent_run_id:
         st.caption(f"A re-run of run {run.parent_run_id}.")
@@ -98,6 +99,11 @@ def _show_run(run: Run) -> None:
     outputs_col.json(shown.outputs)
 
 
+def _model(run: Run) -> str:
+    """Return the run's model name as plain text for a markdown line (it may be anyone's)."""
+    return literal(run.settings.get("model") or "")
+
+
 def _can_rerun(run: Run) -> bool:
     """Say in one line why this session cannot re-run ``run``, or return True."""
     if run.kind not in RERUNNABLE:
@@ -105,8 +111,9 @@ def _can_rerun(run: Run) -> bool:
         return False
     found = local_sources(run) if config.hosted else []
     if found:
-        st.info(f"Run {run.id} reads {shown_path(found[0])} from the server's disk, which this "
-                "hosted dashboard does not do: load the data on the Data page and run it there.",
+        st.info(f"Run {run.id} reads {literal(shown_path(found[0]))} from the server's disk, "
+                "which this hosted dashboard does not do: load the data on the Data page and "
+                "run it there.",
                 icon=":material/lock:")  # fmt: skip
         return False
     return True
@@ -116,7 +123,7 @@ def _has_key(run: Run, provider: ProviderSettings) -> bool:
     """Say in one line when re-running asks a model and this session has no key for it."""
     problem = missing_key(show_endpoint(provider))
     if problem:
-        st.info(f"Re-running run {run.id} asks {run.settings.get('model')}: {problem}.",
+        st.info(f"Re-running run {run.id} asks {_model(run)}: {literal(problem)}.",
                 icon=":material/key:")  # fmt: skip
     return problem is None
 
@@ -126,10 +133,10 @@ def _endpoint_confirmed(run: Run, provider: ProviderSettings) -> bool:
     recorded, current = recorded_endpoint(run), safe_url(provider.endpoint)
     if recorded is None or recorded == current:
         return True
-    st.warning(f"Run {run.id} asked {run.settings.get('model')} at {recorded}. A re-run asks "
-               f"your own endpoint, {current}, with your key; never the recorded one.",
+    st.warning(f"Run {run.id} asked {_model(run)} at {literal(recorded)}. A re-run asks "
+               f"your own endpoint, {literal(current)}, with your key; never the recorded one.",
                icon=":material/swap_horiz:")  # fmt: skip
-    return st.checkbox(f"Re-run on {current}", key=f"history_rerun_confirm_{run.id}")
+    return st.checkbox(f"Re-run on {literal(current)}", key=f"history_rerun_confirm_{run.id}")
 
 
 def _rerun(run: Run) -> None:
@@ -140,9 +147,9 @@ def _rerun(run: Run) -> None:
         return
     confirmed = _endpoint_confirmed(run, provider)
     label = "Re-run with the same settings"
-    model = str(run.settings.get("model") or "")
     if recorded_endpoint(run) is not None:
-        label = f"Re-run: send {run.settings.get('size') or 'all'} paid requests to {model}"
+        size = literal(run.settings.get("size") or "all")
+        label = f"Re-run: send {size} paid requests to {_model(run)}"
     clicked = st.button(label, key="history_rerun", disabled=not confirmed)
     if not (clicked and confirmed):
         return
@@ -154,7 +161,7 @@ def _rerun(run: Run) -> None:
                            allow_pickle=config.allow_pickle, allow_paths=not config.hosted,
                            client_for=lambda _recorded: current_client(provider))  # fmt: skip
     except FtkitError as err:
-        st.error(shown_text(str(err)))
+        st.error(literal(shown_text(str(err))))
         return
     st.session_state.history_notice = f"Recorded run {new_id}, a re-run of run {run.id}."
     st.session_state.history_open_next = new_id

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from ftkit.cost import DEFAULT_EPOCHS
-from ftkit.errors import FineTuningClosedError, FtkitError
+from ftkit.errors import FtkitError
 from ftkit.events import collect_metrics, list_checkpoints, list_events
 from ftkit.files import list_files, upload_file
 from ftkit.history import update_run
@@ -36,6 +36,7 @@ from ftkit.ui import state
 from ftkit.ui.auth import hosting_config
 from ftkit.ui.components import show_error, stop_with_error
 from ftkit.ui.history import record_from_page, recorded_once
+from ftkit.ui.markdown import code, literal
 from ftkit.ui.providers import (
     current_client,
     current_settings,
@@ -67,9 +68,11 @@ no_key = problem is not None or refused is not None
 st.title("Upload & Train")
 show_endpoint(settings)
 if refused is not None:
-    st.error(refused)
+    st.error(literal(refused), icon=":material/block:")
 elif problem is not None:
-    st.info(f"No API key: {problem}. Uploading and training are disabled until one is set.")
+    st.info(
+        f"No API key: {literal(problem)}. Uploading and training are disabled until one is set."
+    )
 
 
 def _when(stamp: int | None) -> str:
@@ -164,7 +167,7 @@ if st.button("Upload", key="upload_upload", type="primary", disabled=no_key or n
             )  # fmt: skip
         except FtkitError as err:
             bar.empty()
-            st.error(_shown(err))
+            st.error(literal(_shown(err)), icon=":material/error:")
             break
         bar.progress(1.0, text=f"{name}: {'reused' if result.reused else 'uploaded'}")
         record_from_page(lambda store, user, r=result: record_upload(
@@ -239,14 +242,12 @@ if submitted:
             wandb=Wandb(wandb_project, wandb_entity or None, tags) if wandb_project else None,
         )  # fmt: skip
         job = _create(spec)
-    except FineTuningClosedError as err:
-        st.error(str(err))
-    except FtkitError as err:
-        st.error(str(err))
+    except FtkitError as err:  # FineTuningClosedError among them: its line says what to do
+        show_error(err)
     else:
         st.session_state["upload_job_id"] = job["id"]
         st.session_state["upload_polls"] = 0
-        st.success(f"Created {job['id']} ({job['status']})")
+        st.success(literal(f"Created {job['id']} ({job['status']})"))
 
 
 # ---- monitor -----------------------------------------------------------------------------------
@@ -267,10 +268,10 @@ def _show_job(job_id: str) -> bool:
     m3.metric("Trained tokens", f"{job['trained_tokens']:,}" if job["trained_tokens"] else "-")
     if job["error"]:
         param = f" (parameter: {job['error']['param']})" if job["error"]["param"] else ""
-        st.error(f"{job['error']['message']}{param}")
+        st.error(literal(f"{job['error']['message']}{param}"), icon=":material/error:")
     if job["fine_tuned_model"]:
         st.session_state["finetuned_model"] = job["fine_tuned_model"]
-        st.success(f"Fine-tuned model, ready for evaluation: `{job['fine_tuned_model']}`")
+        st.success(f"Fine-tuned model, ready for evaluation: {code(job['fine_tuned_model'])}")
     metrics = collect_metrics(events, points)
     if is_terminal(job["status"]) and recorded_once(job_id, "upload_recorded_jobs"):
         # the job's metadata names its history run: record how it ended there
@@ -304,7 +305,7 @@ if job_id and not no_key:
         try:
             still_running = _show_job(job_id)
         except FtkitError as err:
-            st.error(str(err))
+            show_error(err)
             return
         if not still_running:
             st.session_state["upload_polls"] = MAX_POLLS  # stop refreshing a finished job
@@ -323,6 +324,6 @@ if st.button("Load lists", key="upload_lists", disabled=no_key):
         st.dataframe(pd.DataFrame(list_files(client)), hide_index=True)
         st.dataframe(pd.DataFrame(list_models(client)), hide_index=True)
     except FtkitError as err:
-        st.error(str(err))
+        show_error(err)
 else:
     st.dataframe(pd.DataFrame(table_models()), hide_index=True)

@@ -162,13 +162,19 @@ class EndpointGuard:
         host = host.lower()
         if self._trusted_origin(host, port) or self._allowed_by_name(host, port):
             return
-        for address in self.resolve(host, port):
+        try:
+            addresses = self.resolve(host, port)
+        except ProviderError as err:
+            raise ProviderError(f"{field}: {err}") from None
+        for address in addresses:
             kind = _address_kind(address)
             if kind is None or (self.allow_private and kind in _PRIVATE_KINDS):
                 continue
             shown = "" if address == host else f" ({address})"
+            article = "an" if kind == "unspecified" else "a"
             raise ProviderError(
-                f"{field}: {host}{shown} is a {kind} address, which this server does not call; "
+                f"{field}: {host}{shown} is {article} {kind} address, which this server does "
+                "not call; "
                 "its operator can allow it in secrets.toml ([ftkit] allowed_endpoint_hosts)"
             )
 

@@ -30,7 +30,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ftkit.errors import ConfigError
-from ftkit.records import DEFAULT_MAX_DECOMPRESSED_MB, DEFAULT_MAX_ROWS, ReadLimits
+from ftkit.records import (
+    DEFAULT_MAX_CELLS,
+    DEFAULT_MAX_DECOMPRESSED_MB,
+    DEFAULT_MAX_ROWS,
+    ReadLimits,
+)
 
 __all__ = [
     "DEFAULT_MAX_UPLOAD_MB",
@@ -167,8 +172,8 @@ class HostingConfig:
 
     @property
     def read_limits(self) -> ReadLimits:
-        """Return the bounds on an upload's decompressed bytes and rows."""
-        return ReadLimits(self.max_decompressed_bytes, self.max_rows)
+        """Return the bounds on an upload's decompressed bytes, rows and cells."""
+        return ReadLimits(self.max_decompressed_bytes, self.max_rows, DEFAULT_MAX_CELLS)
 
     @property
     def allow_pickle(self) -> bool:

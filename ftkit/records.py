@@ -3,6 +3,9 @@
 ``ReadLimits`` bounds what a file may grow into: gzip is inflated a chunk at a time and stops
 at ``max_bytes``, so a gzip bomb never takes more memory than the limit; ``max_rows`` is
 checked before the rows become Python objects where the format allows (CSV, JSONL, Parquet).
+``max_cells`` bounds rows × columns (values, for a JSON document), because a small file of
+empty cells (``,,,,`` or ``{},{},``) grows 30 to 90 times over as Python objects; a table
+has at most ``MAX_COLUMNS`` columns.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import orjson
 from ftkit.errors import SourceError
 
 __all__ = [
+    "DEFAULT_MAX_CELLS",
     "DEFAULT_MAX_DECOMPRESSED_MB",
     "DEFAULT_MAX_ROWS",
     "DEFAULT_READ_LIMITS",
+    "MAX_COLUMNS",
     "ReadLimits",
     "inflate",
     "read_records",
@@ -29,19 +34,27 @@ __all__ = [
 
 DEFAULT_MAX_DECOMPRESSED_MB = 256  # an upload's data, decompressed (max_decompressed_mb)
 DEFAULT_MAX_ROWS = 500_000  # an upload's rows (hosting: max_rows)
+DEFAULT_MAX_CELLS = 5_000_000  # rows × columns: about 450 MB as Python objects
+MAX_COLUMNS = 1_000
 _CHUNK = 1 << 20
 _GZ_KINDS = (".jsonl.gz", ".ndjson.gz", ".json.gz", ".csv.gz", ".tsv.gz")
 
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """The most a file may hold once decompressed (bytes) and read (rows); None is no limit."""
+    """The most a file may hold once decompressed (bytes), read (rows) and as values (cells).
+
+    None is no limit.
+    """
 
     max_bytes: int | None = None
     max_rows: int | None = None
+    max_cells: int | None = None
 
 
-DEFAULT_READ_LIMITS = ReadLimits(DEFAULT_MAX_DECOMPRESSED_MB * 1024 * 1024, DEFAULT_MAX_ROWS)
+DEFAULT_READ_LIMITS = ReadLimits(
+    DEFAULT_MAX_DECOMPRESSED_MB * 1024 * 1024, DEFAULT_MAX_ROWS, DEFAULT_MAX_CELLS
+)
 
 
 def _megabytes(count: int) -> str:
@@ -52,8 +65,12 @@ def _too_big(label: str, limit: int, verb: str = "decompresses to") -> SourceErr
     return SourceError(f"{label}: {verb} more than the limit of {_megabytes(limit)} of data")
 
 
-def _too_many(label: str, limit: int) -> SourceError:
-    return SourceError(f"{label}: has more than the limit of {limit:,} rows")
+def _too_many(label: str, limit: int, what: str = "rows") -> SourceError:
+    return SourceError(f"{label}: has more than the limit of {limit:,} {what}")
+
+
+def _too_many_cells(label: str, limit: int) -> SourceError:
+    return _too_many(label, limit, "cells (rows × columns)")
 
 
 def inflate(data: bytes, label: str, max_bytes: int | None = None) -> bytes:
@@ -72,8 +89,10 @@ def inflate(data: bytes, label: str, max_bytes: int | None = None) -> bytes:
     return b"".join(chunks)
 
 
-def _parse_json_lines(data: bytes, label: str, max_rows: int | None) -> list[dict[str, Any]]:
+def _parse_json_lines(data: bytes, label: str, limits: ReadLimits) -> list[dict[str, Any]]:
+    max_rows, max_cells = limits.max_rows, limits.max_cells
     records: list[dict[str, Any]] = []
+    cells = 0
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
@@ -85,11 +104,17 @@ def _parse_json_lines(data: bytes, label: str, max_rows: int | None) -> list[dic
             raise SourceError(f"{label}: line {number} is not valid JSON ({err})") from None
         if not isinstance(record, dict):
             raise SourceError(f"{label}: line {number} is not a JSON object")
+        cells += max(len(record), 1)
+        if max_cells is not None and cells > max_cells:
+            raise _too_many_cells(label, max_cells)
         records.append(record)
     return records
 
 
-def _parse_json(data: bytes, label: str) -> list[dict[str, Any]]:
+def _parse_json(data: bytes, label: str, max_cells: int | None) -> list[dict[str, Any]]:
+    # every value after the first in an array or object follows a comma: an upper bound
+    if max_cells is not None and data.count(b",") >= max_cells:
+        raise _too_many(label, max_cells, "values (use JSONL for a file this large)")
     parsed = orjson.loads(data)
     if isinstance(parsed, dict):
         parsed = next((v for v in parsed.values() if isinstance(v, list)), [parsed])
@@ -98,11 +123,19 @@ def _parse_json(data: bytes, label: str) -> list[dict[str, Any]]:
     return parsed
 
 
-def _parse_csv(data: bytes, sep: str, max_rows: int | None) -> list[dict[str, Any]]:
+def _parse_csv(data: bytes, sep: str, label: str, limits: ReadLimits) -> list[dict[str, Any]]:
     import pandas as pd
 
-    rows = None if max_rows is None else max_rows + 1
-    frame = pd.read_csv(io.BytesIO(data), sep=sep, nrows=rows)
+    header = data[: data.find(b"\n")] if b"\n" in data else data
+    columns = header.count(sep.encode()) + 1  # at least as many as the header names
+    if columns > MAX_COLUMNS:
+        raise _too_many(label, MAX_COLUMNS, "columns")
+    cell_rows = None if limits.max_cells is None else limits.max_cells // columns
+    bounds = [n + 1 for n in (limits.max_rows, cell_rows) if n is not None]
+    frame = pd.read_csv(io.BytesIO(data), sep=sep, nrows=min(bounds) if bounds else None)
+    over = cell_rows is not None and (len(frame) > cell_rows or frame.size > cell_rows * columns)
+    if over and limits.max_cells is not None:
+        raise _too_many_cells(label, limits.max_cells)
     return frame.to_dict("records")  # type: ignore[return-value]
 
 
@@ -113,6 +146,10 @@ def _parse_parquet(data: bytes, label: str, limits: ReadLimits) -> list[dict[str
     meta = pq.ParquetFile(io.BytesIO(data)).metadata
     if limits.max_rows is not None and meta.num_rows > limits.max_rows:
         raise _too_many(label, limits.max_rows)
+    if meta.num_columns > MAX_COLUMNS:
+        raise _too_many(label, MAX_COLUMNS, "columns")
+    if limits.max_cells is not None and meta.num_rows * meta.num_columns > limits.max_cells:
+        raise _too_many_cells(label, limits.max_cells)
     size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     if limits.max_bytes is not None and size > limits.max_bytes:
         raise _too_big(label, limits.max_bytes)
@@ -126,11 +163,11 @@ def _kind(name: str) -> str:
 
 def _parse(data: bytes, kind: str, label: str, limits: ReadLimits) -> list[dict[str, Any]]:
     if kind in (".jsonl", ".ndjson"):
-        return _parse_json_lines(data, label, limits.max_rows)
+        return _parse_json_lines(data, label, limits)
     if kind == ".json":
-        return _parse_json(data, label)
+        return _parse_json(data, label, limits.max_cells)
     if kind in (".csv", ".tsv"):
-        return _parse_csv(data, "\t" if kind == ".tsv" else ",", limits.max_rows)
+        return _parse_csv(data, "\t" if kind == ".tsv" else ",", label, limits)
     if kind == ".parquet":
         return _parse_parquet(data, label, limits)
     raise SourceError(

@@ -23,12 +23,14 @@ from ftkit.scoring import Scored, score_item
 
 __all__ = [
     "CSV_COLUMNS",
+    "MAX_RUN_FILE_MB",
     "ComparisonRow",
     "ItemJSON",
     "RunJSON",
     "compare_runs",
     "load_run",
     "run_filename",
+    "run_from_bytes",
     "run_from_json",
     "run_to_csv",
     "run_to_json",
@@ -36,6 +38,8 @@ __all__ = [
 ]
 
 CSV_COLUMNS = ("title", "truth", "guess", "error", "sle", "color", "parsed", "answer")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet runs as a formula
+MAX_RUN_FILE_MB = 10  # a saved run is parsed whole: tens of thousands of items fit
 
 
 class ItemJSON(TypedDict):
@@ -187,14 +191,40 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     return run_from_json(data, label=str(target))
 
 
+def run_from_bytes(data: bytes, label: str, *, max_mb: int = MAX_RUN_FILE_MB) -> Run:
+    """Read an uploaded run's JSON; raise ``EvaluationError`` naming ``label`` if it is bad.
+
+    A file over ``max_mb`` is refused unparsed: parsing builds every value in memory first.
+    """
+    if len(data) > max_mb * 2**20:
+        raise EvaluationError(
+            f"{label}: {len(data) / 2**20:,.1f} MB is over the {max_mb} MB limit for a saved run"
+        )
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError as err:
+        raise EvaluationError(f"{label}: not valid JSON ({err})") from None
+    return run_from_json(parsed, label=label)
+
+
+def _spreadsheet_text(text: str) -> str:
+    """Return ``text`` for a CSV cell, with a leading quote where it would start a formula."""
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
 def run_to_csv(run: Run) -> str:
-    """Return the run's items as CSV text with ``CSV_COLUMNS``."""
+    """Return the run's items as CSV text with ``CSV_COLUMNS``.
+
+    Titles and answers come from the data and the model: one that starts like a formula
+    (``=``, ``+``, ``-``, ``@``) gets a leading ``'``, so a spreadsheet shows it as text.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in run.rows:
         error, sle = round(r.error, 4), round(r.sle, 6)
-        writer.writerow([r.title, r.truth, r.guess, error, sle, r.color, r.parsed, r.answer or ""])
+        title, answer = _spreadsheet_text(r.title), _spreadsheet_text(r.answer or "")
+        writer.writerow([title, r.truth, r.guess, error, sle, r.color, r.parsed, answer])
     return buffer.getvalue()
 
 

@@ -95,8 +95,8 @@ def _gunzip_head(data: bytes, filename: str) -> bytes:
 def sniff_upload(data: bytes, filename: str, *, max_bytes: int) -> None:
     """Raise ``SourceError`` unless ``data`` is within ``max_bytes`` and matches its extension.
 
-    A ``.csv`` that is really a zip, a pickle or a Parquet file, a ``.json`` that does not
-    parse, text with NUL bytes, a ``.parquet`` without Parquet's magic, and pickles under any
+    A ``.csv`` that is really a zip, a pickle or a Parquet file, a small ``.json`` that does
+    not parse, text with NUL bytes, a ``.parquet`` without Parquet's magic, and pickles under any
     name are refused. For a ``.gz`` only the head is checked here: ``ftkit.records`` inflates
     the rest within its limit.
     """
@@ -123,8 +123,8 @@ def sniff_upload(data: bytes, filename: str, *, max_bytes: int) -> None:
             if found:
                 raise SourceError(f"{filename}: is really {found}, not a Parquet file")
             raise SourceError(f"{filename}: is not a Parquet file (no PAR1 marker at both ends)")
-    elif suffix in TEXT_SUFFIXES:
-        _check_text(data, filename, suffix)
+    elif suffix in TEXT_SUFFIXES:  # a larger .json is parsed once, within limits, when read
+        _check_text(data, filename, suffix, whole=len(data) <= _SNIFF_BYTES)
     else:
         raise SourceError(
             f"{filename}: unsupported file type '{suffix or filename}' "

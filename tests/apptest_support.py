@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import sys
 from pathlib import Path
 
@@ -41,9 +42,17 @@ def assert_clean(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+_ESCAPED = re.compile(r"\\([\\`*\[\]<>$#|~])")
+
+
+def as_read(markdown: str) -> str:
+    """Return markdown text as a reader sees it: ``ftkit.ui.markdown.literal``'s escapes undone."""
+    return _ESCAPED.sub(r"\1", markdown)
+
+
 def errors(at: AppTest) -> list[str]:
-    """Return the texts of the page's ``st.error`` boxes."""
-    return [e.value for e in at.error]
+    """Return the texts of the page's ``st.error`` boxes, as the user reads them."""
+    return [as_read(e.value) for e in at.error]
 
 
 def course_pickle(path: Path, count: int, *, seed: int = 3) -> Path:

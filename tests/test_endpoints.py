@@ -54,7 +54,8 @@ def test_internal_addresses_are_refused_with_one_line(url: str, kind: str) -> No
     with pytest.raises(ProviderError) as caught:
         guard().check(url, field="Base URL")
     message = str(caught.value)
-    assert message.startswith("Base URL: ") and f"is a {kind} address" in message
+    article = "an" if kind == "unspecified" else "a"
+    assert message.startswith("Base URL: ") and f"is {article} {kind} address" in message
     assert "\n" not in message and "allowed_endpoint_hosts" in message
 
 
@@ -104,9 +105,10 @@ def test_allow_private_endpoints_opens_private_ranges_only(url: str, allowed: bo
         ("http://no-such-host.invalid/v1", "cannot be resolved"),
     ],
 )
-def test_malformed_endpoints_are_refused(url: str, problem: str) -> None:
-    with pytest.raises(ProviderError, match=problem):
+def test_malformed_endpoints_are_refused_naming_the_field(url: str, problem: str) -> None:
+    with pytest.raises(ProviderError, match=problem) as caught:
         guard().check(url, field="Azure OpenAI endpoint")
+    assert str(caught.value).startswith("Azure OpenAI endpoint: ")
 
 
 def test_public_and_trusted_endpoints_pass() -> None:

@@ -11,7 +11,13 @@ import pytest
 
 from ftkit.errors import SourceError
 from ftkit.hosting import HostingConfig
-from ftkit.records import ReadLimits, inflate, read_records
+from ftkit.records import (
+    DEFAULT_MAX_CELLS,
+    DEFAULT_READ_LIMITS,
+    ReadLimits,
+    inflate,
+    read_records,
+)
 from ftkit.sources import load_items_from_bytes
 
 MB = 1024 * 1024
@@ -77,7 +83,7 @@ def test_hosting_settings_give_the_limits() -> None:
     section = {"max_upload_mb": 5, "max_decompressed_mb": 50, "max_rows": 1000}
     config = HostingConfig.from_mapping({"ftkit": section}, env={})
     assert config.max_upload_bytes == 5 * MB
-    assert config.read_limits == ReadLimits(max_bytes=50 * MB, max_rows=1000)
+    assert config.read_limits == ReadLimits(50 * MB, 1000, DEFAULT_MAX_CELLS)
     defaults = HostingConfig.from_mapping({}, env={}).read_limits
     assert defaults.max_bytes is not None and defaults.max_rows is not None
 
@@ -96,3 +102,50 @@ def test_bad_limit_settings_are_one_line(setting: str, value: object, message: s
 
     with pytest.raises(ConfigError, match=message):
         HostingConfig.from_mapping({"ftkit": {setting: value}}, env={})
+
+
+def empty_cells_csv(rows: int, columns: int) -> bytes:
+    """Return a CSV of empty cells: a few bytes a row that grow many times over in memory."""
+    header = ",".join(f"c{n}" for n in range(columns))
+    return (header + "\n" + ("," * (columns - 1) + "\n") * rows).encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("cells.csv", empty_cells_csv(101, 10)),
+        ("cells.csv.gz", gzip.compress(empty_cells_csv(101, 10))),
+        ("cells.tsv", empty_cells_csv(101, 10).replace(b",", b"\t")),
+        ("cells.jsonl", b'{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":0}\n' * 101),
+        ("cells.parquet", pd.DataFrame({f"c{n}": [1] * 101 for n in range(10)}).to_parquet()),
+    ],
+)
+def test_more_cells_than_the_limit_are_refused_before_they_fill_memory(
+    name: str, data: bytes
+) -> None:
+    with pytest.raises(SourceError) as info:
+        read_records(data, name, limits=ReadLimits(max_cells=1_000))
+    assert str(info.value) == f"{name}: has more than the limit of 1,000 cells (rows × columns)"
+    assert len(read_records(data, name, limits=ReadLimits(max_cells=1_010))) == 101
+
+
+def test_a_json_document_with_more_values_than_the_limit_is_refused_unparsed() -> None:
+    data = b"[" + b",".join([b"{}"] * 1_001) + b"]"
+    with pytest.raises(SourceError, match=r"items.json: has more than the limit of 1,000 values"):
+        read_records(data, "items.json", limits=ReadLimits(max_cells=1_000))
+    assert len(read_records(data, "items.json", limits=ReadLimits(max_cells=1_001))) == 1_001
+
+
+def test_a_table_wider_than_the_column_limit_is_refused() -> None:
+    with pytest.raises(SourceError, match=r"wide.csv: has more than the limit of 1,000 columns"):
+        read_records(empty_cells_csv(1, 1_001), "wide.csv", limits=ReadLimits())
+    assert read_records(empty_cells_csv(1, 1_000), "wide.csv", limits=ReadLimits())
+
+
+def test_hosted_and_default_limits_bound_the_cells() -> None:
+    hosted = HostingConfig.from_mapping({"ftkit": {}}, env={"FTKIT_HOSTED": "1"}).read_limits
+    assert hosted.max_cells is not None and DEFAULT_READ_LIMITS.max_cells is not None
+    wide = empty_cells_csv(hosted.max_cells // 100 + 1, 100)  # a few MB on disk
+    assert len(wide) < hosted.max_bytes // 10  # type: ignore[operator]
+    with pytest.raises(SourceError, match="cells"):
+        read_records(wide, "wide.csv", limits=hosted)

@@ -10,7 +10,7 @@ import pytest
 
 from ftkit.errors import EvaluationError
 from ftkit.evaluate import Run
-from ftkit.runs import compare_runs, load_run, run_to_json, save_run
+from ftkit.runs import compare_runs, load_run, run_to_csv, run_to_json, save_run
 from ftkit.scoring import score_item
 
 
@@ -65,3 +65,22 @@ def test_compare_labels_runs_uniquely() -> None:
     rows = compare_runs([*runs, make_run("b", [10.0])])
     assert [r["run"] for r in rows] == ["a @ 2026-11-26T10:00:00Z", "a @ 2026-11-27T00:00:00Z", "b"]
     assert rows[0]["average_error"] == 25.0 and rows[2]["size"] == 1
+
+
+@pytest.mark.parametrize(
+    ("title", "answer", "cells"),
+    [
+        ("=cmd|' /C calc'!A0", "=HYPERLINK(\"http://evil.example\")",
+         ["'=cmd|' /C calc'!A0", "'=HYPERLINK(\"http://evil.example\")"]),
+        ("+1+2", "-5", ["'+1+2", "'-5"]),
+        ("@SUM(A1)", "\tx", ["'@SUM(A1)", "'\tx"]),
+        ("Lamp = 5 W", "Price is $5", ["Lamp = 5 W", "Price is $5"]),
+    ],
+)  # fmt: skip
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_text(
+    title: str, answer: str, cells: list[str]
+) -> None:
+    row = score_item(title, 10.0, 12.0, answer=answer)
+    run = Run(model="m", source="sample", requested=1, rows=(row,), created="2026-11-26T10:00:00Z")
+    (written,) = csv.DictReader(run_to_csv(run).splitlines())
+    assert [written["title"], written["answer"]] == cells

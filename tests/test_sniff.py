@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import pickle
+import tracemalloc
 import zipfile
 
 import pandas as pd
@@ -12,6 +13,7 @@ import pytest
 
 from ftkit.errors import SourceError
 from ftkit.items import Item
+from ftkit.records import ReadLimits, read_records
 from ftkit.sniff import sniff_upload
 
 CSV = b"title,price,details\nUSB cable,9.99,1 m braided\nDesk lamp,24.50,LED\n"
@@ -89,3 +91,17 @@ def test_size_limit() -> None:
     sniff_upload(CSV, "items.csv", max_bytes=len(CSV))
     with pytest.raises(SourceError, match=r"items.csv: 0.0 MB is over the upload limit"):
         sniff_upload(CSV, "items.csv", max_bytes=len(CSV) - 1)
+
+
+def test_a_large_json_upload_is_not_parsed_whole_by_the_sniff() -> None:
+    """Five MB of ``{},`` would become about 150 MB of dicts: the bounded reader parses it."""
+    data = b"[" + b"{}," * 1_700_000 + b"{}]"
+    tracemalloc.start()
+    try:
+        sniff_upload(data, "objects.json", max_bytes=len(data))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2**20
+    with pytest.raises(SourceError, match=r"objects\.json: has more than the limit of 1,000"):
+        read_records(data, "objects.json", limits=ReadLimits(max_cells=1_000))

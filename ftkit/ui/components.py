@@ -9,6 +9,7 @@ import streamlit as st
 from ftkit.errors import FtkitError
 from ftkit.messages import Message
 from ftkit.ui.data import Composition, Dataset, current_composition, current_dataset
+from ftkit.ui.markdown import literal
 from ftkit.ui.paths import shown_text
 
 __all__ = [
@@ -22,8 +23,8 @@ __all__ = [
 
 
 def show_error(err: FtkitError) -> None:
-    """Show an ftkit error as one line, never a traceback."""
-    st.error(shown_text(str(err)), icon=":material/error:")
+    """Show an ftkit error as one line of plain text (no server path in hosted mode)."""
+    st.error(literal(shown_text(str(err))), icon=":material/error:")
 
 
 def stop_with_error(err: FtkitError) -> NoReturn:

@@ -46,6 +46,8 @@ from ftkit.stats import Bin, DatasetSummary, histogram, summarize_items
 from ftkit.table import ROLES, Role, example_tokens, messages_table, render_column
 from ftkit.tokens import Tokenizer, get_tokenizer
 from ftkit.ui import state
+from ftkit.ui.markdown import literal
+from ftkit.ui.paths import shown_text
 
 __all__ = [
     "Composition",
@@ -297,7 +299,7 @@ def current_dataset() -> Dataset:
         if st.session_state[state.DATASET_KIND] == "sample":
             raise
         use_sample()
-        st.warning(f"{err}. Showing the built-in sample meanwhile.")
+        st.warning(f"{literal(shown_text(str(err)))}. Showing the built-in sample meanwhile.")
         return _open_dataset()
 
 

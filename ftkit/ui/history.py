@@ -25,6 +25,7 @@ from ftkit.ui import state
 from ftkit.ui.auth import USER_STATE, hosting_config, read_secrets, session_owner
 from ftkit.ui.data import Composition
 from ftkit.ui.keys import scrub
+from ftkit.ui.markdown import literal
 from ftkit.ui.paths import shown_text
 
 __all__ = [
@@ -64,7 +65,7 @@ def record_from_page(record: Callable[[HistoryStore, str], T]) -> T | None:
         return record(history_store(config), session_owner(config))
     except FtkitError as err:
         shown = shown_text(scrub(str(err)))
-        st.caption(f":material/history: Not recorded in the history: {shown}")
+        st.caption(f":material/history: Not recorded in the history: {literal(shown)}")
         return None
 
 
