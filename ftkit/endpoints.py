@@ -23,8 +23,10 @@ import socket
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore2
 import httpx2
 
 from ftkit.errors import ProviderError
@@ -92,8 +94,8 @@ def resolve_host(host: str, port: int) -> list[str]:
 def _address_kind(address: str) -> str | None:
     """Return why ``address`` is not public ("loopback", "link-local", ...), or None."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):  # an IPv4 address inside: ::ffff:a.b.c.d, 6to4
+        ip = ip.ipv4_mapped or ip.sixtofour or ip
     checks = (
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),
@@ -157,20 +159,33 @@ class EndpointGuard:
                 return True
         return False
 
-    def check_host(self, host: str, port: int, *, field: str) -> None:
-        """Raise ``ProviderError`` unless ``host`` may be called; check every address it has."""
+    def passes_by_name(self, host: str, port: int) -> bool:
+        """Return True for the operator's endpoint and the hosts allowed by name."""
         host = host.lower()
-        if self._trusted_origin(host, port) or self._allowed_by_name(host, port):
-            return
-        for address in self.resolve(host, port):
+        return self._trusted_origin(host, port) or self._allowed_by_name(host, port)
+
+    def checked_addresses(self, host: str, port: int, *, field: str) -> list[str]:
+        """Return every address ``host`` has; raise ``ProviderError`` if any may not be called."""
+        host = host.lower()
+        try:
+            addresses = self.resolve(host, port)
+        except ProviderError:
+            raise ProviderError(f"{field}: host {_short(host)} cannot be resolved") from None
+        for address in addresses:
             kind = _address_kind(address)
             if kind is None or (self.allow_private and kind in _PRIVATE_KINDS):
                 continue
             shown = "" if address == host else f" ({address})"
             raise ProviderError(
-                f"{field}: {host}{shown} is a {kind} address, which this server does not call; "
-                "its operator can allow it in secrets.toml ([ftkit] allowed_endpoint_hosts)"
+                f"{field}: {_short(host)}{shown} is a {kind} address, which this server does not "
+                "call; its operator can allow it in secrets.toml ([ftkit] allowed_endpoint_hosts)"
             )
+        return addresses
+
+    def check_host(self, host: str, port: int, *, field: str) -> None:
+        """Raise ``ProviderError`` unless ``host`` may be called; check every address it has."""
+        if not self.passes_by_name(host, port):
+            self.checked_addresses(host, port, field=field)
 
     def check(self, url: str, *, field: str) -> None:
         """Raise ``ProviderError`` (one line naming ``field``) unless ``url`` may be called."""
@@ -178,14 +193,21 @@ class EndpointGuard:
             return
         parts = urlsplit(url.strip())
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise ProviderError(f"{field}: expected an http:// or https:// URL, got {url!r}")
+            raise ProviderError(
+                f"{field}: expected an http:// or https:// URL, got {_short(url)!r}"
+            )
         if parts.username is not None or parts.password is not None:
             raise ProviderError(f"{field}: a URL with a user name or password is not accepted")
         try:
             port = parts.port or _default_port(parts.scheme)
         except ValueError:
-            raise ProviderError(f"{field}: {url!r} has an invalid port") from None
+            raise ProviderError(f"{field}: {_short(url)!r} has an invalid port") from None
         self.check_host(parts.hostname, port, field=field)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """Return ``text`` cut to ``limit`` characters, so a refusal stays one readable line."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def _default_port(scheme: str) -> int:
@@ -200,6 +222,39 @@ def env_proxy(url: str) -> str | None:
     return urllib.request.getproxies_environment().get(parts.scheme.lower())
 
 
+class _PinnedBackend(httpcore2.SyncBackend):
+    """Connect only to addresses the guard has just checked: one DNS answer per connection.
+
+    Checking a name and then letting the socket resolve it again would let a name that turns
+    internal in between (DNS rebinding) through. The operator's proxy, endpoint and allowed
+    names are connected by name.
+    """
+
+    def __init__(self, guard: EndpointGuard, proxy: str | None) -> None:
+        self._guard = guard
+        parts = urlsplit(proxy) if proxy else None
+        self._proxy = (parts.hostname, parts.port or _default_port(parts.scheme)) if parts else None
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None,
+        local_address: str | None = None, socket_options: Iterable[Any] | None = None,
+    ) -> httpcore2.NetworkStream:  # fmt: skip
+        """Open a connection to one of ``host``'s checked addresses."""
+        if (host.lower(), port) == self._proxy or self._guard.passes_by_name(host, port):
+            return super().connect_tcp(host, port, timeout, local_address, socket_options)
+        try:
+            addresses = self._guard.checked_addresses(host, port, field="host")
+        except ProviderError as err:
+            raise httpcore2.ConnectError(str(err)) from None
+        failure = httpcore2.ConnectError(f"host {_short(host)}: no address answered")
+        for address in addresses:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore2.ConnectError as err:
+                failure = err
+        raise failure
+
+
 class HidingTransport(httpx2.BaseTransport):
     """Check every request's host; replace a typed endpoint's error bodies with a generic one.
 
@@ -211,6 +266,7 @@ class HidingTransport(httpx2.BaseTransport):
         self._guard = guard
         self._hide_errors = hide_errors
         self._inner = httpx2.HTTPTransport(proxy=proxy)
+        self._inner._pool._network_backend = _PinnedBackend(guard, proxy)  # no public hook
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         """Send ``request`` if the guard agrees; return the response, error bodies hidden."""

@@ -1,0 +1,123 @@
+"""Red-team cases for endpoints: address tricks, DNS rebinding, key echoes, failing servers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ftkit.cli import main
+from ftkit.endpoints import EndpointGuard
+from ftkit.errors import ProviderError
+from tests.fake_chat import Reply, serve
+from tests.test_endpoints import ask, guard
+
+TRICKS = [
+    "http://2130706433/v1",  # decimal
+    "http://0177.0.0.1/v1",  # octal
+    "http://0x7f000001/v1",  # hex
+    "http://127.1/v1",  # short form
+    "http://[::1]/v1",
+    "http://[::ffff:127.0.0.1]/v1",
+    "http://[::ffff:7f00:1]/v1",
+    "http://[0:0:0:0:0:0:0:1]/v1",
+    "http://[fe80::1%25eth0]/v1",
+    "http://localhost./v1",
+    "HTTP://127.0.0.1/v1",
+    "http://127.0.0.1:8080/v1",
+    " http://127.0.0.1/v1\n",
+    "http://127.0.\t0.1/v1",
+    "http://0/v1",
+    "http://[::ffff:169.254.169.254]/latest",
+    "http://[2002:7f00:1::]/v1",  # 6to4 wrapping 127.0.0.1
+    "http://[2002:a9fe:a9fe::]/latest",  # 6to4 wrapping 169.254.169.254
+    "http://evil@127.0.0.1/v1",
+    "http://127.0.0.1@evil.example/v1",
+    "http://127.0.0.1\\@evil.example/v1",
+    "file:///etc/passwd",
+    "ftp://127.0.0.1/v1",
+    "gopher://127.0.0.1:11211/_stats",
+]
+
+
+@pytest.mark.parametrize("url", TRICKS)
+@pytest.mark.parametrize("field", ["Base URL", "Azure OpenAI endpoint"])
+def test_address_tricks_are_refused_in_one_line(url: str, field: str) -> None:
+    with pytest.raises(ProviderError) as caught:
+        guard().check(url, field=field)
+    message = str(caught.value)
+    assert message.startswith(f"{field}: ") and "\n" not in message
+
+
+def test_a_very_long_url_is_refused_in_a_short_line() -> None:
+    for url in ("http://" + "a" * 5000 + ".invalid/v1", "gopher://" + "b" * 5000):
+        with pytest.raises(ProviderError) as caught:
+            guard().check(url, field="Base URL")
+        assert str(caught.value).startswith("Base URL: ") and len(str(caught.value)) < 200
+
+
+def test_a_name_checked_public_but_connected_internal_never_gets_the_request() -> None:
+    # DNS rebinding: the guard's resolver says public every time; the system's says loopback
+    with serve(lambda body, attempt: ("answer", "12")) as fake:
+        port = fake.url.split(":")[2].split("/")[0]
+        message = ask(
+            f"http://localhost:{port}/v1", EndpointGuard(resolve=lambda h, p: ["8.8.8.8"])
+        )
+    assert fake.requests == []
+    assert "gave up" in message
+
+
+def test_a_pinned_connection_still_reaches_an_allowed_public_answer() -> None:
+    with serve(lambda body, attempt: ("status", 400, {})) as fake:
+        port = fake.url.split(":")[2].split("/")[0]
+        pinned = EndpointGuard(resolve=lambda h, p: ["127.0.0.1"], allow_private=True)
+        message = ask(f"http://any-name.example:{port}/v1", pinned)
+    assert len(fake.requests) == 1  # connected to the checked address, not the name
+    assert message.endswith("the endpoint rejected the request")
+
+
+KEY = "sk-local-" + "k" * 40
+
+
+def evaluate_cli(
+    reply: Reply, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    for name in ("OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with serve(reply) as fake:
+        code = main(["evaluate", "--model", "gpt-4o-mini", "--size", "3", "--base-url", fake.url,
+                     "--no-save", "--no-history"])  # fmt: skip
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.usefixtures("in_tmp")
+def test_evaluate_never_prints_a_key_the_endpoint_echoes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    echo = f"Incorrect API key provided: {KEY}."
+    code, text = evaluate_cli(lambda b, a: ("status", 401, {}, echo), monkeypatch, capsys)
+    assert code == 2 and "HTTP 401: Incorrect API key provided" in text
+    assert KEY not in text
+
+
+@pytest.mark.usefixtures("in_tmp")
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (lambda b, a: ("status", 429, {"Retry-After": "0"}), "HTTP 429"),
+        (lambda b, a: ("status", 503, {"Retry-After": "0"}), "HTTP 503"),
+    ],
+)
+def test_evaluate_says_why_every_item_failed(
+    reply: Reply, reason: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, text = evaluate_cli(reply, monkeypatch, capsys)
+    assert code == 1
+    assert "3 of 3 items failed after every retry" in text and reason in text
