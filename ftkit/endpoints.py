@@ -11,8 +11,9 @@ operator opens exceptions in ``.streamlit/secrets.toml``::
                                       # link-local, multicast, reserved or unspecified)
 
 The operator's own configured endpoint is trusted. Clients for a hosted dashboard follow no
-redirects and check the host again on every request (a changed DNS answer cannot slip through),
-and a typed endpoint's error responses reach the page as status and a generic reason only.
+redirects, check the host again on every request and connect only to the addresses just checked
+(a changed DNS answer cannot slip through). A typed endpoint's error responses reach the page as
+status and a generic reason only, and its answers are read uncompressed and up to 16 MB.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import ipaddress
 import json
 import socket
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +33,7 @@ import httpx2
 from ftkit.errors import ProviderError
 
 __all__ = [
+    "MAX_TYPED_RESPONSE_BYTES",
     "OPENAI_ENDPOINT",
     "EndpointGuard",
     "HidingTransport",
@@ -42,6 +44,7 @@ __all__ = [
 ]
 
 OPENAI_ENDPOINT = "https://api.openai.com/v1"
+MAX_TYPED_RESPONSE_BYTES = 16 * 2**20  # a typed endpoint's answer; chat answers are a few kB
 Resolver = Callable[[str, int], list[str]]
 _ULA = ipaddress.ip_network("fc00::/7")
 _PRIVATE_KINDS = frozenset({"private", "unique-local", "loopback"})
@@ -255,11 +258,38 @@ class _PinnedBackend(httpcore2.SyncBackend):
         raise failure
 
 
-class HidingTransport(httpx2.BaseTransport):
-    """Check every request's host; replace a typed endpoint's error bodies with a generic one.
+class _CappedStream(httpx2.SyncByteStream):
+    """A typed endpoint's response body, cut off with a ``ReadError`` past ``limit`` bytes."""
 
-    A client with its own transport takes no proxy from the environment, so the one the
-    environment names for the endpoint (``env_proxy``) is passed here, behind the checks.
+    def __init__(self, inner: httpx2.SyncByteStream, limit: int, request: httpx2.Request):
+        self._inner = inner
+        self._limit = limit
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        seen = 0
+        for chunk in self._inner:
+            seen += len(chunk)
+            if seen > self._limit:
+                raise httpx2.ReadError(
+                    f"the endpoint's answer is over {self._limit // 2**20} MB",
+                    request=self._request,
+                )
+            yield chunk
+
+    def close(self) -> None:
+        """Close the connection's stream."""
+        self._inner.close()
+
+
+class HidingTransport(httpx2.BaseTransport):
+    """Check every request's host; keep a typed endpoint's answers small and its errors generic.
+
+    With ``hide_errors`` (a typed endpoint) error bodies are replaced by a generic one, bodies
+    are asked for uncompressed and cut off past ``MAX_TYPED_RESPONSE_BYTES`` (a compressed
+    answer is refused: it could inflate without bound). A client with its own transport takes
+    no proxy from the environment, so the one the environment names for the endpoint
+    (``env_proxy``) is passed here, behind the checks.
     """
 
     def __init__(self, guard: EndpointGuard, *, hide_errors: bool, proxy: str | None = None):
@@ -275,18 +305,35 @@ class HidingTransport(httpx2.BaseTransport):
             self._guard.check_host(url.host, url.port or _default_port(url.scheme), field="host")
         except ProviderError as err:
             raise httpx2.ConnectError(str(err), request=request) from None
+        if self._hide_errors:
+            request.headers["accept-encoding"] = "identity"
         response = self._inner.handle_request(request)
-        if not self._hide_errors or response.status_code < 300:
+        if not self._hide_errors:
             return response
-        response.close()
-        headers = {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
-        headers["content-type"] = "application/json"
-        payload = {"error": {"message": generic_reason(response.status_code), "type": "hidden"}}
-        return httpx2.Response(
-            response.status_code, headers=headers, content=json.dumps(payload).encode(),
-            request=request,
-        )  # fmt: skip
+        if response.status_code >= 300:
+            return _hidden(request, response)
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            response.close()
+            raise httpx2.ReadError(
+                f"the endpoint sent a {_short(encoding)!r}-compressed answer", request=request
+            )
+        assert isinstance(response.stream, httpx2.SyncByteStream)
+        response.stream = _CappedStream(response.stream, MAX_TYPED_RESPONSE_BYTES, request)
+        return response
 
     def close(self) -> None:
         """Close the connections."""
         self._inner.close()
+
+
+def _hidden(request: httpx2.Request, response: httpx2.Response) -> httpx2.Response:
+    """Return ``response`` with its body, unread, replaced by a generic reason."""
+    response.close()
+    headers = {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
+    headers["content-type"] = "application/json"
+    payload = {"error": {"message": generic_reason(response.status_code), "type": "hidden"}}
+    return httpx2.Response(
+        response.status_code, headers=headers, content=json.dumps(payload).encode(),
+        request=request,
+    )  # fmt: skip

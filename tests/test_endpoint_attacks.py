@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import httpx2
 import pytest
 
 from ftkit.cli import main
-from ftkit.endpoints import EndpointGuard
+from ftkit.endpoints import EndpointGuard, HidingTransport
 from ftkit.errors import ProviderError
 from tests.fake_chat import Reply, serve
 from tests.test_endpoints import ask, guard
@@ -121,3 +127,49 @@ def test_evaluate_says_why_every_item_failed(
     code, text = evaluate_cli(reply, monkeypatch, capsys)
     assert code == 1
     assert "3 of 3 items failed after every retry" in text and reason in text
+
+
+class _Huge(BaseHTTPRequestHandler):
+    """Answer every request 200 with an endless body, or a small gzip bomb."""
+
+    def do_GET(self) -> None:
+        bomb = self.path == "/bomb"
+        body = gzip.compress(b"\0" * (64 * 2**20)) if bomb else None
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if bomb:
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        try:
+            if body is not None:
+                self.wfile.write(body)
+                return
+            chunk = b" " * 2**20
+            for _ in range(64):
+                self.wfile.write(chunk)
+        except OSError:
+            pass  # the client stopped reading
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def huge() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Huge)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("path", ["/endless", "/bomb"])
+def test_a_typed_endpoints_answer_is_read_only_up_to_a_limit(huge: str, path: str) -> None:
+    open_loopback = guard(allowed_hosts=frozenset({"127.0.0.1"}))
+    typed = httpx2.Client(transport=HidingTransport(open_loopback, hide_errors=True))
+    with typed, pytest.raises(httpx2.ReadError):
+        typed.get(huge + path)
+    with httpx2.Client(transport=HidingTransport(open_loopback, hide_errors=False)) as client:
+        assert len(client.get(huge + path).content) == 64 * 2**20  # the operator's own: as sent
