@@ -173,3 +173,18 @@ def test_a_typed_endpoints_answer_is_read_only_up_to_a_limit(huge: str, path: st
         typed.get(huge + path)
     with httpx2.Client(transport=HidingTransport(open_loopback, hide_errors=False)) as client:
         assert len(client.get(huge + path).content) == 64 * 2**20  # the operator's own: as sent
+
+
+@pytest.mark.usefixtures("in_tmp")
+def test_evaluate_stops_when_the_first_items_all_fail(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with serve(lambda b, a: ("status", 503, {"Retry-After": "0"}, "overloaded")) as fake:
+        code = main(["evaluate", "--model", "gpt-4o-mini", "--size", "40", "--base-url", fake.url,
+                     "--no-save", "--no-history", "--workers", "2"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "run stopped: the first 5 items all failed after every retry" in err
+    assert "HTTP 503: overloaded" in err
+    assert len(fake.attempts) < 10  # not all 40 items were asked
