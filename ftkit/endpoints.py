@@ -285,11 +285,12 @@ class _CappedStream(httpx2.SyncByteStream):
 class HidingTransport(httpx2.BaseTransport):
     """Check every request's host; keep a typed endpoint's answers small and its errors generic.
 
-    With ``hide_errors`` (a typed endpoint) error bodies are replaced by a generic one, bodies
-    are asked for uncompressed and cut off past ``MAX_TYPED_RESPONSE_BYTES`` (a compressed
-    answer is refused: it could inflate without bound). A client with its own transport takes
-    no proxy from the environment, so the one the environment names for the endpoint
-    (``env_proxy``) is passed here, behind the checks.
+    The operator's own endpoint's error bodies pass with the request's keys masked (it may echo
+    the server's key). With ``hide_errors`` (a typed endpoint) error bodies are replaced by a
+    generic one, and bodies are asked for uncompressed and cut off past
+    ``MAX_TYPED_RESPONSE_BYTES`` (a compressed answer is refused: it could inflate without
+    bound). A client with its own transport takes no proxy from the environment, so the one
+    the environment names for the endpoint (``env_proxy``) is passed here, behind the checks.
     """
 
     def __init__(self, guard: EndpointGuard, *, hide_errors: bool, proxy: str | None = None):
@@ -309,7 +310,7 @@ class HidingTransport(httpx2.BaseTransport):
             request.headers["accept-encoding"] = "identity"
         response = self._inner.handle_request(request)
         if not self._hide_errors:
-            return response
+            return _masked(request, response) if response.status_code >= 300 else response
         if response.status_code >= 300:
             return _hidden(request, response)
         encoding = response.headers.get("content-encoding", "").strip().lower()
@@ -325,6 +326,20 @@ class HidingTransport(httpx2.BaseTransport):
     def close(self) -> None:
         """Close the connections."""
         self._inner.close()
+
+
+def _masked(request: httpx2.Request, response: httpx2.Response) -> httpx2.Response:
+    """Return the operator's error ``response`` with the keys the request carried masked."""
+    bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    keys = [key for key in (bearer, request.headers.get("api-key", "").strip()) if key]
+    text = response.read().decode(errors="replace")
+    for key in keys:
+        text = text.replace(key, "***")
+    dropped = ("content-length", "content-encoding", "transfer-encoding")
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in dropped}
+    return httpx2.Response(
+        response.status_code, headers=headers, content=text.encode(), request=request
+    )
 
 
 def _hidden(request: httpx2.Request, response: httpx2.Response) -> httpx2.Response:

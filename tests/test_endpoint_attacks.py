@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,9 +13,11 @@ from typing import Any
 import httpx2
 import pytest
 
+from ftkit.api import calling
 from ftkit.cli import main
 from ftkit.endpoints import EndpointGuard, HidingTransport
-from ftkit.errors import ProviderError
+from ftkit.errors import ApiError, ProviderError
+from ftkit.providers import ProviderSettings, client_from_settings
 from tests.fake_chat import Reply, serve
 from tests.test_endpoints import ask, guard
 
@@ -188,3 +191,61 @@ def test_evaluate_stops_when_the_first_items_all_fail(
     assert "run stopped: the first 5 items all failed after every retry" in err
     assert "HTTP 503: overloaded" in err
     assert len(fake.attempts) < 10  # not all 40 items were asked
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """Answer every request 401 with the key it carried, as a careless endpoint does."""
+
+    def do_GET(self) -> None:
+        sent = self.headers.get("api-key") or self.headers.get("authorization", "")
+        body = json.dumps({"error": {"message": f"bad key: {sent}"}}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("azure", [False, True])
+def test_the_operators_endpoint_never_shows_the_servers_key_back(azure: bool) -> None:
+    server_key = "0123456789abcdef0123456789abcdef"  # not shaped like an OpenAI key
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings = ProviderSettings(
+        api_key=server_key, base_url=None if azure else f"{url}/v1",
+        azure_endpoint=url if azure else None, api_version="2024-10-21",
+    )  # fmt: skip
+    operator = guard(trusted=frozenset({settings.endpoint}))
+    client = client_from_settings(settings, guard=operator, max_retries=0)
+    try:
+        with pytest.raises(ApiError) as caught, calling("listing files"):
+            client.files.list()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "bad key: " in str(caught.value) and server_key not in str(caught.value)
+
+
+@pytest.mark.usefixtures("in_tmp")
+def test_the_cli_never_prints_the_environments_key_an_endpoint_echoes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    odd_key = "0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", odd_key)
+    for name in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        code = main(["jobs", "list", "--base-url", url])
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("ftkit: error: ") and "bad key: " in err
+    assert odd_key not in err
