@@ -1,9 +1,10 @@
-"""Evaluate under pressure: a pending confirm never outlives a change of who pays."""
+"""Evaluate under attack: typed endpoints refused, redirects unfollowed, confirms kept honest."""
 
 from __future__ import annotations
 
 import pytest
 
+from ftkit.endpoints import generic_reason
 from tests.fake_chat import serve
 from tests.test_evaluate_trust import SERVER_KEY, answer, chat, clean, hosted, page, shown  # noqa: F401
 
@@ -30,3 +31,36 @@ def test_switching_from_the_servers_key_to_a_typed_one_cancels_the_confirm(
         at.sidebar.text_input(key="_input_openai_api_key").input("sk-mine-" + "m" * 24).run()
         assert not [b for b in at.button if b.key == "evaluate_confirm"]
     assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://0x7f000001/", "http://[::ffff:169.254.169.254]/", "http://evil@127.0.0.1/",
+     "gopher://127.0.0.1/", "http://localhost./"],
+)  # fmt: skip
+def test_a_typed_azure_endpoint_gets_the_same_refusals(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serve(answer) as fake:
+        at = page(hosted(monkeypatch))
+        at.sidebar.text_input(key="_input_azure_openai_endpoint").input(url)
+        at.sidebar.text_input(key="_input_azure_openai_api_key").input("a" * 32)
+        at = chat(at, None, key=None)
+        (error,) = [e.value for e in at.error]
+        assert error.startswith("Azure OpenAI endpoint: ") and "\n" not in error
+        assert not [b for b in at.button if b.key in ("evaluate_review", "evaluate_confirm")]
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_to_the_metadata_address_is_never_followed(
+    status: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    to_metadata = {"Location": "http://169.254.169.254/latest/meta-data/"}
+    with serve(lambda body, attempt: ("status", status, to_metadata)) as fake:
+        at = chat(page(hosted(monkeypatch)), fake.url, size=1)
+        at.button(key="evaluate_review").click().run()
+        at.button(key="evaluate_confirm").click().run()
+    assert len(fake.requests) == 1
+    assert f"HTTP {status}: {generic_reason(status)}" in shown(at)
+    assert "redirect, which is not followed" in generic_reason(status)
