@@ -30,6 +30,7 @@ from ftkit.jobs import (
     retrieve_job,
 )
 from ftkit.models import DEFAULT_MODEL, MODELS
+from ftkit.providers import redact
 from ftkit.recorders import finish_linked_finetune, record_upload, start_finetune, update_finetune
 from ftkit.shutdown import list_models, table_models
 from ftkit.ui import state
@@ -145,8 +146,9 @@ def _source(entry: str) -> Path:
 
 
 def _shown(err: FtkitError) -> str:
-    """Return the error's line; in hosted mode without the workspace's server path."""
-    return scrub_paths(str(err), workspace) if hosted else str(err)
+    """Return the error's line, keys masked; in hosted mode without the workspace's path."""
+    text = redact(str(err), settings.secrets())
+    return scrub_paths(text, workspace) if hosted else text
 
 
 if st.button("Upload", key="upload_upload", type="primary", disabled=no_key or not train_path):
@@ -239,9 +241,9 @@ if submitted:
         )  # fmt: skip
         job = _create(spec)
     except FineTuningClosedError as err:
-        st.error(str(err))
+        st.error(_shown(err))
     except FtkitError as err:
-        st.error(str(err))
+        st.error(_shown(err))
     else:
         st.session_state["upload_job_id"] = job["id"]
         st.session_state["upload_polls"] = 0
@@ -303,7 +305,7 @@ if job_id and not no_key:
         try:
             still_running = _show_job(job_id)
         except FtkitError as err:
-            st.error(str(err))
+            st.error(_shown(err))
             return
         if not still_running:
             st.session_state["upload_polls"] = MAX_POLLS  # stop refreshing a finished job
@@ -322,6 +324,6 @@ if st.button("Load lists", key="upload_lists", disabled=no_key):
         st.dataframe(pd.DataFrame(list_files(client)), hide_index=True)
         st.dataframe(pd.DataFrame(list_models(client)), hide_index=True)
     except FtkitError as err:
-        st.error(str(err))
+        st.error(_shown(err))
 else:
     st.dataframe(pd.DataFrame(table_models()), hide_index=True)

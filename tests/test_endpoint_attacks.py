@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from ftkit.api import calling
 from ftkit.cli import main
@@ -20,6 +21,8 @@ from ftkit.errors import ApiError, ProviderError
 from ftkit.providers import ProviderSettings, client_from_settings
 from tests.fake_chat import Reply, serve
 from tests.test_endpoints import ask, guard
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TRICKS = [
     "http://2130706433/v1",  # decimal
@@ -249,3 +252,28 @@ def test_the_cli_never_prints_the_environments_key_an_endpoint_echoes(
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("ftkit: error: ") and "bad key: " in err
     assert odd_key not in err
+
+
+@pytest.mark.usefixtures("in_tmp")
+def test_upload_and_train_never_shows_the_sessions_key_an_endpoint_echoes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ftkit.providers import SETTING_NAMES
+
+    for name in (*SETTING_NAMES, "FTKIT_HOSTED"):
+        monkeypatch.delenv(name, raising=False)
+    typed_key = "0123456789abcdef0123456789abcdef"  # an Azure-style key, not shaped like sk-
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+    try:
+        at = AppTest.from_file(str(ROOT / "app_pages" / "upload_train.py"), default_timeout=30)
+        at.run()
+        at.sidebar.text_input(key="_input_openai_api_key").input(typed_key)
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        at.sidebar.text_input(key="_input_openai_base_url").input(url).run()
+        at.button(key="upload_lists").click().run()
+    finally:
+        server.shutdown()
+        server.server_close()
+    (error,) = [e.value for e in at.error]
+    assert "bad key: " in error and typed_key not in error
