@@ -112,11 +112,16 @@ def _can_rerun(run: Run) -> bool:
     return True
 
 
+def _code(value: object) -> str:
+    """Return a recorded value as inline code: shown as typed, never as markdown (links, images)."""
+    return f"`{str(value).replace('`', chr(39))}`"
+
+
 def _has_key(run: Run, provider: ProviderSettings) -> bool:
     """Say in one line when re-running asks a model and this session has no key for it."""
     problem = missing_key(show_endpoint(provider))
     if problem:
-        st.info(f"Re-running run {run.id} asks {run.settings.get('model')}: {problem}.",
+        st.info(f"Re-running run {run.id} asks {_code(run.settings.get('model'))}: {problem}.",
                 icon=":material/key:")  # fmt: skip
     return problem is None
 
@@ -126,10 +131,11 @@ def _endpoint_confirmed(run: Run, provider: ProviderSettings) -> bool:
     recorded, current = recorded_endpoint(run), safe_url(provider.endpoint)
     if recorded is None or recorded == current:
         return True
-    st.warning(f"Run {run.id} asked {run.settings.get('model')} at {recorded}. A re-run asks "
-               f"your own endpoint, {current}, with your key; never the recorded one.",
+    st.warning(f"Run {run.id} asked {_code(run.settings.get('model'))} at {_code(recorded)}. A "
+               f"re-run asks your own endpoint, {_code(current)}, with your key; never the "
+               "recorded one.",
                icon=":material/swap_horiz:")  # fmt: skip
-    return st.checkbox(f"Re-run on {current}", key=f"history_rerun_confirm_{run.id}")
+    return st.checkbox(f"Re-run on {_code(current)}", key=f"history_rerun_confirm_{run.id}")
 
 
 def _rerun(run: Run) -> None:
@@ -142,7 +148,9 @@ def _rerun(run: Run) -> None:
     label = "Re-run with the same settings"
     model = str(run.settings.get("model") or "")
     if recorded_endpoint(run) is not None:
-        label = f"Re-run: send {run.settings.get('size') or 'all'} paid requests to {model}"
+        size = run.settings.get("size")
+        count = str(size) if isinstance(size, int) and size > 0 else "all"
+        label = f"Re-run: send {count} paid requests to {_code(model)}"
     clicked = st.button(label, key="history_rerun", disabled=not confirmed)
     if not (clicked and confirmed):
         return

@@ -50,3 +50,17 @@ def test_a_signed_in_session_cannot_claim_another_email() -> None:
     bo.session_state[USER_STATE] = "ana@example.com"
     goto(bo, "history")
     assert ana_run.id not in _listed(bo)
+
+
+def test_a_teammates_recorded_model_name_is_shown_as_typed_never_as_markdown() -> None:
+    from ftkit.history import Scope, open_store, record_run
+
+    beacon = "![seen](http://tracker.example/pixel.png)"
+    ana = _signed_in("ana@example.com", "team")
+    bo = open_store().scoped(Scope("bo@example.com", "signed-in", team=True))
+    record_run("evaluate", {"model": beacon, "base_url": "http://tracker.example/v1", "size": 3},
+               {}, user="bo@example.com", store=bo)  # fmt: skip
+    goto(ana, "history")
+    assert_clean(ana)
+    infos = [i.value for i in ana.info]
+    assert any(f"`{beacon}`" in info for info in infos)
