@@ -194,6 +194,8 @@ class EndpointGuard:
         """Raise ``ProviderError`` (one line naming ``field``) unless ``url`` may be called."""
         if self.is_trusted(url):
             return
+        if any(ord(char) < 32 or ord(char) == 127 for char in url.strip()):
+            raise ProviderError(f"{field}: the URL holds a control character (a line break?)")
         parts = urlsplit(url.strip())
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ProviderError(

@@ -64,3 +64,31 @@ def test_a_redirect_to_the_metadata_address_is_never_followed(
     assert len(fake.requests) == 1
     assert f"HTTP {status}: {generic_reason(status)}" in shown(at)
     assert "redirect, which is not followed" in generic_reason(status)
+
+
+LONG = "http://127.0.0.1:9/" + "a" * 70_000
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/v\n1", "http://127.0.0.1:9/v1\x00", LONG], ids=["lf", "nul", "long"]
+)
+def test_a_malformed_base_url_is_one_line_never_a_traceback(url: str) -> None:
+    at = chat(page(), url, size=1)
+    if not at.error:  # locally nothing refuses it before the run
+        at.button(key="evaluate_review").click().run()
+        at.button(key="evaluate_confirm").click().run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert error.startswith("Base URL: ") and "is not a valid URL" in error and len(error) < 300
+
+
+@pytest.mark.parametrize(
+    "url", ["http://8.8.8.8/v\n1", "http://8.8.8.8/\tv1", "http://8.8.8.8/v1\x7f"]
+)
+def test_a_hosted_base_url_with_a_control_character_is_refused_before_any_run(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = chat(page(hosted(monkeypatch)), url, size=1)
+    assert not at.exception
+    assert at.error[0].value == "Base URL: the URL holds a control character (a line break?)"
+    assert not [b for b in at.button if b.key == "evaluate_review"]
