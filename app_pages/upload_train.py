@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import altair as alt
+import openai
 import pandas as pd
 import streamlit as st
 
@@ -151,8 +152,19 @@ def _shown(err: FtkitError) -> str:
     return scrub_paths(text, workspace) if hosted else text
 
 
-if st.button("Upload", key="upload_upload", type="primary", disabled=no_key or not train_path):
-    client = current_client(settings)
+def _upload_client() -> openai.OpenAI | None:
+    """Return a client for the upload, or show why there is none (the endpoint, checked again)."""
+    try:
+        return current_client(settings)
+    except FtkitError as err:
+        st.error(_shown(err))
+        return None
+
+
+clicked = st.button(
+    "Upload", key="upload_upload", type="primary", disabled=no_key or not train_path
+)
+if clicked and (client := _upload_client()) is not None:
     for kind, entry in (("training", train_path), ("validation", val_path)):
         if not entry:
             continue

@@ -277,3 +277,24 @@ def test_upload_and_train_never_shows_the_sessions_key_an_endpoint_echoes(
         server.server_close()
     (error,) = [e.value for e in at.error]
     assert "bad key: " in error and typed_key not in error
+
+
+@pytest.mark.usefixtures("in_tmp")
+def test_upload_with_a_malformed_base_url_is_one_line_never_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ftkit.providers import SETTING_NAMES
+    from tests.test_files_upload import write_examples
+
+    for name in (*SETTING_NAMES, "FTKIT_HOSTED"):
+        monkeypatch.delenv(name, raising=False)
+    train = write_examples(tmp_path / "train.jsonl")
+    at = AppTest.from_file(str(ROOT / "app_pages" / "upload_train.py"), default_timeout=30)
+    at.run()
+    at.sidebar.text_input(key="_input_openai_api_key").input(KEY)
+    at.sidebar.text_input(key="_input_openai_base_url").input("http://127.0.0.1:9/v1\x00")
+    at.text_input(key="upload_train_path").input(str(train)).run()
+    at.button(key="upload_upload").click().run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert error.startswith("Base URL: ") and "is not a valid URL" in error
