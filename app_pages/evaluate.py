@@ -161,9 +161,11 @@ if choice == CHAT:
 
 
 def signature() -> str:
-    """Return what a confirmed run promised: endpoint, model, items and workers."""
+    """Return what a confirmed run promised: endpoint and key, model, items and workers."""
     titles = "\x1f".join(f"{item.title}\x1e{item.price}" for item in items)
-    text = f"{settings.endpoint}|{settings.kind}|{model}|{source}|{int(workers)}|{titles}"
+    keys = "\x1f".join(settings.secrets())  # whose account pays; only this hash is kept
+    text = (f"{settings.endpoint}|{settings.kind}|{settings.api_version}|{keys}|{model}|{source}|"
+            f"{int(workers)}|{titles}")  # fmt: skip
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -21,7 +21,7 @@ from ftkit.recorders import recorded_endpoint, safe_url
 from ftkit.recording import RERUNNABLE, local_sources, rerun
 from ftkit.ui.auth import hosting_config, session_owner
 from ftkit.ui.history import history_store
-from ftkit.ui.markdown import literal
+from ftkit.ui.markdown import code, literal
 from ftkit.ui.paths import shown_path, shown_text, shown_value
 from ftkit.ui.providers import (
     current_client,
@@ -101,7 +101,7 @@ def _show_run(run: Run) -> None:
 
 def _model(run: Run) -> str:
     """Return the run's model name as plain text for a markdown line (it may be anyone's)."""
-    return literal(run.settings.get("model") or "")
+    return code(run.settings.get("model") or "")
 
 
 def _can_rerun(run: Run) -> bool:
@@ -123,7 +123,7 @@ def _has_key(run: Run, provider: ProviderSettings) -> bool:
     """Say in one line when re-running asks a model and this session has no key for it."""
     problem = missing_key(show_endpoint(provider))
     if problem:
-        st.info(f"Re-running run {run.id} asks {_model(run)}: {literal(problem)}.",
+        st.info(f"Re-running run {run.id} asks {_model(run)}: {problem}.",
                 icon=":material/key:")  # fmt: skip
     return problem is None
 
@@ -133,10 +133,11 @@ def _endpoint_confirmed(run: Run, provider: ProviderSettings) -> bool:
     recorded, current = recorded_endpoint(run), safe_url(provider.endpoint)
     if recorded is None or recorded == current:
         return True
-    st.warning(f"Run {run.id} asked {_model(run)} at {literal(recorded)}. A re-run asks "
-               f"your own endpoint, {literal(current)}, with your key; never the recorded one.",
+    st.warning(f"Run {run.id} asked {_model(run)} at {code(recorded)}. A "
+               f"re-run asks your own endpoint, {code(current)}, with your key; never the "
+               "recorded one.",
                icon=":material/swap_horiz:")  # fmt: skip
-    return st.checkbox(f"Re-run on {literal(current)}", key=f"history_rerun_confirm_{run.id}")
+    return st.checkbox(f"Re-run on {code(current)}", key=f"history_rerun_confirm_{run.id}")
 
 
 def _rerun(run: Run) -> None:
@@ -148,8 +149,9 @@ def _rerun(run: Run) -> None:
     confirmed = _endpoint_confirmed(run, provider)
     label = "Re-run with the same settings"
     if recorded_endpoint(run) is not None:
-        size = literal(run.settings.get("size") or "all")
-        label = f"Re-run: send {size} paid requests to {_model(run)}"
+        size = run.settings.get("size")
+        count = str(size) if isinstance(size, int) and size > 0 else "all"
+        label = f"Re-run: send {count} paid requests to {_model(run)}"
     clicked = st.button(label, key="history_rerun", disabled=not confirmed)
     if not (clicked and confirmed):
         return

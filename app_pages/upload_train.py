@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import altair as alt
+import openai
 import pandas as pd
 import streamlit as st
 
@@ -30,6 +31,7 @@ from ftkit.jobs import (
     retrieve_job,
 )
 from ftkit.models import DEFAULT_MODEL, MODELS
+from ftkit.providers import redact
 from ftkit.recorders import finish_linked_finetune, record_upload, start_finetune, update_finetune
 from ftkit.shutdown import list_models, table_models
 from ftkit.ui import state
@@ -148,12 +150,24 @@ def _source(entry: str) -> Path:
 
 
 def _shown(err: FtkitError) -> str:
-    """Return the error's line; in hosted mode without the workspace's server path."""
-    return scrub_paths(str(err), workspace) if hosted else str(err)
+    """Return the error's line, keys masked; in hosted mode without the workspace's path."""
+    text = redact(str(err), settings.secrets())
+    return scrub_paths(text, workspace) if hosted else text
 
 
-if st.button("Upload", key="upload_upload", type="primary", disabled=no_key or not train_path):
-    client = current_client(settings)
+def _upload_client() -> openai.OpenAI | None:
+    """Return a client for the upload, or show why there is none (the endpoint, checked again)."""
+    try:
+        return current_client(settings)
+    except FtkitError as err:
+        st.error(literal(_shown(err)), icon=":material/error:")
+        return None
+
+
+clicked = st.button(
+    "Upload", key="upload_upload", type="primary", disabled=no_key or not train_path
+)
+if clicked and (client := _upload_client()) is not None:
     for kind, entry in (("training", train_path), ("validation", val_path)):
         if not entry:
             continue
@@ -243,7 +257,7 @@ if submitted:
         )  # fmt: skip
         job = _create(spec)
     except FtkitError as err:  # FineTuningClosedError among them: its line says what to do
-        show_error(err)
+        st.error(literal(_shown(err)), icon=":material/error:")
     else:
         st.session_state["upload_job_id"] = job["id"]
         st.session_state["upload_polls"] = 0
@@ -305,7 +319,7 @@ if job_id and not no_key:
         try:
             still_running = _show_job(job_id)
         except FtkitError as err:
-            show_error(err)
+            st.error(literal(_shown(err)), icon=":material/error:")
             return
         if not still_running:
             st.session_state["upload_polls"] = MAX_POLLS  # stop refreshing a finished job
@@ -324,6 +338,6 @@ if st.button("Load lists", key="upload_lists", disabled=no_key):
         st.dataframe(pd.DataFrame(list_files(client)), hide_index=True)
         st.dataframe(pd.DataFrame(list_models(client)), hide_index=True)
     except FtkitError as err:
-        show_error(err)
+        st.error(literal(_shown(err)), icon=":material/error:")
 else:
     st.dataframe(pd.DataFrame(table_models()), hide_index=True)

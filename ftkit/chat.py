@@ -27,6 +27,7 @@ from ftkit.errors import EvaluationError, RetriesExhaustedError
 from ftkit.items import PRICE_PREFIX, Item
 from ftkit.messages import DEFAULT_SYSTEM_PROMPT, lecture_prompt
 from ftkit.predictors import Guess
+from ftkit.providers import redact
 from ftkit.scoring import parse_guess
 
 __all__ = [
@@ -92,7 +93,8 @@ def _is_transient(err: openai.OpenAIError) -> bool:
     return isinstance(status, int) and (status in _RETRY_STATUSES or status >= 500)
 
 
-def _describe(err: openai.OpenAIError) -> str:
+def _describe(err: openai.OpenAIError, key: str = "") -> str:
+    """Return "HTTP <status>: <message>" in one line of at most 300 characters, ``key`` masked."""
     status = getattr(err, "status_code", None)
     body = getattr(err, "body", None)
     message = str(err)
@@ -100,7 +102,7 @@ def _describe(err: openai.OpenAIError) -> str:
         inner = body.get("error", body)
         if isinstance(inner, dict) and isinstance(inner.get("message"), str):
             message = inner["message"]
-    text = " ".join(message.split())[:300]
+    text = " ".join(redact(message, (key,)).split())[:300]
     return f"HTTP {status}: {text}" if status else text
 
 
@@ -133,9 +135,13 @@ class ChatPredictor:
             max_completion_tokens=limit if token_parameter != "max_tokens" else openai.omit,
         )
 
+    def _describe(self, err: openai.OpenAIError) -> str:
+        """Return the error in one line, never with the client's key in it."""
+        return _describe(err, str(getattr(self.client, "api_key", "") or ""))
+
     def _adapt(self, err: openai.BadRequestError) -> bool:
         """Adjust the request to what this endpoint accepts; False when nothing is left."""
-        text = _describe(err).lower()
+        text = _describe(err).lower()  # only matched, never shown
         with self._lock:
             if "max_tokens" in text and self.token_parameter == "max_tokens":
                 self.token_parameter = "max_completion_tokens"
@@ -155,18 +161,19 @@ class ChatPredictor:
                 if adaptations < 2 and self._adapt(err):
                     adaptations += 1
                     continue
-                raise EvaluationError(f"{self.model}: {_describe(err)}") from None
+                raise EvaluationError(f"{self.model}: {self._describe(err)}") from None
             except openai.OpenAIError as err:
+                reason = self._describe(err)
                 if not _is_transient(err):
-                    raise EvaluationError(f"{self.model}: {_describe(err)}") from None
+                    raise EvaluationError(f"{self.model}: {reason}") from None
                 retries += 1
                 if retries >= self.max_attempts:
                     raise RetriesExhaustedError(
-                        f"{item.title[:60]}: gave up after {retries} attempts ({_describe(err)})"
+                        f"{item.title[:60]}: gave up after {retries} attempts ({reason})"
                     ) from None
                 delay = retry_delay(err, retries, max_wait=self.max_wait)
                 if self.on_retry is not None:
-                    self.on_retry(f"{_describe(err)}; retrying in {delay:.1f}s")
+                    self.on_retry(f"{reason}; retrying in {delay:.1f}s")
                 self.sleep(delay)
                 continue
             return self._guess(completion, retries)

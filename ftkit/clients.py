@@ -14,12 +14,14 @@ sends a placeholder, which such servers ignore.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx2
 import openai
 from dotenv import dotenv_values, find_dotenv
 
-from ftkit.errors import CredentialsError
+from ftkit.errors import CredentialsError, ProviderError
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -48,6 +50,16 @@ def read_setting(name: str) -> str | None:
     """Return the setting ``name`` from the environment, else from ``.env``; blank is unset."""
     value = os.environ.get(name) or _dotenv().get(name)
     return value.strip() if value and value.strip() else None
+
+
+@contextmanager
+def _valid_url(field: str, url: str | None) -> Iterator[None]:
+    """Turn the SDK's refusal of a malformed URL (a control character, too long) into one line."""
+    try:
+        yield
+    except httpx2.InvalidURL as err:
+        shown = repr(url if url is None or len(url) <= 80 else f"{url[:79]}…")
+        raise ProviderError(f"{field}: {shown} is not a valid URL ({err})") from None
 
 
 def _nothing(name: str) -> None:
@@ -86,20 +98,23 @@ def make_client(
             raise CredentialsError(
                 f"Azure OpenAI at {endpoint} needs an API version: set OPENAI_API_VERSION"
             )
-        return openai.AzureOpenAI(
-            azure_endpoint=endpoint,
-            api_key=key,
-            api_version=version,
-            timeout=timeout,
-            max_retries=max_retries,
-            http_client=http_client,
-        )
+        with _valid_url("Azure OpenAI endpoint", endpoint):
+            return openai.AzureOpenAI(
+                azure_endpoint=endpoint,
+                api_key=key,
+                api_version=version,
+                timeout=timeout,
+                max_retries=max_retries,
+                http_client=http_client,
+            )
     url = base_url or setting("OPENAI_BASE_URL")
     key = api_key or setting("OPENAI_API_KEY")
     if not key:
         if not url or _OPENAI_HOST in url:
             raise CredentialsError(NO_KEY_MESSAGE)
         key = _PLACEHOLDER_KEY
-    return openai.OpenAI(
-        api_key=key, base_url=url, timeout=timeout, max_retries=max_retries, http_client=http_client
-    )
+    with _valid_url("Base URL", url):
+        return openai.OpenAI(
+            api_key=key, base_url=url, timeout=timeout, max_retries=max_retries,
+            http_client=http_client,
+        )  # fmt: skip

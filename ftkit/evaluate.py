@@ -1,9 +1,11 @@
 """Run a predictor over test items: a bounded worker pool, progress, a cost estimate, stopping.
 
 ``evaluate`` keeps every finished result when the run stops early: on Ctrl-C
-(``KeyboardInterrupt``), when ``should_stop()`` turns true, or when the model cannot be asked
-at all (a 401 or 404, say: ``stopped`` then holds the one-line reason). An item that still
-fails after every retry is counted in ``failed`` and left out of the metrics.
+(``KeyboardInterrupt``), when ``should_stop()`` turns true, when the model cannot be asked
+at all (a 401 or 404, say: ``stopped`` then holds the one-line reason), or when the first
+``GIVE_UP_AFTER`` items all failed after every retry (an endpoint that is down or dropping).
+An item that still fails after every retry is counted in ``failed`` and left out of the
+metrics.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
 DEFAULT_SIZE = 250
 DEFAULT_WORKERS = 5
 MAX_WORKERS = 64
+GIVE_UP_AFTER = 5  # items failed after every retry, none scored yet: the endpoint is not answering
 
 
 @dataclass(frozen=True)
@@ -137,13 +140,22 @@ class _Tally:
     failed: int = 0
     retries: int = 0
     stopped: str | None = None
+    last_failure: str = ""
+
+    def give_up(self) -> str | None:
+        """Return why the run stops when the first items all failed, else None."""
+        if self.guesses or self.failed < GIVE_UP_AFTER:
+            return None
+        return (f"the first {self.failed} items all failed after every retry "
+                f"(the last: {self.last_failure})")  # fmt: skip
 
 
 def _record(tally: _Tally, index: int, item: Item, future: Future[Guess]) -> Scored | None:
     try:
         guess = future.result()
-    except RetriesExhaustedError:
+    except RetriesExhaustedError as err:
         tally.failed += 1
+        tally.last_failure = str(err)
         return None
     scored = score_item(item.title, item.price, guess.value, answer=guess.answer)
     tally.guesses[index] = (guess, scored)
@@ -203,6 +215,9 @@ def evaluate(
                 on_progress(Progress(done, total, tally.failed, tally.retries, scored))
             if should_stop is not None and should_stop():
                 tally.stopped = "stopped by the user"
+                break
+            tally.stopped = tally.give_up()
+            if tally.stopped is not None:
                 break
     except KeyboardInterrupt:
         tally.stopped = "interrupted"

@@ -141,14 +141,18 @@ def test_a_split_a_trainer_cannot_take_says_why(tmp_path: Path) -> None:
 def test_hosted_mode_writes_a_signed_in_user_to_their_own_folder(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from ftkit.hosting import output_dir_for
-    from ftkit.ui.auth import USER_STATE
+    from apptest_support import APP
+    from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv(state.HOSTED_ENV, "true")
+    from ftkit.hosting import output_dir_for
+    from tests.test_ui_auth import AUTH
+
     monkeypatch.chdir(tmp_path)  # the default output base, "out", is relative
-    at = open_app("export")
-    at.session_state[USER_STATE] = "ana@example.com"
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.secrets = {"auth": AUTH, "ftkit": {"allowed_emails": ["ana@example.com"]}}
+    at.user = {"is_logged_in": True, "email": "ana@example.com", "email_verified": True}
     at.run()
+    goto(at, "export")
     at.button[0].click().run()
     assert_clean(at)
     written = Path(at.session_state[state.EXPORT_TRAIN_PATH])

@@ -56,7 +56,7 @@ def test_a_rerun_goes_to_the_sessions_endpoint_with_its_key() -> None:
         at = history_page(fake.url)
         assert f"Endpoint: {fake.url} · key from this session" in [c.value for c in at.caption]
         button = at.button(key="history_rerun")
-        assert button.label == "Re-run: send 3 paid requests to gpt-4o-mini"
+        assert button.label == "Re-run: send 3 paid requests to `gpt-4o-mini`"
         assert fake.requests == []
         button.click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]

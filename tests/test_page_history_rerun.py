@@ -83,7 +83,7 @@ def test_a_rerun_on_another_endpoint_asks_first_and_uses_mine(
     original = _record_evaluation(at, hosted, recorded.url)
     assert not at.exception
     warning = at.warning[0].value
-    assert f"asked {MODEL} at {recorded.url}" in warning and mine.url in warning
+    assert f"asked `{MODEL}` at `{recorded.url}`" in warning and mine.url in warning
     assert at.button(key="history_rerun").disabled
 
     at.run()  # not confirmed: nothing is asked anywhere

@@ -135,7 +135,7 @@ def test_history_model_rerun_without_a_key_is_one_clear_line() -> None:
     at.run()
     assert not at.exception and not at.error
     assert not [b for b in at.button if b.key == "history_rerun"]
-    assert f"run {run_id} asks ft:gpt-4o-mini:acme::1" in at.info[0].value
+    assert f"run {run_id} asks `ft:gpt-4o-mini:acme::1`" in at.info[0].value
 
 
 def test_upload_and_train_record_uploads_and_the_job(tmp_path: Path) -> None:

@@ -73,11 +73,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except FtkitError as err:
-        print(f"ftkit: error: {err}", file=sys.stderr)
+        print(f"ftkit: error: {_masked(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ftkit: interrupted", file=sys.stderr)
         return 130
+
+
+def _masked(text: str) -> str:
+    """Return ``text`` with the keys from the environment and ``.env`` masked."""
+    from ftkit.clients import read_setting
+    from ftkit.providers import redact
+
+    keys = (read_setting("OPENAI_API_KEY"), read_setting("AZURE_OPENAI_API_KEY"))
+    return redact(text, tuple(key for key in keys if key))
 
 
 def record_quietly(record: Callable[[], int]) -> int | None:

@@ -33,6 +33,7 @@ from ftkit.evaluate import (
     estimate_cost,
     evaluate,
 )
+from ftkit.failures import FailureLog, describe_failures
 from ftkit.holdout import EvaluationItems, choose_items, split_to_settings
 from ftkit.predictors import BASELINES, Predictor, is_baseline, make_baseline, needs_training
 from ftkit.recorders import evaluate_settings, record_evaluate
@@ -205,20 +206,21 @@ def run(args: argparse.Namespace) -> int:
     chosen = _choose(args)
     items = chosen.items[: args.size]
     predictor, workers = _predictor(args, chosen)
+    log = FailureLog(predictor)
     _say_which(args, chosen)
     cost = estimate_cost(items, args.model, max_tokens=args.max_tokens)
     if not is_baseline(args.model):
         print(_cost_line(cost, args.model, len(items)), file=sys.stderr)
     result = evaluate(
         items,
-        predictor,
+        log,
         model=args.model,
         source=args.source,
         workers=workers,
         cost=cost,
         on_progress=_show_progress if sys.stderr.isatty() else None,
     )
-    return _finish(args, result, workers, chosen)
+    return _finish(args, result, workers, chosen, log)
 
 
 def _say_which(args: argparse.Namespace, chosen: EvaluationItems) -> None:
@@ -269,7 +271,9 @@ def _record(
     return record_evaluate(result, settings, user=current_user(), saved=saved)
 
 
-def _finish(args: argparse.Namespace, result: Run, workers: int, chosen: EvaluationItems) -> int:
+def _finish(
+    args: argparse.Namespace, result: Run, workers: int, chosen: EvaluationItems, log: FailureLog
+) -> int:
     json_path = None
     if result.rows and not args.no_save:
         json_path, csv_path = save_run(result, args.out)
@@ -287,6 +291,9 @@ def _finish(args: argparse.Namespace, result: Run, workers: int, chosen: Evaluat
 
         chart = course_chart(result.rows, result.metrics, name=result.model)
         print(f"chart: {chart_to_png(chart, args.chart)}", file=sys.stderr)
+    if result.failed:
+        print(f"ftkit: {result.failed} of {result.requested} items failed after every retry: "
+              f"{describe_failures(log.reasons)}", file=sys.stderr)  # fmt: skip
     if result.stopped == "interrupted":
         print(f"ftkit: interrupted after {len(result.rows)} items", file=sys.stderr)
         return 130

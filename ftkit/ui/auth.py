@@ -22,6 +22,7 @@ __all__ = [
     "require_login",
     "session_owner",
     "show_account",
+    "signed_in_email",
     "signed_in_user",
 ]
 
@@ -98,11 +99,20 @@ def require_login(config: HostingConfig) -> str | None:
     return email
 
 
+def signed_in_email(config: HostingConfig) -> str | None:
+    """Return the email ``require_login`` verified for this run; None without sign-in configured.
+
+    Without ``[auth]`` nobody is signed in, whatever this session's state holds.
+    """
+    email = st.session_state.get(USER_STATE) if config.auth_configured else None
+    return str(email) if email else None
+
+
 def signed_in_user(config: HostingConfig) -> str:
     """Return who to record runs as: the signed-in email, else the local user name."""
     from ftkit.recording import current_user
 
-    email = st.session_state.get(USER_STATE)
+    email = signed_in_email(config)
     if email:
         return str(email)
     return "anonymous" if config.hosted else current_user()
@@ -115,9 +125,9 @@ def session_owner(config: HostingConfig) -> str:
     (``session-<hex>``), so one visitor's runs and files are never another's. In local mode the
     owner is the local user name, as the CLI records it.
     """
-    email = st.session_state.get(USER_STATE)
+    email = signed_in_email(config)
     if email:
-        return str(email)
+        return email
     if not config.hosted:
         from ftkit.recording import current_user
 

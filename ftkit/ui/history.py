@@ -22,7 +22,7 @@ from ftkit.prepare import WrittenSplit
 from ftkit.recording import UPLOADED
 from ftkit.sources import SAMPLE
 from ftkit.ui import state
-from ftkit.ui.auth import USER_STATE, hosting_config, read_secrets, session_owner
+from ftkit.ui.auth import hosting_config, read_secrets, session_owner, signed_in_email
 from ftkit.ui.data import Composition
 from ftkit.ui.keys import scrub
 from ftkit.ui.markdown import literal
@@ -44,7 +44,7 @@ def history_scope(config: HostingConfig) -> Scope | None:
     """Return whose runs this session sees and records: None (all) in local mode."""
     if not config.hosted:
         return None
-    realm: Realm = "signed-in" if st.session_state.get(USER_STATE) else "session"
+    realm: Realm = "signed-in" if signed_in_email(config) else "session"
     return Scope(session_owner(config), realm, team=config.history_visibility == "team")
 
 
