@@ -117,17 +117,18 @@ def test_a_teammates_model_and_endpoint_are_shown_as_text_on_history() -> None:
     ana, run_id = _teammates()
     assert ana.selectbox(key="history_open").value == run_id
     notice = ana.info[0].value
-    assert notice.startswith(f"Re-running run {run_id} asks {literal(HOSTILE)}")
+    assert notice.startswith(f"Re-running run {run_id} asks {code(HOSTILE)}")
 
     ana.session_state["openai_api_key"] = "sk-ana-0123456789"
     ana.run()
     assert_clean(ana)
     (warning,) = [w.value for w in ana.warning]
-    assert literal(HOSTILE) in warning and literal(TRACKER) in warning
+    assert code(HOSTILE) in warning
     assert [b.label for b in ana.button if b.key == "history_rerun"] == [
-        f"Re-run: send 5 paid requests to {literal(HOSTILE)}"
+        f"Re-run: send 5 paid requests to {code(HOSTILE)}"
     ]
-    assert all(not markup(text) for text in _shown_markdown(ana)), _shown_markdown(ana)
+    outside_code = [re.sub(r"(`+) .*? \1|(`+)[^`]*\2", "", text) for text in _shown_markdown(ana)]
+    assert all(not markup(text) for text in outside_code), outside_code
     assert [r.id for r in list_runs(kind="evaluate")] == [run_id]  # nothing was sent
 
 
