@@ -80,8 +80,19 @@ def test_the_compose_split_decides_what_is_held_out(tmp_path: Path) -> None:
     assert len(drawn) == 120 and len(scored) == 180 and not drawn & scored
 
 
-def test_a_small_dataset_with_nothing_held_out_is_one_info_line(tmp_path: Path) -> None:
+def test_a_small_dataset_keeps_a_fifth_held_out(tmp_path: Path) -> None:
     at = with_dataset(tmp_path, 40)
+    assert_clean(at)
+    captions = " ".join(c.value for c in at.main.caption)
+    assert "8 held-out items of widgets.csv (outside the 29 train + 3 validation" in captions
+
+
+def test_a_split_that_takes_every_item_is_one_info_line(tmp_path: Path) -> None:
+    at = with_dataset(tmp_path, 40)
+    goto(at, "compose")
+    at.number_input(key="compose_train").set_value(35)
+    at.number_input(key="compose_validation").set_value(5).run()
+    goto(at, "evaluate")
     assert_clean(at)
     assert [i.value for i in at.info] == [
         "widgets.csv: nothing is held out for testing; lower the training or validation size "

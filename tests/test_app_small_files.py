@@ -44,9 +44,11 @@ def upload(rows: int) -> AppTest:
     [
         (500, 50, 1_000, (500, 50)),  # fits: unchanged
         (500, 50, 550, (500, 50)),
-        (500, 50, 50, (45, 5)),  # validation keeps its share
-        (500, 0, 50, (50, 0)),
-        (40, 20, 50, (33, 17)),
+        (500, 50, 50, (36, 4)),  # 10 held out; validation keeps its share of the rest
+        (500, 0, 50, (40, 0)),
+        (40, 20, 50, (27, 13)),
+        (500, 50, 10, (7, 1)),  # 2 held out
+        (500, 50, 9, (8, 1)),  # too few to hold any out
         (500, 50, 2, (1, 1)),  # still one of each
         (500, 50, 1, (1, 0)),  # train needs the only item
         (5, 5, 3, (1, 2)),
@@ -57,6 +59,8 @@ def test_sizes_are_fitted_together(
 ) -> None:
     assert fit_sizes(train, validation, available) == fitted
     assert sum(fitted) <= available and fitted[0] >= 1
+    if train + validation > available:  # a fitted split leaves a fifth for the test
+        assert available - sum(fitted) == (available // 5 if available >= 10 else 0)
 
 
 @pytest.mark.parametrize("first", PAGES)
@@ -68,10 +72,10 @@ def test_every_page_works_after_loading_a_50_item_file(first: str) -> None:
     for page in PAGES:
         goto(at, page)
         assert_clean(at)
-    assert (at.session_state[state.TRAIN_SIZE], at.session_state[state.VALIDATION_SIZE]) == (45, 5)
+    assert (at.session_state[state.TRAIN_SIZE], at.session_state[state.VALIDATION_SIZE]) == (36, 4)
     goto(at, "compose")
-    assert metrics(at)["Train"] == "45" and metrics(at)["Validation"] == "5"
-    notice = "The dataset holds 50 items, fewer than 500 train + 50 validation: using 45 train + 5"
+    assert metrics(at)["Train"] == "36" and metrics(at)["Validation"] == "4"
+    notice = "The dataset holds 50 items, fewer than 500 train + 50 validation: using 36 train + 4"
     assert any(notice in i.value for i in at.info)
 
 
@@ -81,9 +85,9 @@ def test_reset_to_the_lectures_defaults_fits_the_sizes_too() -> None:
     at.number_input(key="compose_train").set_value(10).run()
     at.button(key="compose_reset").click().run()
     assert_clean(at)
-    assert metrics(at)["Train"] == "45" and metrics(at)["Validation"] == "5"
-    assert at.number_input(key="compose_train").value == 45
-    assert any("using 45 train + 5 validation" in i.value for i in at.info)
+    assert metrics(at)["Train"] == "36" and metrics(at)["Validation"] == "4"
+    assert at.number_input(key="compose_train").value == 36
+    assert any("using 36 train + 4 validation" in i.value for i in at.info)
 
 
 def test_raising_one_size_lowers_the_other_with_a_notice() -> None:
@@ -92,7 +96,7 @@ def test_raising_one_size_lowers_the_other_with_a_notice() -> None:
     at.number_input(key="compose_train").set_value(48).run()
     assert_clean(at)
     assert metrics(at)["Train"] == "48" and metrics(at)["Validation"] == "2"
-    assert any("Lowered validation from 5 to 2" in i.value for i in at.info)
+    assert any("Lowered validation from 4 to 2" in i.value for i in at.info)
     at.number_input(key="compose_validation").set_value(20).run()
     assert metrics(at)["Train"] == "30" and metrics(at)["Validation"] == "20"
     assert any("Lowered train from 48 to 30" in i.value for i in at.info)
@@ -121,3 +125,13 @@ def test_the_notice_goes_when_another_dataset_is_loaded() -> None:
     goto(at, "compose")
     assert_clean(at)
     assert not any("The dataset holds" in i.value for i in at.info)
+
+
+def test_a_50_item_file_leaves_items_for_evaluate_to_score() -> None:
+    at = upload(50)
+    goto(at, "evaluate")
+    assert_clean(at)
+    assert any("10 held-out items" in c.value for c in at.caption), [c.value for c in at.caption]
+    at.button(key="evaluate_run").click().run()
+    assert_clean(at)
+    assert at.session_state["evaluate_runs"][-1]["requested"] == 10

@@ -153,8 +153,11 @@ def page_items(upload: Upload | None, *, fit_baselines: bool) -> PageItems:
     Raises an ``FtkitError`` the page shows in one line; ``chosen.items`` is empty when the
     split takes every item (say so with ``NOTHING_HELD_OUT``).
     """
-    split = page_split()  # also gives a page opened on its own the session's defaults
+    state.init_state()  # a page opened on its own gets the session's defaults
     dataset = current_dataset()
+    if state.clamp_sizes(len(dataset.loaded.items)):  # as Compose would: the sizes fit together
+        st.info(state.sizes_notice(len(dataset.loaded.items)), icon=":material/straighten:")
+    split = page_split()
     # current_dataset() keeps the session's hash of the dataset (the sample's too) up to date
     source, dataset_hash = _record_source(dataset), str(st.session_state[state.DATASET_HASH])
     train_source, train_hash = source, dataset_hash

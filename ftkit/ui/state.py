@@ -147,20 +147,27 @@ def persist_size(widget_key: str, setting: str, available: int, other: tuple[str
     ss[SIZES_NOTICE] = (available, text + f"{available:,} items.")
 
 
+def held_out_share(available: int) -> int:
+    """Return how many items a fitted split leaves for testing: a fifth, from 10 items up."""
+    return available // 5 if available >= 10 else 0
+
+
 def fit_sizes(train: int, validation: int, available: int) -> tuple[int, int]:
     """Return (train, validation) fitted together to ``available`` items.
 
-    Sizes that fit are kept. Otherwise validation keeps its share of the total, rounded, and
-    train gets the rest: at least one item for train, and one for validation if it asked for
-    any and there are two items (500 + 50 of 50 items gives 45 + 5).
+    Sizes that fit are kept. Otherwise a fifth of the items (from 10 items up) is left out
+    for Evaluate's held-out test, validation keeps its share of the rest, rounded, and train
+    gets what remains: at least one item for train, and one for validation if it asked for
+    any and there are two items (500 + 50 of 50 items gives 36 + 4, and 10 are held out).
     """
     if available < 1 or train + validation <= available:
         return train, validation
-    share = round(available * validation / (train + validation))
-    if validation and available >= 2:
+    room = available - held_out_share(available)
+    share = round(room * validation / (train + validation))
+    if validation and room >= 2:
         share = max(1, share)
-    share = min(share, available - 1)
-    return available - share, share
+    share = min(share, room - 1)
+    return room - share, share
 
 
 def clamp_sizes(available: int, widget_keys: tuple[str, ...] = ()) -> bool:
