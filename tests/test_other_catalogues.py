@@ -1,0 +1,73 @@
+"""Honest scores on catalogues that are not Best Buy: files a user brings, built here in code."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ftkit.history as history
+from ftkit.cli import main
+
+KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY")
+SPECS = "a 5.5-inch screen, a 12-megapixel camera and an IP57-waterproof case"
+
+
+@pytest.fixture(autouse=True)
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for name in KEYS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FTKIT_DATABASE_URL", f"sqlite:///{tmp_path / 'history.db'}")
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    history.close_all()
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
+    """Run the CLI with ``--json``; return the exit code, the parsed output and stderr."""
+    code = main([*args, "--json", "--no-history"])
+    out, err = capsys.readouterr()
+    return code, json.loads(out) if out.strip() else None, err
+
+
+def user_messages(folder: Path) -> list[str]:
+    lines = []
+    for name in ("fine_tune_train.jsonl", "fine_tune_validation.jsonl"):
+        for line in (folder / name).read_text().splitlines():
+            lines.append(json.loads(line)["messages"][1]["content"])
+    return lines
+
+
+def relisted(rows: int, relistings: int) -> list[list[object]]:
+    """Return ``rows`` lamps, then the first ``relistings`` of them again at a new price."""
+    first = [[f"Lamp {n:03d}", f"A desk lamp, model {n}, with {SPECS}.", 10 + n] for n in range(rows)]
+    again = [[title, text, price + 7] for title, text, price in first[:relistings]]
+    return first + again
+
+
+@pytest.mark.parametrize("sampling", ["first", "random", "stratified"])
+def test_a_listing_seen_in_training_is_never_scored_again_at_another_price(
+    cwd: Path, capsys: pytest.CaptureFixture[str], sampling: str
+) -> None:
+    write_csv(cwd / "lamps.csv", ["title", "description", "price"], relisted(90, 60))
+    split = ["--train", "50", "--validation", "10", "--sampling", sampling, "--seed", "3"]
+    code, prepared, err = run(capsys, "prepare", "--source", "lamps.csv", "--out", "out", *split)
+    assert code == 0, err
+    code, scored, err = run(capsys, "evaluate", "--model", "baseline:mean",
+                            "--source", "lamps.csv", *split)  # fmt: skip
+    assert code == 0, err
+    written = "\n".join(user_messages(cwd / "out"))
+    titles = [row["title"] for row in scored["items"]]
+    assert titles and not [title for title in titles if f"\n{title}\n" in written]
