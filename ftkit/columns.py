@@ -2,7 +2,8 @@
 
 Headers are compared after normalising them: case, spacing, punctuation and a unit in brackets
 do not matter ("Cost (USD)" is "cost", "Product_Name" is "product name"). Each role has a list
-of synonyms, best first; a column never takes two roles. A column the user names overrides
+of synonyms, best first; failing those, a header whose last word names the role ("Listing
+Title", "Shop Category", "Our Price", but not "Shipping Price"). A column never takes two roles. A column the user names overrides
 only its own role: the others are still detected. A price column whose unit names another
 currency ("Price (EUR)") is never detected as the price.
 
@@ -53,6 +54,17 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "department", "type", "product type", "group", "section",
     ),
 }  # fmt: skip
+# A header not among the synonyms still takes a role when its last word names it ("Listing
+# Title", "Shop Category", "Our Price"), unless another word says it is not the item's price.
+_LAST_WORDS: dict[str, frozenset[str]] = {
+    "price": frozenset({"price"}),
+    "title": frozenset({"title"}),
+    "text": frozenset({"description"}),
+    "category": frozenset({"category", "categories"}),
+}
+_NOT_THE_PRICE = frozenset(
+    {"shipping", "postage", "delivery", "handling", "tax", "vat", "fee", "deposit", "discount"}
+)
 _BRACKETS = re.compile(r"[(\[{]([^)\]}]*)[)\]}]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _DOLLARS = frozenset({"$", "us$", "usd", "us $"})
@@ -106,7 +118,15 @@ def _pick(columns: Sequence[str], role: str, taken: set[str]) -> str | None:
         if column in taken or (role == "price" and _is_foreign_price(column)):
             continue
         by_name.setdefault(normalise_header(column), column)
-    return next((by_name[n] for n in _SYNONYMS[role] if n in by_name), None)
+    found = next((by_name[n] for n in _SYNONYMS[role] if n in by_name), None)
+    return found or next((c for n, c in by_name.items() if _ends_with_role(n, role)), None)
+
+
+def _ends_with_role(name: str, role: str) -> bool:
+    words = name.split()
+    if not words or words[-1] not in _LAST_WORDS[role]:
+        return False
+    return role != "price" or not _NOT_THE_PRICE & set(words)
 
 
 def _is_amazon(columns: Sequence[str]) -> bool:

@@ -12,6 +12,8 @@ import pytest
 
 import ftkit.history as history
 from ftkit.cli import main
+from ftkit.columns import detect_mapping
+from ftkit.errors import SourceError
 
 KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY")
 SPECS = "a 5.5-inch screen, a 12-megapixel camera and an IP57-waterproof case"
@@ -71,3 +73,60 @@ def test_a_listing_seen_in_training_is_never_scored_again_at_another_price(
     written = "\n".join(user_messages(cwd / "out"))
     titles = [row["title"] for row in scored["items"]]
     assert titles and not [title for title in titles if f"\n{title}\n" in written]
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        (["Listing Title", "Item Description", "Price (USD)", "Shop Category"],
+         ("Price (USD)", "Listing Title", "Item Description", "Shop Category")),
+        (["Shipping Price", "Listing Title", "Our Price", "Full Description"],
+         ("Our Price", "Listing Title", "Full Description", None)),
+        (["SKU", "Web Title", "Tax Price", "Listing Price", "Sub Categories"],
+         ("Listing Price", "Web Title", None, "Sub Categories")),
+        (["sale price", "name", "title", "price", "description"],
+         ("price", "title", "description", None)),
+    ],
+)  # fmt: skip
+def test_a_header_ending_in_its_role_is_detected(
+    columns: list[str], expected: tuple[str, str | None, str | None, str | None]
+) -> None:
+    mapping = detect_mapping(columns)
+    text = mapping.text[0] if mapping.text else None
+    assert (mapping.price, mapping.title, text, mapping.category) == expected
+
+
+def test_a_shipping_price_is_never_the_price() -> None:
+    with pytest.raises(SourceError, match="no price column"):
+        detect_mapping(["Listing Title", "Shipping Price", "Delivery Fee Price"], "shop.csv")
+
+
+def etsy(rows: int) -> list[list[object]]:
+    return [
+        [f"Ring {n:03d}", f"A silver ring, size {n % 12}, with {SPECS}.", f"{5 + n}.50",
+         ["Jewelry", "Art"][n % 2]]
+        for n in range(rows)
+    ]  # fmt: skip
+
+
+def test_an_etsy_export_is_mapped_and_printed_and_keeps_its_specs(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = ["Listing Title", "Item Description", "Price (USD)", "Shop Category"]
+    write_csv(cwd / "etsy.csv", header, etsy(40))
+    code, data, err = run(capsys, "prepare", "--source", "etsy.csv", "--out", "out",
+                          "--train", "30", "--validation", "5")  # fmt: skip
+    assert code == 0, err
+    assert data["mapping"] == {
+        "price": "Price (USD)", "title": "Listing Title", "text": ["Item Description"],
+        "category": "Shop Category", "min_chars": 0, "scrub_part_numbers": False,
+    }  # fmt: skip
+    first = user_messages(cwd / "out")[0]
+    assert first.splitlines()[2] == "Ring 000"
+    assert all(spec in first for spec in ("5.5-inch", "12-megapixel", "IP57-waterproof"))
+    assert main(["prepare", "--source", "etsy.csv", "--out", "out", "--train", "30",
+                 "--validation", "5", "--no-history"]) == 0  # fmt: skip
+    assert (
+        "  columns: price 'Price (USD)', title 'Listing Title', text 'Item Description', "
+        "category 'Shop Category', part-number scrub off"
+    ) in capsys.readouterr().out.splitlines()
