@@ -3,9 +3,9 @@
 Headers are compared after normalising them: case, spacing, punctuation and a unit in brackets
 do not matter ("Cost (USD)" is "cost", "Product_Name" is "product name"). Each role has a list
 of synonyms, best first; failing those, a header whose last word names the role ("Listing
-Title", "Shop Category", "Our Price", but not "Shipping Price"). A column never takes two roles. A column the user names overrides
-only its own role: the others are still detected. A price column whose unit names another
-currency ("Price (EUR)") is never detected as the price.
+Title", "Shop Category", "Our Price", but not "Shipping Price"). A column never takes two
+roles. A column the user names overrides only its own role: the others are still detected.
+A price column whose unit names another currency ("Price (EUR)") is never detected as the price.
 
 Records in the shape of the course's Amazon Reviews 2023 metadata (``title``, ``description``,
 ``features`` and ``details``) get the course's treatment: the three text fields joined, at

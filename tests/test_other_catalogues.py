@@ -54,7 +54,8 @@ def user_messages(folder: Path) -> list[str]:
 
 def relisted(rows: int, relistings: int) -> list[list[object]]:
     """Return ``rows`` lamps, then the first ``relistings`` of them again at a new price."""
-    first = [[f"Lamp {n:03d}", f"A desk lamp, model {n}, with {SPECS}.", 10 + n] for n in range(rows)]
+    first = [[f"Lamp {n:03d}", f"A desk lamp, model {n}, with {SPECS}.", 10 + n]
+             for n in range(rows)]  # fmt: skip
     again = [[title, text, price + 7] for title, text, price in first[:relistings]]
     return first + again
 
@@ -65,7 +66,7 @@ def test_a_listing_seen_in_training_is_never_scored_again_at_another_price(
 ) -> None:
     write_csv(cwd / "lamps.csv", ["title", "description", "price"], relisted(90, 60))
     split = ["--train", "50", "--validation", "10", "--sampling", sampling, "--seed", "3"]
-    code, prepared, err = run(capsys, "prepare", "--source", "lamps.csv", "--out", "out", *split)
+    code, _, err = run(capsys, "prepare", "--source", "lamps.csv", "--out", "out", *split)
     assert code == 0, err
     code, scored, err = run(capsys, "evaluate", "--model", "baseline:mean",
                             "--source", "lamps.csv", *split)  # fmt: skip
