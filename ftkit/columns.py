@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from price_parser import Price
 
@@ -31,7 +32,9 @@ __all__ = [
     "describe_mapping",
     "detect_mapping",
     "guess_mapping",
+    "mapping_to_json",
     "normalise_header",
+    "overrides_from_json",
 ]
 
 AMAZON_TEXT = ("description", "features", "details")
@@ -213,3 +216,22 @@ def describe_mapping(mapping: ColumnMapping) -> str:
     if mapping.min_chars:
         parts.append(f"at least {mapping.min_chars} characters of text")
     return ", ".join(parts)
+
+
+def mapping_to_json(mapping: ColumnMapping | None) -> dict[str, Any] | None:
+    """Return the mapping as JSON (``text`` a list), as ``--json`` and a run's settings hold it."""
+    return None if mapping is None else {**asdict(mapping), "text": list(mapping.text)}
+
+
+def overrides_from_json(recorded: Any) -> ColumnOverrides | None:
+    """Return a recorded mapping as overrides that name every column it used; None if none."""
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("price"), str):
+        return None
+    text = recorded.get("text") or ()
+    return ColumnOverrides(
+        price=recorded["price"],
+        title=recorded.get("title") or None,
+        text=tuple(str(column) for column in text) if isinstance(text, list) else (),
+        category=recorded.get("category") or None,
+        scrub_part_numbers=bool(recorded.get("scrub_part_numbers")),
+    )

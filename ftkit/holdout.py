@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from ftkit.columns import ColumnMapping, ColumnOverrides
 from ftkit.errors import EvaluationError, SamplingError
 from ftkit.items import Item
 from ftkit.sampling import Split, SplitSettings, held_out, split_items
@@ -50,6 +51,7 @@ class EvaluationItems:
     split: SplitSettings
     train_label: str  # where the training items come from
     total: int = 0  # items in the scored source
+    mapping: ColumnMapping | None = None  # the scored table's columns (None: sample, pickle)
 
     def describe(self, size: int | None = None) -> str:
         """Return which items are scored, e.g. "250 held-out items of items.csv (outside …)"."""
@@ -139,8 +141,12 @@ def _label(source: str) -> str:
     return SAMPLE_LABEL if source == SAMPLE else Path(source).name
 
 
-def _load(source: str, split: Literal["train", "test", "all"] = "all") -> LoadedItems:
-    return load_items(source, split=split)
+def _load(
+    source: str,
+    split: Literal["train", "test", "all"] = "all",
+    overrides: ColumnOverrides | None = None,
+) -> LoadedItems:
+    return load_items(source, split=split, overrides=overrides)
 
 
 def _train_items(source: str, split: SplitSettings, fit: bool) -> list[Item]:
@@ -155,11 +161,13 @@ def choose_items(
     split: SplitSettings,
     train_source: str | None = None,
     fit_baselines: bool = True,
+    overrides: ColumnOverrides | None = None,
 ) -> EvaluationItems:
     """Load what an evaluation of ``source`` scores and what its baselines are fitted on.
 
     ``train_source`` (default: ``source`` itself, or the built-in sample for a test set) gives
     the baselines' training split; with ``fit_baselines=False`` nothing is loaded for them.
+    ``overrides`` names columns of ``source`` as ``prepare`` was told, so the split is the same.
     Raises ``SourceError`` or ``SamplingError`` for data that cannot be read or split.
     """
     if source == SAMPLE or is_test_set(source):
@@ -169,7 +177,8 @@ def choose_items(
         train = _train_items(trained_on, split, fit_baselines)
         label = _label(source)
         return EvaluationItems(scored, train, scope, label, split, _label(trained_on), len(scored))
-    chosen = held_out_items(_load(source).items, _label(source), split)
+    loaded = _load(source, overrides=overrides)
+    chosen = replace(held_out_items(loaded.items, _label(source), split), mapping=loaded.mapping)
     if fit_baselines and train_source not in (None, source):
         train = _train_items(str(train_source), split, fit_baselines)
         return replace(chosen, train=train, train_label=_label(str(train_source)))

@@ -131,3 +131,37 @@ def test_an_etsy_export_is_mapped_and_printed_and_keeps_its_specs(
         "  columns: price 'Price (USD)', title 'Listing Title', text 'Item Description', "
         "category 'Shop Category', part-number scrub off"
     ) in capsys.readouterr().out.splitlines()
+
+
+def two_prices(rows: int) -> list[list[object]]:
+    """Return mugs with a list price and, on two rows in three, a lower sale price."""
+    return [
+        [f"Mug {n:03d}", f"A stoneware mug, pattern {n}.", f"{20 + n}.00",
+         "" if n % 3 == 0 else f"{10 + n}.00"]
+        for n in range(rows)
+    ]  # fmt: skip
+
+
+def test_evaluate_takes_the_columns_prepare_was_told_and_reruns_with_them(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_csv(cwd / "mugs.csv", ["title", "description", "price", "sale price"], two_prices(150))
+    args = ["--source", "mugs.csv", "--price-column", "sale price", "--train", "40",
+            "--validation", "10", "--sampling", "random", "--seed", "5"]  # fmt: skip
+    code, prepared, err = run(capsys, "prepare", "--out", "out", *args)
+    assert code == 0, err
+    assert prepared["dropped"] == {"no price": 50} and prepared["mapping"]["title"] == "title"
+    code = main(["evaluate", "--model", "baseline:mean", "--no-save", "--json", *args])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    scored = json.loads(out)
+    assert scored["scored"]["mapping"]["price"] == "sale price"
+    assert "columns: price 'sale price', title 'title'" in err
+    written = "\n".join(user_messages(cwd / "out"))
+    titles = [row["title"] for row in scored["items"]]
+    assert len(titles) == 50 and not [t for t in titles if f"\n{t}\n" in written]
+    assert all(row["truth"] == 10 + int(row["title"][4:]) for row in scored["items"])
+    (recorded,) = history.list_runs("evaluate")
+    assert main(["history", "--rerun", str(recorded.id), "--json"]) == 0
+    again = history.get_run(json.loads(capsys.readouterr().out)["id"])
+    assert again.outputs["metrics"] == recorded.outputs["metrics"]

@@ -21,8 +21,9 @@ import orjson
 
 from ftkit.chat import DEFAULT_MAX_TOKENS, ChatPredictor
 from ftkit.cli import record_quietly
-from ftkit.cli.arguments import positive_int
+from ftkit.cli.arguments import add_column_arguments, column_overrides, positive_int
 from ftkit.clients import make_client, read_setting
+from ftkit.columns import describe_mapping, mapping_to_json
 from ftkit.errors import EvaluationError
 from ftkit.evaluate import (
     DEFAULT_SIZE,
@@ -92,6 +93,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--train-source", metavar="PATH",
         help="fit baselines on this source's training split (default: --source, or the "
         "sample for a test set)")  # fmt: skip
+    add_column_arguments(parser)
     add("--size", type=positive_int, default=DEFAULT_SIZE,
         help=f"score the first N of those items (default {DEFAULT_SIZE})")  # fmt: skip
     add("--workers", type=positive_int, default=DEFAULT_WORKERS, help="requests in flight")
@@ -121,7 +123,7 @@ def _choose(args: argparse.Namespace) -> EvaluationItems:
     """Return the items to score and the baselines' training items, or raise one clear line."""
     chosen = choose_items(
         args.source, split=_split(args), train_source=args.train_source,
-        fit_baselines=needs_training(args.model),
+        fit_baselines=needs_training(args.model), overrides=column_overrides(args),
     )  # fmt: skip
     chosen.require(NO_HELD_OUT)
     return chosen
@@ -223,6 +225,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _say_which(args: argparse.Namespace, chosen: EvaluationItems) -> None:
     print(f"scoring {chosen.describe(args.size)}", file=sys.stderr)
+    if chosen.mapping is not None:
+        print(f"columns: {describe_mapping(chosen.mapping)}", file=sys.stderr)
     if (short := chosen.shortfall(args.size)) is not None:
         print(f"note: {short}", file=sys.stderr)
     if needs_training(args.model):
@@ -237,6 +241,7 @@ def scored_json(chosen: EvaluationItems, size: int, model: str) -> dict[str, Any
         "available": len(chosen.items),
         "split": split_to_settings(chosen.split),
         "train": chosen.describe_train() if needs_training(model) else None,
+        "mapping": mapping_to_json(chosen.mapping),
     }
 
 
@@ -265,6 +270,7 @@ def _record(
         train_hash=train_hash if baseline else None,
         max_tokens=args.max_tokens, prefill=not args.no_prefill,
         split=chosen.split, scored=chosen.scope, scored_items=chosen.describe(args.size),
+        mapping=chosen.mapping,
     )  # fmt: skip
     return record_evaluate(result, settings, user=current_user(), saved=saved)
 
