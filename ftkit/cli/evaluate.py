@@ -225,12 +225,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _say_which(args: argparse.Namespace, chosen: EvaluationItems) -> None:
     print(f"scoring {chosen.describe(args.size)}", file=sys.stderr)
-    if chosen.mapping is not None:
-        print(f"columns: {describe_mapping(chosen.mapping)}", file=sys.stderr)
     if (short := chosen.shortfall(args.size)) is not None:
         print(f"note: {short}", file=sys.stderr)
     if needs_training(args.model):
         print(chosen.describe_train(), file=sys.stderr)
+    if chosen.mapping is not None:
+        print(f"columns: {describe_mapping(chosen.mapping)}", file=sys.stderr)
 
 
 def scored_json(chosen: EvaluationItems, size: int, model: str) -> dict[str, Any]:
