@@ -102,7 +102,8 @@ def _parse_csv(data: bytes, sep: str, max_rows: int | None) -> list[dict[str, An
     import pandas as pd
 
     rows = None if max_rows is None else max_rows + 1
-    frame = pd.read_csv(io.BytesIO(data), sep=sep, nrows=rows)
+    # cells stay text, as written: a price column of "1.299" is not quietly made 1.299
+    frame = pd.read_csv(io.BytesIO(data), sep=sep, nrows=rows, dtype=str)
     return frame.to_dict("records")  # type: ignore[return-value]
 
 

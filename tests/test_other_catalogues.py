@@ -14,6 +14,7 @@ import ftkit.history as history
 from ftkit.cli import main
 from ftkit.columns import detect_mapping
 from ftkit.errors import SourceError
+from tests.fake_chat import serve
 
 KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY")
 SPECS = "a 5.5-inch screen, a 12-megapixel camera and an IP57-waterproof case"
@@ -165,3 +166,79 @@ def test_evaluate_takes_the_columns_prepare_was_told_and_reruns_with_them(
     assert main(["history", "--rerun", str(recorded.id), "--json"]) == 0
     again = history.get_run(json.loads(capsys.readouterr().out)["id"])
     assert again.outputs["metrics"] == recorded.outputs["metrics"]
+
+
+EUROPEAN = ["€ 12,50", "12,50 €", "1.299,00", "CHF 30", "1.299", "45,-", "EUR 7", "12,5"]
+ODD = ["$10 - $20", "From $5", "$5.99/month", "Free", "(5)", "1e400", "$0.00", ""]
+
+
+def test_a_csv_of_odd_prices_drops_each_by_reason_and_misreads_none(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prices = EUROPEAN + ODD + ["1,299", "USD 1,299.99", " $ 45 ", "45.", ".99"]
+    rows = [[f"Vase {n:02d}", f"A glass vase, style {n}.", price] for n, price in enumerate(prices)]
+    rows += [[f"Bowl {n:02d}", f"A clay bowl, style {n}.", f"{n + 3}.25"] for n in range(20)]
+    write_csv(cwd / "shop.csv", ["title", "description", "price"], rows)
+    code, data, err = run(capsys, "prepare", "--source", "shop.csv", "--out", "out",
+                          "--train", "20", "--validation", "5")  # fmt: skip
+    assert code == 0, err
+    assert data["dropped"] == {
+        "price in another currency": 4, "ambiguous decimal comma in price": 3,
+        "ambiguous thousands dot in price": 1, "unparseable price": 5,
+        "price zero or negative": 2, "no price": 1,
+    }  # fmt: skip
+    answers = [m for line in (cwd / "out" / "fine_tune_train.jsonl").read_text().splitlines()
+               for m in json.loads(line)["messages"] if m["role"] == "assistant"]  # fmt: skip
+    assert [m["content"] for m in answers[:5]] == [
+        "Price is $1299.00", "Price is $1299.99", "Price is $45.00", "Price is $45.00",
+        "Price is $0.99",
+    ]  # fmt: skip
+
+
+def test_a_parquet_of_broken_numbers_drops_each_by_reason_and_scores_cleanly(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    broken = [0.0, -5.0, float("nan"), float("inf"), 1e300, 10.0**12]
+    prices = broken + [9.0 + n for n in range(60)]
+    frame = pd.DataFrame({"name": [f"Kettle {n:02d}" for n in range(len(prices))],
+                          "msrp": prices})  # fmt: skip
+    frame.to_parquet(cwd / "kettles.parquet")
+    code, data, err = run(capsys, "prepare", "--source", "kettles.parquet", "--out", "out",
+                          "--train", "20", "--validation", "5")  # fmt: skip
+    assert code == 0, err
+    assert data["dropped"] == {"price zero or negative": 2, "no price": 1,
+                               "unparseable price": 1, "price over $1,000,000,000": 2}  # fmt: skip
+    assert data["mapping"]["price"] == "msrp" and data["mapping"]["title"] == "name"
+    code, scored, err = run(capsys, "evaluate", "--model", "baseline:regression", "--source",
+                            "kettles.parquet", "--train", "20", "--validation", "5",
+                            "--no-save")  # fmt: skip
+    assert code == 0, err
+    assert scored["size"] == 35 and scored["mse"] < 10_000
+
+
+def test_a_model_answering_an_enormous_number_is_scored_not_a_crash(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def reply(body: dict[str, Any], attempt: int) -> tuple[Any, ...]:
+        return ("answer", "9" * 250)
+
+    with serve(reply) as fake:
+        code = main(["evaluate", "--model", "gpt-4o-mini", "--base-url", fake.url,
+                     "--size", "3", "--no-save", "--no-history"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "MSE inf" in out and "red 3" in out
+
+
+def test_a_csv_price_column_of_thousands_dots_is_read_as_text_not_as_small_numbers(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prices = ["1.299", "2.450", "12.50", "999", "3.5"] * 6
+    rows = [[f"Sofa {n:02d}", f"A three-seat sofa, fabric {n}.", p] for n, p in enumerate(prices)]
+    write_csv(cwd / "sofas.csv", ["title", "description", "price"], rows)
+    code, data, err = run(capsys, "prepare", "--source", "sofas.csv", "--out", "out",
+                          "--train", "10", "--validation", "2")  # fmt: skip
+    assert code == 0, err
+    assert data["dropped"] == {"ambiguous thousands dot in price": 12} and data["loaded"] == 18
