@@ -31,6 +31,7 @@ __all__ = [
     "choose_items",
     "held_out_items",
     "is_test_set",
+    "size_hint",
     "split_from_settings",
     "split_to_settings",
     "training_split",
@@ -38,6 +39,11 @@ __all__ = [
 
 Scope = Literal["held-out", "test split", "test set"]
 SAMPLE_LABEL = "the built-in sample"
+
+
+def _count(count: int, noun: str) -> str:
+    """Return e.g. "1 item" or "1,250 items"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -57,10 +63,13 @@ class EvaluationItems:
         """Return which items are scored, e.g. "250 held-out items of items.csv (outside …)"."""
         count = len(self.items) if size is None else min(size, len(self.items))
         if self.scope == "held-out":
-            return f"{count:,} held-out items of {self.label} (outside the {self.split.describe()})"
+            outside = f"(outside the {self.split.describe()})"
+            return f"{_count(count, 'held-out item')} of {self.label} {outside}"
         if self.scope == "test split":
-            return f"{count:,} items of {self.label}'s test split"
-        return f"the first {count:,} items of {self.label} (a test set: all of it is held out)"
+            return f"{_count(count, 'item')} of {self.label}'s test split"
+        return (
+            f"the first {_count(count, 'item')} of {self.label} (a test set: all of it is held out)"
+        )
 
     def describe_train(self) -> str:
         """Return what the baselines are fitted on."""
@@ -73,7 +82,9 @@ class EvaluationItems:
         """Return one line when fewer than ``size`` items are there to score, else None."""
         if len(self.items) >= size:
             return None
-        return f"only {len(self.items):,} items to score, not {size:,}: scoring all of them"
+        count = len(self.items)
+        which = "it" if count == 1 else "all of them"
+        return f"only {_count(count, 'item')} to score, not {size:,}: scoring {which}"
 
     def require(self, hint: str) -> None:
         """Raise ``EvaluationError`` (one line, ending with ``hint``) when nothing is held out."""
@@ -85,6 +96,26 @@ class EvaluationItems:
             f"{self.label}: no held-out items to score: its {self.total:,} items all go to the "
             f"{self.split.describe()}; {hint}"
         )
+
+
+def _smaller(split: SplitSettings, available: int) -> SplitSettings | None:
+    """Return ``split`` scaled to leave a tenth of ``available`` (at least one) held out."""
+    room = available - max(1, available // 10)
+    if room < 1:
+        return None
+    share = round(room * split.validation / (split.train + split.validation))
+    share = min(max(share, 1 if split.validation and room >= 2 else 0), room - 1)
+    return replace(split, train=room - share, validation=share)
+
+
+def size_hint(split: SplitSettings, available: int) -> str:
+    """Return sizes to try on a source of ``available`` items ("lower ...: try --train 41 ...")."""
+    smaller = _smaller(split, available)
+    if smaller is None:
+        return "it is too small to split: add items"
+    left = available - smaller.train - smaller.validation
+    sizes = f"--train {smaller.train:,} --validation {smaller.validation:,}"
+    return f"lower --train/--validation: try {sizes} (leaving {left:,} for evaluate)"
 
 
 def is_test_set(source: str | os.PathLike[str]) -> bool:

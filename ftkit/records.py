@@ -98,9 +98,16 @@ def _parse_json(data: bytes, label: str) -> list[dict[str, Any]]:
     return parsed
 
 
+def _separator(data: bytes, sep: str) -> str:
+    """Return ";" for a CSV whose header has more semicolons than commas (a European export)."""
+    header = data[: data.find(b"\n")] if b"\n" in data else data
+    return ";" if sep == "," and header.count(b";") > header.count(b",") else sep
+
+
 def _parse_csv(data: bytes, sep: str, max_rows: int | None) -> list[dict[str, Any]]:
     import pandas as pd
 
+    sep = _separator(data, sep)
     rows = None if max_rows is None else max_rows + 1
     # cells stay text, as written: a price column of "1.299" is not quietly made 1.299
     frame = pd.read_csv(io.BytesIO(data), sep=sep, nrows=rows, dtype=str)

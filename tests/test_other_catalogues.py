@@ -242,3 +242,45 @@ def test_a_csv_price_column_of_thousands_dots_is_read_as_text_not_as_small_numbe
                           "--train", "10", "--validation", "2")  # fmt: skip
     assert code == 0, err
     assert data["dropped"] == {"ambiguous thousands dot in price": 12} and data["loaded"] == 18
+
+
+def test_a_semicolon_separated_export_is_read_with_its_separator(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = ["title;description;price", '"Table, round";A round oak table.;"1,299"',
+             "Chair;An oak chair.;45.50"]  # fmt: skip
+    (cwd / "moebel.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, data, err = run(capsys, "prepare", "--source", "moebel.csv", "--out", "out",
+                          "--train", "1", "--validation", "1")  # fmt: skip
+    assert code == 0, err
+    assert data["mapping"]["title"] == "title" and data["loaded"] == 2
+    assert user_messages(cwd / "out")[0].splitlines()[2] == "Table, round"
+
+
+@pytest.mark.parametrize(
+    ("rows", "hint"),
+    [
+        (10, "lower --train/--validation: try --train 8 --validation 1 (leaving 1 for evaluate)"),
+        (50, "lower --train/--validation: try --train 41 --validation 4 (leaving 5 for evaluate)"),
+        (1, "it is too small to split: add items"),
+    ],
+)
+def test_a_small_file_gets_one_line_naming_it_with_sizes_that_work(
+    cwd: Path, capsys: pytest.CaptureFixture[str], rows: int, hint: str
+) -> None:
+    write_csv(cwd / "few.csv", ["title", "price"], [[f"Pen {n}", n + 1] for n in range(rows)])
+    code, data, err = run(capsys, "prepare", "--source", "few.csv", "--out", "out")
+    assert code == 2 and data is None and err.count("\n") == 1
+    assert err.startswith("ftkit: error: few.csv: asked for 500 train + 50 validation items")
+    assert err.rstrip().endswith(hint) and not list((cwd / "out").glob("*.jsonl"))
+    code, data, err = run(capsys, "evaluate", "--model", "baseline:mean", "--source", "few.csv")
+    assert code == 2 and data is None and err.count("\n") == 1
+    assert err.startswith("ftkit: error: few.csv: no held-out items to score")
+    assert hint in err and err.rstrip().endswith("(e.g. --source test.pkl)")
+    if rows > 1:
+        sizes = hint.split(" (")[0].split(": try ")[1].split()
+        code, _, err = run(capsys, "prepare", "--source", "few.csv", "--out", "out", *sizes)
+        assert code == 0, err
+        code, scored, err = run(capsys, "evaluate", "--model", "baseline:mean",
+                                "--source", "few.csv", *sizes, "--no-save")  # fmt: skip
+        assert code == 0 and scored["size"] == rows - int(sizes[1]) - int(sizes[3]), err

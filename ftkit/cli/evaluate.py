@@ -34,7 +34,7 @@ from ftkit.evaluate import (
     estimate_cost,
     evaluate,
 )
-from ftkit.holdout import EvaluationItems, choose_items, split_to_settings
+from ftkit.holdout import EvaluationItems, choose_items, size_hint, split_to_settings
 from ftkit.predictors import BASELINES, Predictor, is_baseline, make_baseline, needs_training
 from ftkit.recorders import evaluate_settings, record_evaluate
 from ftkit.recording import content_hash, current_user
@@ -61,7 +61,8 @@ WHICH_ITEMS = (
     "(a pickle named test*.pkl, e.g. test.pkl), all its items in order, as in the lecture; the "
     "baselines are then fitted on the training split of --train-source (default: the sample)."
 )
-NO_HELD_OUT = "lower --train/--validation, or score a separate test file (e.g. --source test.pkl)"
+SEPARATE_TEST = "score a separate test file (e.g. --source test.pkl)"
+NO_HELD_OUT = f"lower --train/--validation, or {SEPARATE_TEST}"
 OLD_TRAIN = (
     "--train is now the number of training items, as in prepare (default {default}); "
     "name the baselines' training file with --train-source {value}"
@@ -125,7 +126,10 @@ def _choose(args: argparse.Namespace) -> EvaluationItems:
         args.source, split=_split(args), train_source=args.train_source,
         fit_baselines=needs_training(args.model), overrides=column_overrides(args),
     )  # fmt: skip
-    chosen.require(NO_HELD_OUT)
+    hint = NO_HELD_OUT
+    if chosen.scope == "held-out" and not chosen.items and chosen.total:
+        hint = f"{size_hint(chosen.split, chosen.total)}, or {SEPARATE_TEST}"
+    chosen.require(hint)
     return chosen
 
 

@@ -15,6 +15,8 @@ from ftkit.cli.arguments import add_column_arguments, column_overrides
 from ftkit.cli.halves import prepare_in_two
 from ftkit.cli.recorder import start_recorder
 from ftkit.columns import describe_mapping, mapping_to_json
+from ftkit.errors import SamplingError
+from ftkit.holdout import size_hint
 from ftkit.messages import (
     DEFAULT_ASSISTANT_TEMPLATE,
     DEFAULT_SYSTEM_PROMPT,
@@ -23,7 +25,7 @@ from ftkit.messages import (
 )
 from ftkit.models import DEFAULT_MODEL
 from ftkit.prepare import PrepareResult, check_output_folder, prepare
-from ftkit.sampling import STRATEGIES
+from ftkit.sampling import STRATEGIES, SplitSettings
 from ftkit.sources import ColumnMapping, content_hash, load_items
 
 __all__ = ["register", "result_to_json"]
@@ -122,17 +124,29 @@ def _prepare(
                 return result, None
         loaded = load_items(args.source, overrides=column_overrides(args), keep=keep)
         keep(loaded)
-    result = prepare(
-        args.source,
-        loaded=loaded,
-        train=args.train,
-        validation=args.validation,
-        seed=args.seed,
-        strategy=args.sampling,
-        templates=templates,
-        out_dir=args.out,
-    )
+    try:
+        result = prepare(
+            args.source,
+            loaded=loaded,
+            train=args.train,
+            validation=args.validation,
+            seed=args.seed,
+            strategy=args.sampling,
+            templates=templates,
+            out_dir=args.out,
+        )
+    except SamplingError as err:
+        raise _too_few(args, err, len(loaded.items)) from None
     return result, loaded.mapping
+
+
+def _too_few(args: argparse.Namespace, err: SamplingError, available: int) -> SamplingError:
+    """Return the error naming the source, with sizes to try when the split asked too much."""
+    message = f"{Path(args.source).name}: {str(err).removeprefix('sampling: ')}"
+    if args.train + args.validation <= available or args.train < 1 or args.validation < 0:
+        return SamplingError(message)
+    split = SplitSettings(args.train, args.validation, args.seed, args.sampling)
+    return SamplingError(f"{message}; {size_hint(split, available)}")
 
 
 def _load_history_store() -> None:
