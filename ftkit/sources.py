@@ -68,10 +68,22 @@ class LoadedItems:
     dropped: dict[str, int] = field(default_factory=dict)
     mapping: ColumnMapping | None = None
     content_hash: str | None = None  # "sha256:<hex>" of the source's bytes, when read from them
+    empty_text: int = 0  # items kept whose text columns were empty (their prompt is the title)
 
     @property
     def dropped_total(self) -> int:
         return sum(self.dropped.values())
+
+    def text_warning(self) -> str | None:
+        """Return one line when most items have a title but no text, else None."""
+        if self.mapping is None or not self.mapping.text or self.empty_text * 2 <= len(self.items):
+            return None
+        columns = " + ".join(repr(c) for c in self.mapping.text)
+        return (
+            f"the text column {columns} is empty in {self.empty_text:,} of the "
+            f"{len(self.items):,} items, whose prompts hold only the title; name a fuller "
+            "column with --text-column (or the Data page's Text picker) if there is one"
+        )
 
 
 def require_items(loaded: LoadedItems) -> LoadedItems:
@@ -110,6 +122,7 @@ def items_from_records(
     """Turn raw records into items by ``mapping``, counting the rows dropped and why."""
     dropped: Counter[str] = Counter()
     items: list[Item] = []
+    empty_text = 0
     for record in records:
         price = read_price(record.get(mapping.price))
         if isinstance(price, str):
@@ -123,11 +136,12 @@ def items_from_records(
         if len(text) < mapping.min_chars:
             dropped[f"under {mapping.min_chars} characters of text"] += 1
             continue
+        empty_text += not text
         category = _category(record.get(mapping.category)) if mapping.category else ""
         scrub = mapping.scrub_part_numbers
         item = item_from_fields(title or text[:80], text, price, category, part_numbers=scrub)
         items.append(item)
-    return LoadedItems(label, items, len(records), dict(dropped), mapping)
+    return LoadedItems(label, items, len(records), dict(dropped), mapping, empty_text=empty_text)
 
 
 def records_to_items(

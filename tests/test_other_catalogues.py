@@ -284,3 +284,22 @@ def test_a_small_file_gets_one_line_naming_it_with_sizes_that_work(
         code, scored, err = run(capsys, "evaluate", "--model", "baseline:mean",
                                 "--source", "few.csv", *sizes, "--no-save")  # fmt: skip
         assert code == 0 and scored["size"] == rows - int(sizes[1]) - int(sizes[3]), err
+
+
+@pytest.mark.parametrize(("every", "warned"), [(10, True), (2, False), (1, False)])
+def test_a_text_column_empty_in_most_rows_is_said_in_one_warning(
+    cwd: Path, capsys: pytest.CaptureFixture[str], every: int, warned: bool
+) -> None:
+    rows = [[f"Cap {n:02d}", f"A wool cap, colour {n}." if n % every == 0 else "", n + 5]
+            for n in range(40)]  # fmt: skip
+    write_csv(cwd / "caps.csv", ["title", "description", "price"], rows)
+    code, data, err = run(capsys, "prepare", "--source", "caps.csv", "--out", "out",
+                          "--train", "30", "--validation", "5")  # fmt: skip
+    assert code == 0, err
+    assert data["loaded"] == 40 and data["dropped"] == {}
+    expected = (
+        "the text column 'description' is empty in 36 of the 40 items, whose prompts hold only "
+        "the title; name a fuller column with --text-column (or the Data page's Text picker) "
+        "if there is one"
+    )
+    assert data["warnings"] == ([expected] if warned else [])
