@@ -8,7 +8,8 @@ roles. A column the user names overrides only its own role: the others are still
 A price column whose unit names another currency ("Price (EUR)") is never detected as the price.
 
 Records in the shape of the course's Amazon Reviews 2023 metadata (``title``, ``description``,
-``features`` and ``details``) get the course's treatment: the three text fields joined, at
+``features`` and ``details``, with a field only that metadata has, such as ``main_category`` or
+``parent_asin``) get the course's treatment: the three text fields joined, at
 least 300 characters of text, and the part-number scrub.
 """
 
@@ -38,6 +39,10 @@ __all__ = [
 ]
 
 AMAZON_TEXT = ("description", "features", "details")
+# fields of Amazon Reviews 2023 metadata that a generic export with the three text fields lacks
+_AMAZON_ONLY = frozenset(
+    {"main_category", "parent_asin", "average_rating", "rating_number", "bought_together"}
+)
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "price": (
         "price", "price usd", "usd price", "sale price", "list price", "current price",
@@ -133,7 +138,8 @@ def _ends_with_role(name: str, role: str) -> bool:
 
 
 def _is_amazon(columns: Sequence[str]) -> bool:
-    return {"title", *AMAZON_TEXT} <= set(columns)
+    names = set(columns)
+    return {"title", *AMAZON_TEXT} <= names and bool(_AMAZON_ONLY & names)
 
 
 def check_columns(

@@ -303,3 +303,18 @@ def test_a_text_column_empty_in_most_rows_is_said_in_one_warning(
         "if there is one"
     )
     assert data["warnings"] == ([expected] if warned else [])
+
+
+def test_a_shop_export_with_amazon_like_text_fields_keeps_its_specs_and_short_texts(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header = ["title", "description", "features", "details", "price"]
+    rows = [[f"Phone X{n}00", f"A phone with {SPECS}.", "Dual SIM", "Colour black", 199 + n]
+            for n in range(12)]  # fmt: skip
+    write_csv(cwd / "phones.csv", header, rows)
+    code, data, err = run(capsys, "prepare", "--source", "phones.csv", "--out", "out",
+                          "--train", "10", "--validation", "2")  # fmt: skip
+    assert code == 0, err
+    assert data["loaded"] == 12 and data["dropped"] == {}
+    assert data["mapping"]["scrub_part_numbers"] is False and data["mapping"]["min_chars"] == 0
+    assert "12-megapixel" in user_messages(cwd / "out")[0]
