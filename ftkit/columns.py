@@ -5,7 +5,8 @@ do not matter ("Cost (USD)" is "cost", "Product_Name" is "product name"). Each r
 of synonyms, best first; failing those, a header whose last word names the role ("Listing
 Title", "Shop Category", "Our Price", but not "Shipping Price"). A column never takes two
 roles. A column the user names overrides only its own role: the others are still detected.
-A price column whose unit names another currency ("Price (EUR)") is never detected as the price.
+A price column whose header names another currency or cents ("Price (EUR)", "eur_price",
+"price_cents") is never detected as the price.
 
 Records in the shape of the course's Amazon Reviews 2023 metadata (``title``, ``description``,
 ``features`` and ``details``, with a field only that metadata has, such as ``main_category`` or
@@ -73,6 +74,13 @@ _LAST_WORDS: dict[str, frozenset[str]] = {
 _NOT_THE_PRICE = frozenset(
     {"shipping", "postage", "delivery", "handling", "tax", "vat", "fee", "deposit", "discount"}
 )
+# words in a price header that say its numbers are not whole US dollars
+_NOT_DOLLARS = frozenset(
+    {"eur", "euro", "euros", "gbp", "pound", "pounds", "chf", "cad", "aud", "nzd", "jpy", "yen",
+     "cny", "rmb", "inr", "rupee", "rupees", "sek", "nok", "dkk", "pln", "czk", "huf", "brl",
+     "mxn", "hkd", "sgd", "krw", "rub", "zar", "ils", "aed", "sar", "thb", "cent", "cents",
+     "pence", "penny", "paise"}
+)  # fmt: skip
 _BRACKETS = re.compile(r"[(\[{]([^)\]}]*)[)\]}]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _DOLLARS = frozenset({"$", "us$", "usd", "us $"})
@@ -113,6 +121,9 @@ def normalise_header(header: object) -> str:
 
 
 def _is_foreign_price(header: str) -> bool:
+    """Return True when a header names a unit other than dollars: "Price (EUR)", "price_cents"."""
+    if _NOT_DOLLARS & set(_NOT_WORD.sub(" ", header).lower().split()):
+        return True
     for unit in _BRACKETS.findall(header):
         currency = Price.fromstring(unit).currency
         if currency is not None and currency.strip().lower() not in _DOLLARS:

@@ -318,3 +318,25 @@ def test_a_shop_export_with_amazon_like_text_fields_keeps_its_specs_and_short_te
     assert data["loaded"] == 12 and data["dropped"] == {}
     assert data["mapping"]["scrub_part_numbers"] is False and data["mapping"]["min_chars"] == 0
     assert "12-megapixel" in user_messages(cwd / "out")[0]
+
+
+@pytest.mark.parametrize(
+    ("columns", "price"),
+    [
+        (["title", "Price (cents)", "Price (USD)"], "Price (USD)"),
+        (["title", "eur_price", "usd_price"], "usd_price"),
+        (["title", "price_cents", "Our Price"], "Our Price"),
+        (["title", "EUR Price", "price"], "price"),
+        (["title", "Price (€)", "Price ($)"], "Price ($)"),
+        (["title", "eur_price"], None),
+        (["title", "Price (pence)"], None),
+    ],
+)
+def test_a_price_header_in_cents_or_another_currency_is_never_taken(
+    columns: list[str], price: str | None
+) -> None:
+    if price is None:
+        with pytest.raises(SourceError, match="no price column"):
+            detect_mapping(columns, "shop.csv")
+    else:
+        assert detect_mapping(columns).price == price
