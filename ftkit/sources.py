@@ -25,7 +25,7 @@ from ftkit.curation import item_from_fields, text_of_record
 from ftkit.errors import SourceError
 from ftkit.items import Item
 from ftkit.pickles import Keep, load_course_pickle
-from ftkit.prices import read_price
+from ftkit.prices import OTHER_CURRENCY, read_price
 from ftkit.records import DEFAULT_READ_LIMITS, ReadLimits, read_records
 from ftkit.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
 
@@ -74,8 +74,11 @@ class LoadedItems:
     def dropped_total(self) -> int:
         return sum(self.dropped.values())
 
-    def text_warning(self) -> str | None:
-        """Return one line when most items have a title but no text, else None."""
+    def warnings(self) -> list[str]:
+        """Return a line for each thing about the kept items a user should check."""
+        return [line for line in (self._text_warning(), self._currency_warning()) if line]
+
+    def _text_warning(self) -> str | None:
         if self.mapping is None or not self.mapping.text or self.empty_text * 2 <= len(self.items):
             return None
         columns = " + ".join(repr(c) for c in self.mapping.text)
@@ -83,6 +86,15 @@ class LoadedItems:
             f"the text column {columns} is empty in {self.empty_text:,} of the "
             f"{len(self.items):,} items, whose prompts hold only the title; name a fuller "
             "column with --text-column (or the Data page's Text picker) if there is one"
+        )
+
+    def _currency_warning(self) -> str | None:
+        foreign = self.dropped.get(OTHER_CURRENCY, 0)
+        if not foreign or self.mapping is None:
+            return None
+        return (
+            f"{foreign:,} prices in {self.mapping.price!r} are in another currency (dropped); "
+            f"the {len(self.items):,} kept were read as US dollars: check that they are"
         )
 
 

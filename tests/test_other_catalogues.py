@@ -187,6 +187,10 @@ def test_a_csv_of_odd_prices_drops_each_by_reason_and_misreads_none(
         "ambiguous thousands dot in price": 1, "unparseable price": 5,
         "price zero or negative": 2, "no price": 1,
     }  # fmt: skip
+    assert data["warnings"] == [
+        f"4 prices in 'price' are in another currency (dropped); the {data['loaded']} kept "
+        "were read as US dollars: check that they are"
+    ]
     answers = [m for line in (cwd / "out" / "fine_tune_train.jsonl").read_text().splitlines()
                for m in json.loads(line)["messages"] if m["role"] == "assistant"]  # fmt: skip
     assert [m["content"] for m in answers[:5]] == [
