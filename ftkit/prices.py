@@ -10,7 +10,8 @@ for the currency and the amount, then a strict check of the amount's digits:
 - a dot before exactly three digits (``1.299``, ``12.345``) may separate thousands, as in much
   of Europe and Latin America, so it is refused too (``0.125`` is read);
 - plain numbers, including ``1e3``, are read by Python; ``1e400`` (infinite) and anything over
-  ``MAX_PRICE`` (a sentinel such as ``1e300``, not a product's price) are refused;
+  ``MAX_PRICE`` (a sentinel such as ``1e300``, not a product's price) are refused, and so is a
+  positive price under a cent (``0.001``), which the messages would show as ``$0.00``;
 - other words or numbers around the amount ("iPhone 6", ``$10 - $20``) are refused, and so are
   marks that change its meaning: a minus or accounting brackets (``(5)``) make it negative, a
   sign after it (``5+``, ``5-``) or a unit (``/month``) make it something other than a price.
@@ -35,6 +36,7 @@ __all__ = [
     "NO_PRICE",
     "OTHER_CURRENCY",
     "TOO_LARGE",
+    "TOO_SMALL",
     "UNPARSEABLE",
     "read_price",
 ]
@@ -47,6 +49,7 @@ AMBIGUOUS_DOT: Final = "ambiguous thousands dot in price"
 NOT_POSITIVE: Final = "price zero or negative"
 TOO_LARGE: Final = "price over $1,000,000,000"
 MAX_PRICE: Final = 1e9
+TOO_SMALL: Final = "price under one cent"
 
 _DOLLARS = frozenset({"$", "us$", "usd", "us $", "u.s.$"})
 _PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -64,7 +67,9 @@ def _checked(price: float) -> float | str:
         return UNPARSEABLE
     if price > MAX_PRICE:
         return TOO_LARGE
-    return price if price > 0 else NOT_POSITIVE
+    if price <= 0:
+        return NOT_POSITIVE
+    return price if price >= 0.01 else TOO_SMALL
 
 
 def _from_number(value: SupportsFloat) -> float | str:

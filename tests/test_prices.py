@@ -16,6 +16,7 @@ from ftkit.prices import (
     NOT_POSITIVE,
     OTHER_CURRENCY,
     TOO_LARGE,
+    TOO_SMALL,
     UNPARSEABLE,
     read_price,
 )
@@ -127,6 +128,10 @@ def test_parse_price_is_the_price_or_none(value: object, expected: float | None)
         ("1e300", TOO_LARGE),
         ("$1,000,000,001", TOO_LARGE),
         (MAX_PRICE, MAX_PRICE),
+        # under a cent, the messages would say $0.00
+        ("0.001", TOO_SMALL),
+        (0.004, TOO_SMALL),
+        ("$0.01", 0.01),
     ],
 )
 def test_other_catalogues_prices_are_read_or_refused_never_misread(
