@@ -85,6 +85,7 @@ _BRACKETS = re.compile(r"[(\[{]([^)\]}]*)[)\]}]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _DOLLARS = frozenset({"$", "us$", "usd", "us $"})
 _NO_COLUMNS_SHOWN = 12
+_MAX_UNIT_CHARS = 20
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,8 @@ def _is_foreign_price(header: str) -> bool:
     if _NOT_DOLLARS & set(_NOT_WORD.sub(" ", header).lower().split()):
         return True
     for unit in _BRACKETS.findall(header):
+        if len(unit) > _MAX_UNIT_CHARS:  # no currency; the parser would take minutes on it
+            continue
         currency = Price.fromstring(unit).currency
         if currency is not None and currency.strip().lower() not in _DOLLARS:
             return True

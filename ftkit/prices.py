@@ -12,6 +12,7 @@ for the currency and the amount, then a strict check of the amount's digits:
 - plain numbers, including ``1e3``, are read by Python; ``1e400`` (infinite) and anything over
   ``MAX_PRICE`` (a sentinel such as ``1e300``, not a product's price) are refused, and so is a
   positive price under a cent (``0.001``), which the messages would show as ``$0.00``;
+- text longer than ``MAX_PRICE_CHARS`` is no price (and would take the parser minutes);
 - other words or numbers around the amount ("iPhone 6", ``$10 - $20``) are refused, and so are
   marks that change its meaning: a minus or accounting brackets (``(5)``) make it negative, a
   sign after it (``5+``, ``5-``) or a unit (``/month``) make it something other than a price.
@@ -32,6 +33,7 @@ __all__ = [
     "AMBIGUOUS_COMMA",
     "AMBIGUOUS_DOT",
     "MAX_PRICE",
+    "MAX_PRICE_CHARS",
     "NOT_POSITIVE",
     "NO_PRICE",
     "OTHER_CURRENCY",
@@ -49,6 +51,7 @@ AMBIGUOUS_DOT: Final = "ambiguous thousands dot in price"
 NOT_POSITIVE: Final = "price zero or negative"
 TOO_LARGE: Final = "price over $1,000,000,000"
 MAX_PRICE: Final = 1e9
+MAX_PRICE_CHARS: Final = 100  # "USD 1,299.99 each (approx.)" is 27
 TOO_SMALL: Final = "price under one cent"
 
 _DOLLARS = frozenset({"$", "us$", "usd", "us $", "u.s.$"})
@@ -104,6 +107,8 @@ def _from_text(text: str) -> float | str:
     text = text.strip()
     if not text:
         return NO_PRICE
+    if len(text) > MAX_PRICE_CHARS:
+        return UNPARSEABLE
     if _THOUSANDS_DOT.fullmatch(text):
         return AMBIGUOUS_DOT
     if _PLAIN.fullmatch(text):

@@ -14,6 +14,8 @@ import ftkit.history as history
 from ftkit.cli import main
 from ftkit.columns import detect_mapping
 from ftkit.errors import SourceError
+from ftkit.prices import read_price
+from ftkit.sources import load_items_from_bytes
 from tests.fake_chat import serve
 
 KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY")
@@ -344,3 +346,20 @@ def test_a_price_header_in_cents_or_another_currency_is_never_taken(
             detect_mapping(columns, "shop.csv")
     else:
         assert detect_mapping(columns).price == price
+
+
+@pytest.mark.timeout(30)
+def test_a_hostile_upload_with_a_long_price_cell_and_header_is_read_at_once() -> None:
+    cell = "1 " * 200_000  # price-parser alone takes minutes on this
+    header = "Price (" + "1 " * 200_000 + ")"
+    data = (f'title,"{header}",price\nLamp,"{cell}","{cell}"\nRug,5,12.50\n').encode()
+    loaded = load_items_from_bytes(data, "hostile.csv")
+    assert loaded.dropped == {"unparseable price": 1} and [i.title for i in loaded.items] == ["Rug"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("$" + " " * 120 + "12", "unparseable price"), ("$" + " " * 60 + "12", 12.0)],
+)
+def test_a_price_cell_longer_than_any_price_is_not_read(value: str, expected: object) -> None:
+    assert read_price(value) == expected
