@@ -180,6 +180,10 @@ def _load(
     return load_items(source, split=split, overrides=overrides)
 
 
+def _same_file(one: str, other: str) -> bool:
+    return one == other or Path(one).expanduser().resolve() == Path(other).expanduser().resolve()
+
+
 def _train_items(source: str, split: SplitSettings, fit: bool) -> list[Item]:
     if not fit:
         return []
@@ -210,7 +214,7 @@ def choose_items(
         return EvaluationItems(scored, train, scope, label, split, _label(trained_on), len(scored))
     loaded = _load(source, overrides=overrides)
     chosen = replace(held_out_items(loaded.items, _label(source), split), mapping=loaded.mapping)
-    if fit_baselines and train_source not in (None, source):
+    if fit_baselines and train_source is not None and not _same_file(train_source, source):
         train = _train_items(str(train_source), split, fit_baselines)
         return replace(chosen, train=train, train_label=_label(str(train_source)))
     return chosen if fit_baselines else replace(chosen, train=[])

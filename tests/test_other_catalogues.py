@@ -363,3 +363,17 @@ def test_a_hostile_upload_with_a_long_price_cell_and_header_is_read_at_once() ->
 )
 def test_a_price_cell_longer_than_any_price_is_not_read(value: str, expected: object) -> None:
     assert read_price(value) == expected
+
+
+def test_the_same_file_named_again_as_train_source_is_read_with_the_named_columns(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_csv(cwd / "mugs.csv", ["title", "description", "price", "sale price"], two_prices(150))
+    args = ["--model", "baseline:mean", "--price-column", "sale price", "--train", "40",
+            "--validation", "10", "--no-save"]  # fmt: skip
+    code, alone, err = run(capsys, "evaluate", "--source", "mugs.csv", *args)
+    assert code == 0, err
+    code, again, err = run(capsys, "evaluate", "--source", "mugs.csv",
+                           "--train-source", "./mugs.csv", *args)  # fmt: skip
+    assert code == 0, err
+    assert [r["guess"] for r in again["items"]] == [r["guess"] for r in alone["items"]]
