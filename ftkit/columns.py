@@ -2,12 +2,15 @@
 
 Headers are compared after normalising them: case, spacing, punctuation and a unit in brackets
 do not matter ("Cost (USD)" is "cost", "Product_Name" is "product name"). Each role has a list
-of synonyms, best first; a column never takes two roles. A column the user names overrides
-only its own role: the others are still detected. A price column whose unit names another
-currency ("Price (EUR)") is never detected as the price.
+of synonyms, best first; failing those, a header whose last word names the role ("Listing
+Title", "Shop Category", "Our Price", but not "Shipping Price"). A column never takes two
+roles. A column the user names overrides only its own role: the others are still detected.
+A price column whose header names another currency or cents ("Price (EUR)", "eur_price",
+"price_cents") is never detected as the price.
 
 Records in the shape of the course's Amazon Reviews 2023 metadata (``title``, ``description``,
-``features`` and ``details``) get the course's treatment: the three text fields joined, at
+``features`` and ``details``, with a field only that metadata has, such as ``main_category`` or
+``parent_asin``) get the course's treatment: the three text fields joined, at
 least 300 characters of text, and the part-number scrub.
 """
 
@@ -15,7 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from price_parser import Price
 
@@ -30,10 +34,16 @@ __all__ = [
     "describe_mapping",
     "detect_mapping",
     "guess_mapping",
+    "mapping_to_json",
     "normalise_header",
+    "overrides_from_json",
 ]
 
 AMAZON_TEXT = ("description", "features", "details")
+# fields of Amazon Reviews 2023 metadata that a generic export with the three text fields lacks
+_AMAZON_ONLY = frozenset(
+    {"main_category", "parent_asin", "average_rating", "rating_number", "bought_together"}
+)
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "price": (
         "price", "price usd", "usd price", "sale price", "list price", "current price",
@@ -53,10 +63,29 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "department", "type", "product type", "group", "section",
     ),
 }  # fmt: skip
+# A header not among the synonyms still takes a role when its last word names it ("Listing
+# Title", "Shop Category", "Our Price"), unless another word says it is not the item's price.
+_LAST_WORDS: dict[str, frozenset[str]] = {
+    "price": frozenset({"price"}),
+    "title": frozenset({"title"}),
+    "text": frozenset({"description"}),
+    "category": frozenset({"category", "categories"}),
+}
+_NOT_THE_PRICE = frozenset(
+    {"shipping", "postage", "delivery", "handling", "tax", "vat", "fee", "deposit", "discount"}
+)
+# words in a price header that say its numbers are not whole US dollars
+_NOT_DOLLARS = frozenset(
+    {"eur", "euro", "euros", "gbp", "pound", "pounds", "chf", "cad", "aud", "nzd", "jpy", "yen",
+     "cny", "rmb", "inr", "rupee", "rupees", "sek", "nok", "dkk", "pln", "czk", "huf", "brl",
+     "mxn", "hkd", "sgd", "krw", "rub", "zar", "ils", "aed", "sar", "thb", "cent", "cents",
+     "pence", "penny", "paise"}
+)  # fmt: skip
 _BRACKETS = re.compile(r"[(\[{]([^)\]}]*)[)\]}]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _DOLLARS = frozenset({"$", "us$", "usd", "us $"})
 _NO_COLUMNS_SHOWN = 12
+_MAX_UNIT_CHARS = 20
 
 
 @dataclass(frozen=True)
@@ -93,7 +122,12 @@ def normalise_header(header: object) -> str:
 
 
 def _is_foreign_price(header: str) -> bool:
+    """Return True when a header names a unit other than dollars: "Price (EUR)", "price_cents"."""
+    if _NOT_DOLLARS & set(_NOT_WORD.sub(" ", header).lower().split()):
+        return True
     for unit in _BRACKETS.findall(header):
+        if len(unit) > _MAX_UNIT_CHARS:  # no currency; the parser would take minutes on it
+            continue
         currency = Price.fromstring(unit).currency
         if currency is not None and currency.strip().lower() not in _DOLLARS:
             return True
@@ -106,11 +140,20 @@ def _pick(columns: Sequence[str], role: str, taken: set[str]) -> str | None:
         if column in taken or (role == "price" and _is_foreign_price(column)):
             continue
         by_name.setdefault(normalise_header(column), column)
-    return next((by_name[n] for n in _SYNONYMS[role] if n in by_name), None)
+    found = next((by_name[n] for n in _SYNONYMS[role] if n in by_name), None)
+    return found or next((c for n, c in by_name.items() if _ends_with_role(n, role)), None)
+
+
+def _ends_with_role(name: str, role: str) -> bool:
+    words = name.split()
+    if not words or words[-1] not in _LAST_WORDS[role]:
+        return False
+    return role != "price" or not _NOT_THE_PRICE & set(words)
 
 
 def _is_amazon(columns: Sequence[str]) -> bool:
-    return {"title", *AMAZON_TEXT} <= set(columns)
+    names = set(columns)
+    return {"title", *AMAZON_TEXT} <= names and bool(_AMAZON_ONLY & names)
 
 
 def check_columns(
@@ -193,3 +236,22 @@ def describe_mapping(mapping: ColumnMapping) -> str:
     if mapping.min_chars:
         parts.append(f"at least {mapping.min_chars} characters of text")
     return ", ".join(parts)
+
+
+def mapping_to_json(mapping: ColumnMapping | None) -> dict[str, Any] | None:
+    """Return the mapping as JSON (``text`` a list), as ``--json`` and a run's settings hold it."""
+    return None if mapping is None else {**asdict(mapping), "text": list(mapping.text)}
+
+
+def overrides_from_json(recorded: Any) -> ColumnOverrides | None:
+    """Return a recorded mapping as overrides that name every column it used; None if none."""
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("price"), str):
+        return None
+    text = recorded.get("text") or ()
+    return ColumnOverrides(
+        price=recorded["price"],
+        title=recorded.get("title") or None,
+        text=tuple(str(column) for column in text) if isinstance(text, list) else (),
+        category=recorded.get("category") or None,
+        scrub_part_numbers=bool(recorded.get("scrub_part_numbers")),
+    )

@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from ftkit.columns import ColumnMapping, ColumnOverrides
 from ftkit.errors import EvaluationError, SamplingError
 from ftkit.items import Item
-from ftkit.sampling import Split, SplitSettings, held_out, split_items
+from ftkit.sampling import Split, SplitSettings, fit_sizes, held_out, split_items
 from ftkit.sources import PICKLE_SUFFIXES, SAMPLE, LoadedItems, load_items
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "choose_items",
     "held_out_items",
     "is_test_set",
+    "size_hint",
     "split_from_settings",
     "split_to_settings",
     "training_split",
@@ -37,6 +39,11 @@ __all__ = [
 
 Scope = Literal["held-out", "test split", "test set"]
 SAMPLE_LABEL = "the built-in sample"
+
+
+def _count(count: int, noun: str) -> str:
+    """Return e.g. "1 item" or "1,250 items"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -50,15 +57,19 @@ class EvaluationItems:
     split: SplitSettings
     train_label: str  # where the training items come from
     total: int = 0  # items in the scored source
+    mapping: ColumnMapping | None = None  # the scored table's columns (None: sample, pickle)
 
     def describe(self, size: int | None = None) -> str:
         """Return which items are scored, e.g. "250 held-out items of items.csv (outside …)"."""
         count = len(self.items) if size is None else min(size, len(self.items))
         if self.scope == "held-out":
-            return f"{count:,} held-out items of {self.label} (outside the {self.split.describe()})"
+            outside = f"(outside the {self.split.describe()})"
+            return f"{_count(count, 'held-out item')} of {self.label} {outside}"
         if self.scope == "test split":
-            return f"{count:,} items of {self.label}'s test split"
-        return f"the first {count:,} items of {self.label} (a test set: all of it is held out)"
+            return f"{_count(count, 'item')} of {self.label}'s test split"
+        return (
+            f"the first {_count(count, 'item')} of {self.label} (a test set: all of it is held out)"
+        )
 
     def describe_train(self) -> str:
         """Return what the baselines are fitted on."""
@@ -71,7 +82,9 @@ class EvaluationItems:
         """Return one line when fewer than ``size`` items are there to score, else None."""
         if len(self.items) >= size:
             return None
-        return f"only {len(self.items):,} items to score, not {size:,}: scoring all of them"
+        count = len(self.items)
+        which = "it" if count == 1 else "all of them"
+        return f"only {_count(count, 'item')} to score, not {size:,}: scoring {which}"
 
     def require(self, hint: str) -> None:
         """Raise ``EvaluationError`` (one line, ending with ``hint``) when nothing is held out."""
@@ -83,6 +96,24 @@ class EvaluationItems:
             f"{self.label}: no held-out items to score: its {self.total:,} items all go to the "
             f"{self.split.describe()}; {hint}"
         )
+
+
+def _smaller(split: SplitSettings, available: int) -> SplitSettings | None:
+    """Return ``split`` fitted to leave some of ``available`` held out, as the dashboard does."""
+    train, validation = fit_sizes(split.train, split.validation, available, keep_fitting=False)
+    if available - train - validation < 1 or train < 1:
+        return None
+    return replace(split, train=train, validation=validation)
+
+
+def size_hint(split: SplitSettings, available: int) -> str:
+    """Return sizes to try on a source of ``available`` items ("lower ...: try --train 41 ...")."""
+    smaller = _smaller(split, available)
+    if smaller is None:
+        return "it is too small to split: add items"
+    left = available - smaller.train - smaller.validation
+    sizes = f"--train {smaller.train:,} --validation {smaller.validation:,}"
+    return f"lower --train/--validation: try {sizes} (leaving {left:,} for evaluate)"
 
 
 def is_test_set(source: str | os.PathLike[str]) -> bool:
@@ -139,8 +170,16 @@ def _label(source: str) -> str:
     return SAMPLE_LABEL if source == SAMPLE else Path(source).name
 
 
-def _load(source: str, split: Literal["train", "test", "all"] = "all") -> LoadedItems:
-    return load_items(source, split=split)
+def _load(
+    source: str,
+    split: Literal["train", "test", "all"] = "all",
+    overrides: ColumnOverrides | None = None,
+) -> LoadedItems:
+    return load_items(source, split=split, overrides=overrides)
+
+
+def _same_file(one: str, other: str) -> bool:
+    return one == other or Path(one).expanduser().resolve() == Path(other).expanduser().resolve()
 
 
 def _train_items(source: str, split: SplitSettings, fit: bool) -> list[Item]:
@@ -155,11 +194,13 @@ def choose_items(
     split: SplitSettings,
     train_source: str | None = None,
     fit_baselines: bool = True,
+    overrides: ColumnOverrides | None = None,
 ) -> EvaluationItems:
     """Load what an evaluation of ``source`` scores and what its baselines are fitted on.
 
     ``train_source`` (default: ``source`` itself, or the built-in sample for a test set) gives
     the baselines' training split; with ``fit_baselines=False`` nothing is loaded for them.
+    ``overrides`` names columns of ``source`` as ``prepare`` was told, so the split is the same.
     Raises ``SourceError`` or ``SamplingError`` for data that cannot be read or split.
     """
     if source == SAMPLE or is_test_set(source):
@@ -169,8 +210,9 @@ def choose_items(
         train = _train_items(trained_on, split, fit_baselines)
         label = _label(source)
         return EvaluationItems(scored, train, scope, label, split, _label(trained_on), len(scored))
-    chosen = held_out_items(_load(source).items, _label(source), split)
-    if fit_baselines and train_source not in (None, source):
+    loaded = _load(source, overrides=overrides)
+    chosen = replace(held_out_items(loaded.items, _label(source), split), mapping=loaded.mapping)
+    if fit_baselines and train_source is not None and not _same_file(train_source, source):
         train = _train_items(str(train_source), split, fit_baselines)
         return replace(chosen, train=train, train_label=_label(str(train_source)))
     return chosen if fit_baselines else replace(chosen, train=[])

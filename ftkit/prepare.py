@@ -202,7 +202,7 @@ def prepare(
         train_count=len(split.train),
         validation_count=len(split.validation),
         skipped_duplicates=split.skipped_duplicates,
-        warnings=leak_warnings(templates),
+        warnings=[*leak_warnings(templates), *data.warnings()],
         dataset_hash=data.content_hash,
         train_sha256=written.train_sha256,
         validation_sha256=written.validation_sha256,

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import openai
 
 from ftkit.chat import DEFAULT_MAX_TOKENS, ChatPredictor
+from ftkit.columns import ColumnMapping, mapping_to_json, overrides_from_json
 from ftkit.errors import HistoryError
 from ftkit.evaluate import Run as Evaluation
 from ftkit.evaluate import estimate_cost, evaluate
@@ -255,12 +256,13 @@ def evaluate_settings(
     split: SplitSettings | None = None,
     scored: Scope | None = None,
     scored_items: str | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> dict[str, Any]:
     """Return the settings an evaluation records; enough to run it again.
 
     ``split`` is the split the held-out items (and the baselines' training items) come from,
     ``scored`` which items were scored ("held-out", "test split" or "test set") and
-    ``scored_items`` the line that says so.
+    ``scored_items`` the line that says so; ``mapping`` the scored table's columns.
     """
     settings: dict[str, Any] = {
         "model": model,
@@ -272,6 +274,8 @@ def evaluate_settings(
     }
     if scored is not None:
         settings.update(scored=scored, scored_items=scored_items)
+    if mapping is not None:
+        settings["mapping"] = mapping_to_json(mapping)
     if is_baseline(model):
         settings["train_source"] = train_source or SAMPLE
         settings["train_hash"] = _hash_label(train_hash) if train_hash else None
@@ -368,6 +372,7 @@ def _recorded_items(run: Run, source: str, model: str) -> EvaluationItems:
     chosen = choose_items(
         source, split=split_from_settings(settings.get("split")),
         train_source=str(train) if train else None, fit_baselines=needs_training(model),
+        overrides=overrides_from_json(settings.get("mapping")),
     )  # fmt: skip
     chosen.require(f"run {run.id} cannot be run again")
     return chosen

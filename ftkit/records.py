@@ -123,16 +123,24 @@ def _parse_json(data: bytes, label: str, max_cells: int | None) -> list[dict[str
     return parsed
 
 
+def _separator(data: bytes, sep: str) -> str:
+    """Return ";" for a CSV whose header has more semicolons than commas (a European export)."""
+    header = data[: data.find(b"\n")] if b"\n" in data else data
+    return ";" if sep == "," and header.count(b";") > header.count(b",") else sep
+
+
 def _parse_csv(data: bytes, sep: str, label: str, limits: ReadLimits) -> list[dict[str, Any]]:
     import pandas as pd
 
+    sep = _separator(data, sep)
     header = data[: data.find(b"\n")] if b"\n" in data else data
     columns = header.count(sep.encode()) + 1  # at least as many as the header names
     if columns > MAX_COLUMNS:
         raise _too_many(label, MAX_COLUMNS, "columns")
     cell_rows = None if limits.max_cells is None else limits.max_cells // columns
     bounds = [n + 1 for n in (limits.max_rows, cell_rows) if n is not None]
-    frame = pd.read_csv(io.BytesIO(data), sep=sep, nrows=min(bounds) if bounds else None)
+    # cells stay text, as written: a price column of "1.299" is not quietly made 1.299
+    frame = pd.read_csv(io.BytesIO(data), sep=sep, nrows=min(bounds) if bounds else None, dtype=str)
     over = cell_rows is not None and (len(frame) > cell_rows or frame.size > cell_rows * columns)
     if over and limits.max_cells is not None:
         raise _too_many_cells(label, limits.max_cells)

@@ -1,7 +1,7 @@
 """Draw the three-part split: train, validation, and the held-out rest that evaluation scores.
 
 Train and validation are the course's slices, seeded random, or by price band; the held-out
-part is every other item of the source that shares no content with them.
+part is every other item of the source whose title is in neither of them.
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ __all__ = [
     "Strategy",
     "band_of",
     "content_key",
+    "fit_sizes",
     "held_out",
+    "held_out_share",
     "split_items",
+    "title_key",
 ]
 
 Strategy = Literal["first", "random", "stratified"]
@@ -82,6 +85,11 @@ def band_of(price: float) -> str:
 def content_key(item: Item) -> tuple[str, str, float]:
     """Return what makes two items the same example: title, prompt text and price."""
     return (item.title, item.prompt or item.details, item.price)
+
+
+def title_key(item: Item) -> str:
+    """Return an item's title without case or extra spaces: what makes two listings the same."""
+    return " ".join(item.title.casefold().split())
 
 
 def _take_unique(
@@ -183,11 +191,40 @@ def held_out(
     seed: int = DEFAULT_SEED,
     strategy: Strategy = DEFAULT_STRATEGY,
 ) -> list[Item]:
-    """Return the split's third part: every item sharing no content with train or validation.
+    """Return the split's third part: every item whose title is in neither train nor validation.
 
-    The items come in the order ``strategy`` (with ``seed``) draws them, so the first N are the
-    same on every call: the source's order for ``first``, the seeded stream for the others.
-    Pass the ``seed`` and ``strategy`` the split was drawn with.
+    A title is compared without case or extra spaces, so the same listing at another price (a
+    duplicate row, a relisting) is never scored as unseen. The items come in the order
+    ``strategy`` (with ``seed``) draws them, so the first N are the same on every call: the
+    source's order for ``first``, the seeded stream for the others. Pass the ``seed`` and
+    ``strategy`` the split was drawn with.
     """
-    seen = {content_key(item) for item in (*split.train, *split.validation)}
-    return [items[i] for i in _order(items, strategy, seed) if content_key(items[i]) not in seen]
+    seen = {title_key(item) for item in (*split.train, *split.validation)}
+    return [items[i] for i in _order(items, strategy, seed) if title_key(items[i]) not in seen]
+
+
+def held_out_share(available: int) -> int:
+    """Return how many of ``available`` items fitted sizes leave for testing: a fifth from 10."""
+    if available >= 10:
+        return available // 5
+    return 1 if available >= 3 else 0
+
+
+def fit_sizes(
+    train: int, validation: int, available: int, *, keep_fitting: bool = True
+) -> tuple[int, int]:
+    """Return (train, validation) fitted together to ``available`` items.
+
+    Sizes that fit are kept (unless ``keep_fitting`` is False). Otherwise ``held_out_share``
+    items are left for testing, validation keeps its share of the rest, rounded, and train
+    gets what remains: at least one item for train, and one for validation if it asked for any
+    and there is room (500 + 50 of 50 items gives 36 + 4, and 10 are held out).
+    """
+    if available < 1 or (keep_fitting and train + validation <= available):
+        return train, validation
+    room = available - held_out_share(available)
+    share = round(room * validation / max(train + validation, 1))
+    if validation and room >= 2:
+        share = max(1, share)
+    share = min(share, room - 1)
+    return room - share, share

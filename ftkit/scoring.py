@@ -116,6 +116,11 @@ class Metrics:
     by_band: list[BandMetrics]
 
 
+def _square(value: float) -> float:
+    """Return ``value`` squared; infinite, never an OverflowError, for a guess like 10**200."""
+    return value * value
+
+
 def _core(rows: Sequence[Scored]) -> tuple[float, float, float]:
     size = len(rows)
     average = sum(r.error for r in rows) / size
@@ -126,10 +131,10 @@ def _core(rows: Sequence[Scored]) -> tuple[float, float, float]:
 
 def _r2(rows: Sequence[Scored]) -> float | None:
     mean = sum(r.truth for r in rows) / len(rows)
-    total = sum((r.truth - mean) ** 2 for r in rows)
+    total = sum(_square(r.truth - mean) for r in rows)
     if total == 0:
         return None
-    return 1 - sum((r.truth - r.guess) ** 2 for r in rows) / total
+    return 1 - sum(_square(r.truth - r.guess) for r in rows) / total
 
 
 def compute_metrics(rows: Sequence[Scored]) -> Metrics:
@@ -150,7 +155,7 @@ def compute_metrics(rows: Sequence[Scored]) -> Metrics:
         average_error=average,
         rmsle=rmsle,
         hit_rate_pct=hits,
-        mse=sum(r.error**2 for r in rows) / len(rows),
+        mse=sum(_square(r.error) for r in rows) / len(rows),
         r2=_r2(rows),
         unparsed=sum(1 for r in rows if not r.parsed),
         colors={color: sum(1 for r in rows if r.color == color) for color in COLORS},

@@ -25,7 +25,7 @@ from ftkit.curation import item_from_fields, text_of_record
 from ftkit.errors import SourceError
 from ftkit.items import Item
 from ftkit.pickles import Keep, load_course_pickle
-from ftkit.prices import read_price
+from ftkit.prices import OTHER_CURRENCY, read_price
 from ftkit.records import DEFAULT_READ_LIMITS, ReadLimits, read_records
 from ftkit.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
 
@@ -68,10 +68,34 @@ class LoadedItems:
     dropped: dict[str, int] = field(default_factory=dict)
     mapping: ColumnMapping | None = None
     content_hash: str | None = None  # "sha256:<hex>" of the source's bytes, when read from them
+    empty_text: int = 0  # items kept whose text columns were empty (their prompt is the title)
 
     @property
     def dropped_total(self) -> int:
         return sum(self.dropped.values())
+
+    def warnings(self) -> list[str]:
+        """Return a line for each thing about the kept items a user should check."""
+        return [line for line in (self._text_warning(), self._currency_warning()) if line]
+
+    def _text_warning(self) -> str | None:
+        if self.mapping is None or not self.mapping.text or self.empty_text * 2 <= len(self.items):
+            return None
+        columns = " + ".join(repr(c) for c in self.mapping.text)
+        return (
+            f"the text column {columns} is empty in {self.empty_text:,} of the "
+            f"{len(self.items):,} items, whose prompts hold only the title; name a fuller "
+            "column with --text-column (or the Data page's Text picker) if there is one"
+        )
+
+    def _currency_warning(self) -> str | None:
+        foreign = self.dropped.get(OTHER_CURRENCY, 0)
+        if not foreign or self.mapping is None:
+            return None
+        return (
+            f"{foreign:,} prices in {self.mapping.price!r} are in another currency (dropped); "
+            f"the {len(self.items):,} kept were read as US dollars: check that they are"
+        )
 
 
 def require_items(loaded: LoadedItems) -> LoadedItems:
@@ -110,6 +134,7 @@ def items_from_records(
     """Turn raw records into items by ``mapping``, counting the rows dropped and why."""
     dropped: Counter[str] = Counter()
     items: list[Item] = []
+    empty_text = 0
     for record in records:
         price = read_price(record.get(mapping.price))
         if isinstance(price, str):
@@ -123,11 +148,12 @@ def items_from_records(
         if len(text) < mapping.min_chars:
             dropped[f"under {mapping.min_chars} characters of text"] += 1
             continue
+        empty_text += not text
         category = _category(record.get(mapping.category)) if mapping.category else ""
         scrub = mapping.scrub_part_numbers
         item = item_from_fields(title or text[:80], text, price, category, part_numbers=scrub)
         items.append(item)
-    return LoadedItems(label, items, len(records), dict(dropped), mapping)
+    return LoadedItems(label, items, len(records), dict(dropped), mapping, empty_text=empty_text)
 
 
 def records_to_items(

@@ -7,8 +7,8 @@ import pytest
 from apptest_support import assert_clean, goto, metrics, open_app
 from streamlit.testing.v1 import AppTest
 
+from ftkit.sampling import fit_sizes, held_out_share
 from ftkit.ui import state
-from ftkit.ui.state import fit_sizes
 
 PAGES = ("compose", "messages", "check", "export")
 
@@ -48,10 +48,10 @@ def upload(rows: int) -> AppTest:
         (500, 0, 50, (40, 0)),
         (40, 20, 50, (27, 13)),
         (500, 50, 10, (7, 1)),  # 2 held out
-        (500, 50, 9, (8, 1)),  # too few to hold any out
+        (500, 50, 9, (7, 1)),  # one held out
         (500, 50, 2, (1, 1)),  # still one of each
         (500, 50, 1, (1, 0)),  # train needs the only item
-        (5, 5, 3, (1, 2)),
+        (5, 5, 3, (1, 1)),
     ],
 )
 def test_sizes_are_fitted_together(
@@ -60,7 +60,7 @@ def test_sizes_are_fitted_together(
     assert fit_sizes(train, validation, available) == fitted
     assert sum(fitted) <= available and fitted[0] >= 1
     if train + validation > available:  # a fitted split leaves a fifth for the test
-        assert available - sum(fitted) == (available // 5 if available >= 10 else 0)
+        assert available - sum(fitted) == held_out_share(available)
 
 
 @pytest.mark.parametrize("first", PAGES)

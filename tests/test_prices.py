@@ -10,9 +10,13 @@ import pytest
 from ftkit.curation import parse_price
 from ftkit.prices import (
     AMBIGUOUS_COMMA,
+    AMBIGUOUS_DOT,
+    MAX_PRICE,
     NO_PRICE,
     NOT_POSITIVE,
     OTHER_CURRENCY,
+    TOO_LARGE,
+    TOO_SMALL,
     UNPARSEABLE,
     read_price,
 )
@@ -77,7 +81,7 @@ from ftkit.prices import (
         ("call us", UNPARSEABLE),
         ("Apple iPhone 6", UNPARSEABLE),
         ("$10 - $20", UNPARSEABLE),
-        ("1.299.000", UNPARSEABLE),
+        ("1.299.000", AMBIGUOUS_DOT),
         ([12], UNPARSEABLE),
     ],
 )
@@ -91,3 +95,46 @@ def test_read_price(value: object, expected: float | str) -> None:
 )
 def test_parse_price_is_the_price_or_none(value: object, expected: float | None) -> None:
     assert parse_price(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # a dot before exactly three digits may separate thousands (Europe, Latin America)
+        ("1.299", AMBIGUOUS_DOT),
+        ("12.345", AMBIGUOUS_DOT),
+        ("$1.299", AMBIGUOUS_DOT),
+        ("0.125", 0.125),
+        ("1.5", 1.5),
+        # marks beside the amount that change what it means
+        ("45,-", AMBIGUOUS_COMMA),
+        ("(5)", NOT_POSITIVE),
+        ("($5.00)", NOT_POSITIVE),
+        ("5-", UNPARSEABLE),
+        ("12.50-", UNPARSEABLE),
+        ("45 -", UNPARSEABLE),
+        ("5+", UNPARSEABLE),
+        ("$5.99/month", UNPARSEABLE),
+        ("From $5", UNPARSEABLE),
+        ("Free", UNPARSEABLE),
+        ("+5", 5.0),
+        ("~$5", 5.0),
+        ("Price: $5", 5.0),
+        ("usd 12", 12.0),
+        ("45.", 45.0),
+        (" $ 45 ", 45.0),
+        # a sentinel, not a product's price
+        (1e300, TOO_LARGE),
+        ("1e300", TOO_LARGE),
+        ("$1,000,000,001", TOO_LARGE),
+        (MAX_PRICE, MAX_PRICE),
+        # under a cent, the messages would say $0.00
+        ("0.001", TOO_SMALL),
+        (0.004, TOO_SMALL),
+        ("$0.01", 0.01),
+    ],
+)
+def test_other_catalogues_prices_are_read_or_refused_never_misread(
+    value: object, expected: float | str
+) -> None:
+    assert read_price(value) == expected

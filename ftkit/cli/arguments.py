@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-__all__ = ["auto_or", "positive_int"]
+from ftkit.columns import ColumnOverrides
+
+__all__ = ["add_column_arguments", "auto_or", "column_overrides", "positive_int"]
 
 
 def auto_or(
@@ -36,3 +38,26 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
     return number
+
+
+def add_column_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags that name a table's columns (each overrides only its own role)."""
+    add = parser.add_argument
+    add("--title-column", help="column holding the title (else detected)")
+    add("--text-column", action="append", help="column(s) holding the text (else detected)")
+    add("--price-column", help="column holding the price (else detected)")
+    add("--category-column", help="column holding the category (else detected)")
+    add("--scrub-part-numbers", action=argparse.BooleanOptionalAction, default=None,
+        help="drop words of 7+ characters with a digit, the course's part-number rule "
+        "(default: on for Amazon-2023 records only)")  # fmt: skip
+
+
+def column_overrides(args: argparse.Namespace) -> ColumnOverrides:
+    """Return the columns named by ``add_column_arguments``' flags."""
+    return ColumnOverrides(
+        price=args.price_column,
+        title=args.title_column,
+        text=tuple(args.text_column or ()),
+        category=args.category_column,
+        scrub_part_numbers=args.scrub_part_numbers,
+    )

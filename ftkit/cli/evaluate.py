@@ -21,8 +21,9 @@ import orjson
 
 from ftkit.chat import DEFAULT_MAX_TOKENS, ChatPredictor
 from ftkit.cli import record_quietly
-from ftkit.cli.arguments import positive_int
+from ftkit.cli.arguments import add_column_arguments, column_overrides, positive_int
 from ftkit.clients import make_client, read_setting
+from ftkit.columns import describe_mapping, mapping_to_json
 from ftkit.errors import EvaluationError
 from ftkit.evaluate import (
     DEFAULT_SIZE,
@@ -34,7 +35,7 @@ from ftkit.evaluate import (
     evaluate,
 )
 from ftkit.failures import FailureLog, describe_failures
-from ftkit.holdout import EvaluationItems, choose_items, split_to_settings
+from ftkit.holdout import EvaluationItems, choose_items, size_hint, split_to_settings
 from ftkit.predictors import BASELINES, Predictor, is_baseline, make_baseline, needs_training
 from ftkit.recorders import evaluate_settings, record_evaluate
 from ftkit.recording import content_hash, current_user
@@ -61,7 +62,8 @@ WHICH_ITEMS = (
     "(a pickle named test*.pkl, e.g. test.pkl), all its items in order, as in the lecture; the "
     "baselines are then fitted on the training split of --train-source (default: the sample)."
 )
-NO_HELD_OUT = "lower --train/--validation, or score a separate test file (e.g. --source test.pkl)"
+SEPARATE_TEST = "score a separate test file (e.g. --source test.pkl)"
+NO_HELD_OUT = f"lower --train/--validation, or {SEPARATE_TEST}"
 OLD_TRAIN = (
     "--train is now the number of training items, as in prepare (default {default}); "
     "name the baselines' training file with --train-source {value}"
@@ -93,6 +95,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--train-source", metavar="PATH",
         help="fit baselines on this source's training split (default: --source, or the "
         "sample for a test set)")  # fmt: skip
+    add_column_arguments(parser)
     add("--size", type=positive_int, default=DEFAULT_SIZE,
         help=f"score the first N of those items (default {DEFAULT_SIZE})")  # fmt: skip
     add("--workers", type=positive_int, default=DEFAULT_WORKERS, help="requests in flight")
@@ -122,9 +125,12 @@ def _choose(args: argparse.Namespace) -> EvaluationItems:
     """Return the items to score and the baselines' training items, or raise one clear line."""
     chosen = choose_items(
         args.source, split=_split(args), train_source=args.train_source,
-        fit_baselines=needs_training(args.model),
+        fit_baselines=needs_training(args.model), overrides=column_overrides(args),
     )  # fmt: skip
-    chosen.require(NO_HELD_OUT)
+    hint = NO_HELD_OUT
+    if chosen.scope == "held-out" and not chosen.items and chosen.total:
+        hint = f"{size_hint(chosen.split, chosen.total)}, or {SEPARATE_TEST}"
+    chosen.require(hint)
     return chosen
 
 
@@ -229,6 +235,8 @@ def _say_which(args: argparse.Namespace, chosen: EvaluationItems) -> None:
         print(f"note: {short}", file=sys.stderr)
     if needs_training(args.model):
         print(chosen.describe_train(), file=sys.stderr)
+    if chosen.mapping is not None:
+        print(f"columns: {describe_mapping(chosen.mapping)}", file=sys.stderr)
 
 
 def scored_json(chosen: EvaluationItems, size: int, model: str) -> dict[str, Any]:
@@ -239,6 +247,7 @@ def scored_json(chosen: EvaluationItems, size: int, model: str) -> dict[str, Any
         "available": len(chosen.items),
         "split": split_to_settings(chosen.split),
         "train": chosen.describe_train() if needs_training(model) else None,
+        "mapping": mapping_to_json(chosen.mapping),
     }
 
 
@@ -267,6 +276,7 @@ def _record(
         train_hash=train_hash if baseline else None,
         max_tokens=args.max_tokens, prefill=not args.no_prefill,
         split=chosen.split, scored=chosen.scope, scored_items=chosen.describe(args.size),
+        mapping=chosen.mapping,
     )  # fmt: skip
     return record_evaluate(result, settings, user=current_user(), saved=saved)
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ftkit.cli import keeping_until_exit, record_quietly
+from ftkit.cli.arguments import add_column_arguments, column_overrides
 from ftkit.cli.halves import prepare_in_two
 from ftkit.cli.recorder import start_recorder
-from ftkit.columns import describe_mapping
+from ftkit.columns import describe_mapping, mapping_to_json
+from ftkit.errors import SamplingError
+from ftkit.holdout import size_hint
 from ftkit.messages import (
     DEFAULT_ASSISTANT_TEMPLATE,
     DEFAULT_SYSTEM_PROMPT,
@@ -23,8 +25,8 @@ from ftkit.messages import (
 )
 from ftkit.models import DEFAULT_MODEL
 from ftkit.prepare import PrepareResult, check_output_folder, prepare
-from ftkit.sampling import STRATEGIES
-from ftkit.sources import ColumnMapping, ColumnOverrides, content_hash, load_items
+from ftkit.sampling import STRATEGIES, SplitSettings
+from ftkit.sources import ColumnMapping, content_hash, load_items
 
 __all__ = ["register", "result_to_json"]
 
@@ -45,19 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--user-template", default=DEFAULT_USER_TEMPLATE)
     parser.add_argument("--assistant-template", default=DEFAULT_ASSISTANT_TEMPLATE)
     parser.add_argument("--out", default=".", help="output folder (.)")
-    parser.add_argument("--title-column", help="column holding the title (else detected)")
-    parser.add_argument(
-        "--text-column", action="append", help="column(s) holding the text (else detected)"
-    )
-    parser.add_argument("--price-column", help="column holding the price (else detected)")
-    parser.add_argument("--category-column", help="column holding the category (else detected)")
-    parser.add_argument(
-        "--scrub-part-numbers",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="drop words of 7+ characters with a digit, the course's part-number rule "
-        "(default: on for Amazon-2023 records only)",
-    )
+    add_column_arguments(parser)
     parser.add_argument(
         "--check", action="store_true", help="run the pre-flight check on what was written"
     )
@@ -67,25 +57,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def _overrides(args: argparse.Namespace) -> ColumnOverrides:
-    return ColumnOverrides(
-        price=args.price_column,
-        title=args.title_column,
-        text=tuple(args.text_column or ()),
-        category=args.category_column,
-        scrub_part_numbers=args.scrub_part_numbers,
-    )
-
-
-def _mapping_json(mapping: ColumnMapping | None) -> dict[str, Any] | None:
-    return None if mapping is None else {**asdict(mapping), "text": list(mapping.text)}
-
-
 def result_to_json(result: PrepareResult, mapping: ColumnMapping | None = None) -> dict[str, Any]:
     """Return the ``--json`` object for a prepare run (``mapping``: the columns used)."""
     return {
         "source": result.source,
-        "mapping": _mapping_json(mapping),
+        "mapping": mapping_to_json(mapping),
         "rows": result.rows,
         "loaded": result.loaded,
         "dropped": result.dropped,
@@ -146,19 +122,31 @@ def _prepare(
             )  # fmt: skip
             if result is not None:
                 return result, None
-        loaded = load_items(args.source, overrides=_overrides(args), keep=keep)
+        loaded = load_items(args.source, overrides=column_overrides(args), keep=keep)
         keep(loaded)
-    result = prepare(
-        args.source,
-        loaded=loaded,
-        train=args.train,
-        validation=args.validation,
-        seed=args.seed,
-        strategy=args.sampling,
-        templates=templates,
-        out_dir=args.out,
-    )
+    try:
+        result = prepare(
+            args.source,
+            loaded=loaded,
+            train=args.train,
+            validation=args.validation,
+            seed=args.seed,
+            strategy=args.sampling,
+            templates=templates,
+            out_dir=args.out,
+        )
+    except SamplingError as err:
+        raise _too_few(args, err, len(loaded.items)) from None
     return result, loaded.mapping
+
+
+def _too_few(args: argparse.Namespace, err: SamplingError, available: int) -> SamplingError:
+    """Return the error naming the source, with sizes to try when the split asked too much."""
+    message = f"{Path(args.source).name}: {str(err).removeprefix('sampling: ')}"
+    if args.train + args.validation <= available or args.train < 1 or args.validation < 0:
+        return SamplingError(message)
+    split = SplitSettings(args.train, args.validation, args.seed, args.sampling)
+    return SamplingError(f"{message}; {size_hint(split, available)}")
 
 
 def _load_history_store() -> None:

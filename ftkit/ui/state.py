@@ -23,6 +23,7 @@ from ftkit.cost import DEFAULT_EPOCHS
 from ftkit.errors import FtkitError
 from ftkit.messages import DEFAULT_ASSISTANT_TEMPLATE, DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_TEMPLATE
 from ftkit.models import DEFAULT_MODEL
+from ftkit.sampling import fit_sizes
 
 __all__ = [
     "ASSISTANT_TEMPLATE",
@@ -145,29 +146,6 @@ def persist_size(widget_key: str, setting: str, available: int, other: tuple[str
     name = "train" if other_setting == TRAIN_SIZE else "validation"
     text = f"Lowered {name} from {before:,} to {ss[other_setting]:,} so that both fit in the "
     ss[SIZES_NOTICE] = (available, text + f"{available:,} items.")
-
-
-def held_out_share(available: int) -> int:
-    """Return how many items a fitted split leaves for testing: a fifth, from 10 items up."""
-    return available // 5 if available >= 10 else 0
-
-
-def fit_sizes(train: int, validation: int, available: int) -> tuple[int, int]:
-    """Return (train, validation) fitted together to ``available`` items.
-
-    Sizes that fit are kept. Otherwise a fifth of the items (from 10 items up) is left out
-    for Evaluate's held-out test, validation keeps its share of the rest, rounded, and train
-    gets what remains: at least one item for train, and one for validation if it asked for
-    any and there are two items (500 + 50 of 50 items gives 36 + 4, and 10 are held out).
-    """
-    if available < 1 or train + validation <= available:
-        return train, validation
-    room = available - held_out_share(available)
-    share = round(room * validation / (train + validation))
-    if validation and room >= 2:
-        share = max(1, share)
-    share = min(share, room - 1)
-    return room - share, share
 
 
 def clamp_sizes(available: int, widget_keys: tuple[str, ...] = ()) -> bool:
