@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -11,9 +10,7 @@ from typing import Any
 
 import orjson
 
-from ftkit.cli import keeping_until_exit, record_quietly
-from ftkit.cli.halves import prepare_in_two
-from ftkit.cli.recorder import start_recorder
+from ftkit.cli import record_quietly
 from ftkit.columns import describe_mapping
 from ftkit.messages import (
     DEFAULT_ASSISTANT_TEMPLATE,
@@ -133,21 +130,11 @@ def _record(
     return record_prepare(result, settings, user=current_user())
 
 
-def _prepare(
-    args: argparse.Namespace, templates: Templates
-) -> tuple[PrepareResult, ColumnMapping | None]:
-    """Run prepare; return its result and the column mapping it used (None for a pickle)."""
+def run(args: argparse.Namespace) -> int:
+    """Run ``prepare``; return the exit code."""
+    templates = Templates(args.system_prompt, args.user_template, args.assistant_template)
     check_output_folder(Path(args.out))  # before a long load, not after it
-    with keeping_until_exit() as keep:
-        if args.sampling == "first":  # a large course pickle: load it on both cores
-            result = prepare_in_two(
-                args.source, train=args.train, validation=args.validation,
-                templates=templates, out_dir=args.out, keep=keep,
-            )  # fmt: skip
-            if result is not None:
-                return result, None
-        loaded = load_items(args.source, overrides=_overrides(args), keep=keep)
-        keep(loaded)
+    loaded = load_items(args.source, overrides=_overrides(args))
     result = prepare(
         args.source,
         loaded=loaded,
@@ -158,27 +145,10 @@ def _prepare(
         templates=templates,
         out_dir=args.out,
     )
-    return result, loaded.mapping
-
-
-def _load_history_store() -> None:
-    importlib.import_module("ftkit.recording")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``prepare``; return the exit code."""
-    templates = Templates(args.system_prompt, args.user_template, args.assistant_template)
-    # the history store loads in a helper process while the data loads here
-    recorder = None if args.no_history else start_recorder(_load_history_store)
-    try:
-        result, mapping = _prepare(args, templates)
-        if not args.no_history:
-            dataset_hash = result.dataset_hash or content_hash(args.source)
-            record = (args, templates, result, dataset_hash, mapping)
-            record_quietly(lambda: recorder.run(_record, *record) if recorder else _record(*record))
-    finally:
-        if recorder is not None:
-            recorder.close()
+    mapping = loaded.mapping
+    if not args.no_history:
+        dataset_hash = result.dataset_hash or content_hash(args.source)
+        record_quietly(lambda: _record(args, templates, result, dataset_hash, mapping))
     summary = result_to_json(result, mapping)
     report = None
     if args.check:
