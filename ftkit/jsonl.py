@@ -5,9 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import queue
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
@@ -159,50 +157,13 @@ def write_encoded(
 ) -> None:
     """Write already-encoded JSONL ``chunks`` to ``path`` atomically.
 
-    Encoding runs on this thread while a second thread writes finished chunks to disk and
-    feeds them to ``digest`` (a ``hashlib`` object) when given: both release the GIL, so a
-    large file costs little more than encoding it.
+    With ``digest`` (a ``hashlib`` object) every chunk is also hashed as it is written.
     """
-    with atomic_writer(path) as handle, _ChunkWriter(handle, digest) as writer:
+    with atomic_writer(path) as handle:
         for chunk in chunks:
-            writer.put(chunk)
-
-
-class _ChunkWriter:
-    """Write byte chunks to a file (and a digest) on a background thread; re-raise its error."""
-
-    def __init__(self, handle: BinaryIO, digest: Digest | None) -> None:
-        self._handle = handle
-        self._digest = digest
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="ftkit-jsonl-writer", daemon=True)
-
-    def __enter__(self) -> _ChunkWriter:
-        self._thread.start()
-        return self
-
-    def put(self, chunk: bytes) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(chunk)
-
-    def _run(self) -> None:
-        while (chunk := self._queue.get()) is not None:
-            if self._error is not None:
-                continue  # drain the queue so that ``put`` never blocks
-            try:
-                self._handle.write(chunk)
-                if self._digest is not None:
-                    self._digest.update(chunk)
-            except BaseException as err:  # surfaced to the caller in put() or __exit__
-                self._error = err
-
-    def __exit__(self, *exc: object) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None and exc[0] is None:
-            raise self._error
+            handle.write(chunk)
+            if digest is not None:
+                digest.update(chunk)
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,23 +129,6 @@ def _write_split(
     )
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector, which would walk every loaded item many times.
-
-    Loading and encoding make hundreds of thousands of objects but no reference cycles, so
-    the collector finds nothing to free; paused, a 400,000-item pickle prepares in half the
-    time. Its previous state is restored on the way out.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def leak_warnings(templates: Templates) -> list[str]:
     """Return a warning for each field of the user template that reveals the price."""
     return [
@@ -177,19 +158,13 @@ def prepare(
     """
     templates = templates or Templates()
     check_output_folder(Path(out_dir))
-    with _collector_paused():
-        data = loaded or load_items(source, mapping=mapping)
-        split = split_items(
-            data.items, train=train, validation=validation, seed=seed, strategy=strategy
-        )
-        written = _write_split(
-            split,
-            Path(out_dir),
-            templates,
-            TRAIN_FILENAME,
-            VALIDATION_FILENAME,
-            hashed=hash_outputs,
-        )
+    data = loaded or load_items(source, mapping=mapping)
+    split = split_items(
+        data.items, train=train, validation=validation, seed=seed, strategy=strategy
+    )
+    written = _write_split(
+        split, Path(out_dir), templates, TRAIN_FILENAME, VALIDATION_FILENAME, hashed=hash_outputs
+    )
     return PrepareResult(
         source=data.source,
         loaded=len(data.items),
