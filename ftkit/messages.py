@@ -9,7 +9,7 @@ from typing import Any, Literal, TypedDict
 import orjson
 
 from ftkit.errors import TemplateError
-from ftkit.items import PRICE_PREFIX, Item
+from ftkit.items import PRICE_PREFIX, QUESTION, Item
 from ftkit.templates import FIELDS, MAX_TEMPLATE_CHARS, check_template, template_fields
 
 __all__ = [
@@ -75,16 +75,25 @@ def leaked_fields(templates: Templates) -> list[str]:
     return sorted(LEAKY_FIELDS.intersection(fields))
 
 
+_NEAREST = " to the nearest dollar"
+_SHORT_QUESTION = QUESTION.replace(_NEAREST, "")
+
+
 def lecture_prompt(item: Item) -> str:
     """Return the lecture's user message: the test prompt without the price line.
 
     Equal to the lecture's ``item.test_prompt().replace(" to the nearest dollar", "")
-    .replace("\\n\\nPrice is $", "")``, computed with fewer copies of the text.
+    .replace("\\n\\nPrice is $", "")``. A course prompt (the question, the text, a blank line
+    and the price line) gives the short question and the text, found with two scans of the
+    prompt instead of four; any other prompt takes the lecture's own expression.
     """
-    text = item.prompt.partition(PRICE_PREFIX)[0].replace(" to the nearest dollar", "")
-    if PRICE_PREFIX in text:  # the removal formed a new "Price is $": take the exact path
-        return (text + PRICE_PREFIX).replace("\n\nPrice is $", "")
-    return text[:-2] if text.endswith("\n\n") else text + PRICE_PREFIX
+    prompt = item.prompt
+    end = prompt.find(PRICE_PREFIX) - 2  # where the blank line before the price line starts
+    if end >= len(QUESTION) and prompt.startswith(QUESTION) and prompt.startswith("\n\n", end):
+        text = prompt[len(QUESTION) : end]
+        if _NEAREST not in text:
+            return _SHORT_QUESTION + text
+    return item.test_prompt().replace(_NEAREST, "").replace("\n\nPrice is $", "")
 
 
 class _ItemFields(dict[str, Any]):
@@ -134,11 +143,29 @@ _ROWS_PER_CHUNK = 256
 
 
 def encode_examples(items: Sequence[Item], templates: Templates | None = None) -> Iterator[bytes]:
-    """Yield the JSONL bytes of one example per item (``render_examples``), in chunks of lines."""
+    """Yield the JSONL bytes of one example per item, a few hundred lines per chunk.
+
+    With the lecture's user and assistant templates (any system prompt) a line is fixed bytes
+    around the JSON-encoded user message and the price: byte for byte what encoding its
+    ``render_examples`` example gives, without building the example. Other templates encode
+    ``render_examples``.
+    """
     t = templates or Templates()
+    if t.user != DEFAULT_USER_TEMPLATE or t.assistant != DEFAULT_ASSISTANT_TEMPLATE:
+        for start in range(0, len(items), _ROWS_PER_CHUNK):
+            examples = render_examples(items[start : start + _ROWS_PER_CHUNK], t)
+            yield b"".join(orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in examples)
+        return
+    system = orjson.dumps(t.system)
+    head = b'{"messages":[{"role":"system","content":%s},{"role":"user","content":' % system
+    middle = b'},{"role":"assistant","content":"Price is $'
+    tail = b'"}]}\n'
     for start in range(0, len(items), _ROWS_PER_CHUNK):
-        examples = render_examples(items[start : start + _ROWS_PER_CHUNK], t)
-        yield b"".join(orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in examples)
+        parts: list[bytes] = []
+        for item in items[start : start + _ROWS_PER_CHUNK]:
+            user = orjson.dumps(lecture_prompt(item))
+            parts += (head, user, middle, b"%.2f" % item.price, tail)
+        yield b"".join(parts)
 
 
 def render_examples(items: Iterable[Item], templates: Templates | None = None) -> Iterator[Example]:

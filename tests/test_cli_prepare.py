@@ -142,6 +142,18 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     assert json.loads(proc.stdout)["train_count"] == 500
 
 
+@pytest.mark.parametrize("source", ["sample", "missing.pkl"])
+def test_prepare_leaves_the_garbage_collector_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str
+) -> None:
+    import gc
+
+    frozen, enabled = gc.get_freeze_count(), gc.isenabled()
+    args = ["prepare", "--source", source, "--train", "10", "--validation", "0"]
+    run([*args, "--out", str(tmp_path), "--no-history"], capsys)
+    assert (gc.get_freeze_count(), gc.isenabled()) == (frozen, enabled)
+
+
 def _ftkit(tmp_path: Path, *args: str, **options: Any) -> subprocess.CompletedProcess[str]:
     """Run ``python -m ftkit`` with its history in ``tmp_path``."""
     env = {**os.environ, "FTKIT_DATABASE_URL": f"sqlite:///{tmp_path}/history.db"}

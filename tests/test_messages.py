@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import json
 
+import orjson
 import pytest
 
 from benchmarks import course
 from ftkit.errors import TemplateError
-from ftkit.items import Item
+from ftkit.items import QUESTION, Item
 from ftkit.messages import (
+    DEFAULT_SYSTEM_PROMPT,
     Templates,
     encode_examples,
     leaked_fields,
@@ -122,6 +124,31 @@ def test_price_leak_is_flagged(user: str, leaks: list[str]) -> None:
     assert leaked_fields(Templates(user=user)) == leaks
 
 
+_ODD_PROMPTS = {
+    "backslash before the price line": f"{QUESTION}\n\nPipe 1/2\\\n\nPrice is $5.00",
+    "escaped newline look-alike": f"{QUESTION}\n\nPipe \\n\\n\n\nPrice is $5.00",
+    "no price line": f"{QUESTION}\n\nKettle",
+    "two price lines": f"{QUESTION}\n\nKettle\n\nPrice is $5.00\n\nPrice is $6.00",
+    "price line inside the text": f"{QUESTION}\n\nPrice is $9 deal\n\nPrice is $5.00",
+    "the phrase in the text": f"{QUESTION}\n\nRounded to the nearest dollar\n\nPrice is $5.00",
+    "removal makes a price line": (
+        f"{QUESTION}\n\nX\n\nPrice to the nearest dollar is $1\n\nPrice is $5.00"
+    ),
+    "phrase right before the price line": f"{QUESTION}\n\nX to the nearest dollar\n\nPrice is $1",
+    "quotes, breaks and symbols": f'{QUESTION}\n\nA","b" ☃ \x01\t\u2028 "","\n\nPrice is $5.00',
+    "no question": "Kettle 2L\n\nPrice is $5.00",
+    "the phrase but no question": "Kettle, rounded to the nearest dollar?\n\nPrice is $5.00",
+    "no blank line before the price": f"{QUESTION}\n\nKettle Price is $5.00",
+    "empty text": f"{QUESTION}\n\nPrice is $5.00",
+    "no text at all": f"{QUESTION}Price is $5.00",
+    "one newline after the question": f"{QUESTION}\nPrice is $5.00",
+    "three newlines": f"{QUESTION}\n\nKettle\n\n\nPrice is $5.00",
+    "nothing after the prefix": f"{QUESTION}\n\nKettle\n\nPrice is $",
+    "only the question": QUESTION,
+    "the question twice": f"{QUESTION}{QUESTION}\n\nPrice is $5.00",
+}
+
+
 @pytest.mark.parametrize(
     "prompt",
     [
@@ -132,6 +159,7 @@ def test_price_leak_is_flagged(user: str, leaks: list[str]) -> None:
         "Pri to the nearest dollarce is $ trick\n\nPrice is $2.00",
         "\n\nPrice is $",
         "",
+        *_ODD_PROMPTS.values(),
     ],
 )
 def test_lecture_prompt_equals_the_lectures_expression(prompt: str) -> None:
@@ -178,3 +206,22 @@ def test_the_lectures_lines_hold_the_lectures_messages() -> None:
     ours = b"".join(encode_examples(items)).decode().splitlines()
     theirs = course.make_jsonl(originals).splitlines()
     assert [json.loads(line) for line in ours] == [json.loads(line) for line in theirs]
+
+
+@pytest.mark.parametrize("case", sorted(_ODD_PROMPTS))
+@pytest.mark.parametrize(
+    "system", [DEFAULT_SYSTEM_PROMPT, "100% sure? Price is $ to the nearest dollar \\n ☃"]
+)
+def test_encoded_lines_equal_encoding_each_example(case: str, system: str) -> None:
+    """The lecture's lines, put together from fixed pieces, are the bytes of each example."""
+    templates = Templates(system=system)
+    items = [
+        Item(title="a", price=5.25, prompt=_ODD_PROMPTS[case]),
+        Item(title="b", price=12, prompt=f"{QUESTION}\n\nKettle\n\nPrice is $12.00"),
+        Item(title="c", price=1e20, prompt=_ODD_PROMPTS[case]),
+    ] * 100
+    expected = b"".join(
+        orjson.dumps(example, option=orjson.OPT_APPEND_NEWLINE)
+        for example in render_examples(items, templates)
+    )
+    assert b"".join(encode_examples(items, templates)) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -21,7 +22,13 @@ from ftkit.messages import (
 from ftkit.models import DEFAULT_MODEL
 from ftkit.prepare import PrepareResult, check_output_folder, prepare
 from ftkit.sampling import STRATEGIES
-from ftkit.sources import ColumnMapping, ColumnOverrides, content_hash, load_items
+from ftkit.sources import (
+    ColumnMapping,
+    ColumnOverrides,
+    LoadedItems,
+    content_hash,
+    load_items,
+)
 
 __all__ = ["register", "result_to_json"]
 
@@ -135,6 +142,16 @@ def run(args: argparse.Namespace) -> int:
     templates = Templates(args.system_prompt, args.user_template, args.assistant_template)
     check_output_folder(Path(args.out))  # before a long load, not after it
     loaded = load_items(args.source, overrides=_overrides(args))
+    # The loaded items live until the command ends and hold no cycles: the garbage collector
+    # need not walk them again (400,000 items: a tenth of a second).
+    gc.freeze()
+    try:
+        return _prepare_loaded(args, templates, loaded)
+    finally:
+        gc.unfreeze()
+
+
+def _prepare_loaded(args: argparse.Namespace, templates: Templates, loaded: LoadedItems) -> int:
     result = prepare(
         args.source,
         loaded=loaded,
