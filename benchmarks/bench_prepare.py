@@ -8,8 +8,8 @@ then its ``write_jsonl`` (string concatenation of ``json.dumps`` per item).
 Each side runs in its own process (so peak memory is its own), alternately, ``--repeat`` times,
 each after an untimed ``sync``; the script prints the medians and their ratio, the ratio of each
 pair, and the ratio of the two fastest runs (which other work on the machine affects least).
-ftkit's time includes what the baseline's leaves out: fsyncing its output and recording the
-run. Goals: time <= 40%, peak memory <= 1.5x.
+ftkit's time includes what the baseline's leaves out: hashing its input and output, fsyncing
+its output and recording the run. Goals, in one process: time <= 50%, peak memory <= 1.5x.
 
     python benchmarks/bench_prepare.py [--items 400000] [--repeat 9] [--no-history]
 """
@@ -46,9 +46,8 @@ course.write_jsonl(items, sys.argv[2])
 class TreeMemory:
     """Sample the resident memory of a process and all its descendants, summed, every 10 ms.
 
-    ``ru_maxrss`` is one process's peak; ftkit forks helpers (one loads half the pickle), so
-    the sum over the tree is the honest figure. Pages two processes share (the mapped pickle)
-    are counted once per process, which overstates it.
+    ``ru_maxrss`` is one process's peak; the sum over the tree would also count any helper
+    process a command started (``prepare`` runs in one process, so the two agree).
     """
 
     def __init__(self, pid: int) -> None:
@@ -165,7 +164,7 @@ def main() -> None:
     )
     pairs = [ours[0] / base[0] for base, ours in zip(*results.values(), strict=True)]
     print(
-        f"time ratio:   {ft_t / base_t:.2f}  (goal <= 0.40; run by run "
+        f"time ratio:   {ft_t / base_t:.2f}  (goal <= 0.50; run by run "
         f"{min(pairs):.2f}-{max(pairs):.2f}, median {statistics.median(pairs):.2f})"
     )
     # As timeit advises, the fastest run of each side is its cost with the least interference

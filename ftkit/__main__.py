@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ftkit.cli import run_as_process
+import sys
+
+from ftkit.cli import main
 
 if __name__ == "__main__":
-    run_as_process()
+    sys.exit(main())

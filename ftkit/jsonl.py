@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import math
-import mmap
 import os
-import queue
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -24,11 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Digest",
-    "FileSegment",
     "atomic_writer",
     "dumps_line",
     "read_jsonl",
-    "write_all",
     "write_encoded",
     "write_files_together",
     "write_jsonl",
@@ -124,7 +117,7 @@ def write_files_together(
             write(staging)
             staged.append((staging, target))
         for staging, target in staged:
-            _replace(staging, target)
+            os.replace(staging, target)
     except OSError as err:
         raise OutputError(f"{folder}: cannot write the {what} ({err.strerror or err})") from None
     finally:
@@ -159,248 +152,18 @@ def write_jsonl(
     return count
 
 
-@dataclass(frozen=True)
-class FileSegment:
-    """Lines already encoded into another file: ``size`` bytes from ``offset`` of ``fd``."""
-
-    fd: int
-    offset: int
-    size: int
-
-
 def write_encoded(
-    path: str | os.PathLike[str],
-    chunks: Iterable[bytes | FileSegment],
-    *,
-    digest: Digest | None = None,
+    path: str | os.PathLike[str], chunks: Iterable[bytes], *, digest: Digest | None = None
 ) -> None:
     """Write already-encoded JSONL ``chunks`` to ``path`` atomically.
 
-    Encoding runs on this thread while a second thread writes finished chunks to disk (and
-    feeds them to ``digest``, a ``hashlib`` object, when given), so a large file costs little
-    more than encoding it. A ``FileSegment`` is copied from its file by the system.
+    With ``digest`` (a ``hashlib`` object) every chunk is also hashed as it is written.
     """
-    with atomic_writer(path) as handle, _ChunkWriter(handle, digest) as sink:
+    with atomic_writer(path) as handle:
         for chunk in chunks:
-            sink.put(chunk)
-
-
-def _write_joined(fd: int, buffers: Sequence[ReadableBuffer]) -> int:
-    """``os.writev`` where there is none (Windows): join the buffers and write them."""
-    return os.write(fd, b"".join(buffers))
-
-
-_writev = getattr(os, "writev", None) or _write_joined
-
-
-def write_all(fd: int, buffers: Sequence[bytes]) -> int:
-    """Write ``buffers`` to ``fd`` in order, with one ``writev`` unless it falls short."""
-    return _write_buffers(_writev, fd, buffers)
-
-
-def _write_buffers(
-    write: Callable[[int, Sequence[ReadableBuffer]], int], fd: int, buffers: Sequence[bytes]
-) -> int:
-    size = sum(map(len, buffers))
-    done = write(fd, buffers)
-    if done < size:  # a short write: finish the rest one buffer at a time
-        rest = memoryview(b"".join(buffers))[done:]
-        while rest:
-            rest = rest[write(fd, [rest]) :]
-    return size
-
-
-class _ChunkWriter:
-    """Write byte chunks to a file on a background thread; re-raise its error on exit.
-
-    Chunks are gathered into blocks of a few megabytes before they are handed over: the
-    thread needs the GIL between its system calls, and a few large hand-overs keep it from
-    waiting on the encoding thread once per small chunk. A block is written with one
-    ``writev`` and never copied.
-
-    With a ``digest`` a third thread hashes what has been written, reading it back from the
-    file in ranges of tens of megabytes: each range is one ``update`` call that holds no GIL,
-    so hashing costs the encoding thread a few hand-overs in all rather than one per block.
-    """
-
-    # the one system call; tests replace it to fill the disk
-    _write = staticmethod(_writev)
-    _BLOCK = 4 << 20
-    _MAX_CHUNKS = 512  # well under the system's limit of buffers per writev
-    # Flush to disk as the file grows, so the caller's final fsync has little left to wait for.
-    _SYNC_EVERY = 32 << 20
-    _HASH_EVERY = 64 << 20
-
-    def __init__(self, handle: BinaryIO, digest: Digest | None = None) -> None:
-        self._handle = handle
-        self._digest = digest
-        self._queue: queue.Queue[list[bytes] | FileSegment | None] = queue.Queue(maxsize=4)
-        self._pending: list[bytes] = []
-        self._pending_size = 0
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="ftkit-jsonl-writer", daemon=True)
-        # what the writer has written (set before ``_written_all``), and the hasher's wake-up
-        self._written = 0
-        self._written_all = False
-        self._to_hash = threading.Event()
-        self._hasher = None
-        if digest is not None:
-            self._hasher = threading.Thread(
-                target=self._hash_written, args=(digest,), name="ftkit-jsonl-hasher", daemon=True
-            )
-
-    def __enter__(self) -> _ChunkWriter:
-        self._handle.flush()  # chunks go around the buffer: os.writev drops the GIL
-        self._thread.start()
-        if self._hasher is not None:
-            self._hasher.start()
-        return self
-
-    def put(self, chunk: bytes | FileSegment) -> None:
-        if self._error is not None:
-            raise self._error
-        if isinstance(chunk, FileSegment):
-            self._hand_over()
-            self._queue.put(chunk)
-            return
-        self._pending.append(chunk)
-        self._pending_size += len(chunk)
-        if self._pending_size >= self._BLOCK or len(self._pending) >= self._MAX_CHUNKS:
-            self._hand_over()
-
-    def _hand_over(self) -> None:
-        if self._pending:
-            self._queue.put(self._pending)
-            self._pending = []
-            self._pending_size = 0
-
-    def _write_block(self, fd: int, block: list[bytes]) -> int:
-        return _write_buffers(self._write, fd, block)
-
-    @staticmethod
-    def _copy(fd: int, segment: FileSegment) -> int:
-        """Append ``segment`` to ``fd``, copied inside the system where it can be."""
-        done = 0
-        while done < segment.size:
-            offset, count = segment.offset + done, segment.size - done
-            try:
-                sent = _sendfile(fd, segment.fd, offset, count)
-            except OSError as err:
-                if err.errno not in _NO_SENDFILE:
-                    raise
-                sent = os.write(fd, _read_at(segment.fd, min(count, _BUFFER * 16), offset))
-            if sent == 0:
-                raise OSError(f"encoded lines ended {count} bytes early")
-            done += sent
-        return done
-
-    def _run(self) -> None:
-        fd = self._handle.fileno()
-        unsynced = 0
-        try:
-            while (block := self._queue.get()) is not None:
-                if self._error is None:
-                    try:
-                        if isinstance(block, FileSegment):
-                            size = self._copy(fd, block)
-                        else:
-                            size = self._write_block(fd, block)
-                        unsynced += size
-                        self._written += size
-                        if self._written % self._HASH_EVERY < size:  # crossed a range's end
-                            self._to_hash.set()
-                        if unsynced >= self._SYNC_EVERY:
-                            _datasync(fd)
-                            unsynced = 0
-                    except BaseException as err:  # surfaced to the caller in put() or __exit__
-                        self._error = err
-        finally:
-            self._written_all = True
-            self._to_hash.set()
-
-    def _hash_written(self, digest: Digest) -> None:
-        """Hash the file's bytes as the writer writes them, a range at a time (hasher thread)."""
-        fd = self._handle.fileno()
-        hashed = 0
-        while True:
-            self._to_hash.wait()
-            self._to_hash.clear()
-            finished = self._written_all  # read first: once set, ``_written`` is final
-            written = self._written
-            if written > hashed and self._error is None:
-                try:
-                    _hash_range(digest, fd, hashed, written)
-                except BaseException as err:
-                    self._error = err
-                hashed = written
-            if finished:
-                return
-
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is None:
-            self._hand_over()
-        self._queue.put(None)
-        self._thread.join()
-        if self._hasher is not None:
-            self._hasher.join()
-        if self._error is not None and exc[0] is None:
-            raise self._error
-
-
-def _hash_range(digest: Digest, fd: int, start: int, end: int) -> None:
-    """Feed bytes ``start:end`` of the file open as ``fd`` to ``digest``, mapped if possible."""
-    base = start - start % mmap.ALLOCATIONGRANULARITY
-    try:
-        mapped = mmap.mmap(fd, end - base, access=mmap.ACCESS_READ, offset=base)
-    except (OSError, ValueError):  # a descriptor that cannot be mapped: read it instead
-        mapped = None
-    if mapped is None:
-        while start < end:
-            data = _read_at(fd, min(end - start, _BUFFER * 16), start)
-            if not data:
-                raise OSError(f"the file ended at byte {start} while it was being hashed")
-            digest.update(data)
-            start += len(data)
-        return
-    with mapped, memoryview(mapped) as view, view[start - base :] as written:
-        digest.update(written)  # one call over the range: hashlib holds no GIL meanwhile
-
-
-_datasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
-# sendfile refuses files it cannot copy between (macOS wants a socket): read and write instead
-_NO_SENDFILE = {errno.EINVAL, errno.ENOSYS, errno.ENOTSOCK, errno.EOPNOTSUPP, errno.ENOTSUP}
-
-
-def _sendfile(out_fd: int, in_fd: int, offset: int, count: int) -> int:
-    if not hasattr(os, "sendfile"):  # Windows
-        raise OSError(errno.ENOSYS, "no sendfile")
-    return os.sendfile(out_fd, in_fd, offset, count)
-
-
-def _read_at(fd: int, size: int, offset: int) -> bytes:
-    """Read up to ``size`` bytes of ``fd`` at ``offset`` (``os.pread`` where there is one)."""
-    if hasattr(os, "pread"):
-        return os.pread(fd, size, offset)
-    os.lseek(fd, offset, os.SEEK_SET)  # Windows: the descriptor is this module's alone
-    return os.read(fd, size)
-
-
-def _replace(staging: Path, target: Path) -> None:
-    """Move ``staging`` onto ``target``; free the replaced file's blocks on another thread.
-
-    Replacing a large file frees its blocks inside the rename, a tenth of a second for a
-    400,000-line file. Holding the old file open moves that work to the final close, which a
-    background thread does (POSIX only: elsewhere an open file cannot be replaced).
-    """
-    old = None
-    if os.name == "posix":
-        with contextlib.suppress(OSError):
-            old = os.open(target, os.O_RDONLY | os.O_NONBLOCK)  # never wait on a FIFO
-    try:
-        os.replace(staging, target)
-    finally:
-        if old is not None:
-            threading.Thread(target=os.close, args=(old,), daemon=True).start()
+            handle.write(chunk)
+            if digest is not None:
+                digest.update(chunk)
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:

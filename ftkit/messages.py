@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
-from operator import add, attrgetter, getitem
 from typing import Any, Literal, TypedDict
 
 import orjson
@@ -77,16 +75,25 @@ def leaked_fields(templates: Templates) -> list[str]:
     return sorted(LEAKY_FIELDS.intersection(fields))
 
 
+_NEAREST = " to the nearest dollar"
+_SHORT_QUESTION = QUESTION.replace(_NEAREST, "")
+
+
 def lecture_prompt(item: Item) -> str:
     """Return the lecture's user message: the test prompt without the price line.
 
     Equal to the lecture's ``item.test_prompt().replace(" to the nearest dollar", "")
-    .replace("\\n\\nPrice is $", "")``, computed with fewer copies of the text.
+    .replace("\\n\\nPrice is $", "")``. A course prompt (the question, the text, a blank line
+    and the price line) gives the short question and the text, found with two scans of the
+    prompt instead of four; any other prompt takes the lecture's own expression.
     """
-    text = item.prompt.partition(PRICE_PREFIX)[0].replace(" to the nearest dollar", "")
-    if PRICE_PREFIX in text:  # the removal formed a new "Price is $": take the exact path
-        return (text + PRICE_PREFIX).replace("\n\nPrice is $", "")
-    return text[:-2] if text.endswith("\n\n") else text + PRICE_PREFIX
+    prompt = item.prompt
+    end = prompt.find(PRICE_PREFIX) - 2  # where the blank line before the price line starts
+    if end >= len(QUESTION) and prompt.startswith(QUESTION) and prompt.startswith("\n\n", end):
+        text = prompt[len(QUESTION) : end]
+        if _NEAREST not in text:
+            return _SHORT_QUESTION + text
+    return item.test_prompt().replace(_NEAREST, "").replace("\n\nPrice is $", "")
 
 
 class _ItemFields(dict[str, Any]):
@@ -132,15 +139,16 @@ def render_messages(item: Item, templates: Templates | None = None) -> list[Mess
     ]
 
 
-_ROWS_PER_CHUNK = 256  # a chunk's text stays in the CPU cache while it is worked on
+_ROWS_PER_CHUNK = 256
 
 
 def encode_examples(items: Sequence[Item], templates: Templates | None = None) -> Iterator[bytes]:
     """Yield the JSONL bytes of one example per item, a few hundred lines per chunk.
 
-    With the lecture's user and assistant templates (any system prompt) the lines are put
-    together from pre-encoded pieces, byte for byte what encoding each example would give;
-    other templates go through ``render_examples``.
+    With the lecture's user and assistant templates (any system prompt) a line is fixed bytes
+    around the JSON-encoded user message and the price: byte for byte what encoding its
+    ``render_examples`` example gives, without building the example. Other templates encode
+    ``render_examples``.
     """
     t = templates or Templates()
     if t.user != DEFAULT_USER_TEMPLATE or t.assistant != DEFAULT_ASSISTANT_TEMPLATE:
@@ -148,101 +156,16 @@ def encode_examples(items: Sequence[Item], templates: Templates | None = None) -
             examples = render_examples(items[start : start + _ROWS_PER_CHUNK], t)
             yield b"".join(orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in examples)
         return
-    lines = _LectureLines(t.system)
+    system = orjson.dumps(t.system)
+    head = b'{"messages":[{"role":"system","content":%s},{"role":"user","content":' % system
+    middle = b'},{"role":"assistant","content":"Price is $'
+    tail = b'"}]}\n'
     for start in range(0, len(items), _ROWS_PER_CHUNK):
-        batch = items[start : start + _ROWS_PER_CHUNK]
-        yield lines.course_chunk(batch) or lines.chunk(batch)
-
-
-_PROMPT_OF = attrgetter("prompt")
-_PRICE_OF = attrgetter("price")
-_QUESTION = QUESTION.encode()
-_SHORT_QUESTION = QUESTION.replace(" to the nearest dollar", "").encode()
-_NEAREST = b" to the nearest dollar"
-_NEWLINES = b"\\n\\n"  # two newlines, as JSON escapes them
-_ITEM_BREAK = b'","'  # between two strings of a JSON list; never inside an encoded string
-
-
-class _LectureLines:
-    """JSONL lines with the lecture's user and assistant templates and a given system prompt."""
-
-    def __init__(self, system: str) -> None:
-        self.head = b'{"messages":[{"role":"system","content":%s},{"role":"user","content":' % (
-            orjson.dumps(system)
-        )
-        self.middle = b'},{"role":"assistant","content":"Price is $'
-        self.tail = b'"}]}\n'
-        # A line is its start, the user text, the bytes before the price, the price and the end;
-        # between two lines the end and the next start go together as "after the price".
-        self.start = self.head + b'"' + _SHORT_QUESTION
-        self.before_price = b'"' + self.middle
-        self.after_price = self.tail + self.start
-
-    def chunk(self, batch: Sequence[Item]) -> bytes:
-        """Return the lines for ``batch``, one example at a time (any item)."""
-        head, middle, tail, dumps = self.head, self.middle, self.tail, orjson.dumps
         parts: list[bytes] = []
-        add = parts.extend
-        for item in batch:
-            add((head, dumps(lecture_prompt(item)), middle, b"%.2f" % item.price, tail))
-        return b"".join(parts)
-
-    def course_chunk(self, batch: Sequence[Item]) -> bytes | None:
-        """Return the lines for ``batch`` if every prompt has the course's shape, else None.
-
-        The course's prompts are "<question>\\n\\n<text>\\n\\nPrice is $N.00". All of them
-        are JSON-encoded in one call, then each user message is cut out of that buffer: no
-        per-item string is built twice. The shape is proven for the whole chunk first, so the
-        result is exactly what ``chunk`` gives; a chunk with any other prompt returns None.
-        """
-        count = len(batch)
-        if not count:
-            return None
-        try:
-            encoded = orjson.dumps(list(map(_PROMPT_OF, batch)))
-            prices = list(map(_PRICE_FORMAT.__mod__, map(_PRICE_OF, batch)))
-        except (TypeError, AttributeError):  # a prompt that is not text, a price not a number
-            return None
-        # One question per prompt, so " to the nearest dollar" appears nowhere else ...
-        if encoded.count(_NEAREST) != count:
-            return None
-        # ... and one "Price is $" per prompt: the k-1 breaks between the list's strings fall
-        # one in each of the k-1 pieces between two "Price is $", never two in one piece.
-        pieces = encoded.split(PRICE_PREFIX.encode())
-        if len(pieces) != count + 1:
-            return None
-        inner = pieces[1:count]
-        breaks = list(map(bytes.find, inner, repeat(_ITEM_BREAK)))
-        if -1 in breaks:
-            return None
-        starts = list(map(add, breaks, repeat(len(_ITEM_BREAK))))
-        first = pieces[0]
-        if not first.startswith(b'["' + _QUESTION) or not all(
-            map(bytes.startswith, inner, repeat(_QUESTION), starts)
-        ):
-            return None
-        # Each text ends in two escaped newlines right before "Price is $" (a backslash before
-        # them could make the first one part of "\\\\", so such a chunk takes the slow path).
-        before = pieces[:count]
-        if not all(map(bytes.endswith, before, repeat(_NEWLINES))) or _BACKSLASH in map(
-            getitem, before, repeat(-5)
-        ):
-            return None
-        skip = len(_QUESTION)
-        # per item: the line's start (or the previous line's end and this one's start), the
-        # user text, the bytes before the price, the price; then the last line's end
-        parts: list[bytes] = [self.after_price, b"", self.before_price, b""] * count
-        parts[0] = self.start
-        parts[1] = first[2 + skip : -4]
-        parts[5::4] = map(_cut, inner, map(slice, map(add, starts, repeat(skip)), repeat(-4)))
-        parts[3::4] = prices
-        parts.append(self.tail)
-        return b"".join(parts)
-
-
-_BACKSLASH = ord("\\")
-_PRICE_FORMAT = b"%.2f"
-_cut: Callable[[bytes, slice], bytes] = bytes.__getitem__
+        for item in items[start : start + _ROWS_PER_CHUNK]:
+            user = orjson.dumps(lecture_prompt(item))
+            parts += (head, user, middle, b"%.2f" % item.price, tail)
+        yield b"".join(parts)
 
 
 def render_examples(items: Iterable[Item], templates: Templates | None = None) -> Iterator[Example]:

@@ -14,7 +14,6 @@ import mmap
 import os
 import pickle
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,11 +23,9 @@ from ftkit.jsonl import Digest
 
 __all__ = [
     "ALLOWED_GLOBALS",
-    "Keep",
     "RestrictedUnpickler",
     "load_course_pickle",
     "loads_course_pickle",
-    "unmap",
 ]
 
 ALLOWED_GLOBALS: dict[tuple[str, str], type] = {
@@ -69,12 +66,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         raise PickleRefusedError(f"{self._label}: refused a persistent reference in the pickle")
 
 
-Keep = Callable[[object], None]
-
-
-def _unpickle(
-    file: io.BufferedIOBase | mmap.mmap, label: str, keep: Keep | None = None
-) -> list[Item]:
+def _unpickle(file: io.BufferedIOBase | mmap.mmap, label: str) -> list[Item]:
     enabled = gc.isenabled()
     gc.disable()  # 400,000 new objects would otherwise trigger many full collections
     unpickler = RestrictedUnpickler(file, label)
@@ -93,21 +85,15 @@ def _unpickle(
         data = [data]
     if not isinstance(data, list) or not set(map(type, data)) <= {Item}:
         raise SourceError(f"{label}: expected a list of the course's Item objects")
-    if keep is not None:  # its memo holds every object loaded: releasing them all takes time
-        keep(unpickler)
     return data
 
 
-def load_course_pickle(
-    path: str | os.PathLike[str], *, digest: Digest | None = None, keep: Keep | None = None
-) -> list[Item]:
+def load_course_pickle(path: str | os.PathLike[str], *, digest: Digest | None = None) -> list[Item]:
     """Load a course pickle from a local path; raise ``SourceError`` on anything else.
 
     The file is memory-mapped. With ``digest`` (a ``hashlib`` object) the mapped bytes are
     hashed on a second thread while they are unpickled: ``hashlib`` holds no GIL over one
-    large buffer, so the content hash costs no time. ``keep`` is given the unpickler, whose
-    memo refers to every loaded object, instead of it being freed here (see
-    ``ftkit.cli.keeping_until_exit``).
+    large buffer, so the content hash costs little time and covers exactly the bytes loaded.
     """
     source = Path(path)
     try:
@@ -123,28 +109,17 @@ def load_course_pickle(
         except (OSError, ValueError):  # a special file: read it as a stream instead
             if digest is not None:
                 digest.update(source.read_bytes())
-            return _unpickle(io.BufferedReader(handle, buffer_size=1 << 20), str(source), keep)
-        hashing = None
-        if digest is not None:
-            hashing = threading.Thread(target=digest.update, args=(mapped,), daemon=True)
-            hashing.start()
-        try:
-            return _unpickle(mapped, str(source), keep)
-        finally:
-            if hashing is not None:
-                hashing.join()
-            unmap(mapped, size)
-
-
-_UNMAP_IN_BACKGROUND = 64 << 20
-
-
-def unmap(mapped: mmap.mmap, size: int) -> None:
-    """Close ``mapped``; a large mapping on another thread (unmapping holds no GIL)."""
-    if size < _UNMAP_IN_BACKGROUND:
-        mapped.close()
-    else:  # unmapping 800 MB takes 30 ms, which the caller need not wait for
-        threading.Thread(target=mapped.close, name="ftkit-unmap", daemon=True).start()
+            return _unpickle(io.BufferedReader(handle, buffer_size=1 << 20), str(source))
+        with mapped:
+            hashing = None
+            if digest is not None:
+                hashing = threading.Thread(target=digest.update, args=(mapped,), daemon=True)
+                hashing.start()
+            try:
+                return _unpickle(mapped, str(source))
+            finally:
+                if hashing is not None:
+                    hashing.join()
 
 
 def loads_course_pickle(data: bytes, label: str = "pickle") -> list[Item]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftkit.errors import OutputError
-from ftkit.jsonl import Digest, FileSegment, write_encoded, write_files_together
+from ftkit.jsonl import Digest, write_encoded, write_files_together
 from ftkit.messages import Templates, encode_examples, leaked_fields
 from ftkit.sampling import Split, Strategy, split_items
 from ftkit.sources import ColumnMapping, LoadedItems, load_items
@@ -24,7 +24,6 @@ __all__ = [
     "prepare",
     "write_split",
     "write_split_hashed",
-    "write_split_with",
 ]
 
 TRAIN_FILENAME = "fine_tune_train.jsonl"
@@ -60,7 +59,7 @@ def check_output_folder(folder: Path) -> None:
         raise OutputError(f"{folder}: the output folder is not writable")
 
 
-def _writer(lines: Iterable[bytes | FileSegment], digest: Digest | None) -> Callable[[Path], None]:
+def _writer(lines: Iterable[bytes], digest: Digest | None) -> Callable[[Path], None]:
     def write(path: Path) -> None:
         write_encoded(path, lines, digest=digest)
 
@@ -101,29 +100,6 @@ class WrittenSplit:
     validation_sha256: str | None
 
 
-def write_split_with(
-    split: Split,
-    out_dir: str | os.PathLike[str],
-    templates: Templates | None,
-    *,
-    train_lines: Iterable[bytes | FileSegment],
-) -> WrittenSplit:
-    """Write the split like ``write_split_hashed``, the training file from ``train_lines``.
-
-    ``train_lines`` are the encoded lines of the training file (``split.train`` is not read);
-    the validation file holds ``split.validation``. An exception raised while ``train_lines``
-    are read leaves no file written.
-    """
-    return _write_split(
-        split,
-        Path(out_dir),
-        templates,
-        TRAIN_FILENAME,
-        VALIDATION_FILENAME,
-        train_lines=train_lines,
-    )
-
-
 def _write_split(
     split: Split,
     folder: Path,
@@ -132,16 +108,13 @@ def _write_split(
     validation_name: str,
     *,
     hashed: bool = True,
-    train_lines: Iterable[bytes | FileSegment] | None = None,
 ) -> WrittenSplit:
     check_output_folder(folder)
     train_path = folder / train_name
     validation_path = folder / validation_name if split.validation else None
     train_digest = hashlib.sha256() if hashed else None
     validation_digest = hashlib.sha256() if hashed else None
-    if train_lines is None:
-        train_lines = encode_examples(split.train, templates)
-    plan = [(train_path, _writer(train_lines, train_digest))]
+    plan = [(train_path, _writer(encode_examples(split.train, templates), train_digest))]
     if validation_path is not None:
         lines = encode_examples(split.validation, templates)
         plan.append((validation_path, _writer(lines, validation_digest)))
@@ -181,7 +154,7 @@ def prepare(
 
     Pass ``loaded`` to reuse items already in memory (the dashboard does). With
     ``hash_outputs=False`` the result carries no sha256 of the written files (by default each
-    file is hashed as it is written, reading it back a range at a time; see ``ftkit.jsonl``).
+    file is hashed as it is written).
     """
     templates = templates or Templates()
     check_output_folder(Path(out_dir))

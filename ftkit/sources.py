@@ -24,7 +24,7 @@ from ftkit.columns import (
 from ftkit.curation import item_from_fields, text_of_record
 from ftkit.errors import SourceError
 from ftkit.items import Item
-from ftkit.pickles import Keep, load_course_pickle
+from ftkit.pickles import load_course_pickle
 from ftkit.prices import OTHER_CURRENCY, read_price
 from ftkit.records import DEFAULT_READ_LIMITS, ReadLimits, read_records
 from ftkit.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
@@ -191,9 +191,9 @@ def _sha256(data: bytes) -> str:
     return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
-def _load_pickle(path: Path, keep: Keep | None) -> LoadedItems:
+def _load_pickle(path: Path) -> LoadedItems:
     digest = hashlib.sha256()
-    raw = load_course_pickle(path, digest=digest, keep=keep)
+    raw = load_course_pickle(path, digest=digest)
     return pickled_items(raw, str(path), f"sha256:{digest.hexdigest()}")
 
 
@@ -272,15 +272,13 @@ def load_items(
     overrides: ColumnOverrides | None = None,
     split: Split = "train",
     allow_pickle: bool = True,
-    keep: Keep | None = None,
 ) -> LoadedItems:
     """Load items from ``"sample"`` or a local path; raise ``SourceError`` on bad input.
 
     A table is read by ``mapping``, or by the detected mapping keeping the columns named in
     ``overrides``; when no row survives the error counts the drops by reason. ``split``
     applies to the built-in sample only. ``allow_pickle=False`` (hosted mode) refuses pickles
-    outright. ``keep`` receives loading state that would be slow to free (a pickle's memo)
-    when the caller means to leave it to process exit.
+    outright.
     """
     if str(source) == SAMPLE:
         return _load_sample(split)
@@ -292,7 +290,7 @@ def load_items(
     if path.suffix.lower() in PICKLE_SUFFIXES:
         if not allow_pickle:
             raise SourceError(f"{path}: pickles are disabled on this server")
-        return _load_pickle(path, keep)
+        return _load_pickle(path)
     try:
         data = path.read_bytes()
     except OSError as err:

@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,68 +142,91 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     assert json.loads(proc.stdout)["train_count"] == 500
 
 
-def test_process_exit_runs_exit_handlers_and_keeps_the_code(tmp_path: Path) -> None:
-    """``python -m ftkit`` skips the object teardown, not the exit handlers or the output."""
-    script = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: print('exit handler ran'))\n"
-        "from ftkit.cli import run_as_process\n"
-        "sys.argv = ['ftkit', *sys.argv[1:]]\n"
-        "run_as_process()\n"
-    )
-    env = {**os.environ, "FTKIT_DATABASE_URL": f"sqlite:///{tmp_path}/history.db"}
-
-    def ftkit(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-c", script, *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-
-    done = ftkit("prepare", "--out", str(tmp_path), "--train", "30", "--validation", "5")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "exit handler ran"
-    assert "Wrote 30 training examples" in done.stdout
-    listed = ftkit("history", "--json")
-    assert listed.returncode == 0, listed.stderr
-    (recorded,) = json.loads(listed.stdout.removesuffix("exit handler ran\n"))
-    written = (tmp_path / "fine_tune_train.jsonl").read_bytes()
-    assert recorded["outputs"]["train_hash"] == f"sha256:{hashlib.sha256(written).hexdigest()}"
-    failed = ftkit("prepare", "--source", str(tmp_path / "missing.pkl"), "--out", str(tmp_path))
-    assert failed.returncode == 2
-    assert failed.stdout == "exit handler ran\n"
-    assert failed.stderr.strip().endswith("missing.pkl: no such file")
-
-
-def test_keeping_until_exit_holds_nothing_when_main_is_called(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("source", ["sample", "missing.pkl"])
+def test_prepare_leaves_the_garbage_collector_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str
 ) -> None:
-    from ftkit import cli
-
-    code, _, _ = run(
-        ["prepare", "--out", str(tmp_path), "--train", "10", "--validation", "0"], capsys
-    )
-    assert code == 0
-    assert cli._kept == []
-
-
-def test_keeping_until_exit_when_the_process_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
-    from ftkit import cli
+    frozen, enabled = gc.get_freeze_count(), gc.isenabled()
+    args = ["prepare", "--source", source, "--train", "10", "--validation", "0"]
+    run([*args, "--out", str(tmp_path), "--no-history"], capsys)
+    assert (gc.get_freeze_count(), gc.isenabled()) == (frozen, enabled)
 
-    monkeypatch.setattr(cli, "_ENDING_PROCESS", True)
-    monkeypatch.setattr(cli, "_kept", [])
-    assert gc.isenabled()
+
+def _ftkit(tmp_path: Path, *args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m ftkit`` with its history in ``tmp_path``."""
+    env = {**os.environ, "FTKIT_DATABASE_URL": f"sqlite:///{tmp_path}/history.db"}
+    command = [sys.executable, "-m", "ftkit", *args]
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, **options
+    )
+
+
+def test_python_dash_m_records_the_run_and_fails_in_one_line(tmp_path: Path) -> None:
+    done = _ftkit(tmp_path, "prepare", "--out", str(tmp_path), "--train", "30", "--validation", "5")
+    assert done.returncode == 0, done.stderr
+    assert "Wrote 30 training examples" in done.stdout and done.stderr == ""
+    listed = _ftkit(tmp_path, "history", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (recorded,) = json.loads(listed.stdout)
+    written = (tmp_path / "fine_tune_train.jsonl").read_bytes()
+    assert recorded["outputs"]["train_hash"] == f"sha256:{hashlib.sha256(written).hexdigest()}"
+    failed = _ftkit(tmp_path, "prepare", "--source", str(tmp_path / "missing.pkl"))
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert failed.stderr == f"ftkit: error: {tmp_path / 'missing.pkl'}: no such file\n"
+
+
+def _course_pickle(path: Path, items: list[Any]) -> Path:
+    course.register()
     try:
-        with cli.keeping_until_exit() as keep:
-            assert not gc.isenabled()  # no collection walks what is being loaded
-            data = [[] for _ in range(1000)]  # containers the collector tracks
-            keep(data)
-        assert cli._kept == [data]
-        assert gc.isenabled()
-        assert gc.get_freeze_count() >= len(data)
+        path.write_bytes(pickle.dumps(items, protocol=4))
     finally:
-        gc.unfreeze()
+        course.unregister()
+    return path
+
+
+def test_python_dash_m_on_a_course_pickle_writes_what_the_library_writes(tmp_path: Path) -> None:
+    from ftkit.prepare import prepare
+
+    items = course.make_items(3000, seed=14)
+    items[1200].price = float("nan")
+    source = _course_pickle(tmp_path / "train.pkl", items)
+    args = ["--source", str(source), "--train", "2900", "--validation", "99", "--json"]
+    done = _ftkit(tmp_path, "prepare", *args, "--out", str(tmp_path / "cli"), "--no-history")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["dropped"] == {"no usable price": 1} and summary["train_count"] == 2900
+    prepare(source, train=2900, validation=99, out_dir=tmp_path / "library")
+    for name in ("fine_tune_train.jsonl", "fine_tune_validation.jsonl"):
+        written = (tmp_path / "cli" / name).read_bytes()
+        assert written == (tmp_path / "library" / name).read_bytes()
+    assert sorted(p.name for p in (tmp_path / "cli").iterdir()) == [
+        "fine_tune_train.jsonl",
+        "fine_tune_validation.jsonl",
+    ]
+
+
+def _small_disk() -> None:
+    """In the child: files may grow to 64 KB; past that a write fails as on a full disk."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, resource.RLIM_INFINITY))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a POSIX file size limit")
+def test_a_disk_that_fills_up_keeps_the_previous_pair(tmp_path: Path) -> None:
+    first = _ftkit(tmp_path, "prepare", "--out", str(tmp_path), "--train", "10", "--no-history")
+    assert first.returncode == 0, first.stderr
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix == ".jsonl"}
+    args = ["prepare", "--out", str(tmp_path), "--train", "500", "--no-history"]
+    failed = _ftkit(tmp_path, *args, preexec_fn=_small_disk)
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert failed.stderr.count("\n") == 1 and "File too large" in failed.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix == ".jsonl"} == before
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_prepare_check_runs_the_preflight(

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+
+import orjson
 import pytest
 
 from benchmarks import course
@@ -8,7 +11,6 @@ from ftkit.items import QUESTION, Item
 from ftkit.messages import (
     DEFAULT_SYSTEM_PROMPT,
     Templates,
-    _LectureLines,
     encode_examples,
     leaked_fields,
     lecture_prompt,
@@ -122,6 +124,31 @@ def test_price_leak_is_flagged(user: str, leaks: list[str]) -> None:
     assert leaked_fields(Templates(user=user)) == leaks
 
 
+_ODD_PROMPTS = {
+    "backslash before the price line": f"{QUESTION}\n\nPipe 1/2\\\n\nPrice is $5.00",
+    "escaped newline look-alike": f"{QUESTION}\n\nPipe \\n\\n\n\nPrice is $5.00",
+    "no price line": f"{QUESTION}\n\nKettle",
+    "two price lines": f"{QUESTION}\n\nKettle\n\nPrice is $5.00\n\nPrice is $6.00",
+    "price line inside the text": f"{QUESTION}\n\nPrice is $9 deal\n\nPrice is $5.00",
+    "the phrase in the text": f"{QUESTION}\n\nRounded to the nearest dollar\n\nPrice is $5.00",
+    "removal makes a price line": (
+        f"{QUESTION}\n\nX\n\nPrice to the nearest dollar is $1\n\nPrice is $5.00"
+    ),
+    "phrase right before the price line": f"{QUESTION}\n\nX to the nearest dollar\n\nPrice is $1",
+    "quotes, breaks and symbols": f'{QUESTION}\n\nA","b" ☃ \x01\t\u2028 "","\n\nPrice is $5.00',
+    "no question": "Kettle 2L\n\nPrice is $5.00",
+    "the phrase but no question": "Kettle, rounded to the nearest dollar?\n\nPrice is $5.00",
+    "no blank line before the price": f"{QUESTION}\n\nKettle Price is $5.00",
+    "empty text": f"{QUESTION}\n\nPrice is $5.00",
+    "no text at all": f"{QUESTION}Price is $5.00",
+    "one newline after the question": f"{QUESTION}\nPrice is $5.00",
+    "three newlines": f"{QUESTION}\n\nKettle\n\n\nPrice is $5.00",
+    "nothing after the prefix": f"{QUESTION}\n\nKettle\n\nPrice is $",
+    "only the question": QUESTION,
+    "the question twice": f"{QUESTION}{QUESTION}\n\nPrice is $5.00",
+}
+
+
 @pytest.mark.parametrize(
     "prompt",
     [
@@ -132,6 +159,7 @@ def test_price_leak_is_flagged(user: str, leaks: list[str]) -> None:
         "Pri to the nearest dollarce is $ trick\n\nPrice is $2.00",
         "\n\nPrice is $",
         "",
+        *_ODD_PROMPTS.values(),
     ],
 )
 def test_lecture_prompt_equals_the_lectures_expression(prompt: str) -> None:
@@ -151,109 +179,49 @@ def test_lecture_prompt_equals_the_lectures_expression(prompt: str) -> None:
         Templates(user="{title}: {text}", assistant="${price:.0f}"),
     ],
 )
-def test_encoded_lines_equal_encoding_each_example(templates: Templates) -> None:
-    import orjson
-
+def test_encoded_lines_are_one_strict_json_example_per_item(templates: Templates) -> None:
     items = [
         Item(
             title="Kettle",
             price=26.0,
             prompt='Q to the nearest dollar?\n\nKettle "2L" ☃\n\nPrice is $26.00',
         ),
-        Item(title="Lamp", price=7, prompt="Lamp\\n\tbright"),
+        Item(title="Lamp", price=7, prompt="Lamp\\n\tbright\u2028"),
         *[Item(title=f"t{i}", price=i + 0.5, prompt=f"p{i}\n\nPrice is $1.00") for i in range(600)],
     ]
     encoded = b"".join(encode_examples(items, templates))
-    expected = b"".join(
-        orjson.dumps(example, option=orjson.OPT_APPEND_NEWLINE)
-        for example in render_examples(items, templates)
-    )
-    assert encoded == expected
-    assert len(encoded.splitlines()) == len(items)
+    assert encoded.endswith(b"\n")
+    lines = encoded.split(b"\n")[:-1]
+    assert [json.loads(line) for line in lines] == list(render_examples(items, templates))
 
 
-def _course_items(count: int) -> list[Item]:
+def test_the_lectures_lines_hold_the_lectures_messages() -> None:
+    """Line for line, the file holds what the lecture's own ``make_jsonl`` writes."""
+    originals = course.make_items(600, seed=4)
     items = []
-    for original in course.make_items(count, seed=5):
+    for original in originals:
         item = Item(original.title, original.price, original.category, original.details)
         item.prompt = original.prompt
         items.append(item)
-    return items
-
-
-_ODD_PROMPTS = {
-    "backslash before the price line": f"{QUESTION}\n\nPipe 1/2\\\n\nPrice is $5.00",
-    "escaped newline look-alike": f"{QUESTION}\n\nPipe \\n\\n\n\nPrice is $5.00",
-    "backslash-n and one newline": f"{QUESTION}\n\nPipe \\n\nPrice is $5.00",
-    "no price line": f"{QUESTION}\n\nKettle",
-    "two price lines": f"{QUESTION}\n\nKettle\n\nPrice is $5.00\n\nPrice is $6.00",
-    "price line inside the text": f"{QUESTION}\n\nPrice is $9 deal\n\nPrice is $5.00",
-    "the phrase in the text": f"{QUESTION}\n\nRounded to the nearest dollar\n\nPrice is $5.00",
-    "removal makes a price line": (
-        f"{QUESTION}\n\nX\n\nPrice to the nearest dollar is $1\n\nPrice is $5.00"
-    ),
-    "quotes, breaks and symbols": f'{QUESTION}\n\nA","b" ☃ \x01\t\u2028 "","\n\nPrice is $5.00',
-    "no question": "Kettle 2L\n\nPrice is $5.00",
-    "the phrase but no question": "Kettle, rounded to the nearest dollar?\n\nPrice is $5.00",
-    "no blank line before the price": f"{QUESTION}\n\nKettle Price is $5.00",
-    "empty text": f"{QUESTION}\n\nPrice is $5.00",
-    "three newlines": f"{QUESTION}\n\nKettle\n\n\nPrice is $5.00",
-    "nothing after the prefix": f"{QUESTION}\n\nKettle\n\nPrice is $",
-    "only the question": QUESTION,
-    "empty prompt": "",
-}
+    ours = b"".join(encode_examples(items)).decode().splitlines()
+    theirs = course.make_jsonl(originals).splitlines()
+    assert [json.loads(line) for line in ours] == [json.loads(line) for line in theirs]
 
 
 @pytest.mark.parametrize("case", sorted(_ODD_PROMPTS))
 @pytest.mark.parametrize(
     "system", [DEFAULT_SYSTEM_PROMPT, "100% sure? Price is $ to the nearest dollar \\n ☃"]
 )
-def test_course_chunks_equal_encoding_each_example(case: str, system: str) -> None:
-    """The whole-chunk path for course prompts gives the same bytes as one example at a time,
-    whatever odd prompt sits in the chunk, wherever it sits."""
-    import orjson
-
+def test_encoded_lines_equal_encoding_each_example(case: str, system: str) -> None:
+    """The lecture's lines, put together from fixed pieces, are the bytes of each example."""
     templates = Templates(system=system)
-    items = _course_items(600)
-    for position in (0, 1, 255, 256, 599):
-        odd = Item(title="odd", price=5.25, prompt=_ODD_PROMPTS[case])
-        mixed = [*items[:position], odd, *items[position + 1 :]]
-        expected = b"".join(
-            orjson.dumps(example, option=orjson.OPT_APPEND_NEWLINE)
-            for example in render_examples(mixed, templates)
-        )
-        assert b"".join(encode_examples(mixed, templates)) == expected, (case, position)
-
-
-def test_course_prompts_take_the_whole_chunk_path() -> None:
-    items = _course_items(300)
-    items[7].price = 12  # a whole-dollar price given as an int
-    items[8].price = 1e20
-    lines = _LectureLines(DEFAULT_SYSTEM_PROMPT)
-    for batch in (items, items[:1]):
-        encoded = lines.course_chunk(batch)
-        assert encoded is not None
-        assert encoded == lines.chunk(batch)
-    assert lines.course_chunk([Item(title="x", price=1.0, prompt="x")]) is None
-
-
-@pytest.mark.parametrize("apart", [1, 150])
-@pytest.mark.parametrize(
-    "extra",
-    [
-        _ODD_PROMPTS["two price lines"],
-        f"Kettle\n\nPrice is $xx{QUESTION}\n\nPrice is $5",  # its second half looks like an item
-    ],
-)
-def test_course_chunks_with_a_missing_and_an_extra_price_line(apart: int, extra: str) -> None:
-    """One prompt without "Price is $" and one with two keep the chunk's count right."""
-    import orjson
-
-    items = _course_items(300)
-    items[3].prompt = _ODD_PROMPTS["no price line"]
-    items[3 + apart].prompt = extra
+    items = [
+        Item(title="a", price=5.25, prompt=_ODD_PROMPTS[case]),
+        Item(title="b", price=12, prompt=f"{QUESTION}\n\nKettle\n\nPrice is $12.00"),
+        Item(title="c", price=1e20, prompt=_ODD_PROMPTS[case]),
+    ] * 100
     expected = b"".join(
         orjson.dumps(example, option=orjson.OPT_APPEND_NEWLINE)
-        for example in render_examples(items)
+        for example in render_examples(items, templates)
     )
-    assert b"".join(encode_examples(items)) == expected
+    assert b"".join(encode_examples(items, templates)) == expected

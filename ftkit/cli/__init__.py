@@ -8,25 +8,13 @@ line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import atexit
-import contextlib
-import gc
 import importlib
-import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
 
 from ftkit.errors import FtkitError
 
-__all__ = [
-    "build_parser",
-    "ending_process",
-    "keeping_until_exit",
-    "main",
-    "record_quietly",
-    "run_as_process",
-]
+__all__ = ["build_parser", "main", "record_quietly"]
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -101,55 +89,3 @@ def record_quietly(record: Callable[[], int]) -> int | None:
     except FtkitError as err:
         print(f"ftkit: note: not recorded in the history ({err})", file=sys.stderr)
         return None
-
-
-# Set by ``run_as_process``: the process ends as soon as the command returns.
-_ENDING_PROCESS = False
-_kept: list[object] = []
-
-
-def ending_process() -> bool:
-    """Return True when this process ends as soon as the command returns (``run_as_process``)."""
-    return _ENDING_PROCESS
-
-
-@contextlib.contextmanager
-def keeping_until_exit() -> Iterator[Callable[[object], None]]:
-    """Yield ``keep(data)``, which leaves ``data`` for the operating system to reclaim.
-
-    Under ``python -m ftkit`` the process ends right after the command, and freeing 400,000
-    loaded items one object at a time would only delay that by a third of a second. What is
-    made inside the block is also frozen out of the cyclic garbage collector, which would
-    otherwise walk all of it twice more as it ages. Called any other way (tests, a program
-    that calls ``main``) ``keep`` does nothing and the collector is left alone.
-    """
-    if not _ENDING_PROCESS:
-        yield lambda data: None
-        return
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield _kept.append
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
-def run_as_process() -> NoReturn:
-    """Run ``main`` as ``python -m ftkit`` and end the process with its exit code.
-
-    When the command kept large data (see ``keeping_until_exit``), the exit handlers run and
-    the output is flushed as at a normal exit, and only the object by object teardown is
-    skipped; otherwise the process exits normally.
-    """
-    global _ENDING_PROCESS
-    _ENDING_PROCESS = True
-    code = main()
-    if not _kept:
-        sys.exit(code)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
-            stream.flush()
-    atexit._run_exitfuncs()
-    os._exit(code)
