@@ -40,7 +40,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xfd7zXZ\x00", "an xz file"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
 )
-_TEXT_PICKLE = re.compile(rb"(?m)^[pg]\d+$")  # protocol 0's memo opcodes on lines of their own
+_TEXT_PICKLE = re.compile(rb"(?m)^[pg]\d+$")  # protocol 0 pickles: memo lines such as "p0" or "g1"
 _SNIFF_BYTES = 64 * 1024
 
 
