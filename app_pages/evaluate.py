@@ -23,7 +23,7 @@ from ftkit.evaluate import (
 from ftkit.failures import FailureLog, describe_failures
 from ftkit.predictors import BASELINES, Predictor, is_baseline, needs_training
 from ftkit.providers import redact
-from ftkit.recorders import evaluate_settings, record_evaluate
+from ftkit.recording import evaluate_settings, record_evaluate
 from ftkit.runs import (
     MAX_RUN_FILE_MB,
     compare_runs,
@@ -173,7 +173,7 @@ def predictor_for() -> Predictor:
     if choice in BASELINES:
         return baseline_for(choice, picked)
     # the chat predictor retries itself; the client is checked against the endpoint guard
-    return ChatPredictor(client=current_client(settings, max_retries=0), model=model)
+    return ChatPredictor(client=current_client(settings), model=model)
 
 
 def request_stop() -> None:

@@ -32,7 +32,7 @@ from ftkit.jobs import (
 )
 from ftkit.models import DEFAULT_MODEL, MODELS
 from ftkit.providers import redact
-from ftkit.recorders import finish_linked_finetune, record_upload, start_finetune, update_finetune
+from ftkit.recording import finish_linked_finetune, record_upload, start_finetune, update_finetune
 from ftkit.shutdown import list_models, table_models
 from ftkit.ui import state
 from ftkit.ui.auth import hosting_config

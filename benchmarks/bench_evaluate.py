@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ftkit.chat import ChatPredictor  # noqa: E402
-from ftkit.clients import make_client  # noqa: E402
 from ftkit.evaluate import evaluate  # noqa: E402
+from ftkit.providers import ProviderSettings, client_from_settings  # noqa: E402
 from ftkit.sources import load_items  # noqa: E402
 
 
@@ -78,7 +78,7 @@ def main() -> None:
     items = load_items("sample", split="all").items[: args.items]
     server = start_server(args.latency)
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    client = make_client(api_key="bench", base_url=url, max_retries=0)
+    client = client_from_settings(ProviderSettings(api_key="bench", base_url=url))
     predictor = ChatPredictor(client=client, model="gpt-4o-mini")
     predictor(items[0])  # warm up: connection pool, SDK imports
 

@@ -123,6 +123,9 @@ class ChatPredictor:
     token_parameter: str = "max_tokens"
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        self.client = self.client.with_options(max_retries=0)  # the loop below retries
+
     def _request(self, item: Item) -> Any:
         with self._lock:
             prefill, token_parameter = self.prefill, self.token_parameter

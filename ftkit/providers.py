@@ -8,26 +8,33 @@ directory, whose values never override variables already set.
 Three kinds of provider share one SDK: OpenAI (a key), an OpenAI-compatible endpoint (a key and
 ``OPENAI_BASE_URL``) and Azure OpenAI (``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY`` and
 ``OPENAI_API_VERSION``; model names are deployment names).
+
+This module builds every client: ``client_from_settings`` is the one place that constructs the
+SDK's client, with one timeout (``DEFAULT_TIMEOUT`` seconds) and one retry count
+(``DEFAULT_MAX_RETRIES``) for every page and command. Code that retries by itself (the chat
+predictor, jobs, file uploads) turns the SDK's retries off per call with ``with_options``.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx2
 import openai
 
-from ftkit.clients import make_client
 from ftkit.endpoints import OPENAI_ENDPOINT, EndpointGuard, HidingTransport, env_proxy
 from ftkit.errors import ProviderError
 
 __all__ = [
     "DEFAULT_AZURE_API_VERSION",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
     "SETTING_NAMES",
     "ProviderKind",
     "ProviderSettings",
@@ -180,34 +187,47 @@ def _guarded_http_client(
     )
 
 
+@contextmanager
+def _valid_url(field: str, url: str | None) -> Iterator[None]:
+    """Turn the SDK's refusal of a malformed URL (a control character, too long) into one line."""
+    try:
+        yield
+    except httpx2.InvalidURL as err:
+        shown = repr(url if url is None or len(url) <= 80 else f"{url[:79]}…")
+        raise ProviderError(f"{field}: {shown} is not a valid URL ({err})") from None
+
+
 def client_from_settings(
     settings: ProviderSettings,
     *,
+    guard: EndpointGuard | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_retries: int = DEFAULT_MAX_RETRIES,
-    guard: EndpointGuard | None = None,
 ) -> openai.OpenAI:
     """Return an ``OpenAI`` or ``AzureOpenAI`` client; raise ``ProviderError`` without a key.
 
-    The SDK retries 429 and 5xx responses itself with backoff, honouring Retry-After. With a
-    ``guard`` (hosted mode) the endpoint is checked first (``ProviderError`` when refused),
-    redirects are not followed, and an untrusted endpoint's error bodies are never read.
+    Every page and command calls this with the defaults; ``timeout`` and ``max_retries`` are
+    for tests and library users. The SDK retries 429 and 5xx responses itself with backoff,
+    honouring Retry-After. With a ``guard`` (hosted mode) the endpoint is checked first
+    (``ProviderError`` when refused), redirects are not followed, and an untrusted endpoint's
+    error bodies are never read.
     """
     problem = settings.missing()
     if problem is not None:
         raise ProviderError(problem)
     http_client = None if guard is None else _guarded_http_client(settings, guard, timeout)
-    azure = settings.kind == "azure"
-    return make_client(
-        api_key=(settings.azure_api_key or settings.api_key) if azure else settings.api_key,
-        base_url=None if azure else settings.base_url,
-        azure_endpoint=settings.azure_endpoint if azure else None,
-        api_version=settings.api_version or DEFAULT_AZURE_API_VERSION,
-        timeout=timeout,
-        max_retries=max_retries,
-        use_environment=False,  # the settings are already resolved, precedence and all
-        http_client=http_client,
-    )
+    common: dict[str, Any] = {"timeout": timeout, "max_retries": max_retries}
+    common["http_client"] = http_client
+    if settings.kind == "azure":
+        with _valid_url("Azure OpenAI endpoint", settings.azure_endpoint):
+            return openai.AzureOpenAI(
+                azure_endpoint=settings.endpoint,
+                api_key=settings.azure_api_key or settings.api_key,
+                api_version=settings.api_version or DEFAULT_AZURE_API_VERSION,
+                **common,
+            )
+    with _valid_url("Base URL", settings.base_url):
+        return openai.OpenAI(api_key=settings.api_key, base_url=settings.base_url, **common)
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:

@@ -11,9 +11,9 @@ import orjson
 import pytest
 
 from ftkit.chat import ChatPredictor, retry_delay
-from ftkit.clients import make_client
 from ftkit.evaluate import Progress, estimate_cost, evaluate
 from ftkit.items import Item
+from ftkit.providers import ProviderSettings, client_from_settings
 from tests.fake_chat import FakeChat, serve, user_text
 
 PRICES = {"Kettle": 40.0, "Lamp": 100.0, "Drill": 200.0, "Mug": 10.0}
@@ -40,7 +40,8 @@ def answers(body: dict[str, Any], attempt: int) -> tuple[Any, ...]:
 
 
 def client_for(fake: FakeChat) -> openai.OpenAI:
-    return make_client(api_key="test-key", base_url=fake.url, max_retries=0, timeout=5)
+    settings = ProviderSettings(api_key="test-key", base_url=fake.url)
+    return client_from_settings(settings, max_retries=0, timeout=5)
 
 
 @pytest.fixture

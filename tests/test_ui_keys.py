@@ -74,7 +74,8 @@ def _models_page() -> None:
         st.info(problem)
         st.stop()
     try:
-        count = len(current_client(settings, max_retries=0).models.list().data)
+        client = current_client(settings).with_options(max_retries=0)  # fail fast offline
+        count = len(client.models.list().data)
     except FtkitError as err:
         st.error(str(err))
         st.stop()

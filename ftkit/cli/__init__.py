@@ -70,10 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _masked(text: str) -> str:
     """Return ``text`` with the keys from the environment and ``.env`` masked."""
-    from ftkit.clients import read_setting
-    from ftkit.providers import redact
+    from ftkit.providers import env_settings, redact
 
-    keys = (read_setting("OPENAI_API_KEY"), read_setting("AZURE_OPENAI_API_KEY"))
+    settings = env_settings()
+    keys = (settings.get("OPENAI_API_KEY"), settings.get("AZURE_OPENAI_API_KEY"))
     return redact(text, tuple(key for key in keys if key))
 
 

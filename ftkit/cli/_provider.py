@@ -2,18 +2,24 @@
 
 Precedence: these flags, then the environment, then ``.env``. There is deliberately no flag for
 the key itself (a key on a command line ends up in shell history): set ``OPENAI_API_KEY`` or
-``AZURE_OPENAI_API_KEY``.
+``AZURE_OPENAI_API_KEY``. A compatible server other than OpenAI's (vLLM, Ollama) may need no
+key: the commands then send a placeholder, which such servers ignore.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
+from urllib.parse import urlsplit
 
 import openai
 
 from ftkit.providers import ProviderSettings, client_from_settings, env_settings, resolve_settings
 
-__all__ = ["add_provider_flags", "client_from_args", "settings_from_args"]
+__all__ = ["KEYLESS_PLACEHOLDER", "add_provider_flags", "client_from_args", "settings_from_args"]
+
+KEYLESS_PLACEHOLDER = "not-needed"
+_OPENAI_HOST = "api.openai.com"
 
 
 def add_provider_flags(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +39,19 @@ def settings_from_args(args: argparse.Namespace) -> ProviderSettings:
         "AZURE_OPENAI_ENDPOINT": args.azure_endpoint,
         "OPENAI_API_VERSION": args.api_version,
     }
-    return resolve_settings(flags, env_settings())
+    settings = resolve_settings(flags, env_settings())
+    if settings.kind == "compatible" and not settings.has_key and _is_elsewhere(settings):
+        return replace(settings, api_key=KEYLESS_PLACEHOLDER)
+    return settings
+
+
+def _is_elsewhere(settings: ProviderSettings) -> bool:
+    """Return True when the base URL points at a server other than OpenAI's."""
+    try:
+        host = urlsplit(settings.endpoint).hostname or ""
+    except ValueError:  # a malformed URL: the client builder names it
+        return True
+    return host != _OPENAI_HOST
 
 
 def client_from_args(args: argparse.Namespace) -> tuple[openai.OpenAI, ProviderSettings]:

@@ -21,8 +21,8 @@ import orjson
 
 from ftkit.chat import DEFAULT_MAX_TOKENS, ChatPredictor
 from ftkit.cli import record_quietly
+from ftkit.cli._provider import add_provider_flags, client_from_args, settings_from_args
 from ftkit.cli.arguments import add_column_arguments, column_overrides, positive_int
-from ftkit.clients import make_client, read_setting
 from ftkit.columns import describe_mapping, mapping_to_json
 from ftkit.errors import EvaluationError
 from ftkit.evaluate import (
@@ -37,8 +37,7 @@ from ftkit.evaluate import (
 from ftkit.failures import FailureLog, describe_failures
 from ftkit.holdout import EvaluationItems, choose_items, size_hint, split_to_settings
 from ftkit.predictors import BASELINES, Predictor, is_baseline, make_baseline, needs_training
-from ftkit.recorders import evaluate_settings, record_evaluate
-from ftkit.recording import content_hash, current_user
+from ftkit.recording import content_hash, current_user, evaluate_settings, record_evaluate
 from ftkit.runs import compare_runs, load_run, run_to_json, save_run
 from ftkit.sampling import (
     DEFAULT_SEED,
@@ -99,7 +98,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--size", type=positive_int, default=DEFAULT_SIZE,
         help=f"score the first N of those items (default {DEFAULT_SIZE})")  # fmt: skip
     add("--workers", type=positive_int, default=DEFAULT_WORKERS, help="requests in flight")
-    add("--base-url", help="an OpenAI-compatible server (default: $OPENAI_BASE_URL)")
     add("--max-tokens", type=positive_int, default=DEFAULT_MAX_TOKENS, help="reply token limit")
     add("--no-prefill", action="store_true", help='do not send the "Price is $" prefill')
     add("--out", type=Path, default=DEFAULT_OUT, help=f"where runs are saved ({DEFAULT_OUT})")
@@ -108,6 +106,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--chart", type=Path, metavar="FILE.png", help="save the chart as a PNG")
     add("--compare", nargs="+", type=Path, metavar="RUN.json", help="compare saved runs")
     add("--no-history", action="store_true", help="do not record this run")
+    add_provider_flags(parser)
     parser.set_defaults(handler=run)
 
 
@@ -137,7 +136,7 @@ def _choose(args: argparse.Namespace) -> EvaluationItems:
 def _predictor(args: argparse.Namespace, chosen: EvaluationItems) -> tuple[Predictor, int]:
     if is_baseline(args.model):
         return make_baseline(args.model, chosen.train), 1
-    client = make_client(base_url=args.base_url, max_retries=0)
+    client, _ = client_from_args(args)
     predictor = ChatPredictor(
         client=client, model=args.model, prefill=not args.no_prefill, max_tokens=args.max_tokens
     )
@@ -271,7 +270,7 @@ def _record(
     settings = evaluate_settings(
         model=args.model, source=_where(args.source), dataset_hash=dataset_hash,
         size=args.size, workers=workers,
-        base_url=None if baseline else args.base_url or read_setting("OPENAI_BASE_URL"),
+        base_url=None if baseline else settings_from_args(args).base_url,
         train_source=_where(train) if baseline else None,
         train_hash=train_hash if baseline else None,
         max_tokens=args.max_tokens, prefill=not args.no_prefill,

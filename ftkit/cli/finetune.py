@@ -38,8 +38,7 @@ from ftkit.jobs import (
 )
 from ftkit.models import DEFAULT_MODEL
 from ftkit.providers import ProviderSettings
-from ftkit.recorders import record_upload, start_finetune, update_finetune
-from ftkit.recording import current_user
+from ftkit.recording import current_user, record_upload, start_finetune, update_finetune
 
 __all__ = ["format_job", "register", "run"]
 

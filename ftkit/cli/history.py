@@ -100,8 +100,7 @@ def format_run(item: Run) -> str:
 def _rerun(args: argparse.Namespace, store: HistoryStore) -> Run:
     """Re-run run ``args.rerun`` on this user's own endpoint; refuse another one without --yes."""
     from ftkit.providers import client_from_settings
-    from ftkit.recorders import recorded_endpoint, safe_url
-    from ftkit.recording import current_user, rerun
+    from ftkit.recording import current_user, recorded_endpoint, rerun, safe_url
 
     original = get_run(args.rerun, store=store)
     settings = settings_from_args(args)
@@ -115,7 +114,7 @@ def _rerun(args: argparse.Namespace, store: HistoryStore) -> Run:
         original,
         user=current_user(),
         store=store,
-        client_for=lambda _recorded: client_from_settings(settings, max_retries=0),
+        client_for=lambda _recorded: client_from_settings(settings),
     )
     return get_run(new_id, store=store)
 

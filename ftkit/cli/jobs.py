@@ -31,7 +31,7 @@ from ftkit.jobs import (
     resume_job,
     retrieve_job,
 )
-from ftkit.recorders import finish_linked_finetune, linked_run_id, pending_linked_run
+from ftkit.recording import finish_linked_finetune, linked_run_id, pending_linked_run
 
 __all__ = ["register", "run"]
 

@@ -16,8 +16,7 @@ from ftkit.cli import record_quietly
 from ftkit.cli._provider import add_provider_flags, client_from_args
 from ftkit.files import FileInfo, upload_file
 from ftkit.models import DEFAULT_MODEL
-from ftkit.recorders import record_upload
-from ftkit.recording import current_user
+from ftkit.recording import current_user, record_upload
 
 __all__ = ["format_file", "register", "run"]
 

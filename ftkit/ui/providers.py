@@ -25,7 +25,6 @@ from ftkit.endpoints import OPENAI_ENDPOINT, EndpointGuard, normalize_endpoint
 from ftkit.errors import FtkitError, ProviderError
 from ftkit.hosting import HostingConfig
 from ftkit.providers import (
-    DEFAULT_MAX_RETRIES,
     SETTING_NAMES,
     ProviderSettings,
     client_from_settings,
@@ -136,9 +135,7 @@ def _guard(config: HostingConfig) -> EndpointGuard:
     )
 
 
-def current_client(
-    settings: ProviderSettings, *, max_retries: int = DEFAULT_MAX_RETRIES
-) -> openai.OpenAI:
+def current_client(settings: ProviderSettings) -> openai.OpenAI:
     """Return a fresh client for this run (never cached: it holds a key).
 
     Raises ``ProviderError`` (one line) without a key, or in hosted mode when the endpoint
@@ -146,7 +143,7 @@ def current_client(
     """
     config = _config()
     guard = _guard(config) if config.hosted else None
-    return client_from_settings(settings, guard=guard, max_retries=max_retries)
+    return client_from_settings(settings, guard=guard)
 
 
 def endpoint_refusal(settings: ProviderSettings) -> str | None:
