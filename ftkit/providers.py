@@ -216,8 +216,11 @@ def client_from_settings(
     if problem is not None:
         raise ProviderError(problem)
     http_client = None if guard is None else _guarded_http_client(settings, guard, timeout)
-    common: dict[str, Any] = {"timeout": timeout, "max_retries": max_retries}
-    common["http_client"] = http_client
+    common: dict[str, Any] = {
+        "timeout": timeout,
+        "max_retries": max_retries,
+        "http_client": http_client,
+    }
     if settings.kind == "azure":
         with _valid_url("Azure OpenAI endpoint", settings.azure_endpoint):
             return openai.AzureOpenAI(

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from ftkit.__main__ import main
 from ftkit.providers import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, SETTING_NAMES
+from tests.fake_chat import serve
 from tests.fake_openai import KEY, FakeOpenAI, Request, shared_fake
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,14 +156,15 @@ def test_the_upload_page_retries_and_waits_as_every_client_does(fake: FakeOpenAI
     _assert_one_setting(_model_listings(fake))
 
 
-def test_a_keyless_compatible_server_is_asked_with_a_placeholder_and_openai_never(
+def test_a_keyless_chat_server_gets_a_placeholder_and_fine_tuning_still_needs_a_key(
     fake: FakeOpenAI, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake.require_key = None
-    assert main(["models", "--base-url", fake.url, "--json"]) == 0
-    headers = [{k.lower(): v for k, v in r.headers.items()} for r in _model_listings(fake)]
-    sent = {h["authorization"] for h in headers}
-    assert sent == {"Bearer not-needed"}
+    with serve(lambda body, attempt: ("answer", "25.00")) as chat:
+        argv = ["evaluate", "--model", "m", "--base-url", chat.url, "--size", "2", "--no-save"]
+        assert main([*argv, "--no-history"]) == 0
+    assert set(chat.authorizations) == {"Bearer not-needed"}
     capsys.readouterr()
-    assert main(["models", "--base-url", "https://api.openai.com/v1", "--json"]) == 0
-    assert "no API key set" in capsys.readouterr().err
+    assert main(["jobs", "list", "--base-url", fake.url]) == 2
+    assert "set OPENAI_API_KEY" in capsys.readouterr().err
+    assert main(["models", "--base-url", fake.url, "--json"]) == 0
+    assert "no API key set" in capsys.readouterr().err and not _model_listings(fake)

@@ -2,8 +2,9 @@
 
 Precedence: these flags, then the environment, then ``.env``. There is deliberately no flag for
 the key itself (a key on a command line ends up in shell history): set ``OPENAI_API_KEY`` or
-``AZURE_OPENAI_API_KEY``. A compatible server other than OpenAI's (vLLM, Ollama) may need no
-key: the commands then send a placeholder, which such servers ignore.
+``AZURE_OPENAI_API_KEY``. A chat server other than OpenAI's (vLLM, Ollama) may need no key:
+``evaluate`` then sends a placeholder, which such servers ignore; files and fine-tuning always
+need a key.
 """
 
 from __future__ import annotations
@@ -32,21 +33,26 @@ def add_provider_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--api-version", metavar="V", help="Azure API version (OPENAI_API_VERSION)")
 
 
-def settings_from_args(args: argparse.Namespace) -> ProviderSettings:
-    """Return the settings from the flags, then the environment and ``.env``."""
+def settings_from_args(args: argparse.Namespace, *, keyless_ok: bool = False) -> ProviderSettings:
+    """Return the settings from the flags, then the environment and ``.env``.
+
+    With ``keyless_ok``, a compatible server other than OpenAI's gets a placeholder key.
+    """
     flags = {
         "OPENAI_BASE_URL": args.base_url,
         "AZURE_OPENAI_ENDPOINT": args.azure_endpoint,
         "OPENAI_API_VERSION": args.api_version,
     }
     settings = resolve_settings(flags, env_settings())
-    if settings.kind == "compatible" and not settings.has_key and _is_elsewhere(settings):
+    if keyless_ok and _is_keyless_server(settings):
         return replace(settings, api_key=KEYLESS_PLACEHOLDER)
     return settings
 
 
-def _is_elsewhere(settings: ProviderSettings) -> bool:
-    """Return True when the base URL points at a server other than OpenAI's."""
+def _is_keyless_server(settings: ProviderSettings) -> bool:
+    """Return True for a keyless base URL that points at a server other than OpenAI's."""
+    if settings.kind != "compatible" or settings.has_key:
+        return False
     try:
         host = urlsplit(settings.endpoint).hostname or ""
     except ValueError:  # a malformed URL: the client builder names it
@@ -54,7 +60,9 @@ def _is_elsewhere(settings: ProviderSettings) -> bool:
     return host != _OPENAI_HOST
 
 
-def client_from_args(args: argparse.Namespace) -> tuple[openai.OpenAI, ProviderSettings]:
+def client_from_args(
+    args: argparse.Namespace, *, keyless_ok: bool = False
+) -> tuple[openai.OpenAI, ProviderSettings]:
     """Return a client and its settings; raise ``ProviderError`` when no key is set."""
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, keyless_ok=keyless_ok)
     return client_from_settings(settings), settings

@@ -136,7 +136,7 @@ def _choose(args: argparse.Namespace) -> EvaluationItems:
 def _predictor(args: argparse.Namespace, chosen: EvaluationItems) -> tuple[Predictor, int]:
     if is_baseline(args.model):
         return make_baseline(args.model, chosen.train), 1
-    client, _ = client_from_args(args)
+    client, _ = client_from_args(args, keyless_ok=True)  # a local chat server needs no key
     predictor = ChatPredictor(
         client=client, model=args.model, prefill=not args.no_prefill, max_tokens=args.max_tokens
     )
