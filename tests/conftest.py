@@ -65,7 +65,7 @@ def shared_dir() -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _fast_sdk_backoff() -> Iterator[None]:
-    """Scale the OpenAI SDK's retry back-off from 0.5-8 s to 1-16 ms: retries still happen, no test waits."""
+    """Scale the OpenAI SDK's retry back-off from 0.5-8 s to 1-16 ms: it retries, nobody waits."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(openai._base_client, "INITIAL_RETRY_DELAY", 0.001)
         patch.setattr(openai._base_client, "MAX_RETRY_DELAY", 0.016)

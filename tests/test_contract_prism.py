@@ -30,6 +30,9 @@ from tests.test_files_upload import write_examples
 SPEC = SHARED / "openai" / "openapi.yaml"
 STARTUP_SECONDS = 120
 
+# one pytest-xdist worker runs the whole module, so Prism starts once
+pytestmark = pytest.mark.xdist_group("prism")
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
