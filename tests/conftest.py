@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import openai._base_client
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,3 +61,12 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside this checkout")
     return SHARED
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_sdk_backoff() -> Iterator[None]:
+    """Scale the OpenAI SDK's retry back-off from 0.5-8 s to 1-16 ms: it retries, nobody waits."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(openai._base_client, "INITIAL_RETRY_DELAY", 0.001)
+        patch.setattr(openai._base_client, "MAX_RETRY_DELAY", 0.016)
+        yield

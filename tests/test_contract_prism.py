@@ -1,8 +1,8 @@
 """Contract test: the CLI's requests pass Prism's validation against OpenAI's published spec.
 
-Prism (``npx @stoplight/prism-cli@5 mock``) serves ../shared/openai/openapi.yaml and answers a
-request that breaks the spec with 422, which the CLI turns into exit code 2. Skipped when npx,
-the spec or the Prism package (fetched from npm on first use) is not available.
+Prism (``prism mock``, installed by ``.ci/run``) serves ../shared/openai/openapi.yaml and answers a
+request that breaks the spec with 422, which the CLI turns into exit code 2. Skipped when the
+``prism`` command or the spec is missing: a test never downloads anything.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from tests.test_files_upload import write_examples
 SPEC = SHARED / "openai" / "openapi.yaml"
 STARTUP_SECONDS = 120
 
+# one pytest-xdist worker runs the whole module, so Prism starts once
+pytestmark = pytest.mark.xdist_group("prism")
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -39,17 +42,16 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    prism, npx = shutil.which("prism"), shutil.which("npx")
-    if prism is None and npx is None:
-        pytest.skip("neither prism nor npx is installed (Prism runs from npm)")
-    command = [prism] if prism else [npx, "--yes", "@stoplight/prism-cli@5"]
+    prism = shutil.which("prism")
+    if prism is None:
+        pytest.skip("prism is not installed (.ci/run installs @stoplight/prism-cli@5 from npm)")
     if not SPEC.is_file():
         pytest.skip(f"{SPEC} is missing")
     port = _free_port()
     log = tmp_path_factory.mktemp("prism") / "prism.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [*command, "mock", "-p", str(port), str(SPEC)],
+            [prism, "mock", "-p", str(port), str(SPEC)],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -59,11 +61,11 @@ def prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         while b"Prism is listening" not in log.read_bytes():
             if proc.poll() is not None or time.monotonic() > deadline:
                 tail = log.read_text(errors="replace")[-300:]
-                pytest.skip(f"Prism did not start (npm unreachable?): {tail}")
+                pytest.skip(f"Prism did not start: {tail}")
             time.sleep(0.5)
         yield f"http://127.0.0.1:{port}"
     finally:
-        # npx starts node as a child: end the whole process group Prism runs in
+        # prism starts node as a child: end the whole process group Prism runs in
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -45,7 +45,7 @@ def start() -> Iterator[Callable[[], Server]]:
     def start_one() -> Server:
         seen: list[str | None] = []
         server = ThreadingHTTPServer(("127.0.0.1", 0), type("R", (_Recorder,), {"seen": seen}))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}/v1", seen
 
