@@ -20,8 +20,14 @@ from ftkit.records import (
 )
 from ftkit.sources import load_items_from_bytes
 
+
+def gz(data: bytes) -> bytes:
+    """Return ``data`` gzipped with no timestamp, so parametrized ids match on every worker."""
+    return gzip.compress(data, mtime=0)
+
+
 MB = 1024 * 1024
-BOMB = gzip.compress(b"title,price\n" + b"a,1\n" * 5_000_000)  # 20 MB of rows in ~20 KB
+BOMB = gz(b"title,price\n" + b"a,1\n" * 5_000_000)  # 20 MB of rows in ~20 KB
 
 
 def rows_csv(count: int) -> bytes:
@@ -66,7 +72,7 @@ def parquet(count: int) -> bytes:
     ("name", "data"),
     [
         ("items.csv", rows_csv(11)),
-        ("items.csv.gz", gzip.compress(rows_csv(11))),
+        ("items.csv.gz", gz(rows_csv(11))),
         ("items.jsonl", b'{"title": "Lamp", "price": 2}\n' * 11),
         ("items.json", b"[" + b",".join([b'{"title": "Lamp", "price": 2}'] * 11) + b"]"),
         ("items.parquet", parquet(11)),
@@ -114,7 +120,7 @@ def empty_cells_csv(rows: int, columns: int) -> bytes:
     ("name", "data"),
     [
         ("cells.csv", empty_cells_csv(101, 10)),
-        ("cells.csv.gz", gzip.compress(empty_cells_csv(101, 10))),
+        ("cells.csv.gz", gz(empty_cells_csv(101, 10))),
         ("cells.tsv", empty_cells_csv(101, 10).replace(b",", b"\t")),
         ("cells.jsonl", b'{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":0}\n' * 101),
         ("cells.parquet", pd.DataFrame({f"c{n}": [1] * 101 for n in range(10)}).to_parquet()),

@@ -16,6 +16,12 @@ from ftkit.items import Item
 from ftkit.records import ReadLimits, read_records
 from ftkit.sniff import sniff_upload
 
+
+def gz(data: bytes) -> bytes:
+    """Return ``data`` gzipped with no timestamp, so parametrized ids match on every worker."""
+    return gzip.compress(data, mtime=0)
+
+
 CSV = b"title,price,details\nUSB cable,9.99,1 m braided\nDesk lamp,24.50,LED\n"
 JSONL = b'{"title": "USB cable", "price": 9.99}\n{"title": "Lamp", "price": 24.5}\n'
 LIMIT = 1_000_000
@@ -24,7 +30,7 @@ LIMIT = 1_000_000
 def _zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("items.csv", CSV)
+        archive.writestr(zipfile.ZipInfo("items.csv", date_time=(2026, 1, 1, 0, 0, 0)), CSV)
     return buffer.getvalue()
 
 
@@ -47,8 +53,8 @@ ITEM = Item(title="USB cable", price=9.99, category="Electronics", details="1 m"
         (JSONL, "items.jsonl"),
         (JSONL, "items.ndjson"),
         (b'[{"title": "a", "price": 1}]', "items.json"),
-        (gzip.compress(JSONL), "items.jsonl.gz"),
-        (gzip.compress(CSV), "ITEMS.CSV.GZ"),
+        (gz(JSONL), "items.jsonl.gz"),
+        (gz(CSV), "ITEMS.CSV.GZ"),
         (_parquet(), "items.parquet"),
     ],
 )
@@ -64,7 +70,7 @@ def test_genuine_files_pass(data: bytes, name: str) -> None:
         (pickle.dumps([{"a": 1}], protocol=0), "items.csv", "is really a Python pickle"),
         (pickle.dumps([{"a": 1}], protocol=1), "items.jsonl", "is really a Python pickle"),
         (pickle.dumps([ITEM]), "items.pkl", "items.pkl: pickles cannot be uploaded"),
-        (gzip.compress(CSV), "items.csv", "items.csv: is really a gzip file, not a csv file"),
+        (gz(CSV), "items.csv", "items.csv: is really a gzip file, not a csv file"),
         (_parquet(), "items.csv", "items.csv: is really a Parquet file, not a csv file"),
         (_parquet(), "items.jsonl", "items.jsonl: is really a Parquet file"),
         (b'{"title": "a", "price": ', "items.json", "items.json: is not valid JSON"),
@@ -74,8 +80,8 @@ def test_genuine_files_pass(data: bytes, name: str) -> None:
         (CSV, "items.parquet", "items.parquet: is not a Parquet file"),
         (_zip(), "items.parquet", "is really a zip archive, not a Parquet file"),
         (CSV, "items.jsonl.gz", "items.jsonl.gz: is named .gz but is not gzip-compressed"),
-        (gzip.compress(_zip()), "items.csv.gz", "is really a zip archive"),
-        (gzip.compress(CSV)[:20], "items.csv.gz", "is a damaged gzip file"),
+        (gz(_zip()), "items.csv.gz", "is really a zip archive"),
+        (gz(CSV)[:20], "items.csv.gz", "is a damaged gzip file"),
         (b"%PDF-1.7\n...", "items.csv", "is really a PDF"),
         (b"", "items.csv", "items.csv: is empty"),
         (CSV, "items.xlsx", "items.xlsx: unsupported file type '.xlsx'"),
