@@ -27,15 +27,21 @@ state.bind("check_model", state.MODEL)
 state.bind("check_epochs", state.EPOCHS)
 model_col, epochs_col = st.columns([3, 1])
 model_col.selectbox(
-    "Model", list(MODELS), key="check_model",
-    on_change=state.persist, args=("check_model", state.MODEL),
-)  # fmt: skip
+    "Model",
+    list(MODELS),
+    key="check_model",
+    on_change=state.persist,
+    args=("check_model", state.MODEL),
+)
 epochs_col.selectbox(
-    "Epochs", EPOCH_CHOICES, key="check_epochs",
+    "Epochs",
+    EPOCH_CHOICES,
+    key="check_epochs",
     format_func=lambda n: "auto (OpenAI's rule)" if n == "auto" else str(n),
     help="One choice for the estimate here and the job form on Upload & Train.",
-    on_change=state.persist, args=("check_epochs", state.EPOCHS),
-)  # fmt: skip
+    on_change=state.persist,
+    args=("check_epochs", state.EPOCHS),
+)
 epochs = st.session_state[state.EPOCHS]
 spec = find_model(st.session_state[state.MODEL])
 if spec.shutdown:
@@ -49,9 +55,12 @@ composition = composition_or_stop()
 t = composition.templates
 try:
     report = data.run_check(
-        composition.split_id, (t.system, t.user, t.assistant), spec.name,
-        None if epochs == "auto" else int(epochs), composition.split,
-    )  # fmt: skip
+        composition.split_id,
+        (t.system, t.user, t.assistant),
+        spec.name,
+        None if epochs == "auto" else int(epochs),
+        composition.split,
+    )
 except FtkitError as err:
     stop_with_error(err)
 
@@ -93,10 +102,13 @@ st.caption(
     f"Prices as of {report.prices_as_of} ({shown_path(report.prices_source)}). "
     f"Tokens per example: min {report.tokens.min:,}, median {report.tokens.median:,}, "
     f"p90 {report.tokens.p90:,}, max {report.tokens.max:,}; limit {report.token_limit:,}."
-    + ("" if report.inference_cost_per_1k_usd is None else
-       f" Using the fine-tuned model: about ${report.inference_cost_per_1k_usd:,.2f} "
-       "per 1,000 calls.")
-)  # fmt: skip
+    + (
+        ""
+        if report.inference_cost_per_1k_usd is None
+        else f" Using the fine-tuned model: about ${report.inference_cost_per_1k_usd:,.2f} "
+        "per 1,000 calls."
+    )
+)
 
 st.altair_chart(
     token_histogram(histogram(composition.tokens, bins=30), limit=report.token_limit),

@@ -41,48 +41,83 @@ for key, setting in WIDGETS.items():
 editor, preview = st.columns([3, 2], gap="large")
 with editor:
     st.text_area(
-        "System prompt", key="compose_system", height=100,
-        on_change=state.persist, args=("compose_system", state.SYSTEM_PROMPT),
-    )  # fmt: skip
+        "System prompt",
+        key="compose_system",
+        height=100,
+        on_change=state.persist,
+        args=("compose_system", state.SYSTEM_PROMPT),
+    )
     st.text_input(
-        "User message template", key="compose_user",
-        on_change=state.persist, args=("compose_user", state.USER_TEMPLATE),
-    )  # fmt: skip
+        "User message template",
+        key="compose_user",
+        on_change=state.persist,
+        args=("compose_user", state.USER_TEMPLATE),
+    )
     st.text_input(
-        "Assistant message template", key="compose_assistant",
-        on_change=state.persist, args=("compose_assistant", state.ASSISTANT_TEMPLATE),
-    )  # fmt: skip
+        "Assistant message template",
+        key="compose_assistant",
+        on_change=state.persist,
+        args=("compose_assistant", state.ASSISTANT_TEMPLATE),
+    )
     with st.expander("Fields you can use in templates", icon=":material/data_object:"):
         st.markdown("\n".join(f"- `{{{name}}}`: {about}" for name, about in FIELDS.items()))
     train_col, validation_col, strategy_col, seed_col = st.columns(4)
     train_col.number_input(
-        "Train examples", min_value=1, max_value=available, step=50, key="compose_train",
-        on_change=state.persist_size, args=("compose_train", state.TRAIN_SIZE, available,
-                                            ("compose_validation", state.VALIDATION_SIZE)),
-    )  # fmt: skip
+        "Train examples",
+        min_value=1,
+        max_value=available,
+        step=50,
+        key="compose_train",
+        on_change=state.persist_size,
+        args=(
+            "compose_train",
+            state.TRAIN_SIZE,
+            available,
+            ("compose_validation", state.VALIDATION_SIZE),
+        ),
+    )
     validation_col.number_input(
-        "Validation examples", min_value=0, max_value=max(0, available - 1), step=10,
-        key="compose_validation", on_change=state.persist_size,
-        args=("compose_validation", state.VALIDATION_SIZE, available,
-              ("compose_train", state.TRAIN_SIZE)),
-    )  # fmt: skip
+        "Validation examples",
+        min_value=0,
+        max_value=max(0, available - 1),
+        step=10,
+        key="compose_validation",
+        on_change=state.persist_size,
+        args=(
+            "compose_validation",
+            state.VALIDATION_SIZE,
+            available,
+            ("compose_train", state.TRAIN_SIZE),
+        ),
+    )
     strategy_col.selectbox(
-        "Sampling", STRATEGIES, key="compose_strategy", format_func=str.capitalize,
+        "Sampling",
+        STRATEGIES,
+        key="compose_strategy",
+        format_func=str.capitalize,
         help="; ".join(f"{name}: {about}" for name, about in STRATEGY_HELP.items()),
-        on_change=state.persist, args=("compose_strategy", state.STRATEGY),
-    )  # fmt: skip
+        on_change=state.persist,
+        args=("compose_strategy", state.STRATEGY),
+    )
     seed_col.number_input(
-        "Seed", min_value=0, step=1, key="compose_seed",
+        "Seed",
+        min_value=0,
+        step=1,
+        key="compose_seed",
         disabled=st.session_state[state.STRATEGY] == "first",
         help="Used by random and stratified sampling.",
-        on_change=state.persist, args=("compose_seed", state.SEED),
-    )  # fmt: skip
+        on_change=state.persist,
+        args=("compose_seed", state.SEED),
+    )
     if notice := state.sizes_notice(available):
         st.info(notice, icon=":material/straighten:")
     st.button(
-        "Reset to the lecture's defaults", icon=":material/restart_alt:", key="compose_reset",
-        on_click=state.reset_to_lecture, args=(WIDGETS,),
-    )  # fmt: skip
+        "Reset to the lecture's defaults",
+        icon=":material/restart_alt:",
+        key="compose_reset",
+        on_click=state.reset_to_lecture,
+        args=(WIDGETS,),
+    )
 
 composition = composition_or_stop()
 split = composition.split
@@ -94,8 +129,9 @@ with preview:
     tok = composition.tokenizer
     tokens_metric.metric(
         "Train tokens (approximate)" if tok.approximate else "Train tokens",
-        f"{train_tokens:,}", help=tok.notice or f"Counted with {tok.encoding_name}.",
-    )  # fmt: skip
+        f"{train_tokens:,}",
+        help=tok.notice or f"Counted with {tok.encoding_name}.",
+    )
     st.caption(f"From {literal(dataset.label)}: {available:,} items.")
     if split.skipped_duplicates:
         st.caption(f"Skipped {split.skipped_duplicates:,} duplicates to keep the splits apart.")

@@ -102,9 +102,12 @@ settings = current_settings()
 if choice == CHAT:
     bind("evaluate_model", CHAT_MODEL)
     model = st.text_input(
-        "Model name", key="evaluate_model", placeholder="ft:gpt-4o-mini-2024-07-18:org::id",
-        on_change=persist, args=("evaluate_model", CHAT_MODEL),
-    ).strip()  # fmt: skip
+        "Model name",
+        key="evaluate_model",
+        placeholder="ft:gpt-4o-mini-2024-07-18:org::id",
+        on_change=persist,
+        args=("evaluate_model", CHAT_MODEL),
+    ).strip()
     show_endpoint(settings)
 
 upload = st.file_uploader(
@@ -164,8 +167,10 @@ def signature() -> str:
     """Return what a confirmed run promised: endpoint and key, model, items and workers."""
     titles = "\x1f".join(f"{item.title}\x1e{item.price}" for item in items)
     keys = "\x1f".join(settings.secrets())  # whose account pays; only this hash is kept
-    text = (f"{settings.endpoint}|{settings.kind}|{settings.api_version}|{keys}|{model}|{source}|"
-            f"{int(workers)}|{titles}")  # fmt: skip
+    text = (
+        f"{settings.endpoint}|{settings.kind}|{settings.api_version}|{keys}|{model}|{source}|"
+        f"{int(workers)}|{titles}"
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -182,8 +187,13 @@ def request_stop() -> None:
 
 def run_now(predictor: Predictor) -> Run:
     stop_slot = st.empty()
-    stop_slot.button("Stop", key="evaluate_stop", on_click=request_stop, icon=":material/stop:",
-                     help="Stop sending requests; the items scored so far are kept.")  # fmt: skip
+    stop_slot.button(
+        "Stop",
+        key="evaluate_stop",
+        on_click=request_stop,
+        icon=":material/stop:",
+        help="Stop sending requests; the items scored so far are kept.",
+    )
     bar = st.progress(0.0, text="Starting…")
     partial: dict[str, Any] = {**run_to_json(Run(model, source, len(items), ())), "items": []}
     st.session_state[PARTIAL] = partial
@@ -191,18 +201,29 @@ def run_now(predictor: Predictor) -> Run:
     def show(progress: Progress) -> None:
         if progress.last is not None:
             last = progress.last
-            partial["items"].append({"title": last.title, "truth": last.truth,
-                                     "guess": last.guess, "parsed": last.parsed,
-                                     "answer": last.answer})  # fmt: skip
+            partial["items"].append(
+                {
+                    "title": last.title,
+                    "truth": last.truth,
+                    "guess": last.guess,
+                    "parsed": last.parsed,
+                    "answer": last.answer,
+                }
+            )
         failed = f", {progress.failed} failed" if progress.failed else ""
         bar.progress(
             progress.done / progress.total, text=f"{progress.done}/{progress.total} scored{failed}"
         )
 
     result = evaluate(
-        items, predictor, model=model, source=source,
-        workers=1 if choice in BASELINES else int(workers), on_progress=show, cost=cost,
-    )  # fmt: skip
+        items,
+        predictor,
+        model=model,
+        source=source,
+        workers=1 if choice in BASELINES else int(workers),
+        on_progress=show,
+        cost=cost,
+    )
     st.session_state[PARTIAL] = None
     bar.empty()
     stop_slot.empty()
@@ -214,9 +235,12 @@ def record(result: Run) -> None:
     baseline = is_baseline(model)
     endpoint = None if baseline or settings.kind == "openai" else settings.endpoint
     settings_ = evaluate_settings(
-        model=model, size=len(items), workers=1 if baseline else int(workers), base_url=endpoint,
+        model=model,
+        size=len(items),
+        workers=1 if baseline else int(workers),
+        base_url=endpoint,
         **record_fields(picked, baseline=baseline, size=len(items)),
-    )  # fmt: skip
+    )
     record_from_page(lambda store, user: record_evaluate(result, settings_, user=user, store=store))
 
 
@@ -235,8 +259,10 @@ def run_and_show() -> None:
         stop_with_error(FtkitError(shown_safely(str(err))))
     record(result)
     if result.stopped:
-        st.warning(f"Run stopped after {len(result.rows)} of {result.requested}: "
-                   f"{literal(shown_safely(result.stopped))}")  # fmt: skip
+        st.warning(
+            f"Run stopped after {len(result.rows)} of {result.requested}: "
+            f"{literal(shown_safely(result.stopped))}"
+        )
     if result.failed:
         st.warning(
             f"{result.failed} of {result.requested} items failed after every retry and are left "
@@ -260,12 +286,15 @@ def review_chat_run() -> None:
     with review.container(border=True):
         st.markdown(f"**This run sends {len(items)} paid requests.**")
         show_endpoint(settings)
-        st.markdown(f"Model: {code(model)} · Items: {len(items)} from {literal(source)} · "
-                    f"Requests in flight: {int(workers)}")  # fmt: skip
+        st.markdown(
+            f"Model: {code(model)} · Items: {len(items)} from {literal(source)} · "
+            f"Requests in flight: {int(workers)}"
+        )
         st.markdown(cost_line())
         go_col, cancel_col = st.columns(2)
-        go = go_col.button(f"Confirm: send {len(items)} paid requests", type="primary",
-                           key="evaluate_confirm")  # fmt: skip
+        go = go_col.button(
+            f"Confirm: send {len(items)} paid requests", type="primary", key="evaluate_confirm"
+        )
         if cancel_col.button("Cancel", key="evaluate_cancel"):
             st.session_state[PENDING] = None
             st.rerun()
@@ -283,9 +312,12 @@ else:
 
 with st.expander("Reopen saved runs (JSON)"):
     files = st.file_uploader(
-        "Run files", type="json", accept_multiple_files=True, key="evaluate_reopen",
+        "Run files",
+        type="json",
+        accept_multiple_files=True,
+        key="evaluate_reopen",
         max_upload_size=MAX_RUN_FILE_MB,
-    )  # fmt: skip
+    )
     for file in files or []:
         try:
             reopened = run_from_bytes(file.getvalue(), file.name)
@@ -301,8 +333,13 @@ if not runs:
     st.stop()
 
 labels = [row["run"] for row in compare_runs(runs)]
-shown = st.selectbox("Show run", range(len(runs)), len(runs) - 1, format_func=labels.__getitem__,
-                     key="evaluate_shown")  # fmt: skip
+shown = st.selectbox(
+    "Show run",
+    range(len(runs)),
+    len(runs) - 1,
+    format_func=labels.__getitem__,
+    key="evaluate_shown",
+)
 run = runs[shown]
 m = run.metrics
 cols = st.columns(6)
@@ -320,16 +357,30 @@ chart_tab.altair_chart(course_chart(run.rows, m, name=run.model), width="stretch
 running_tab.altair_chart(running_error_chart(run.rows), width="stretch")
 band_tab.altair_chart(band_chart(m), width="stretch")
 items_tab.dataframe(
-    pd.DataFrame([{"title": r.title, "truth": r.truth, "guess": r.guess, "error": r.error,
-                   "color": r.color, "answer": r.answer} for r in run.rows]),
+    pd.DataFrame(
+        [
+            {
+                "title": r.title,
+                "truth": r.truth,
+                "guess": r.guess,
+                "error": r.error,
+                "color": r.color,
+                "answer": r.answer,
+            }
+            for r in run.rows
+        ]
+    ),
     hide_index=True,
-)  # fmt: skip
+)
 stem = run_filename(run)
 json_col, csv_col = st.columns(2)
 json_col.download_button(
-    "Download JSON", orjson.dumps(run_to_json(run), option=orjson.OPT_INDENT_2),
-    f"{stem}.json", "application/json", key="evaluate_download_json",
-)  # fmt: skip
+    "Download JSON",
+    orjson.dumps(run_to_json(run), option=orjson.OPT_INDENT_2),
+    f"{stem}.json",
+    "application/json",
+    key="evaluate_download_json",
+)
 csv_col.download_button(
     "Download CSV", run_to_csv(run), f"{stem}.csv", "text/csv", key="evaluate_download_csv"
 )
@@ -337,9 +388,12 @@ csv_col.download_button(
 if len(runs) >= 2:
     st.subheader("Compare runs")
     picked = st.multiselect(
-        "Runs", range(len(runs)), default=list(range(len(runs)))[-2:],
-        format_func=labels.__getitem__, key="evaluate_compare",
-    )  # fmt: skip
+        "Runs",
+        range(len(runs)),
+        default=list(range(len(runs)))[-2:],
+        format_func=labels.__getitem__,
+        key="evaluate_compare",
+    )
     if len(picked) >= 2:
         chosen = [runs[i] for i in picked]
         st.dataframe(pd.DataFrame(compare_runs(chosen)), hide_index=True)

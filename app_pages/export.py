@@ -34,8 +34,10 @@ if hosted:  # the session's own folder (a signed-in user's is kept across their 
         folder = str(session_workspace())
     except FtkitError as err:
         stop_with_error(err)
-    st.caption("Files are written to your own workspace on this server; Upload & Train offers "
-               "them from there.")  # fmt: skip
+    st.caption(
+        "Files are written to your own workspace on this server; Upload & Train offers "
+        "them from there."
+    )
     write_clicked = st.button("Write JSONL files", type="primary", icon=":material/save:")
 else:
     state.bind("export_folder", state.EXPORT_DIR)
@@ -88,15 +90,22 @@ train_col, validation_col = st.columns(2)
 train_col.download_button(
     f"Download {TRAIN_FILENAME} ({len(split.train):,} lines)",
     data=lambda: jsonl_bytes(split.train, templates),
-    file_name=TRAIN_FILENAME, mime="application/jsonl", icon=":material/download:",
-    key="export_download_train", on_click="ignore",
-)  # fmt: skip
+    file_name=TRAIN_FILENAME,
+    mime="application/jsonl",
+    icon=":material/download:",
+    key="export_download_train",
+    on_click="ignore",
+)
 validation_col.download_button(
     f"Download {VALIDATION_FILENAME} ({len(split.validation):,} lines)",
     data=lambda: jsonl_bytes(split.validation, templates),
-    file_name=VALIDATION_FILENAME, mime="application/jsonl", icon=":material/download:",
-    key="export_download_validation", on_click="ignore", disabled=not split.validation,
-)  # fmt: skip
+    file_name=VALIDATION_FILENAME,
+    mime="application/jsonl",
+    icon=":material/download:",
+    key="export_download_validation",
+    on_click="ignore",
+    disabled=not split.validation,
+)
 
 st.subheader("Other trainers")
 st.caption(

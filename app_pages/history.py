@@ -62,8 +62,9 @@ if scope is None or scope.sees_team:
     user = user_col.text_input("User", key="history_user", placeholder="anyone")
 limit = limit_col.number_input("At most", 1, 10_000, 200, step=50, key="history_limit")
 try:
-    runs = list_runs(None if kind == "all" else kind, user.strip() or None, limit=int(limit),
-                     store=store)  # fmt: skip
+    runs = list_runs(
+        None if kind == "all" else kind, user.strip() or None, limit=int(limit), store=store
+    )
 except FtkitError as err:
     st.error(literal(shown_text(str(err))))
     st.stop()
@@ -86,8 +87,10 @@ def _shown(run: Run) -> Run:
 
 
 def _show_run(run: Run) -> None:
-    st.markdown(f"**Run {run.id}**: {run.kind}, {run.status}, by {literal(run.user or '—')} at "
-                f"{run.created_at} UTC")  # fmt: skip
+    st.markdown(
+        f"**Run {run.id}**: {run.kind}, {run.status}, by {literal(run.user or '—')} at "
+        f"{run.created_at} UTC"
+    )
     if run.parent_run_id:
         st.caption(f"A re-run of run {run.parent_run_id}.")
     shown = _shown(run)
@@ -110,10 +113,12 @@ def _can_rerun(run: Run) -> bool:
         return False
     found = local_sources(run) if config.hosted else []
     if found:
-        st.info(f"Run {run.id} reads {literal(shown_path(found[0]))} from the server's disk, "
-                "which this hosted dashboard does not do: load the data on the Data page and "
-                "run it there.",
-                icon=":material/lock:")  # fmt: skip
+        st.info(
+            f"Run {run.id} reads {literal(shown_path(found[0]))} from the server's disk, "
+            "which this hosted dashboard does not do: load the data on the Data page and "
+            "run it there.",
+            icon=":material/lock:",
+        )
         return False
     return True
 
@@ -122,8 +127,7 @@ def _has_key(run: Run, provider: ProviderSettings) -> bool:
     """Say in one line when re-running asks a model and this session has no key for it."""
     problem = missing_key(show_endpoint(provider))
     if problem:
-        st.info(f"Re-running run {run.id} asks {_model(run)}: {problem}.",
-                icon=":material/key:")  # fmt: skip
+        st.info(f"Re-running run {run.id} asks {_model(run)}: {problem}.", icon=":material/key:")
     return problem is None
 
 
@@ -132,10 +136,12 @@ def _endpoint_confirmed(run: Run, provider: ProviderSettings) -> bool:
     recorded, current = recorded_endpoint(run), safe_url(provider.endpoint)
     if recorded is None or recorded == current:
         return True
-    st.warning(f"Run {run.id} asked {_model(run)} at {code(recorded)}. A "
-               f"re-run asks your own endpoint, {code(current)}, with your key; never the "
-               "recorded one.",
-               icon=":material/swap_horiz:")  # fmt: skip
+    st.warning(
+        f"Run {run.id} asked {_model(run)} at {code(recorded)}. A "
+        f"re-run asks your own endpoint, {code(current)}, with your key; never the "
+        "recorded one.",
+        icon=":material/swap_horiz:",
+    )
     return st.checkbox(f"Re-run on {code(current)}", key=f"history_rerun_confirm_{run.id}")
 
 
@@ -158,9 +164,15 @@ def _rerun(run: Run) -> None:
     out_dir = session_workspace(config) if config.hosted else None  # this session's own folder
     try:
         with st.spinner(f"Re-running run {run.id}…"):
-            new_id = rerun(get_run(run.id, store=store), user=owner, store=store, out_dir=out_dir,
-                           allow_pickle=config.allow_pickle, allow_paths=not config.hosted,
-                           client_for=lambda _recorded: current_client(provider))  # fmt: skip
+            new_id = rerun(
+                get_run(run.id, store=store),
+                user=owner,
+                store=store,
+                out_dir=out_dir,
+                allow_pickle=config.allow_pickle,
+                allow_paths=not config.hosted,
+                client_for=lambda _recorded: current_client(provider),
+            )
     except FtkitError as err:
         st.error(literal(shown_text(str(err))))
         return
@@ -183,10 +195,12 @@ with compare_tab:
     else:
         left_col, right_col = st.columns(2)
         ids = list(by_id)
-        left = by_id[left_col.selectbox("Run A", ids, index=1, format_func=_label,
-                                        key="history_left")]  # fmt: skip
-        right = by_id[right_col.selectbox("Run B", ids, index=0, format_func=_label,
-                                          key="history_right")]  # fmt: skip
+        left = by_id[
+            left_col.selectbox("Run A", ids, index=1, format_func=_label, key="history_left")
+        ]
+        right = by_id[
+            right_col.selectbox("Run B", ids, index=0, format_func=_label, key="history_right")
+        ]
         st.subheader("Settings that differ")
         changes = diff_frame(_shown(left), _shown(right))
         if changes.empty:

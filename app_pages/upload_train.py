@@ -90,8 +90,12 @@ NO_FILE = ""
 def _add_jsonl() -> None:
     """Offer a JSONL upload from the person's computer and save it into their workspace."""
     limit_mb = max(1, hosting_config().max_upload_bytes // 2**20)
-    added = st.file_uploader("Add a JSONL file from your computer", type=["jsonl"],
-                             key="upload_jsonl", max_upload_size=limit_mb)  # fmt: skip
+    added = st.file_uploader(
+        "Add a JSONL file from your computer",
+        type=["jsonl"],
+        key="upload_jsonl",
+        max_upload_size=limit_mb,
+    )
     if added is None:
         return
     try:
@@ -105,8 +109,10 @@ def _add_jsonl() -> None:
 def _hosted_choices(workspace: Path) -> tuple[str, str]:
     """Draw the hosted chooser (this session's files, or a JSONL upload); return the choices."""
     try:
-        st.caption("Choose files this session wrote on Export, or add a JSONL file. Only the "
-                   "files in your own workspace can be uploaded.")  # fmt: skip
+        st.caption(
+            "Choose files this session wrote on Export, or add a JSONL file. Only the "
+            "files in your own workspace can be uploaded."
+        )
         _add_jsonl()
     except FtkitError as err:
         stop_with_error(err)
@@ -119,9 +125,13 @@ def _hosted_choices(workspace: Path) -> tuple[str, str]:
     train_index = names.index(train_default) if train_default in names else None
     train = st.selectbox("Training file", names, index=train_index, key="upload_train_file")
     options = [NO_FILE, *names]
-    val = st.selectbox("Validation file (optional)", options, key="upload_validation_file",
-                       index=options.index(val_default) if val_default in names else 0,
-                       format_func=lambda name: name or "(none)")  # fmt: skip
+    val = st.selectbox(
+        "Validation file (optional)",
+        options,
+        key="upload_validation_file",
+        index=options.index(val_default) if val_default in names else 0,
+        format_func=lambda name: name or "(none)",
+    )
     return train or NO_FILE, val or NO_FILE
 
 
@@ -175,17 +185,24 @@ if clicked and (client := _upload_client()) is not None:
         bar = st.progress(0.0, text=f"Uploading {name}")
         try:
             result = upload_file(
-                client, _source(entry), endpoint=settings.endpoint, fresh=fresh, override=force,
+                client,
+                _source(entry),
+                endpoint=settings.endpoint,
+                fresh=fresh,
+                override=force,
                 override_hint='tick "Upload even if the pre-flight check finds errors"',
                 on_progress=lambda sent, total, b=bar: b.progress(sent / max(total, 1)),
-            )  # fmt: skip
+            )
         except FtkitError as err:
             bar.empty()
             st.error(literal(_shown(err)), icon=":material/error:")
             break
         bar.progress(1.0, text=f"{name}: {'reused' if result.reused else 'uploaded'}")
-        record_from_page(lambda store, user, r=result: record_upload(
-            r, endpoint=settings.endpoint, user=user, store=store))  # fmt: skip
+        record_from_page(
+            lambda store, user, r=result: record_upload(
+                r, endpoint=settings.endpoint, user=user, store=store
+            )
+        )
         st.session_state["upload_files"][kind] = dict(result.file)
 for kind, info in st.session_state["upload_files"].items():
     st.write(f"**{kind}**")
@@ -201,9 +218,10 @@ with st.form("upload_job_form"):
     model = st.selectbox("Model (Azure: deployment name)", names, index=names.index(DEFAULT_MODEL))
     c1, c2, c3 = st.columns(3)
     epochs = c1.text_input(
-        "Epochs (1-50 or auto)", value=str(st.session_state.get(state.EPOCHS, DEFAULT_EPOCHS)),
+        "Epochs (1-50 or auto)",
+        value=str(st.session_state.get(state.EPOCHS, DEFAULT_EPOCHS)),
         help="Starts from the Check page's choice, which its cost estimate priced.",
-    )  # fmt: skip
+    )
     batch = c2.text_input("Batch size (or auto)", value="auto")
     lr = c3.text_input("Learning rate multiplier (or auto)", value="auto")
     c4, c5 = st.columns(2)
@@ -230,16 +248,21 @@ def _create(spec: JobSpec) -> JobInfo:
     """Record the run ("running") first, then create the job carrying the run's id."""
     run_id = None
     if not spec.problems():
-        run_id = record_from_page(lambda store, user: start_finetune(
-            spec, endpoint=settings.endpoint, user=user, store=store))  # fmt: skip
+        run_id = record_from_page(
+            lambda store, user: start_finetune(
+                spec, endpoint=settings.endpoint, user=user, store=store
+            )
+        )
     try:
-        job = create_job(current_client(settings), spec,
-                         run_id=None if run_id is None else str(run_id))  # fmt: skip
+        job = create_job(
+            current_client(settings), spec, run_id=None if run_id is None else str(run_id)
+        )
     except FtkitError as err:
         if run_id is not None:
             failed = {"error": str(err)}
-            record_from_page(lambda store, _: update_run(
-                run_id, outputs=failed, status="failed", store=store))  # fmt: skip
+            record_from_page(
+                lambda store, _: update_run(run_id, outputs=failed, status="failed", store=store)
+            )
         raise
     if run_id is not None:
         record_from_page(lambda store, _: update_finetune(run_id, job, store=store))
@@ -250,11 +273,16 @@ if submitted:
     try:
         tags = tuple(t.strip() for t in wandb_tags.split(",") if t.strip())
         spec = JobSpec(
-            training_file=train_id.strip(), validation_file=val_id.strip() or None, model=model,
-            n_epochs=_auto(epochs, int), batch_size=_auto(batch, int),
-            learning_rate_multiplier=_auto(lr, float), seed=int(seed), suffix=suffix or None,
+            training_file=train_id.strip(),
+            validation_file=val_id.strip() or None,
+            model=model,
+            n_epochs=_auto(epochs, int),
+            batch_size=_auto(batch, int),
+            learning_rate_multiplier=_auto(lr, float),
+            seed=int(seed),
+            suffix=suffix or None,
             wandb=Wandb(wandb_project, wandb_entity or None, tags) if wandb_project else None,
-        )  # fmt: skip
+        )
         job = _create(spec)
     except FtkitError as err:  # FineTuningClosedError among them: its line says what to do
         st.error(literal(_shown(err)), icon=":material/error:")
@@ -292,16 +320,36 @@ def _show_job(job_id: str) -> bool:
         record_from_page(lambda store, _: finish_linked_finetune(job, metrics=metrics, store=store))
     if metrics:
         st.altair_chart(_metrics_chart([dict(r) for r in metrics]), width="stretch")
-    st.dataframe(pd.DataFrame([{"time": _when(e["created_at"]), "level": e["level"],
-                                "message": e["message"]} for e in events]),
-                 hide_index=True, width="stretch")  # fmt: skip
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"time": _when(e["created_at"]), "level": e["level"], "message": e["message"]}
+                for e in events
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     if points:
-        st.dataframe(pd.DataFrame([{"step": p["step_number"],
-                                    "checkpoint model": p["fine_tuned_model_checkpoint"],
-                                    **p["metrics"]} for p in points]), hide_index=True)  # fmt: skip
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "step": p["step_number"],
+                        "checkpoint model": p["fine_tuned_model_checkpoint"],
+                        **p["metrics"],
+                    }
+                    for p in points
+                ]
+            ),
+            hide_index=True,
+        )
     b1, b2, b3 = st.columns(3)
-    for col, label, action in ((b1, "Cancel", cancel_job), (b2, "Pause", pause_job),
-                               (b3, "Resume", resume_job)):  # fmt: skip
+    for col, label, action in (
+        (b1, "Cancel", cancel_job),
+        (b2, "Pause", pause_job),
+        (b3, "Resume", resume_job),
+    ):
         if col.button(label, key=f"upload_{label.lower()}", disabled=is_terminal(job["status"])):
             action(client, job_id)
             st.rerun()

@@ -96,13 +96,25 @@ def child(kind: str, source: Path, edits: int) -> dict[str, float | list[float]]
         messages_runs.append(timed(at))
         table = at.dataframe[0].value
         assert len(table) == 550 and set(table["system"]) == {prompt}
-    return {"load": load, "compose_first": compose_first, "compose": compose_runs,
-            "messages": messages_runs}  # fmt: skip
+    return {
+        "load": load,
+        "compose_first": compose_first,
+        "compose": compose_runs,
+        "messages": messages_runs,
+    }
 
 
 def run_child(kind: str, source: Path, edits: int) -> dict[str, float | list[float]]:
-    command = [sys.executable, __file__, "--child", kind, "--source", str(source),
-               "--edits", str(edits)]  # fmt: skip
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        kind,
+        "--source",
+        str(source),
+        "--edits",
+        str(edits),
+    ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"benchmark step failed ({kind}):\n{done.stderr[-2000:]}")
@@ -146,11 +158,15 @@ def main() -> None:
     print(f"first-load ratio: {first_s / bare_s:.2f}  (goal < 2.00)")
     first_compose = statistics.median(float(a["compose_first"]) for a in apps)  # type: ignore[arg-type]
     print(f"compose, first run (draw 500 + 50, count tokens): {first_compose * 1000:,.0f} ms")
-    for page, label in (("compose", "compose rerun after a system-prompt edit"),
-                        ("messages", "messages table showing the edit (550 rows)")):  # fmt: skip
+    for page, label in (
+        ("compose", "compose rerun after a system-prompt edit"),
+        ("messages", "messages table showing the edit (550 rows)"),
+    ):
         runs = [t for a in apps for t in a[page]]  # type: ignore[union-attr]
-        print(f"{label}: median {statistics.median(runs) * 1000:,.0f} ms "
-              f"(max {max(runs) * 1000:,.0f}, {len(runs)} runs; goal < 300)")  # fmt: skip
+        print(
+            f"{label}: median {statistics.median(runs) * 1000:,.0f} ms "
+            f"(max {max(runs) * 1000:,.0f}, {len(runs)} runs; goal < 300)"
+        )
 
 
 if __name__ == "__main__":

@@ -89,8 +89,10 @@ def main() -> None:
 
     ideal = len(items) * args.latency / args.workers
     ratio = ideal / seconds
-    print(f"items {len(run.rows)} scored, {run.failed} failed; workers {args.workers}, "
-          f"latency {args.latency * 1000:.0f} ms")  # fmt: skip
+    print(
+        f"items {len(run.rows)} scored, {run.failed} failed; workers {args.workers}, "
+        f"latency {args.latency * 1000:.0f} ms"
+    )
     print(f"ideal (workers ÷ latency): {ideal:.2f} s  ({args.workers / args.latency:.1f} req/s)")
     print(f"ftkit evaluate:            {seconds:.2f} s  ({len(items) / seconds:.1f} req/s)")
     print(f"ratio of ideal throughput: {ratio:.3f}  (goal ≥ 0.90)")

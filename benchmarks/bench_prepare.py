@@ -133,10 +133,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as out:
         baseline_cmd = [sys.executable, "-c", BASELINE, str(source), f"{out}/lecture.jsonl"]
         ftkit_cmd = [
-            sys.executable, "-m", "ftkit", "prepare", "--source", str(source),
-            "--train", str(args.items), "--validation", "0", "--sampling", "first",
-            "--out", out, *(["--no-history"] if args.no_history else []),
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "ftkit",
+            "prepare",
+            "--source",
+            str(source),
+            "--train",
+            str(args.items),
+            "--validation",
+            "0",
+            "--sampling",
+            "first",
+            "--out",
+            out,
+            *(["--no-history"] if args.no_history else []),
+        ]
         for run in range(args.repeat):
             results["baseline"].append(measure(baseline_cmd))
             results["ftkit"].append(measure(ftkit_cmd))

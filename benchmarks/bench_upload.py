@@ -77,8 +77,9 @@ def run_child(mode: str, url: str, path: Path, md5: str, parallel: int) -> tuple
     """Run one upload in a fresh process; return (seconds, peak MB)."""
     from tests.fake_openai import KEY
 
-    code = CHILD.format(root=str(ROOT), key=KEY, url=url, path=str(path), mode=mode, md5=md5,
-                        parallel=parallel)  # fmt: skip
+    code = CHILD.format(
+        root=str(ROOT), key=KEY, url=url, path=str(path), mode=mode, md5=md5, parallel=parallel
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     seconds, peak = out.stdout.split()
     return float(seconds), float(peak)
@@ -95,8 +96,9 @@ def main() -> None:
 
     path = make_file(args.mb)
     md5 = hash_file(path)[1]
-    server = subprocess.Popen([sys.executable, "-c", SERVER.format(root=str(ROOT))],
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER.format(root=str(ROOT))], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert server.stdout is not None
         url = server.stdout.readline().strip()
@@ -114,15 +116,21 @@ def main() -> None:
         server.terminate()
         server.wait()
     base = size / results["baseline"][0]
-    print(f"file: {size:.0f} MB, parts of 64 MB, {args.parallel} in parallel; "
-          f"median of {args.repeat} runs each")  # fmt: skip
-    for mode, label in (("baseline", "files.create, one stream (baseline)"),
-                        ("transfer", "Uploads API transfer (upload_in_parts)"),
-                        ("ftkit", "ftkit upload_file (hashes + Uploads API)")):  # fmt: skip
+    print(
+        f"file: {size:.0f} MB, parts of 64 MB, {args.parallel} in parallel; "
+        f"median of {args.repeat} runs each"
+    )
+    for mode, label in (
+        ("baseline", "files.create, one stream (baseline)"),
+        ("transfer", "Uploads API transfer (upload_in_parts)"),
+        ("ftkit", "ftkit upload_file (hashes + Uploads API)"),
+    ):
         seconds, peak = results[mode]
         rate = size / seconds
-        print(f"{label:<44} {seconds:6.2f} s  {rate:7.1f} MB/s  ratio {rate / base:4.2f}  "
-              f"peak {peak:6.1f} MB")  # fmt: skip
+        print(
+            f"{label:<44} {seconds:6.2f} s  {rate:7.1f} MB/s  ratio {rate / base:4.2f}  "
+            f"peak {peak:6.1f} MB"
+        )
 
 
 if __name__ == "__main__":

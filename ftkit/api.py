@@ -77,8 +77,9 @@ def api_error(err: openai.OpenAIError, action: str, secrets: tuple[str, ...] = (
             parts.append(f" [parameter: {param}]")
         if err.request_id:
             parts.append(f" (request id {err.request_id})")
-        return ApiError(redact("".join(parts), secrets), status=err.status_code,
-                        request_id=err.request_id)  # fmt: skip
+        return ApiError(
+            redact("".join(parts), secrets), status=err.status_code, request_id=err.request_id
+        )
     return ApiError(redact(f"{action}: {err}", secrets))
 
 

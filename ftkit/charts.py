@@ -21,9 +21,12 @@ _VALIDATION = "#f9a825"
 
 def _bins_frame(bins: Sequence[Bin]) -> pd.DataFrame:
     return pd.DataFrame(
-        {"start": [b.start for b in bins], "end": [b.end for b in bins],
-         "count": [b.count for b in bins]}
-    )  # fmt: skip
+        {
+            "start": [b.start for b in bins],
+            "end": [b.end for b in bins],
+            "count": [b.count for b in bins],
+        }
+    )
 
 
 def price_histogram(bins: Sequence[Bin], *, log: bool = True) -> alt.Chart:
@@ -88,10 +91,14 @@ def band_split_chart(rows: Sequence[tuple[str, str, int, float]]) -> alt.Chart:
                 sort=["train", "validation"],
                 scale=alt.Scale(range=[_TRAIN, _VALIDATION]),
             ),
-            tooltip=["band:N", "split:N", alt.Tooltip("count:Q", format=","),
-                     alt.Tooltip("share:Q", format=".1%")],
+            tooltip=[
+                "band:N",
+                "split:N",
+                alt.Tooltip("count:Q", format=","),
+                alt.Tooltip("share:Q", format=".1%"),
+            ],
         )
-    )  # fmt: skip
+    )
     return chart
 
 

@@ -88,8 +88,15 @@ class _Scan:
 class _TokenBatcher:
     """Collects texts of valid examples, counts each unique text once per batch, off-thread."""
 
-    def __init__(self, scan: _Scan, tokenizer: Tokenizer, pool: ThreadPoolExecutor, *,
-                 limit: int, num_threads: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scan: _Scan,
+        tokenizer: Tokenizer,
+        pool: ThreadPoolExecutor,
+        *,
+        limit: int,
+        num_threads: int,
+    ) -> None:
         self.scan, self.tokenizer, self.pool = scan, tokenizer, pool
         self.limit, self.num_threads = limit, num_threads
         self.known: dict[str, int] = {}
@@ -190,8 +197,9 @@ def _numbered_lines(handle: BinaryIO, path: Path) -> Iterator[tuple[int, bytes]]
         yield number + 1, carry
 
 
-def _check_line(scan: _Scan, batcher: _TokenBatcher, line: int, raw: bytes,
-                train_keys: dict[int, int] | None) -> None:  # fmt: skip
+def _check_line(
+    scan: _Scan, batcher: _TokenBatcher, line: int, raw: bytes, train_keys: dict[int, int] | None
+) -> None:
     """Apply every per-line rule to one line and queue a valid example for counting."""
     try:
         obj = orjson.loads(raw)
@@ -220,8 +228,15 @@ def _check_line(scan: _Scan, batcher: _TokenBatcher, line: int, raw: bytes,
     batcher.add(line, messages)
 
 
-def scan_file(path: str | os.PathLike[str], *, kind: FileKind, tokenizer: Tokenizer, limit: int,
-              train_keys: dict[int, int] | None = None, num_threads: int = 2) -> _Scan:  # fmt: skip
+def scan_file(
+    path: str | os.PathLike[str],
+    *,
+    kind: FileKind,
+    tokenizer: Tokenizer,
+    limit: int,
+    train_keys: dict[int, int] | None = None,
+    num_threads: int = 2,
+) -> _Scan:
     """Check one JSONL file line by line; raise ``CheckError`` if it cannot be read at all."""
     source = Path(path)
     try:
@@ -271,8 +286,14 @@ def check_file(
     train = scan_file(path, kind="training", tokenizer=tok, limit=limit, num_threads=num_threads)
     val = None
     if validation_path is not None:
-        val = scan_file(validation_path, kind="validation", tokenizer=tok, limit=limit,
-                        train_keys=train.keys, num_threads=num_threads)  # fmt: skip
+        val = scan_file(
+            validation_path,
+            kind="validation",
+            tokenizer=tok,
+            limit=limit,
+            train_keys=train.keys,
+            num_threads=num_threads,
+        )
     issues = sorted(train.issues + (val.issues if val else []), key=lambda i: (i.file, i.line))
     n_epochs = epochs if epochs is not None else default_epochs(train.examples)
     billed = billed_tokens(train.totals, epochs=n_epochs, limit=spec.token_limit)

@@ -46,23 +46,59 @@ _AMAZON_ONLY = frozenset(
 )
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "price": (
-        "price", "price usd", "usd price", "sale price", "list price", "current price",
-        "retail price", "msrp", "cost", "unit price", "amount",
+        "price",
+        "price usd",
+        "usd price",
+        "sale price",
+        "list price",
+        "current price",
+        "retail price",
+        "msrp",
+        "cost",
+        "unit price",
+        "amount",
     ),
     "title": (
-        "title", "name", "product name", "product title", "item name", "item title",
-        "product", "item", "title name",
+        "title",
+        "name",
+        "product name",
+        "product title",
+        "item name",
+        "item title",
+        "product",
+        "item",
+        "title name",
     ),
     "text": (
-        "description", "long description", "product description", "item description",
-        "text", "blurb", "blurb text", "details", "features", "summary", "body", "content",
-        "short description", "about", "overview",
+        "description",
+        "long description",
+        "product description",
+        "item description",
+        "text",
+        "blurb",
+        "blurb text",
+        "details",
+        "features",
+        "summary",
+        "body",
+        "content",
+        "short description",
+        "about",
+        "overview",
     ),
     "category": (
-        "category", "main category", "categories", "product category", "category name",
-        "department", "type", "product type", "group", "section",
+        "category",
+        "main category",
+        "categories",
+        "product category",
+        "category name",
+        "department",
+        "type",
+        "product type",
+        "group",
+        "section",
     ),
-}  # fmt: skip
+}
 # A header not among the synonyms still takes a role when its last word names it ("Listing
 # Title", "Shop Category", "Our Price"), unless another word says it is not the item's price.
 _LAST_WORDS: dict[str, frozenset[str]] = {
@@ -76,11 +112,48 @@ _NOT_THE_PRICE = frozenset(
 )
 # words in a price header that say its numbers are not whole US dollars
 _NOT_DOLLARS = frozenset(
-    {"eur", "euro", "euros", "gbp", "pound", "pounds", "chf", "cad", "aud", "nzd", "jpy", "yen",
-     "cny", "rmb", "inr", "rupee", "rupees", "sek", "nok", "dkk", "pln", "czk", "huf", "brl",
-     "mxn", "hkd", "sgd", "krw", "rub", "zar", "ils", "aed", "sar", "thb", "cent", "cents",
-     "pence", "penny", "paise"}
-)  # fmt: skip
+    {
+        "eur",
+        "euro",
+        "euros",
+        "gbp",
+        "pound",
+        "pounds",
+        "chf",
+        "cad",
+        "aud",
+        "nzd",
+        "jpy",
+        "yen",
+        "cny",
+        "rmb",
+        "inr",
+        "rupee",
+        "rupees",
+        "sek",
+        "nok",
+        "dkk",
+        "pln",
+        "czk",
+        "huf",
+        "brl",
+        "mxn",
+        "hkd",
+        "sgd",
+        "krw",
+        "rub",
+        "zar",
+        "ils",
+        "aed",
+        "sar",
+        "thb",
+        "cent",
+        "cents",
+        "pence",
+        "penny",
+        "paise",
+    }
+)
 _BRACKETS = re.compile(r"[(\[{]([^)\]}]*)[)\]}]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _DOLLARS = frozenset({"$", "us$", "usd", "us $"})

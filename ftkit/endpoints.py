@@ -243,9 +243,13 @@ class _PinnedBackend(httpcore2.SyncBackend):
         self._proxy = (parts.hostname, parts.port or _default_port(parts.scheme)) if parts else None
 
     def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None,
-        local_address: str | None = None, socket_options: Iterable[Any] | None = None,
-    ) -> httpcore2.NetworkStream:  # fmt: skip
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore2.NetworkStream:
         """Open a connection to one of ``host``'s checked addresses."""
         if (host.lower(), port) == self._proxy or self._guard.passes_by_name(host, port):
             return super().connect_tcp(host, port, timeout, local_address, socket_options)
@@ -353,6 +357,8 @@ def _hidden(request: httpx2.Request, response: httpx2.Response) -> httpx2.Respon
     headers["content-type"] = "application/json"
     payload = {"error": {"message": generic_reason(response.status_code), "type": "hidden"}}
     return httpx2.Response(
-        response.status_code, headers=headers, content=json.dumps(payload).encode(),
+        response.status_code,
+        headers=headers,
+        content=json.dumps(payload).encode(),
         request=request,
-    )  # fmt: skip
+    )

@@ -146,8 +146,10 @@ class _Tally:
         """Return why the run stops when the first items all failed, else None."""
         if self.guesses or self.failed < GIVE_UP_AFTER:
             return None
-        return (f"the first {self.failed} items all failed after every retry "
-                f"(the last: {self.last_failure})")  # fmt: skip
+        return (
+            f"the first {self.failed} items all failed after every retry "
+            f"(the last: {self.last_failure})"
+        )
 
 
 def _record(tally: _Tally, index: int, item: Item, future: Future[Guess]) -> Scored | None:

@@ -72,15 +72,25 @@ class MetricRow(TypedDict, total=False):
 
 def _event(event: FineTuningJobEvent) -> EventInfo:
     data = event.data if isinstance(event.data, dict) else None
-    return EventInfo(id=event.id, created_at=event.created_at, level=event.level,
-                     message=event.message, type=event.type, data=data)  # fmt: skip
+    return EventInfo(
+        id=event.id,
+        created_at=event.created_at,
+        level=event.level,
+        message=event.message,
+        type=event.type,
+        data=data,
+    )
 
 
 def _checkpoint(point: FineTuningJobCheckpoint) -> CheckpointInfo:
     metrics = {k: float(v) for k, v in point.metrics.model_dump(exclude_none=True).items()}
-    return CheckpointInfo(id=point.id, created_at=point.created_at,
-                          fine_tuned_model_checkpoint=point.fine_tuned_model_checkpoint,
-                          step_number=point.step_number, metrics=metrics)  # fmt: skip
+    return CheckpointInfo(
+        id=point.id,
+        created_at=point.created_at,
+        fine_tuned_model_checkpoint=point.fine_tuned_model_checkpoint,
+        step_number=point.step_number,
+        metrics=metrics,
+    )
 
 
 def list_events(client: openai.OpenAI, job_id: str, *, limit: int = 100) -> list[EventInfo]:

@@ -85,9 +85,15 @@ class UploadResult:
 
 def file_info(obj: FileObject) -> FileInfo:
     """Return the plain-data view of an SDK file object."""
-    return FileInfo(id=obj.id, bytes=obj.bytes, filename=obj.filename, purpose=obj.purpose,
-                    status=obj.status, created_at=obj.created_at,
-                    status_details=obj.status_details)  # fmt: skip
+    return FileInfo(
+        id=obj.id,
+        bytes=obj.bytes,
+        filename=obj.filename,
+        purpose=obj.purpose,
+        status=obj.status,
+        created_at=obj.created_at,
+        status_details=obj.status_details,
+    )
 
 
 def _refuse_if_failing(path: Path, model: str, override_hint: str) -> None:
@@ -131,8 +137,12 @@ def _create_file(
             data = (path.name, cast(IO[bytes], window), MIME_TYPE)
             return once.create(file=data, purpose=purpose)  # type: ignore[arg-type]
 
-    return create_once(create, lambda: find_recent_file(client, path.name, size, since),
-                       action=f"{path}: uploading", sleep=sleep)  # fmt: skip
+    return create_once(
+        create,
+        lambda: find_recent_file(client, path.name, size, since),
+        action=f"{path}: uploading",
+        sleep=sleep,
+    )
 
 
 def wait_for_file(
@@ -150,13 +160,17 @@ def wait_for_file(
         with calling(f"{file_id}: checking processing"):
             obj = client.files.retrieve(file_id)
         if obj.status == "error":
-            raise UploadError(f"{obj.filename}: the endpoint rejected the file "
-                              f"({obj.status_details or 'no details given'})")  # fmt: skip
+            raise UploadError(
+                f"{obj.filename}: the endpoint rejected the file "
+                f"({obj.status_details or 'no details given'})"
+            )
         if obj.status != "uploaded":  # "processed", or a compatible endpoint's own word
             return obj
         if clock() + interval > deadline:
-            raise WaitTimeoutError(f"{file_id}: still processing after {timeout:.0f} s; "
-                                   "check again later with the file id")  # fmt: skip
+            raise WaitTimeoutError(
+                f"{file_id}: still processing after {timeout:.0f} s; "
+                "check again later with the file id"
+            )
         sleep(interval)
 
 
@@ -214,17 +228,31 @@ def upload_file(
             hashing = Future()
             hashing.set_result((content_key, md5))
         if size > uploads_threshold:
-            obj = upload_in_parts(client, source, md5=lambda: hashing.result()[1], purpose=purpose,
-                                  part_size=part_size, parallel=parallel,
-                                  on_progress=on_progress, sleep=sleep)  # fmt: skip
+            obj = upload_in_parts(
+                client,
+                source,
+                md5=lambda: hashing.result()[1],
+                purpose=purpose,
+                part_size=part_size,
+                parallel=parallel,
+                on_progress=on_progress,
+                sleep=sleep,
+            )
         else:
-            obj = _create_file(client, source, purpose=purpose, on_progress=on_progress,
-                               sleep=sleep)  # fmt: skip
+            obj = _create_file(
+                client, source, purpose=purpose, on_progress=on_progress, sleep=sleep
+            )
         content_key = hashing.result()[0]
     if wait:
         obj = wait_for_file(client, obj.id, timeout=wait_timeout, sleep=sleep)
-    entry = StoredUpload(endpoint=endpoint, purpose=purpose, content_key=content_key,
-                         file_id=obj.id, filename=obj.filename, bytes=obj.bytes)  # fmt: skip
+    entry = StoredUpload(
+        endpoint=endpoint,
+        purpose=purpose,
+        content_key=content_key,
+        file_id=obj.id,
+        filename=obj.filename,
+        bytes=obj.bytes,
+    )
     remember(entry, store=store)
     return UploadResult(file_info(obj), False, str(source), content_key)
 

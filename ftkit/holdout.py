@@ -124,8 +124,12 @@ def is_test_set(source: str | os.PathLike[str]) -> bool:
 
 def split_to_settings(split: SplitSettings) -> dict[str, Any]:
     """Return the split settings as a run records them."""
-    return {"train": split.train, "validation": split.validation, "seed": split.seed,
-            "sampling": split.strategy}  # fmt: skip
+    return {
+        "train": split.train,
+        "validation": split.validation,
+        "seed": split.seed,
+        "sampling": split.strategy,
+    }
 
 
 def split_from_settings(recorded: Any) -> SplitSettings:
@@ -146,8 +150,13 @@ def split_from_settings(recorded: Any) -> SplitSettings:
 
 def _draw(items: Sequence[Item], label: str, split: SplitSettings) -> Split:
     try:
-        return split_items(items, train=split.train, validation=split.validation,
-                           seed=split.seed, strategy=split.strategy)  # fmt: skip
+        return split_items(
+            items,
+            train=split.train,
+            validation=split.validation,
+            seed=split.seed,
+            strategy=split.strategy,
+        )
     except SamplingError as err:
         raise SamplingError(f"{label}: {str(err).removeprefix('sampling: ')}") from None
 

@@ -147,18 +147,30 @@ def job_info(job: FineTuningJob) -> JobInfo:
     if job.error is not None and (job.error.message or job.error.code):
         error = JobError(code=job.error.code, message=job.error.message, param=job.error.param)
     return JobInfo(
-        id=job.id, status=job.status, model=job.model, fine_tuned_model=job.fine_tuned_model,
-        created_at=job.created_at, finished_at=job.finished_at,
-        estimated_finish=job.estimated_finish, trained_tokens=job.trained_tokens,
-        training_file=job.training_file, validation_file=job.validation_file, seed=job.seed,
-        hyperparameters=hyper, metadata=dict(job.metadata or {}), error=error,
-    )  # fmt: skip
+        id=job.id,
+        status=job.status,
+        model=job.model,
+        fine_tuned_model=job.fine_tuned_model,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        estimated_finish=job.estimated_finish,
+        trained_tokens=job.trained_tokens,
+        training_file=job.training_file,
+        validation_file=job.validation_file,
+        seed=job.seed,
+        hyperparameters=hyper,
+        metadata=dict(job.metadata or {}),
+        error=error,
+    )
 
 
 def _create_params(spec: JobSpec, run_id: str) -> dict[str, Any]:
     """Return the keyword arguments for ``fine_tuning.jobs.create``."""
-    hyper = {"n_epochs": spec.n_epochs, "batch_size": spec.batch_size,
-             "learning_rate_multiplier": spec.learning_rate_multiplier}  # fmt: skip
+    hyper = {
+        "n_epochs": spec.n_epochs,
+        "batch_size": spec.batch_size,
+        "learning_rate_multiplier": spec.learning_rate_multiplier,
+    }
     params: dict[str, Any] = {
         "model": spec.model,
         "training_file": spec.training_file,
@@ -201,8 +213,9 @@ def _creation_error(err: openai.OpenAIError) -> FtkitError:
     """Return the error for a refused creation: the wind-down line for 403, else one line."""
     if isinstance(err, openai.PermissionDeniedError):
         request = f", request id {err.request_id}" if err.request_id else ""
-        return FineTuningClosedError(CLOSED_MESSAGE.format(request=request), status=403,
-                                     request_id=err.request_id)  # fmt: skip
+        return FineTuningClosedError(
+            CLOSED_MESSAGE.format(request=request), status=403, request_id=err.request_id
+        )
     return api_error(err, "creating the fine-tuning job")
 
 
@@ -226,9 +239,14 @@ def create_job(
     def find() -> FineTuningJob | None:
         return _find_by_run_id(client, run, spec.training_file, since)
 
-    job = create_once(lambda: jobs.create(**params), find,
-                      action="creating the fine-tuning job", attempts=attempts, sleep=sleep,
-                      translate=_creation_error)  # fmt: skip
+    job = create_once(
+        lambda: jobs.create(**params),
+        find,
+        action="creating the fine-tuning job",
+        attempts=attempts,
+        sleep=sleep,
+        translate=_creation_error,
+    )
     return job_info(job)
 
 

@@ -148,8 +148,9 @@ def record_prepare(
 ) -> int:
     """Record a finished prepare run; return its id."""
     outputs = prepare_outputs(result)
-    return record_run("prepare", settings, outputs, user=user, parent_run_id=parent_run_id,
-                      store=store)  # fmt: skip
+    return record_run(
+        "prepare", settings, outputs, user=user, parent_run_id=parent_run_id, store=store
+    )
 
 
 def validate_settings(
@@ -197,9 +198,15 @@ def record_validate(
     store: HistoryStore | None = None,
 ) -> int:
     """Record a finished pre-flight check; a report with errors is recorded as failed."""
-    return record_run("validate", settings, validate_outputs(report), user=user,
-                      status="succeeded" if report.ok else "failed",
-                      parent_run_id=parent_run_id, store=store)  # fmt: skip
+    return record_run(
+        "validate",
+        settings,
+        validate_outputs(report),
+        user=user,
+        status="succeeded" if report.ok else "failed",
+        parent_run_id=parent_run_id,
+        store=store,
+    )
 
 
 def _same_dataset(run: Run, path: str, recorded: Any) -> None:
@@ -263,8 +270,9 @@ def _rerun_composed_check(
 ) -> int:
     """Check again a split the dashboard composed: write it to a temporary folder first."""
     with tempfile.TemporaryDirectory(prefix="ftkit-rerun-") as folder:
-        written = _prepare_again(run, {**run.settings, "out_dir": folder},
-                                 allow_pickle=allow_pickle)  # fmt: skip
+        written = _prepare_again(
+            run, {**run.settings, "out_dir": folder}, allow_pickle=allow_pickle
+        )
         report = check_file(
             written.train_path,
             validation_path=written.validation_path,
@@ -288,9 +296,11 @@ def _rerun_validate(run: Run, *, user: str, store: HistoryStore | None, allow_pi
         epochs=epochs,
     )
     new_settings = validate_settings(
-        path, validation_path=settings.get("validation_file"), model=str(settings["model"]),
+        path,
+        validation_path=settings.get("validation_file"),
+        model=str(settings["model"]),
         epochs=epochs,
-    )  # fmt: skip
+    )
     return record_validate(report, new_settings, user=user, parent_run_id=run.id, store=store)
 
 
@@ -417,8 +427,13 @@ def record_upload(
     result: UploadResult, *, endpoint: str, user: str, store: HistoryStore | None = None
 ) -> int:
     """Record a finished (or reused) upload; return the run id."""
-    return record_run("upload", upload_settings(result, endpoint=endpoint),
-                      upload_outputs(result), user=user, store=store)  # fmt: skip
+    return record_run(
+        "upload",
+        upload_settings(result, endpoint=endpoint),
+        upload_outputs(result),
+        user=user,
+        store=store,
+    )
 
 
 # ---- fine-tuning ----------------------------------------------------------------------------
@@ -428,8 +443,11 @@ def finetune_settings(spec: JobSpec, *, endpoint: str) -> dict[str, Any]:
     """Return the settings a fine-tuning run records: files, model, hyperparameters, seed."""
     wandb = None
     if spec.wandb is not None:
-        wandb = {"project": spec.wandb.project, "entity": spec.wandb.entity,
-                 "tags": list(spec.wandb.tags)}  # fmt: skip
+        wandb = {
+            "project": spec.wandb.project,
+            "entity": spec.wandb.entity,
+            "tags": list(spec.wandb.tags),
+        }
     return {
         "training_file": spec.training_file,
         "validation_file": spec.validation_file,
@@ -454,8 +472,14 @@ def start_finetune(
 
     Pass ``str(run_id)`` as ``create_job``'s ``run_id`` so the job carries it in its metadata.
     """
-    return record_run("finetune", finetune_settings(spec, endpoint=endpoint), {}, user=user,
-                      status="running", store=store)  # fmt: skip
+    return record_run(
+        "finetune",
+        finetune_settings(spec, endpoint=endpoint),
+        {},
+        user=user,
+        status="running",
+        store=store,
+    )
 
 
 def final_metrics(rows: Sequence[MetricRow]) -> dict[str, float]:
@@ -629,9 +653,15 @@ def record_evaluate(
     store: HistoryStore | None = None,
 ) -> int:
     """Record a finished (or stopped) evaluation; return the run id."""
-    return record_run("evaluate", settings, evaluate_outputs(result, saved=saved), user=user,
-                      status=evaluate_status(result), parent_run_id=parent_run_id,
-                      store=store)  # fmt: skip
+    return record_run(
+        "evaluate",
+        settings,
+        evaluate_outputs(result, saved=saved),
+        user=user,
+        status=evaluate_status(result),
+        parent_run_id=parent_run_id,
+        store=store,
+    )
 
 
 def _check_source(run: Run, source: str, recorded: Any) -> None:
@@ -654,8 +684,10 @@ def _predictor(
     if is_baseline(model):
         return make_baseline(model, chosen.train), 1
     if client_for is None:
-        raise HistoryError(f"run {run.id}: re-running asks {model}, which needs an API key "
-                           "(set OPENAI_API_KEY, or type a key on the dashboard)")  # fmt: skip
+        raise HistoryError(
+            f"run {run.id}: re-running asks {model}, which needs an API key "
+            "(set OPENAI_API_KEY, or type a key on the dashboard)"
+        )
     predictor = ChatPredictor(
         client=client_for(settings.get("base_url")),
         model=model,
@@ -672,10 +704,12 @@ def _recorded_items(run: Run, source: str, model: str) -> EvaluationItems:
     if train:
         _check_source(run, str(train), settings.get("train_hash"))
     chosen = choose_items(
-        source, split=split_from_settings(settings.get("split")),
-        train_source=str(train) if train else None, fit_baselines=needs_training(model),
+        source,
+        split=split_from_settings(settings.get("split")),
+        train_source=str(train) if train else None,
+        fit_baselines=needs_training(model),
         overrides=overrides_from_json(settings.get("mapping")),
-    )  # fmt: skip
+    )
     chosen.require(f"run {run.id} cannot be run again")
     return chosen
 
@@ -718,8 +752,15 @@ def rerun_evaluate(
     chosen = _recorded_items(run, source, model)
     predictor, workers = _predictor(run, model, client_for, chosen)
     items = chosen.items[: int(settings.get("size") or 0) or None]
-    result = evaluate(items, predictor, model=model, source=source, workers=workers,
-                      cost=estimate_cost(items, model))  # fmt: skip
+    result = evaluate(
+        items,
+        predictor,
+        model=model,
+        source=source,
+        workers=workers,
+        cost=estimate_cost(items, model),
+    )
     saved = save_run(result, out_dir)[0] if out_dir is not None and result.rows else None
-    return record_evaluate(result, settings, user=user, saved=saved, parent_run_id=run.id,
-                           store=store)  # fmt: skip
+    return record_evaluate(
+        result, settings, user=user, saved=saved, parent_run_id=run.id, store=store
+    )

@@ -71,6 +71,14 @@ def list_models(client: openai.OpenAI) -> list[ModelRow]:
         api_date = model.shutdown_date
         date = api_date or _table_shutdown(name)
         source: DateSource = "api" if api_date else ("table" if date else "none")
-        rows.append(ModelRow(name=name, base=base_name(name), fine_tuned=True, available=True,
-                             shutdown_date=date, source=source))  # fmt: skip
+        rows.append(
+            ModelRow(
+                name=name,
+                base=base_name(name),
+                fine_tuned=True,
+                available=True,
+                shutdown_date=date,
+                source=source,
+            )
+        )
     return rows

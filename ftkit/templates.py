@@ -70,8 +70,11 @@ def _parse(template: str, name: str) -> list[tuple[str, str | None, str]]:
         raise TemplateError(
             f"{name} template: {err} (write {{{{ and }}}} for literal braces)"
         ) from None
-    return [(field, conversion, spec or "") for _, field, spec, conversion in parsed
-            if field is not None]  # fmt: skip
+    return [
+        (field, conversion, spec or "")
+        for _, field, spec, conversion in parsed
+        if field is not None
+    ]
 
 
 def _shown(field: str, conversion: str | None, spec: str) -> str:

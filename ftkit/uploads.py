@@ -188,8 +188,16 @@ def _send_parts(
         for n, (start, length) in enumerate(spans, 1):
             window = FileWindow(fd, start, length, counter)
             name = f"{filename} part {n}"
-            future = pool.submit(_send_part, client, upload_id, window, name,
-                                 attempts=attempts, sleep=sleep, cancelled=cancelled)  # fmt: skip
+            future = pool.submit(
+                _send_part,
+                client,
+                upload_id,
+                window,
+                name,
+                attempts=attempts,
+                sleep=sleep,
+                cancelled=cancelled,
+            )
             futures.append(future)
         while True:
             done, pending = wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION)
@@ -241,9 +249,18 @@ def upload_in_parts(
     counter = ProgressCounter(size, on_progress, live=False)
     fd = os.open(path, os.O_RDONLY)
     try:
-        part_ids = _send_parts(client, upload.id, fd, size, filename, counter,
-                               part_size=part_size, parallel=parallel,
-                               attempts=part_attempts, sleep=sleep)  # fmt: skip
+        part_ids = _send_parts(
+            client,
+            upload.id,
+            fd,
+            size,
+            filename,
+            counter,
+            part_size=part_size,
+            parallel=parallel,
+            attempts=part_attempts,
+            sleep=sleep,
+        )
     except BaseException:
         _cancel(client, upload.id)
         raise

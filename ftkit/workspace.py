@@ -109,8 +109,9 @@ def save_upload(folder: Path, name: str, data: bytes, *, max_bytes: int) -> str:
     try:
         target.mkdir(parents=True, exist_ok=True)
         if not target.resolve().is_relative_to(folder.resolve()):
-            raise OutputError(f"{name}: cannot be saved in your workspace (its uploads folder "
-                              "leads out of it)")  # fmt: skip
+            raise OutputError(
+                f"{name}: cannot be saved in your workspace (its uploads folder leads out of it)"
+            )
         _write_atomically(target / filename, data)
     except OSError as err:
         raise OutputError(f"{name}: cannot be saved in your workspace ({err.strerror})") from None

@@ -124,8 +124,12 @@ def test_a_local_file_run_records_its_split_and_reruns_on_the_same_items(tmp_pat
     assert_clean(at)
     (run,) = list_runs(kind="evaluate")
     assert run.settings["source"] == str(path) and run.settings["train_source"] == str(path)
-    assert run.settings["split"] == {"train": 500, "validation": 50, "seed": 42,
-                                     "sampling": "first"}  # fmt: skip
+    assert run.settings["split"] == {
+        "train": 500,
+        "validation": 50,
+        "seed": 42,
+        "sampling": "first",
+    }
     assert run.settings["scored"] == "held-out"
     assert run.settings["scored_items"].startswith("40 held-out items of ")
     again = get_run(rerun_evaluate(run, user="ana@example.com"))

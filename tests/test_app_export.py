@@ -107,9 +107,14 @@ def test_other_trainers_table_and_export(tmp_path: Path) -> None:
     at = write("export", tmp_path)
     table = at.dataframe[0].value
     assert list(table["format"]) == [
-        "openai-chat", "azure-openai", "together", "fireworks", "vertex-gemini", "bedrock",
+        "openai-chat",
+        "azure-openai",
+        "together",
+        "fireworks",
+        "vertex-gemini",
+        "bedrock",
         "hf-chat",
-    ]  # fmt: skip
+    ]
     assert set(table["takes this split"]) == {"yes"}
     at.selectbox(key="export_format").set_value("vertex-gemini")
     at.button[1].click().run()

@@ -26,8 +26,13 @@ TRACKER = "![x](https://tracker.example/x.png)"
 HOSTILE = f"{TRACKER} [click](https://evil.example) <b>bold</b> $x^2$ `code`"
 # a markdown-special character with no backslash before it (an even run of them escapes nothing)
 _MARKUP = re.compile(r"(?<!\\)(?:\\\\)*[\[\]<>$`]")
-PROVIDER_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT",
-                "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION")  # fmt: skip
+PROVIDER_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "OPENAI_API_VERSION",
+)
 
 
 def markup(text: str) -> list[str]:
@@ -92,11 +97,17 @@ def test_a_hostile_header_is_shown_as_text_in_the_upload_error(
 
 def _teammates() -> tuple[AppTest, int]:
     """Open History as ana (team visibility) after bo recorded a run with hostile names."""
-    secrets = {"auth": AUTH, "ftkit": {"allowed_domains": ["example.com"],
-                                       "history_visibility": "team"}}  # fmt: skip
+    secrets = {
+        "auth": AUTH,
+        "ftkit": {"allowed_domains": ["example.com"], "history_visibility": "team"},
+    }
     bo = open_store().scoped(Scope("bo@example.com", "signed-in", team=True))
-    settings = {"model": HOSTILE, "size": 5, "source": "sample",
-                "base_url": f"https://llm.example/{TRACKER}"}  # fmt: skip
+    settings = {
+        "model": HOSTILE,
+        "size": 5,
+        "source": "sample",
+        "base_url": f"https://llm.example/{TRACKER}",
+    }
     run_id = record_run("evaluate", settings, {}, user="bo@example.com", store=bo)
     ana = AppTest.from_file(str(APP), default_timeout=60)
     ana.secrets = secrets

@@ -13,8 +13,15 @@ def test_the_table_lists_every_example_with_tokens() -> None:
     assert_clean(at)
     table = at.dataframe[0].value
     assert list(table.columns) == [
-        "example", "split", "system", "user", "assistant", "tokens", "price", "band",
-    ]  # fmt: skip
+        "example",
+        "split",
+        "system",
+        "user",
+        "assistant",
+        "tokens",
+        "price",
+        "band",
+    ]
     assert len(table) == 550
     assert (table["tokens"] > 20).all()
     assert table["assistant"].str.fullmatch(r"Price is \$\d+\.\d\d").all()

@@ -37,8 +37,17 @@ def test_prepare_then_evaluate_scores_only_held_out_items(
 ) -> None:
     split = ["--source", str(bestbuy), "--sampling", sampling]
     run(capsys, "prepare", *split, "--out", str(tmp_path))
-    out, err = run(capsys, "evaluate", *split, "--model", "baseline:regression", "--size",
-                   "5000", "--json", "--no-save")  # fmt: skip
+    out, err = run(
+        capsys,
+        "evaluate",
+        *split,
+        "--model",
+        "baseline:regression",
+        "--size",
+        "5000",
+        "--json",
+        "--no-save",
+    )
     data: dict[str, Any] = json.loads(out)
     assert f"held-out items of {bestbuy.name}" in err
     trained = user_messages(tmp_path / "fine_tune_train.jsonl")

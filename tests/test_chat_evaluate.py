@@ -160,9 +160,13 @@ def test_interrupting_keeps_finished_results(fake: FakeChat) -> None:
     seen: list[Progress] = []
     predictor = ChatPredictor(client=client_for(fake), model="m")
     run = evaluate(
-        ITEMS, predictor, model="m", workers=1, on_progress=seen.append,
+        ITEMS,
+        predictor,
+        model="m",
+        workers=1,
+        on_progress=seen.append,
         should_stop=lambda: len(seen) >= 2,
-    )  # fmt: skip
+    )
     assert run.stopped == "stopped by the user" and len(run.rows) == 2
     assert [p.done for p in seen] == [1, 2] and seen[-1].total == 4
 

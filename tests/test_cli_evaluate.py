@@ -78,10 +78,21 @@ def test_a_chat_model_on_a_compatible_server(capsys: pytest.CaptureFixture[str])
 
     with serve(reply) as fake:
         code, out, err = run(
-            ["evaluate", "--model", "gpt-4o-mini", "--base-url", fake.url, "--size", "6",
-             "--workers", "3", "--json", "--no-save"],
+            [
+                "evaluate",
+                "--model",
+                "gpt-4o-mini",
+                "--base-url",
+                fake.url,
+                "--size",
+                "6",
+                "--workers",
+                "3",
+                "--json",
+                "--no-save",
+            ],
             capsys,
-        )  # fmt: skip
+        )
     assert code == 0, err
     data = orjson.loads(out)
     assert [item["guess"] for item in data["items"]] == [25.0] * 6
@@ -96,8 +107,20 @@ def test_a_bad_source_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 def test_course_test_pickle_as_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "test.pkl"
     path.write_bytes(course_pickle(course.make_items(8)))
-    code, out, err = run(["evaluate", "--model", "baseline:mean", "--source", str(path), "--json",
-                          "--no-save", "--size", "5"], capsys)  # fmt: skip
+    code, out, err = run(
+        [
+            "evaluate",
+            "--model",
+            "baseline:mean",
+            "--source",
+            str(path),
+            "--json",
+            "--no-save",
+            "--size",
+            "5",
+        ],
+        capsys,
+    )
     assert code == 0, err
     data = orjson.loads(out)
     assert data["size"] == 5 and data["source"] == str(path)
@@ -107,8 +130,19 @@ def test_course_test_pickle_as_source(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_chart_png_and_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for model in ("baseline:mean", "baseline:random"):
         assert run(["evaluate", "--model", model, "--size", "30", "--out", "runs"], capsys)[0] == 0
-    code, out, _ = run(["evaluate", "--model", "baseline:mean", "--size", "30", "--no-save",
-                        "--chart", "chart.png"], capsys)  # fmt: skip
+    code, out, _ = run(
+        [
+            "evaluate",
+            "--model",
+            "baseline:mean",
+            "--size",
+            "30",
+            "--no-save",
+            "--chart",
+            "chart.png",
+        ],
+        capsys,
+    )
     assert code == 0 and (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     runs = sorted(str(p) for p in (tmp_path / "runs").glob("*.json"))
     code, out, _ = run(["evaluate", "--compare", *runs, "--chart", "compare.png"], capsys)
@@ -120,8 +154,10 @@ def test_chart_without_vl_convert_is_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "vl_convert", None)  # makes the import fail
-    code, out, err = run(["evaluate", "--model", "baseline:mean", "--size", "5", "--no-save",
-                          "--chart", "c.png"], capsys)  # fmt: skip
+    code, out, err = run(
+        ["evaluate", "--model", "baseline:mean", "--size", "5", "--no-save", "--chart", "c.png"],
+        capsys,
+    )
     assert code == 2 and out.startswith("baseline:mean Error=$")
     assert err.count("ftkit: error:") == 1
     assert err.strip().splitlines()[-1] == (

@@ -51,8 +51,12 @@ def test_default_split_scores_no_training_or_validation_title(
     mean = sum(10.0 + n for n in range(500)) / 500  # the first 500 rows' prices
     assert [item["guess"] for item in data["items"]] == pytest.approx([mean] * len(data["items"]))
     assert data["scored"]["scope"] == "held-out" and data["scored"]["available"] == 150
-    assert data["scored"]["split"] == {"train": 500, "validation": 50, "seed": 42,
-                                       "sampling": "first"}  # fmt: skip
+    assert data["scored"]["split"] == {
+        "train": 500,
+        "validation": 50,
+        "seed": 42,
+        "sampling": "first",
+    }
     lines = err.splitlines()
     assert lines[0] == (
         "scoring 150 held-out items of items.csv (outside the 500 train + 50 validation items "
@@ -67,9 +71,23 @@ def test_a_seeded_split_scores_held_out_items_and_fits_the_regression_on_train(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], strategy: str
 ) -> None:
     path = write_csv(tmp_path / "items.csv", 300)
-    code, data, err = evaluate(capsys, "--model", "baseline:regression", "--source", str(path),
-                               "--sampling", strategy, "--seed", "7", "--train", "100",
-                               "--validation", "20", "--size", "60")  # fmt: skip
+    code, data, err = evaluate(
+        capsys,
+        "--model",
+        "baseline:regression",
+        "--source",
+        str(path),
+        "--sampling",
+        strategy,
+        "--seed",
+        "7",
+        "--train",
+        "100",
+        "--validation",
+        "20",
+        "--size",
+        "60",
+    )
     assert code == 0, err
     source = load_items(path).items
     split = split_items(source, train=100, validation=20, seed=7, strategy=strategy)  # type: ignore[arg-type]
@@ -98,8 +116,17 @@ def test_a_source_with_nothing_held_out_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_csv(tmp_path / "small.csv", 40)
-    code, data, err = evaluate(capsys, "--model", "baseline:mean", "--source", "small.csv",
-                               "--train", "30", "--validation", "10")  # fmt: skip
+    code, data, err = evaluate(
+        capsys,
+        "--model",
+        "baseline:mean",
+        "--source",
+        "small.csv",
+        "--train",
+        "30",
+        "--validation",
+        "10",
+    )
     assert code == 2 and data is None and err.count("\n") == 1
     assert err.startswith("ftkit: error: small.csv: no held-out items to score: its 40 items")
     assert "lower --train/--validation" in err
@@ -110,9 +137,19 @@ def test_a_test_pickle_is_scored_whole_with_baselines_on_the_train_source(
 ) -> None:
     course_pickle(tmp_path / "test.pkl", 9)
     write_csv(tmp_path / "train.csv", 80)
-    code, data, err = evaluate(capsys, "--model", "baseline:mean", "--source", "test.pkl",
-                               "--train-source", "train.csv", "--train", "40",
-                               "--validation", "5")  # fmt: skip
+    code, data, err = evaluate(
+        capsys,
+        "--model",
+        "baseline:mean",
+        "--source",
+        "test.pkl",
+        "--train-source",
+        "train.csv",
+        "--train",
+        "40",
+        "--validation",
+        "5",
+    )
     assert code == 0, err
     assert [i["title"] for i in data["items"]] == [i.title for i in load_items("test.pkl").items]
     mean = sum(10.0 + n for n in range(40)) / 40
@@ -125,13 +162,29 @@ def test_the_run_records_its_split_and_what_was_scored_and_reruns_alike(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_csv(tmp_path / "items.csv", 200)
-    code, data, err = evaluate(capsys, "--model", "baseline:regression", "--source", "items.csv",
-                               "--train", "100", "--validation", "10", "--sampling", "random",
-                               "--size", "30")  # fmt: skip
+    code, data, err = evaluate(
+        capsys,
+        "--model",
+        "baseline:regression",
+        "--source",
+        "items.csv",
+        "--train",
+        "100",
+        "--validation",
+        "10",
+        "--sampling",
+        "random",
+        "--size",
+        "30",
+    )
     assert code == 0, err
     (run,) = list_runs("evaluate")
-    assert run.settings["split"] == {"train": 100, "validation": 10, "seed": 42,
-                                     "sampling": "random"}  # fmt: skip
+    assert run.settings["split"] == {
+        "train": 100,
+        "validation": 10,
+        "seed": 42,
+        "sampling": "random",
+    }
     assert run.settings["scored"] == "held-out"
     assert run.settings["scored_items"] == data["scored"]["description"]
     assert run.settings["train_source"] == os.path.abspath("items.csv")

@@ -29,8 +29,24 @@ def _history(capsys: pytest.CaptureFixture[str], *args: str) -> object:
 
 def test_prepare_is_recorded_and_listed(workdir: Path, capsys) -> None:
     assert main(["prepare", "--out", "out", "--train", "40", "--validation", "5"]) == 0
-    assert main(["prepare", "--out", "out", "--train", "40", "--validation", "5",
-                 "--seed", "7", "--sampling", "random"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "--out",
+                "out",
+                "--train",
+                "40",
+                "--validation",
+                "5",
+                "--seed",
+                "7",
+                "--sampling",
+                "random",
+            ]
+        )
+        == 0
+    )
     assert (workdir / ".ftkit" / "ftkit.db").is_file()
     runs = _history(capsys)
     assert [r["id"] for r in runs] == [2, 1]
@@ -57,8 +73,24 @@ def test_prepare_is_recorded_and_listed(workdir: Path, capsys) -> None:
 
 
 def test_rerun_repeats_a_prepare_with_the_same_settings(workdir: Path, capsys) -> None:
-    assert main(["prepare", "--out", "out", "--train", "30", "--validation", "3",
-                 "--sampling", "stratified", "--seed", "3"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "--out",
+                "out",
+                "--train",
+                "30",
+                "--validation",
+                "3",
+                "--sampling",
+                "stratified",
+                "--seed",
+                "3",
+            ]
+        )
+        == 0
+    )
     before = (workdir / "out" / "fine_tune_train.jsonl").read_bytes()
     (workdir / "out" / "fine_tune_train.jsonl").unlink()
     rerun = _history(capsys, "--rerun", "1")
@@ -71,12 +103,18 @@ def test_rerun_repeats_a_prepare_with_the_same_settings(workdir: Path, capsys) -
 
 def test_rerun_refuses_a_changed_dataset(workdir: Path, capsys) -> None:
     data = workdir / "items.jsonl"
-    data.write_text("".join(
-        json.dumps({"title": f"Item {n}", "price": 10 + n, "details": "x" * 40}) + "\n"
-        for n in range(30)
-    ))  # fmt: skip
-    assert main(["prepare", "--source", str(data), "--out", "out", "--train", "10",
-                 "--validation", "2"]) == 0  # fmt: skip
+    data.write_text(
+        "".join(
+            json.dumps({"title": f"Item {n}", "price": 10 + n, "details": "x" * 40}) + "\n"
+            for n in range(30)
+        )
+    )
+    assert (
+        main(
+            ["prepare", "--source", str(data), "--out", "out", "--train", "10", "--validation", "2"]
+        )
+        == 0
+    )
     data.write_text(data.read_text() + json.dumps({"title": "New", "price": 1}) + "\n")
     capsys.readouterr()
     assert main(["history", "--rerun", "1"]) == 2
@@ -84,8 +122,9 @@ def test_rerun_refuses_a_changed_dataset(workdir: Path, capsys) -> None:
 
 
 def test_no_history_and_an_unusable_database(workdir: Path, capsys, monkeypatch) -> None:
-    assert main(["prepare", "--out", "out", "--train", "10", "--validation", "0",
-                 "--no-history"]) == 0  # fmt: skip
+    assert (
+        main(["prepare", "--out", "out", "--train", "10", "--validation", "0", "--no-history"]) == 0
+    )
     assert not (workdir / ".ftkit").exists()
     monkeypatch.setenv("FTKIT_DATABASE_URL", "nosuch://db")
     capsys.readouterr()

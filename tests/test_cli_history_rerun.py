@@ -30,9 +30,19 @@ def servers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[F
     with serve(reply) as recorded, serve(reply) as mine:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-my-own-key-1234567890")
         monkeypatch.setenv("OPENAI_BASE_URL", mine.url)
-        record_run("evaluate", {"model": MODEL, "source": "sample", "size": 2, "workers": 1,
-                                "base_url": recorded.url, "max_tokens": 8}, {},
-                   user="bo")  # fmt: skip
+        record_run(
+            "evaluate",
+            {
+                "model": MODEL,
+                "source": "sample",
+                "size": 2,
+                "workers": 1,
+                "base_url": recorded.url,
+                "max_tokens": 8,
+            },
+            {},
+            user="bo",
+        )
         yield recorded, mine
     history.close_all()
 

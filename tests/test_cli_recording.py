@@ -70,8 +70,20 @@ def test_upload_no_history_records_nothing(fake, capsys, tmp_path) -> None:
 
 def test_finetune_records_the_run_and_the_job_carries_its_id(fake, capsys, tmp_path) -> None:
     write_examples(tmp_path / "train.jsonl")
-    code, out, err = _run(capsys, "finetune", "--training-file", "train.jsonl", "--epochs", "2",
-                          "--seed", "7", "--watch", "--interval", "0", "--json")  # fmt: skip
+    code, out, err = _run(
+        capsys,
+        "finetune",
+        "--training-file",
+        "train.jsonl",
+        "--epochs",
+        "2",
+        "--seed",
+        "7",
+        "--watch",
+        "--interval",
+        "0",
+        "--json",
+    )
     assert code == 0, err
     job = json.loads(out)
     (upload,) = list_runs("upload")
@@ -218,8 +230,12 @@ def test_rerun_an_evaluation_gives_the_same_metrics(db, capsys) -> None:
 def test_rerun_a_model_evaluation_without_a_key_is_one_line(db, capsys, monkeypatch) -> None:
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
-    history.record_run("evaluate", {"model": "gpt-4o-mini", "source": "sample", "size": 3},
-                       {}, user="ana@example.com")  # fmt: skip
+    history.record_run(
+        "evaluate",
+        {"model": "gpt-4o-mini", "source": "sample", "size": 3},
+        {},
+        user="ana@example.com",
+    )
     code, out, err = _run(capsys, "history", "--rerun", "1")
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "OPENAI_API_KEY" in err

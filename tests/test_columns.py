@@ -38,18 +38,26 @@ def test_headers_are_normalised(header: str, normalised: str) -> None:
 @pytest.mark.parametrize(
     ("columns", "expected"),
     [
-        (["Product Name", "Blurb Text", "Cost (USD)"],
-         ("Cost (USD)", "Product Name", "Blurb Text", None)),
-        (["name", "description", "price", "categories"],
-         ("price", "name", "description", "categories")),
-        (["Item Name", "Long Description", "MSRP", "Department"],
-         ("MSRP", "Item Name", "Long Description", "Department")),
-        (["SKU", "Product Title", "Details", "Sale Price", "Type"],
-         ("Sale Price", "Product Title", "Details", "Type")),
+        (
+            ["Product Name", "Blurb Text", "Cost (USD)"],
+            ("Cost (USD)", "Product Name", "Blurb Text", None),
+        ),
+        (
+            ["name", "description", "price", "categories"],
+            ("price", "name", "description", "categories"),
+        ),
+        (
+            ["Item Name", "Long Description", "MSRP", "Department"],
+            ("MSRP", "Item Name", "Long Description", "Department"),
+        ),
+        (
+            ["SKU", "Product Title", "Details", "Sale Price", "Type"],
+            ("Sale Price", "Product Title", "Details", "Type"),
+        ),
         (["product", "summary", "amount"], ("amount", "product", "summary", None)),
         (["text", "price_usd"], ("price_usd", None, "text", None)),
     ],
-)  # fmt: skip
+)
 def test_common_headers_are_detected(
     columns: list[str], expected: tuple[str, str | None, str, str | None]
 ) -> None:
@@ -78,10 +86,12 @@ def test_no_column_takes_two_roles() -> None:
         (ColumnOverrides(title="label"), ("price", "label", ("description",))),
         (ColumnOverrides(text=("blurb",)), ("price", "name", ("blurb",))),
         (ColumnOverrides(price="usd"), ("usd", "name", ("description",))),
-        (ColumnOverrides(text=("blurb", "description")),
-         ("price", "name", ("blurb", "description"))),
+        (
+            ColumnOverrides(text=("blurb", "description")),
+            ("price", "name", ("blurb", "description")),
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_named_column_overrides_only_itself(
     overrides: ColumnOverrides, expected: tuple[str, str, tuple[str, ...]]
 ) -> None:

@@ -34,8 +34,11 @@ def test_summary_counts_prices_and_categories() -> None:
     items = [item(1), item(3, "Toys"), item(10), item(20, "")]
     summary = summarize_items(items)
     assert (summary.count, summary.price_min, summary.price_median, summary.price_max) == (
-        4, 1, 6.5, 20,
-    )  # fmt: skip
+        4,
+        1,
+        6.5,
+        20,
+    )
     assert summary.categories == (("Tools", 2), ("Toys", 1), ("(none)", 1))
     assert summarize_items([]).count == 0
 

@@ -98,8 +98,19 @@ def evaluate_cli(
     for name in ("OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     with serve(reply) as fake:
-        code = main(["evaluate", "--model", "gpt-4o-mini", "--size", "3", "--base-url", fake.url,
-                     "--no-save", "--no-history"])  # fmt: skip
+        code = main(
+            [
+                "evaluate",
+                "--model",
+                "gpt-4o-mini",
+                "--size",
+                "3",
+                "--base-url",
+                fake.url,
+                "--no-save",
+                "--no-history",
+            ]
+        )
     out, err = capsys.readouterr()
     return code, out + err
 
@@ -187,8 +198,21 @@ def test_evaluate_stops_when_the_first_items_all_fail(
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     with serve(lambda b, a: ("status", 503, {"Retry-After": "0"}, "overloaded")) as fake:
-        code = main(["evaluate", "--model", "gpt-4o-mini", "--size", "40", "--base-url", fake.url,
-                     "--no-save", "--no-history", "--workers", "2"])  # fmt: skip
+        code = main(
+            [
+                "evaluate",
+                "--model",
+                "gpt-4o-mini",
+                "--size",
+                "40",
+                "--base-url",
+                fake.url,
+                "--no-save",
+                "--no-history",
+                "--workers",
+                "2",
+            ]
+        )
     err = capsys.readouterr().err
     assert code == 2
     assert "run stopped: the first 5 items all failed after every retry" in err
@@ -219,9 +243,11 @@ def test_the_operators_endpoint_never_shows_the_servers_key_back(azure: bool) ->
     threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     settings = ProviderSettings(
-        api_key=server_key, base_url=None if azure else f"{url}/v1",
-        azure_endpoint=url if azure else None, api_version="2024-10-21",
-    )  # fmt: skip
+        api_key=server_key,
+        base_url=None if azure else f"{url}/v1",
+        azure_endpoint=url if azure else None,
+        api_version="2024-10-21",
+    )
     operator = guard(trusted=frozenset({settings.endpoint}))
     client = client_from_settings(settings, guard=operator, max_retries=0)
     try:

@@ -14,8 +14,11 @@ from ftkit.items import Item
 from ftkit.providers import ProviderSettings, client_from_settings
 from tests.fake_chat import serve
 
-NAMES = {"sneaky.example": ["127.0.0.1"], "mixed.example": ["8.8.8.8", "10.1.2.3"],
-         "public.example": ["8.8.8.8", "2001:4860:4860::8888"]}  # fmt: skip
+NAMES = {
+    "sneaky.example": ["127.0.0.1"],
+    "mixed.example": ["8.8.8.8", "10.1.2.3"],
+    "public.example": ["8.8.8.8", "2001:4860:4860::8888"],
+}
 
 
 def fake_dns(host: str, port: int) -> list[str]:
@@ -119,9 +122,14 @@ def test_public_and_trusted_endpoints_pass() -> None:
 
 def test_operator_settings_come_from_secrets() -> None:
     config = HostingConfig.from_mapping(
-        {"ftkit": {"allowed_endpoint_hosts": ["10.0.0.5", "LLM.internal:8000"],
-                   "allow_private_endpoints": True}}, env={},
-    )  # fmt: skip
+        {
+            "ftkit": {
+                "allowed_endpoint_hosts": ["10.0.0.5", "LLM.internal:8000"],
+                "allow_private_endpoints": True,
+            }
+        },
+        env={},
+    )
     assert config.allowed_endpoint_hosts == {"10.0.0.5", "llm.internal:8000"}
     assert config.allow_private_endpoints
     assert not HostingConfig().allow_private_endpoints

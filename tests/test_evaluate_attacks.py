@@ -35,9 +35,14 @@ def test_switching_from_the_servers_key_to_a_typed_one_cancels_the_confirm(
 
 @pytest.mark.parametrize(
     "url",
-    ["http://0x7f000001/", "http://[::ffff:169.254.169.254]/", "http://evil@127.0.0.1/",
-     "gopher://127.0.0.1/", "http://localhost./"],
-)  # fmt: skip
+    [
+        "http://0x7f000001/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://evil@127.0.0.1/",
+        "gopher://127.0.0.1/",
+        "http://localhost./",
+    ],
+)
 def test_a_typed_azure_endpoint_gets_the_same_refusals(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,8 +20,13 @@ OTHER_URL = "http://127.0.0.1:9/v1"
 FINETUNED = "ft:gpt-4o-mini-2024-07-18:acme::abc123"
 TYPED_KEY = "sk-typed-" + "t" * 24
 SERVER_KEY = "sk-server-" + "s" * 24
-SETTINGS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY",
-            "FTKIT_HOSTED")  # fmt: skip
+SETTINGS = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "FTKIT_HOSTED",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -57,8 +62,11 @@ def chat(at: AppTest, url: str | None, *, key: str | None = TYPED_KEY, size: int
 
 def shown(at: AppTest) -> str:
     """Return every text the page shows, in one string."""
-    parts = [e.value for kind in ("error", "warning", "info", "markdown", "caption", "success")
-             for e in getattr(at, kind)]  # fmt: skip
+    parts = [
+        e.value
+        for kind in ("error", "warning", "info", "markdown", "caption", "success")
+        for e in getattr(at, kind)
+    ]
     parts += [e.message for e in at.exception]
     return "\n".join(str(p) for p in parts)
 
@@ -154,9 +162,11 @@ def test_cancel_forgets_the_review() -> None:
 def test_stop_keeps_the_scored_items_and_says_the_user_stopped() -> None:
     at = page()
     at.session_state["evaluate_partial"] = {
-        "model": "gpt-4o-mini", "source": "sample", "requested": 250,
+        "model": "gpt-4o-mini",
+        "source": "sample",
+        "requested": 250,
         "items": [{"title": "Kettle", "truth": 40.0, "guess": 45.0, "parsed": True}],
-    }  # fmt: skip
+    }
     at.session_state["evaluate_stopping"] = True  # what the Stop button's callback sets
     at.run()
     assert "stopped by the user after 1 of 250 items" in at.warning[0].value

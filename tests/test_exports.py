@@ -52,16 +52,35 @@ def many(count: int, base: dict[str, Any] = GOOD) -> list[dict[str, Any]]:
 
 def test_public_surface() -> None:
     assert set(ftkit.exports.__all__) == {
-        "AS_OF", "FORMATS", "RULES", "ChatMessage", "Conversation", "ExportResult", "FormatName",
-        "FormatSupport", "TrainerRules", "check_split", "export_paths", "export_support",
+        "AS_OF",
+        "FORMATS",
+        "RULES",
+        "ChatMessage",
+        "Conversation",
+        "ExportResult",
+        "FormatName",
+        "FormatSupport",
+        "TrainerRules",
+        "check_split",
+        "export_paths",
+        "export_support",
         "support_table",
-        "from_record", "load_examples", "read_export", "read_parquet", "to_record",
+        "from_record",
+        "load_examples",
+        "read_export",
+        "read_parquet",
+        "to_record",
         "write_export",
-    }  # fmt: skip
+    }
     assert FORMATS == (
-        "openai-chat", "azure-openai", "together", "fireworks", "vertex-gemini", "bedrock",
+        "openai-chat",
+        "azure-openai",
+        "together",
+        "fireworks",
+        "vertex-gemini",
+        "bedrock",
         "hf-chat",
-    )  # fmt: skip
+    )
 
 
 def test_rules_table_has_a_doc_link_and_date_per_format() -> None:
@@ -89,9 +108,14 @@ def test_round_trip_gives_the_same_conversations(
 
 def test_round_trip_keeps_weights_where_the_format_takes_them(tmp_path: Path) -> None:
     weighted = example(
-        ("system", "s"), ("user", "q1"), ("assistant", "a1"), ("user", "q2"), ("assistant", "a2"),
-        m2={"weight": 0}, m4={"weight": 1},
-    )  # fmt: skip
+        ("system", "s"),
+        ("user", "q1"),
+        ("assistant", "a1"),
+        ("user", "q2"),
+        ("assistant", "a2"),
+        m2={"weight": 0},
+        m4={"weight": 1},
+    )
     for format in ("openai-chat", "azure-openai", "together", "fireworks"):
         write_export(format, many(10, weighted), out_dir=tmp_path)
         train, validation = read_export(format, tmp_path)
@@ -102,23 +126,32 @@ def test_round_trip_keeps_weights_where_the_format_takes_them(tmp_path: Path) ->
     ("format", "first_line"),
     [
         ("openai-chat", {"messages": GOOD["messages"]}),
-        ("vertex-gemini", {
-            "systemInstruction": {"role": "system", "parts": [{"text": "You estimate prices."}]},
-            "contents": [
-                {"role": "user", "parts": [{"text": "A lamp"}]},
-                {"role": "model", "parts": [{"text": "$12.00"}]},
-            ],
-        }),
-        ("bedrock", {
-            "schemaVersion": "bedrock-conversation-2024",
-            "system": [{"text": "You estimate prices."}],
-            "messages": [
-                {"role": "user", "content": [{"text": "A lamp"}]},
-                {"role": "assistant", "content": [{"text": "$12.00"}]},
-            ],
-        }),
+        (
+            "vertex-gemini",
+            {
+                "systemInstruction": {
+                    "role": "system",
+                    "parts": [{"text": "You estimate prices."}],
+                },
+                "contents": [
+                    {"role": "user", "parts": [{"text": "A lamp"}]},
+                    {"role": "model", "parts": [{"text": "$12.00"}]},
+                ],
+            },
+        ),
+        (
+            "bedrock",
+            {
+                "schemaVersion": "bedrock-conversation-2024",
+                "system": [{"text": "You estimate prices."}],
+                "messages": [
+                    {"role": "user", "content": [{"text": "A lamp"}]},
+                    {"role": "assistant", "content": [{"text": "$12.00"}]},
+                ],
+            },
+        ),
     ],
-)  # fmt: skip
+)
 def test_records_have_the_documented_shape(
     format: Any, first_line: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -169,45 +202,113 @@ LONG = "x" * (140_000 * 4)  # about 140,000 tokens: over Vertex's 131,072 and Be
 
 CASES: list[tuple[str, list[Any], list[Any] | None, str]] = [
     ("openai-chat", many(9), None, "9 training examples; OpenAI needs at least 10"),
-    ("openai-chat", many(10, example(("user", "a <|endoftext|> b"), ("assistant", "1"))), None,
-     "training example 1: message 1 (user) contains '<|endoftext|>', which OpenAI does not "
-     "allow (and 9 more training examples)"),
-    ("openai-chat", many(10, example(("user", "q"), ("tool", "t"), ("assistant", "1"))), None,
-     "message 2 has role 'tool'; exports carry only system, user and assistant messages"),
-    ("azure-openai", many(10, example(("user", "q"), ("assistant", "1"), m0={"weight": 1})),
-     None, "message 1 (user) has a weight; Azure OpenAI takes weights on assistant messages"),
-    ("azure-openai", many(10, example(("user", "q"), ("assistant", "1"), m1={"weight": 2})),
-     None, "message 2 has weight 2; it must be 0 or 1"),
-    ("together", many(10, example(("user", "q"), ("user", "q"), ("assistant", "1"))), None,
-     "message 2 is user where Together AI needs assistant (turns must alternate, user first)"),
-    ("together", many(10, example(("user", "q"), ("system", "s"), ("assistant", "1"))), None,
-     "message 2 is a system message; Together AI takes one only as the first message"),
+    (
+        "openai-chat",
+        many(10, example(("user", "a <|endoftext|> b"), ("assistant", "1"))),
+        None,
+        "training example 1: message 1 (user) contains '<|endoftext|>', which OpenAI does not "
+        "allow (and 9 more training examples)",
+    ),
+    (
+        "openai-chat",
+        many(10, example(("user", "q"), ("tool", "t"), ("assistant", "1"))),
+        None,
+        "message 2 has role 'tool'; exports carry only system, user and assistant messages",
+    ),
+    (
+        "azure-openai",
+        many(10, example(("user", "q"), ("assistant", "1"), m0={"weight": 1})),
+        None,
+        "message 1 (user) has a weight; Azure OpenAI takes weights on assistant messages",
+    ),
+    (
+        "azure-openai",
+        many(10, example(("user", "q"), ("assistant", "1"), m1={"weight": 2})),
+        None,
+        "message 2 has weight 2; it must be 0 or 1",
+    ),
+    (
+        "together",
+        many(10, example(("user", "q"), ("user", "q"), ("assistant", "1"))),
+        None,
+        "message 2 is user where Together AI needs assistant (turns must alternate, user first)",
+    ),
+    (
+        "together",
+        many(10, example(("user", "q"), ("system", "s"), ("assistant", "1"))),
+        None,
+        "message 2 is a system message; Together AI takes one only as the first message",
+    ),
     ("fireworks", many(2), None, "2 training examples; Fireworks AI needs at least 3"),
-    ("fireworks", many(5, example(("user", "q"), ("assistant", "1"), ("system", "s"))), None,
-     "message 3 is a system message; Fireworks AI takes one only as the first message"),
-    ("vertex-gemini", [example(("user", LONG), ("assistant", "1")), *many(9)], None,
-     "training example 1: about 140,001 tokens, over Vertex AI (Gemini)'s 131,072-token limit"),
-    ("vertex-gemini", many(10), many(5_001), "5,001 validation examples; Vertex AI (Gemini) "
-     "takes at most 5,000"),
-    ("vertex-gemini", many(10, example(("user", "q"), ("assistant", "1"), m1={"weight": 1})),
-     None, "message 2 has a weight, which Vertex AI (Gemini) does not take"),
-    ("vertex-gemini", many(10, example(("user", "q"), ("assistant", "1"), ("user", "q"))), None,
-     "the last message is user; Vertex AI (Gemini) needs the assistant's answer last"),
+    (
+        "fireworks",
+        many(5, example(("user", "q"), ("assistant", "1"), ("system", "s"))),
+        None,
+        "message 3 is a system message; Fireworks AI takes one only as the first message",
+    ),
+    (
+        "vertex-gemini",
+        [example(("user", LONG), ("assistant", "1")), *many(9)],
+        None,
+        "training example 1: about 140,001 tokens, over Vertex AI (Gemini)'s 131,072-token limit",
+    ),
+    (
+        "vertex-gemini",
+        many(10),
+        many(5_001),
+        "5,001 validation examples; Vertex AI (Gemini) takes at most 5,000",
+    ),
+    (
+        "vertex-gemini",
+        many(10, example(("user", "q"), ("assistant", "1"), m1={"weight": 1})),
+        None,
+        "message 2 has a weight, which Vertex AI (Gemini) does not take",
+    ),
+    (
+        "vertex-gemini",
+        many(10, example(("user", "q"), ("assistant", "1"), ("user", "q"))),
+        None,
+        "the last message is user; Vertex AI (Gemini) needs the assistant's answer last",
+    ),
     ("bedrock", many(7), None, "7 training examples; Amazon Bedrock (Nova) needs at least 8"),
-    ("bedrock", many(10), many(1_001), "1,001 validation examples; Amazon Bedrock (Nova) takes "
-     "at most 1,000"),
-    ("bedrock", many(10, example(("user", "System: hi"), ("assistant", "1"))), None,
-     "message 1 (user) contains 'System:', which Amazon Bedrock (Nova) does not allow"),
-    ("bedrock", many(10, example(("assistant", "1"), ("user", "q"), ("assistant", "1"))), None,
-     "message 1 is assistant where Amazon Bedrock (Nova) needs user"),
-    ("hf-chat", many(10, example(("user", "q"), ("assistant", "1"), m1={"weight": 0})), None,
-     "message 2 has a weight, which Hugging Face TRL (SFTTrainer) does not take"),
-    ("hf-chat", [{"messages": []}, *many(3)], None,
-     'training example 1: the line needs a non-empty "messages" list'),
-    ("hf-chat", many(3, example(("user", "q"), ("assistant", ""))), None,
-     "message 2 (assistant) content must be non-empty text"),
+    (
+        "bedrock",
+        many(10),
+        many(1_001),
+        "1,001 validation examples; Amazon Bedrock (Nova) takes at most 1,000",
+    ),
+    (
+        "bedrock",
+        many(10, example(("user", "System: hi"), ("assistant", "1"))),
+        None,
+        "message 1 (user) contains 'System:', which Amazon Bedrock (Nova) does not allow",
+    ),
+    (
+        "bedrock",
+        many(10, example(("assistant", "1"), ("user", "q"), ("assistant", "1"))),
+        None,
+        "message 1 is assistant where Amazon Bedrock (Nova) needs user",
+    ),
+    (
+        "hf-chat",
+        many(10, example(("user", "q"), ("assistant", "1"), m1={"weight": 0})),
+        None,
+        "message 2 has a weight, which Hugging Face TRL (SFTTrainer) does not take",
+    ),
+    (
+        "hf-chat",
+        [{"messages": []}, *many(3)],
+        None,
+        'training example 1: the line needs a non-empty "messages" list',
+    ),
+    (
+        "hf-chat",
+        many(3, example(("user", "q"), ("assistant", ""))),
+        None,
+        "message 2 (assistant) content must be non-empty text",
+    ),
     ("hf-chat", many(3, example(("user", "q"), ("user", "q"))), None, "no assistant message"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("format", "train", "validation", "reason"), CASES)
@@ -324,8 +425,9 @@ def test_a_directory_in_the_way_writes_nothing(tmp_path: Path) -> None:
         write_export("together", many(11), many(2), out_dir=tmp_path)
     assert export_paths("together", tmp_path)["train"].read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "together_train.jsonl", "together_validation.jsonl"
-    ]  # fmt: skip
+        "together_train.jsonl",
+        "together_validation.jsonl",
+    ]
 
 
 def test_an_old_validation_file_is_reported_not_deleted(tmp_path: Path) -> None:

@@ -24,8 +24,9 @@ def run_against(reply: Any, *, delay: float = 0.0, timeout: float = 5.0) -> tupl
     with serve(reply, delay=delay) as fake:
         settings = ProviderSettings(api_key="sk-test-" + "x" * 20, base_url=fake.url)
         client = client_from_settings(settings, max_retries=0, timeout=timeout)
-        predictor = ChatPredictor(client=client, model="gpt-4o-mini", max_attempts=2,
-                                  sleep=lambda seconds: None)  # fmt: skip
+        predictor = ChatPredictor(
+            client=client, model="gpt-4o-mini", max_attempts=2, sleep=lambda seconds: None
+        )
         log = FailureLog(predictor)
         result = evaluate(ITEMS, log, model="gpt-4o-mini", workers=2)
     return result, log.reasons

@@ -52,24 +52,58 @@ def store(db_url: str) -> HistoryStore:
 
 def test_public_surface() -> None:
     assert sorted(history.__all__) == sorted(
-        ["CURRENT_VERSION", "DATABASE_URL_ENV", "KINDS", "REALMS", "REDACTED", "STATUSES",
-         "HistoryStore", "Realm", "Run", "RunJSON", "RunKind", "RunStatus", "Scope",
-         "SettingChange", "close_all", "database_url",
-         "diff_settings", "get_run", "is_secret_name", "list_runs", "open_store", "read_version",
-         "record_run", "redact", "run_to_json", "update_run"]
-    )  # fmt: skip
+        [
+            "CURRENT_VERSION",
+            "DATABASE_URL_ENV",
+            "KINDS",
+            "REALMS",
+            "REDACTED",
+            "STATUSES",
+            "HistoryStore",
+            "Realm",
+            "Run",
+            "RunJSON",
+            "RunKind",
+            "RunStatus",
+            "Scope",
+            "SettingChange",
+            "close_all",
+            "database_url",
+            "diff_settings",
+            "get_run",
+            "is_secret_name",
+            "list_runs",
+            "open_store",
+            "read_version",
+            "record_run",
+            "redact",
+            "run_to_json",
+            "update_run",
+        ]
+    )
     assert all(hasattr(history, name) for name in history.__all__)
     assert history.KINDS == ("prepare", "validate", "upload", "finetune", "evaluate")
 
 
 def test_record_get_update_list(store: HistoryStore) -> None:
     when = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-    first = record_run("prepare", SETTINGS, {"train_path": "out/t.jsonl"}, user="ana@example.com",
-                       created_at=when, store=store)  # fmt: skip
+    first = record_run(
+        "prepare",
+        SETTINGS,
+        {"train_path": "out/t.jsonl"},
+        user="ana@example.com",
+        created_at=when,
+        store=store,
+    )
     second = record_run(
-        "finetune", {**SETTINGS, "seed": 7}, {"job_id": "ftjob-1"}, user="bo@example.com",
-        status="running", parent_run_id=first, store=store,
-    )  # fmt: skip
+        "finetune",
+        {**SETTINGS, "seed": 7},
+        {"job_id": "ftjob-1"},
+        user="bo@example.com",
+        status="running",
+        parent_run_id=first,
+        store=store,
+    )
     assert second > first
     run = get_run(first, store=store)
     assert (run.kind, run.user, run.status) == ("prepare", "ana@example.com", "succeeded")
@@ -77,8 +111,12 @@ def test_record_get_update_list(store: HistoryStore) -> None:
     assert run.settings == SETTINGS
     assert run.outputs == {"train_path": "out/t.jsonl"}
 
-    done = update_run(second, outputs={"fine_tuned_model": "ft:gpt-4o-mini:acme::x"},
-                      status="succeeded", store=store)  # fmt: skip
+    done = update_run(
+        second,
+        outputs={"fine_tuned_model": "ft:gpt-4o-mini:acme::x"},
+        status="succeeded",
+        store=store,
+    )
     assert done.outputs == {"job_id": "ftjob-1", "fine_tuned_model": "ft:gpt-4o-mini:acme::x"}
     assert done.status == "succeeded"
     assert done.parent_run_id == first
@@ -115,8 +153,9 @@ def test_keys_are_never_stored(store: HistoryStore) -> None:
         "note": f"ran with {key} by mistake",
         "argv": ["--key", key],
     }
-    run_id = record_run("upload", settings, {"file_id": "file-1", "secret": "x"},
-                        user="ana", store=store)  # fmt: skip
+    run_id = record_run(
+        "upload", settings, {"file_id": "file-1", "secret": "x"}, user="ana", store=store
+    )
     run = get_run(run_id, store=store)
     assert "api_key" not in run.settings and "OPENAI_API_KEY" not in run.settings
     assert run.settings["headers"] == {"accept": "json"}
@@ -183,10 +222,15 @@ def _make_v1_database(url: str) -> None:
         conn.execute(V1_METADATA.tables["schema_version"].insert().values(version=1))
         runs = V1_METADATA.tables["runs"]
         for n in range(3):
-            conn.execute(runs.insert().values(
-                kind="prepare", created_at=f"2026-10-0{n + 1}T00:00:00+00:00",
-                status="succeeded", settings=f'{{"seed": {n}}}', outputs='{"train_count": 500}',
-            ))  # fmt: skip
+            conn.execute(
+                runs.insert().values(
+                    kind="prepare",
+                    created_at=f"2026-10-0{n + 1}T00:00:00+00:00",
+                    status="succeeded",
+                    settings=f'{{"seed": {n}}}',
+                    outputs='{"train_count": 500}',
+                )
+            )
     engine.dispose()
 
 

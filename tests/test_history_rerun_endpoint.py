@@ -16,8 +16,13 @@ from tests.fake_chat import serve
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "history.py")
 KEY = "sk-typed-" + "k" * 24
-SETTINGS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY",
-            "FTKIT_HOSTED")  # fmt: skip
+SETTINGS = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "FTKIT_HOSTED",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +41,14 @@ def answer(body: dict[str, Any], attempt: int) -> tuple[Any, ...]:
 
 
 def recorded(base_url: str | None) -> int:
-    settings = {"model": "gpt-4o-mini", "source": "sample", "size": 3, "workers": 1,
-                "dataset_hash": content_hash("sample"), "base_url": base_url}  # fmt: skip
+    settings = {
+        "model": "gpt-4o-mini",
+        "source": "sample",
+        "size": 3,
+        "workers": 1,
+        "dataset_hash": content_hash("sample"),
+        "base_url": base_url,
+    }
     return record_run("evaluate", settings, {}, user="ana@example.com")
 
 

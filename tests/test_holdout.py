@@ -58,8 +58,7 @@ def test_a_data_file_scores_only_items_outside_train_and_validation(
     path = write_csv(tmp_path / "items.csv", 90)
     split = SplitSettings(train=40, validation=10, seed=3, strategy=strategy)  # type: ignore[arg-type]
     chosen = choose_items(str(path), split=split)
-    drawn = split_items(load_items(path).items, train=40, validation=10, seed=3,
-                        strategy=strategy)  # type: ignore[arg-type]  # fmt: skip
+    drawn = split_items(load_items(path).items, train=40, validation=10, seed=3, strategy=strategy)  # type: ignore[arg-type]
     used = {item.title for item in (*drawn.train, *drawn.validation)}
     assert len(chosen.items) == 40 and not used & {item.title for item in chosen.items}
     assert chosen.train == drawn.train and chosen.scope == "held-out"
@@ -94,8 +93,9 @@ def test_a_course_test_pickle_is_scored_whole_with_baselines_from_another_source
 
 def test_a_chat_model_loads_no_training_items(tmp_path: Path) -> None:
     test = course_pickle(tmp_path / "test.pkl", 5)
-    chosen = choose_items(str(test), split=SplitSettings(), train_source="missing.csv",
-                          fit_baselines=False)  # fmt: skip
+    chosen = choose_items(
+        str(test), split=SplitSettings(), train_source="missing.csv", fit_baselines=False
+    )
     assert chosen.train == [] and len(chosen.items) == 5
 
 
@@ -130,8 +130,12 @@ def test_a_shortfall_is_said_in_one_line(tmp_path: Path) -> None:
 
 def test_recorded_split_settings_round_trip() -> None:
     split = SplitSettings(train=300, validation=20, seed=7, strategy="stratified")
-    assert split_to_settings(split) == {"train": 300, "validation": 20, "seed": 7,
-                                        "sampling": "stratified"}  # fmt: skip
+    assert split_to_settings(split) == {
+        "train": 300,
+        "validation": 20,
+        "seed": 7,
+        "sampling": "stratified",
+    }
     assert split_from_settings(split_to_settings(split)) == split
     assert split_from_settings(None) == SplitSettings()
     with pytest.raises(EvaluationError):

@@ -86,8 +86,11 @@ def sent(fake: FakeOpenAI) -> str:
 
 def shown(at: AppTest) -> str:
     """Return every text the page shows, including the choices offered."""
-    texts = [e.value for kind in ("markdown", "caption", "success", "info", "error", "warning")
-             for e in getattr(at, kind)]  # fmt: skip
+    texts = [
+        e.value
+        for kind in ("markdown", "caption", "success", "info", "error", "warning")
+        for e in getattr(at, kind)
+    ]
     texts += [str(option) for box in at.selectbox for option in box.options]
     texts += [j.value for j in at.json]
     return "\n".join(map(str, texts))

@@ -32,9 +32,13 @@ def test_local_by_default() -> None:
 def test_auth_section_turns_hosted_mode_on() -> None:
     secrets = {
         "auth": AUTH,
-        "ftkit": {"allowed_emails": ["Ana@Example.com"], "allowed_domains": ["@team.example"],
-                  "max_upload_mb": 25, "output_dir": "/srv/ftkit"},
-    }  # fmt: skip
+        "ftkit": {
+            "allowed_emails": ["Ana@Example.com"],
+            "allowed_domains": ["@team.example"],
+            "max_upload_mb": 25,
+            "output_dir": "/srv/ftkit",
+        },
+    }
     config = HostingConfig.from_mapping(secrets, env={})
     assert config.hosted and config.auth_configured
     assert not config.allow_pickle
@@ -124,6 +128,11 @@ def test_shipped_streamlit_config_is_safe_to_host() -> None:
 
 def test_requirements_pin_the_advisory_floors() -> None:
     lines = (ROOT / "requirements.txt").read_text().splitlines()
-    for floor in ("streamlit>=1.54", "pyarrow>=14.0.1", "Authlib>=1.3.2", "SQLAlchemy>=2.0",
-                  "psycopg[binary]>=3.1"):  # fmt: skip
+    for floor in (
+        "streamlit>=1.54",
+        "pyarrow>=14.0.1",
+        "Authlib>=1.3.2",
+        "SQLAlchemy>=2.0",
+        "psycopg[binary]>=3.1",
+    ):
         assert floor in lines

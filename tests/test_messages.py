@@ -105,8 +105,11 @@ def test_bad_templates_are_one_line_naming_the_template(user: str, message: str)
 )
 def test_plain_format_specs_and_literal_braces_are_allowed(assistant: str) -> None:
     item = Item(title="Kettle", price=26.0, category="Kitchen", prompt="Q\n\nKettle")
-    [content] = [m["content"] for m in render_messages(item, Templates(assistant=assistant))
-                 if m["role"] == "assistant"]  # fmt: skip
+    [content] = [
+        m["content"]
+        for m in render_messages(item, Templates(assistant=assistant))
+        if m["role"] == "assistant"
+    ]
     assert content == assistant.format(price=26.0, title="Kettle", category="Kitchen")
 
 

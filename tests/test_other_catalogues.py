@@ -57,8 +57,9 @@ def user_messages(folder: Path) -> list[str]:
 
 def relisted(rows: int, relistings: int) -> list[list[object]]:
     """Return ``rows`` lamps, then the first ``relistings`` of them again at a new price."""
-    first = [[f"Lamp {n:03d}", f"A desk lamp, model {n}, with {SPECS}.", 10 + n]
-             for n in range(rows)]  # fmt: skip
+    first = [
+        [f"Lamp {n:03d}", f"A desk lamp, model {n}, with {SPECS}.", 10 + n] for n in range(rows)
+    ]
     again = [[title, text, price + 7] for title, text, price in first[:relistings]]
     return first + again
 
@@ -71,8 +72,9 @@ def test_a_listing_seen_in_training_is_never_scored_again_at_another_price(
     split = ["--train", "50", "--validation", "10", "--sampling", sampling, "--seed", "3"]
     code, _, err = run(capsys, "prepare", "--source", "lamps.csv", "--out", "out", *split)
     assert code == 0, err
-    code, scored, err = run(capsys, "evaluate", "--model", "baseline:mean",
-                            "--source", "lamps.csv", *split)  # fmt: skip
+    code, scored, err = run(
+        capsys, "evaluate", "--model", "baseline:mean", "--source", "lamps.csv", *split
+    )
     assert code == 0, err
     written = "\n".join(user_messages(cwd / "out"))
     titles = [row["title"] for row in scored["items"]]
@@ -82,16 +84,24 @@ def test_a_listing_seen_in_training_is_never_scored_again_at_another_price(
 @pytest.mark.parametrize(
     ("columns", "expected"),
     [
-        (["Listing Title", "Item Description", "Price (USD)", "Shop Category"],
-         ("Price (USD)", "Listing Title", "Item Description", "Shop Category")),
-        (["Shipping Price", "Listing Title", "Our Price", "Full Description"],
-         ("Our Price", "Listing Title", "Full Description", None)),
-        (["SKU", "Web Title", "Tax Price", "Listing Price", "Sub Categories"],
-         ("Listing Price", "Web Title", None, "Sub Categories")),
-        (["sale price", "name", "title", "price", "description"],
-         ("price", "title", "description", None)),
+        (
+            ["Listing Title", "Item Description", "Price (USD)", "Shop Category"],
+            ("Price (USD)", "Listing Title", "Item Description", "Shop Category"),
+        ),
+        (
+            ["Shipping Price", "Listing Title", "Our Price", "Full Description"],
+            ("Our Price", "Listing Title", "Full Description", None),
+        ),
+        (
+            ["SKU", "Web Title", "Tax Price", "Listing Price", "Sub Categories"],
+            ("Listing Price", "Web Title", None, "Sub Categories"),
+        ),
+        (
+            ["sale price", "name", "title", "price", "description"],
+            ("price", "title", "description", None),
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_header_ending_in_its_role_is_detected(
     columns: list[str], expected: tuple[str, str | None, str | None, str | None]
 ) -> None:
@@ -107,10 +117,14 @@ def test_a_shipping_price_is_never_the_price() -> None:
 
 def etsy(rows: int) -> list[list[object]]:
     return [
-        [f"Ring {n:03d}", f"A silver ring, size {n % 12}, with {SPECS}.", f"{5 + n}.50",
-         ["Jewelry", "Art"][n % 2]]
+        [
+            f"Ring {n:03d}",
+            f"A silver ring, size {n % 12}, with {SPECS}.",
+            f"{5 + n}.50",
+            ["Jewelry", "Art"][n % 2],
+        ]
         for n in range(rows)
-    ]  # fmt: skip
+    ]
 
 
 def test_an_etsy_export_is_mapped_and_printed_and_keeps_its_specs(
@@ -118,18 +132,47 @@ def test_an_etsy_export_is_mapped_and_printed_and_keeps_its_specs(
 ) -> None:
     header = ["Listing Title", "Item Description", "Price (USD)", "Shop Category"]
     write_csv(cwd / "etsy.csv", header, etsy(40))
-    code, data, err = run(capsys, "prepare", "--source", "etsy.csv", "--out", "out",
-                          "--train", "30", "--validation", "5")  # fmt: skip
+    code, data, err = run(
+        capsys,
+        "prepare",
+        "--source",
+        "etsy.csv",
+        "--out",
+        "out",
+        "--train",
+        "30",
+        "--validation",
+        "5",
+    )
     assert code == 0, err
     assert data["mapping"] == {
-        "price": "Price (USD)", "title": "Listing Title", "text": ["Item Description"],
-        "category": "Shop Category", "min_chars": 0, "scrub_part_numbers": False,
-    }  # fmt: skip
+        "price": "Price (USD)",
+        "title": "Listing Title",
+        "text": ["Item Description"],
+        "category": "Shop Category",
+        "min_chars": 0,
+        "scrub_part_numbers": False,
+    }
     first = user_messages(cwd / "out")[0]
     assert first.splitlines()[2] == "Ring 000"
     assert all(spec in first for spec in ("5.5-inch", "12-megapixel", "IP57-waterproof"))
-    assert main(["prepare", "--source", "etsy.csv", "--out", "out", "--train", "30",
-                 "--validation", "5", "--no-history"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prepare",
+                "--source",
+                "etsy.csv",
+                "--out",
+                "out",
+                "--train",
+                "30",
+                "--validation",
+                "5",
+                "--no-history",
+            ]
+        )
+        == 0
+    )
     assert (
         "  columns: price 'Price (USD)', title 'Listing Title', text 'Item Description', "
         "category 'Shop Category', part-number scrub off"
@@ -139,18 +182,34 @@ def test_an_etsy_export_is_mapped_and_printed_and_keeps_its_specs(
 def two_prices(rows: int) -> list[list[object]]:
     """Return mugs with a list price and, on two rows in three, a lower sale price."""
     return [
-        [f"Mug {n:03d}", f"A stoneware mug, pattern {n}.", f"{20 + n}.00",
-         "" if n % 3 == 0 else f"{10 + n}.00"]
+        [
+            f"Mug {n:03d}",
+            f"A stoneware mug, pattern {n}.",
+            f"{20 + n}.00",
+            "" if n % 3 == 0 else f"{10 + n}.00",
+        ]
         for n in range(rows)
-    ]  # fmt: skip
+    ]
 
 
 def test_evaluate_takes_the_columns_prepare_was_told_and_reruns_with_them(
     cwd: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_csv(cwd / "mugs.csv", ["title", "description", "price", "sale price"], two_prices(150))
-    args = ["--source", "mugs.csv", "--price-column", "sale price", "--train", "40",
-            "--validation", "10", "--sampling", "random", "--seed", "5"]  # fmt: skip
+    args = [
+        "--source",
+        "mugs.csv",
+        "--price-column",
+        "sale price",
+        "--train",
+        "40",
+        "--validation",
+        "10",
+        "--sampling",
+        "random",
+        "--seed",
+        "5",
+    ]
     code, prepared, err = run(capsys, "prepare", "--out", "out", *args)
     assert code == 0, err
     assert prepared["dropped"] == {"no price": 50} and prepared["mapping"]["title"] == "title"
@@ -181,24 +240,44 @@ def test_a_csv_of_odd_prices_drops_each_by_reason_and_misreads_none(
     rows = [[f"Vase {n:02d}", f"A glass vase, style {n}.", price] for n, price in enumerate(prices)]
     rows += [[f"Bowl {n:02d}", f"A clay bowl, style {n}.", f"{n + 3}.25"] for n in range(20)]
     write_csv(cwd / "shop.csv", ["title", "description", "price"], rows)
-    code, data, err = run(capsys, "prepare", "--source", "shop.csv", "--out", "out",
-                          "--train", "20", "--validation", "5")  # fmt: skip
+    code, data, err = run(
+        capsys,
+        "prepare",
+        "--source",
+        "shop.csv",
+        "--out",
+        "out",
+        "--train",
+        "20",
+        "--validation",
+        "5",
+    )
     assert code == 0, err
     assert data["dropped"] == {
-        "price in another currency": 4, "ambiguous decimal comma in price": 3,
-        "ambiguous thousands dot in price": 1, "unparseable price": 5,
-        "price zero or negative": 2, "no price": 1,
-    }  # fmt: skip
+        "price in another currency": 4,
+        "ambiguous decimal comma in price": 3,
+        "ambiguous thousands dot in price": 1,
+        "unparseable price": 5,
+        "price zero or negative": 2,
+        "no price": 1,
+    }
     assert data["warnings"] == [
         f"4 prices in 'price' are in another currency (dropped); the {data['loaded']} kept "
         "were read as US dollars: check that they are"
     ]
-    answers = [m for line in (cwd / "out" / "fine_tune_train.jsonl").read_text().splitlines()
-               for m in json.loads(line)["messages"] if m["role"] == "assistant"]  # fmt: skip
+    answers = [
+        m
+        for line in (cwd / "out" / "fine_tune_train.jsonl").read_text().splitlines()
+        for m in json.loads(line)["messages"]
+        if m["role"] == "assistant"
+    ]
     assert [m["content"] for m in answers[:5]] == [
-        "Price is $1299.00", "Price is $1299.99", "Price is $45.00", "Price is $45.00",
+        "Price is $1299.00",
+        "Price is $1299.99",
+        "Price is $45.00",
+        "Price is $45.00",
         "Price is $0.99",
-    ]  # fmt: skip
+    ]
 
 
 def test_a_parquet_of_broken_numbers_drops_each_by_reason_and_scores_cleanly(
@@ -208,18 +287,41 @@ def test_a_parquet_of_broken_numbers_drops_each_by_reason_and_scores_cleanly(
 
     broken = [0.0, -5.0, float("nan"), float("inf"), 1e300, 10.0**12]
     prices = broken + [9.0 + n for n in range(60)]
-    frame = pd.DataFrame({"name": [f"Kettle {n:02d}" for n in range(len(prices))],
-                          "msrp": prices})  # fmt: skip
+    frame = pd.DataFrame({"name": [f"Kettle {n:02d}" for n in range(len(prices))], "msrp": prices})
     frame.to_parquet(cwd / "kettles.parquet")
-    code, data, err = run(capsys, "prepare", "--source", "kettles.parquet", "--out", "out",
-                          "--train", "20", "--validation", "5")  # fmt: skip
+    code, data, err = run(
+        capsys,
+        "prepare",
+        "--source",
+        "kettles.parquet",
+        "--out",
+        "out",
+        "--train",
+        "20",
+        "--validation",
+        "5",
+    )
     assert code == 0, err
-    assert data["dropped"] == {"price zero or negative": 2, "no price": 1,
-                               "unparseable price": 1, "price over $1,000,000,000": 2}  # fmt: skip
+    assert data["dropped"] == {
+        "price zero or negative": 2,
+        "no price": 1,
+        "unparseable price": 1,
+        "price over $1,000,000,000": 2,
+    }
     assert data["mapping"]["price"] == "msrp" and data["mapping"]["title"] == "name"
-    code, scored, err = run(capsys, "evaluate", "--model", "baseline:regression", "--source",
-                            "kettles.parquet", "--train", "20", "--validation", "5",
-                            "--no-save")  # fmt: skip
+    code, scored, err = run(
+        capsys,
+        "evaluate",
+        "--model",
+        "baseline:regression",
+        "--source",
+        "kettles.parquet",
+        "--train",
+        "20",
+        "--validation",
+        "5",
+        "--no-save",
+    )
     assert code == 0, err
     assert scored["size"] == 35 and scored["mse"] < 10_000
 
@@ -231,8 +333,19 @@ def test_a_model_answering_an_enormous_number_is_scored_not_a_crash(
         return ("answer", "9" * 250)
 
     with serve(reply) as fake:
-        code = main(["evaluate", "--model", "gpt-4o-mini", "--base-url", fake.url,
-                     "--size", "3", "--no-save", "--no-history"])  # fmt: skip
+        code = main(
+            [
+                "evaluate",
+                "--model",
+                "gpt-4o-mini",
+                "--base-url",
+                fake.url,
+                "--size",
+                "3",
+                "--no-save",
+                "--no-history",
+            ]
+        )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "MSE inf" in out and "red 3" in out
@@ -244,8 +357,18 @@ def test_a_csv_price_column_of_thousands_dots_is_read_as_text_not_as_small_numbe
     prices = ["1.299", "2.450", "12.50", "999", "3.5"] * 6
     rows = [[f"Sofa {n:02d}", f"A three-seat sofa, fabric {n}.", p] for n, p in enumerate(prices)]
     write_csv(cwd / "sofas.csv", ["title", "description", "price"], rows)
-    code, data, err = run(capsys, "prepare", "--source", "sofas.csv", "--out", "out",
-                          "--train", "10", "--validation", "2")  # fmt: skip
+    code, data, err = run(
+        capsys,
+        "prepare",
+        "--source",
+        "sofas.csv",
+        "--out",
+        "out",
+        "--train",
+        "10",
+        "--validation",
+        "2",
+    )
     assert code == 0, err
     assert data["dropped"] == {"ambiguous thousands dot in price": 12} and data["loaded"] == 18
 
@@ -253,11 +376,24 @@ def test_a_csv_price_column_of_thousands_dots_is_read_as_text_not_as_small_numbe
 def test_a_semicolon_separated_export_is_read_with_its_separator(
     cwd: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lines = ["title;description;price", '"Table, round";A round oak table.;"1,299"',
-             "Chair;An oak chair.;45.50"]  # fmt: skip
+    lines = [
+        "title;description;price",
+        '"Table, round";A round oak table.;"1,299"',
+        "Chair;An oak chair.;45.50",
+    ]
     (cwd / "moebel.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    code, data, err = run(capsys, "prepare", "--source", "moebel.csv", "--out", "out",
-                          "--train", "1", "--validation", "1")  # fmt: skip
+    code, data, err = run(
+        capsys,
+        "prepare",
+        "--source",
+        "moebel.csv",
+        "--out",
+        "out",
+        "--train",
+        "1",
+        "--validation",
+        "1",
+    )
     assert code == 0, err
     assert data["mapping"]["title"] == "title" and data["loaded"] == 2
     assert user_messages(cwd / "out")[0].splitlines()[2] == "Table, round"
@@ -287,8 +423,16 @@ def test_a_small_file_gets_one_line_naming_it_with_sizes_that_work(
         sizes = hint.split(" (")[0].split(": try ")[1].split()
         code, _, err = run(capsys, "prepare", "--source", "few.csv", "--out", "out", *sizes)
         assert code == 0, err
-        code, scored, err = run(capsys, "evaluate", "--model", "baseline:mean",
-                                "--source", "few.csv", *sizes, "--no-save")  # fmt: skip
+        code, scored, err = run(
+            capsys,
+            "evaluate",
+            "--model",
+            "baseline:mean",
+            "--source",
+            "few.csv",
+            *sizes,
+            "--no-save",
+        )
         assert code == 0 and scored["size"] == rows - int(sizes[1]) - int(sizes[3]), err
 
 
@@ -296,11 +440,23 @@ def test_a_small_file_gets_one_line_naming_it_with_sizes_that_work(
 def test_a_text_column_empty_in_most_rows_is_said_in_one_warning(
     cwd: Path, capsys: pytest.CaptureFixture[str], every: int, warned: bool
 ) -> None:
-    rows = [[f"Cap {n:02d}", f"A wool cap, colour {n}." if n % every == 0 else "", n + 5]
-            for n in range(40)]  # fmt: skip
+    rows = [
+        [f"Cap {n:02d}", f"A wool cap, colour {n}." if n % every == 0 else "", n + 5]
+        for n in range(40)
+    ]
     write_csv(cwd / "caps.csv", ["title", "description", "price"], rows)
-    code, data, err = run(capsys, "prepare", "--source", "caps.csv", "--out", "out",
-                          "--train", "30", "--validation", "5")  # fmt: skip
+    code, data, err = run(
+        capsys,
+        "prepare",
+        "--source",
+        "caps.csv",
+        "--out",
+        "out",
+        "--train",
+        "30",
+        "--validation",
+        "5",
+    )
     assert code == 0, err
     assert data["loaded"] == 40 and data["dropped"] == {}
     expected = (
@@ -315,11 +471,23 @@ def test_a_shop_export_with_amazon_like_text_fields_keeps_its_specs_and_short_te
     cwd: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     header = ["title", "description", "features", "details", "price"]
-    rows = [[f"Phone X{n}00", f"A phone with {SPECS}.", "Dual SIM", "Colour black", 199 + n]
-            for n in range(12)]  # fmt: skip
+    rows = [
+        [f"Phone X{n}00", f"A phone with {SPECS}.", "Dual SIM", "Colour black", 199 + n]
+        for n in range(12)
+    ]
     write_csv(cwd / "phones.csv", header, rows)
-    code, data, err = run(capsys, "prepare", "--source", "phones.csv", "--out", "out",
-                          "--train", "10", "--validation", "2")  # fmt: skip
+    code, data, err = run(
+        capsys,
+        "prepare",
+        "--source",
+        "phones.csv",
+        "--out",
+        "out",
+        "--train",
+        "10",
+        "--validation",
+        "2",
+    )
     assert code == 0, err
     assert data["loaded"] == 12 and data["dropped"] == {}
     assert data["mapping"]["scrub_part_numbers"] is False and data["mapping"]["min_chars"] == 0
@@ -369,11 +537,21 @@ def test_the_same_file_named_again_as_train_source_is_read_with_the_named_column
     cwd: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_csv(cwd / "mugs.csv", ["title", "description", "price", "sale price"], two_prices(150))
-    args = ["--model", "baseline:mean", "--price-column", "sale price", "--train", "40",
-            "--validation", "10", "--no-save"]  # fmt: skip
+    args = [
+        "--model",
+        "baseline:mean",
+        "--price-column",
+        "sale price",
+        "--train",
+        "40",
+        "--validation",
+        "10",
+        "--no-save",
+    ]
     code, alone, err = run(capsys, "evaluate", "--source", "mugs.csv", *args)
     assert code == 0, err
-    code, again, err = run(capsys, "evaluate", "--source", "mugs.csv",
-                           "--train-source", "./mugs.csv", *args)  # fmt: skip
+    code, again, err = run(
+        capsys, "evaluate", "--source", "mugs.csv", "--train-source", "./mugs.csv", *args
+    )
     assert code == 0, err
     assert [r["guess"] for r in again["items"]] == [r["guess"] for r in alone["items"]]

@@ -34,8 +34,15 @@ def _page() -> AppTest:
 
 
 def _prepare(tmp_path: Path, seed: int, strategy: str = "first") -> int:
-    settings = dict(source="sample", train=30, validation=3, seed=seed, strategy=strategy,
-                    templates=Templates(), out_dir=tmp_path / "out")  # fmt: skip
+    settings = dict(
+        source="sample",
+        train=30,
+        validation=3,
+        seed=seed,
+        strategy=strategy,
+        templates=Templates(),
+        out_dir=tmp_path / "out",
+    )
     result = prepare(**settings)
     return record_prepare(result, prepare_settings(**settings), user="ana@example.com")
 
@@ -78,7 +85,9 @@ def test_list_filter_open_compare(db: str, tmp_path: Path) -> None:
     at.selectbox(key="history_right").select(second).run()
     diff = at.dataframe[1].value
     assert dict(zip(diff["setting"], diff.iloc[:, 2], strict=True)) == {
-        "seed": "7", "strategy": "random"}  # fmt: skip
+        "seed": "7",
+        "strategy": "random",
+    }
     metrics = at.dataframe[2].value
     assert "train_count" in set(metrics["metric"])
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")

@@ -20,8 +20,13 @@ from ftkit.ui import state
 from ftkit.ui.auth import SESSION_TOKEN_STATE
 from tests.test_ui_auth import AUTH
 
-PROVIDER_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT",
-                "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION")  # fmt: skip
+PROVIDER_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "OPENAI_API_VERSION",
+)
 HOSTED = {"ftkit": {"allow_private_endpoints": True}}
 
 
@@ -70,8 +75,15 @@ def _listed(at: AppTest) -> list[int]:
 
 def _cli_runs(tmp_path: Path, session_owner: str) -> list[int]:
     """Runs recorded by the CLI on the server: as the local user, and under a session's id."""
-    settings = dict(source="sample", train=20, validation=2, seed=1, strategy="first",
-                    templates=Templates(), out_dir=tmp_path / "cli-out")  # fmt: skip
+    settings = dict(
+        source="sample",
+        train=20,
+        validation=2,
+        seed=1,
+        strategy="first",
+        templates=Templates(),
+        out_dir=tmp_path / "cli-out",
+    )
     result = prepare(**settings)
     return [
         record_prepare(result, prepare_settings(**settings), user="ana@example.com"),
@@ -148,8 +160,13 @@ def test_a_hosted_rerun_never_reads_a_file_on_the_server(hosted: None) -> None:
     goto(at, "history")
     owner = at.session_state[SESSION_TOKEN_STATE]
     store = open_store().scoped(Scope(owner, "session"))
-    record_run("prepare", {"source": "/srv/data/items.csv", "sizes": {"train": 5}}, {},
-               user=owner, store=store)  # fmt: skip
+    record_run(
+        "prepare",
+        {"source": "/srv/data/items.csv", "sizes": {"train": 5}},
+        {},
+        user=owner,
+        store=store,
+    )
     at.run()
     assert_clean(at)
     assert "reads items.csv from the server's disk" in at.info[0].value
@@ -158,8 +175,10 @@ def test_a_hosted_rerun_never_reads_a_file_on_the_server(hosted: None) -> None:
 
 
 def _signed_in(email: str, visibility: str) -> AppTest:
-    secrets = {"auth": AUTH, "ftkit": {"allowed_domains": ["example.com"],
-                                       "history_visibility": visibility}}  # fmt: skip
+    secrets = {
+        "auth": AUTH,
+        "ftkit": {"allowed_domains": ["example.com"], "history_visibility": visibility},
+    }
     return _session(secrets, {"is_logged_in": True, "email": email, "email_verified": True})
 
 

@@ -18,8 +18,13 @@ from ftkit.ui.auth import SESSION_TOKEN_STATE
 from tests.fake_chat import FakeChat, serve
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "history.py")
-PROVIDER_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT",
-                "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION")  # fmt: skip
+PROVIDER_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "OPENAI_API_VERSION",
+)
 MODEL = "ft:gpt-4o-mini:acme::1"
 SECRETS = {"ftkit": {"allow_private_endpoints": True}}
 
@@ -62,8 +67,16 @@ def _record_evaluation(at: AppTest, hosted: bool, base_url: str) -> int:
     store = open_store()
     if hosted:
         store = store.scoped(Scope(at.session_state[SESSION_TOKEN_STATE], "session"))
-    settings = {"model": MODEL, "source": "sample", "dataset_hash": None, "size": 3,
-                "workers": 1, "base_url": base_url, "max_tokens": 8, "prefill": True}  # fmt: skip
+    settings = {
+        "model": MODEL,
+        "source": "sample",
+        "dataset_hash": None,
+        "size": 3,
+        "workers": 1,
+        "base_url": base_url,
+        "max_tokens": 8,
+        "prefill": True,
+    }
     run_id = record_run("evaluate", settings, {}, user="ana", store=store)
     at.run()
     return run_id
@@ -117,13 +130,16 @@ def test_a_rerun_on_the_same_endpoint_needs_no_confirm(
         ("prepare", {"source": "upload:items.csv"}, []),
         ("prepare", {"source": "/data/items.csv"}, ["/data/items.csv"]),
         ("validate", {"source": "sample", "model": "m"}, []),
-        ("validate", {"file": "/out/train.jsonl", "validation_file": "/out/v.jsonl"},
-         ["/out/train.jsonl", "/out/v.jsonl"]),
+        (
+            "validate",
+            {"file": "/out/train.jsonl", "validation_file": "/out/v.jsonl"},
+            ["/out/train.jsonl", "/out/v.jsonl"],
+        ),
         ("validate", {"file": "/out/train.jsonl", "validation_file": None}, ["/out/train.jsonl"]),
         ("evaluate", {"source": "sample", "train_source": "/d/train.pkl"}, ["/d/train.pkl"]),
         ("evaluate", {"source": "/d/test.csv"}, ["/d/test.csv"]),
     ],
-)  # fmt: skip
+)
 def test_local_sources_are_the_files_a_rerun_reads(
     kind: str, settings: dict[str, Any], files: list[str]
 ) -> None:

@@ -20,8 +20,13 @@ from tests.fake_openai import KEY, shared_fake
 from tests.test_files_upload import write_examples
 
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
-SETTINGS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY",
-            "OPENAI_API_VERSION")  # fmt: skip
+SETTINGS = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "OPENAI_API_VERSION",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -128,8 +133,12 @@ def test_history_reruns_a_baseline_evaluation_without_a_key() -> None:
 
 
 def test_history_model_rerun_without_a_key_is_one_clear_line() -> None:
-    run_id = record_run("evaluate", {"model": "ft:gpt-4o-mini:acme::1", "source": "sample",
-                                     "size": 5}, {}, user="ana")  # fmt: skip
+    run_id = record_run(
+        "evaluate",
+        {"model": "ft:gpt-4o-mini:acme::1", "source": "sample", "size": 5},
+        {},
+        user="ana",
+    )
     at = _page("history")
     at.secrets = {"ftkit": {}}
     at.run()
@@ -160,8 +169,10 @@ def test_upload_and_train_record_uploads_and_the_job(tmp_path: Path) -> None:
     assert fake.calls("POST", "/fine_tuning/jobs")[0].body["metadata"] == {
         "ftkit_run_id": str(run.id)
     }
-    assert run.outputs["job_id"] == job_id and run.settings["training_file"] == upload.outputs[
-        "file_id"]  # fmt: skip
+    assert (
+        run.outputs["job_id"] == job_id
+        and run.settings["training_file"] == upload.outputs["file_id"]
+    )
     for _ in range(5):
         at.run()
     assert at.session_state["finetuned_model"]

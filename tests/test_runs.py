@@ -70,13 +70,16 @@ def test_compare_labels_runs_uniquely() -> None:
 @pytest.mark.parametrize(
     ("title", "answer", "cells"),
     [
-        ("=cmd|' /C calc'!A0", "=HYPERLINK(\"http://evil.example\")",
-         ["'=cmd|' /C calc'!A0", "'=HYPERLINK(\"http://evil.example\")"]),
+        (
+            "=cmd|' /C calc'!A0",
+            '=HYPERLINK("http://evil.example")',
+            ["'=cmd|' /C calc'!A0", '\'=HYPERLINK("http://evil.example")'],
+        ),
         ("+1+2", "-5", ["'+1+2", "'-5"]),
         ("@SUM(A1)", "\tx", ["'@SUM(A1)", "'\tx"]),
         ("Lamp = 5 W", "Price is $5", ["Lamp = 5 W", "Price is $5"]),
     ],
-)  # fmt: skip
+)
 def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_text(
     title: str, answer: str, cells: list[str]
 ) -> None:

@@ -58,8 +58,13 @@ def test_a_teammates_recorded_model_name_is_shown_as_typed_never_as_markdown() -
     beacon = "![seen](http://tracker.example/pixel.png)"
     ana = _signed_in("ana@example.com", "team")
     bo = open_store().scoped(Scope("bo@example.com", "signed-in", team=True))
-    record_run("evaluate", {"model": beacon, "base_url": "http://tracker.example/v1", "size": 3},
-               {}, user="bo@example.com", store=bo)  # fmt: skip
+    record_run(
+        "evaluate",
+        {"model": beacon, "base_url": "http://tracker.example/v1", "size": 3},
+        {},
+        user="bo@example.com",
+        store=bo,
+    )
     goto(ana, "history")
     assert_clean(ana)
     infos = [i.value for i in ana.info]

@@ -12,8 +12,10 @@ AUTH = {
     "client_secret": "test-client-secret",
     "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
 }
-HOSTED = {"auth": AUTH, "ftkit": {"allowed_emails": ["ana@example.com"],
-                                  "allowed_domains": ["team.example"]}}  # fmt: skip
+HOSTED = {
+    "auth": AUTH,
+    "ftkit": {"allowed_emails": ["ana@example.com"], "allowed_domains": ["team.example"]},
+}
 
 
 def _gated_app() -> None:

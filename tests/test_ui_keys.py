@@ -97,8 +97,12 @@ def _session(*, key: str | None = None, url: str | None = None, secrets: dict | 
 @pytest.fixture(autouse=True)
 def _server_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", SERVER_KEY)
-    for name in ("OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY",
-                 "FTKIT_HOSTED"):  # fmt: skip
+    for name in (
+        "OPENAI_BASE_URL",
+        "AZURE_OPENAI_ENDPOINT",
+        "AZURE_OPENAI_API_KEY",
+        "FTKIT_HOSTED",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -122,7 +126,9 @@ def test_each_session_sends_its_own_key_and_a_keyless_one_sends_none(start, monk
     assert not third.markdown and "type your own API key" in third.info[0].value
     assert not (first.exception or second.exception or third.exception)
     assert (first.session_state["openai_api_key"], second.session_state["openai_api_key"]) == (
-        KEY_A, KEY_B)  # fmt: skip
+        KEY_A,
+        KEY_B,
+    )
 
 
 def test_the_server_key_is_used_only_where_the_operator_allows_it(start, monkeypatch) -> None:

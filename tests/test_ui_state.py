@@ -15,9 +15,17 @@ from ftkit.ui import state
 def test_the_upload_pages_contract_keys() -> None:
     assert state.EXPORT_TRAIN_PATH == "export_train_path"
     assert state.EXPORT_VALIDATION_PATH == "export_validation_path"
-    for key in (state.DATASET_HASH, state.DATASET_SOURCE, state.SEED, state.TRAIN_SIZE,
-                state.VALIDATION_SIZE, state.STRATEGY, state.SYSTEM_PROMPT,
-                state.USER_TEMPLATE, state.ASSISTANT_TEMPLATE):  # fmt: skip
+    for key in (
+        state.DATASET_HASH,
+        state.DATASET_SOURCE,
+        state.SEED,
+        state.TRAIN_SIZE,
+        state.VALIDATION_SIZE,
+        state.STRATEGY,
+        state.SYSTEM_PROMPT,
+        state.USER_TEMPLATE,
+        state.ASSISTANT_TEMPLATE,
+    ):
         assert key in state.DEFAULTS
 
 

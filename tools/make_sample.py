@@ -55,9 +55,19 @@ TIERS = ("budget", "mid", "premium")
 TIER_WEIGHTS = (5, 4, 2)
 TIER_ADJECTIVES = {"budget": "budget-friendly", "mid": "dependable", "premium": "premium"}
 MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 OPTIONAL_DETAILS = (
     "Material",
     "Color",

@@ -26,10 +26,12 @@ _OPENAI_HOST = "api.openai.com"
 def add_provider_flags(parser: argparse.ArgumentParser) -> None:
     """Add ``--base-url``, ``--azure-endpoint`` and ``--api-version``."""
     group = parser.add_argument_group("provider (default: the environment and .env)")
-    group.add_argument("--base-url", metavar="URL",
-                       help="an OpenAI-compatible endpoint (OPENAI_BASE_URL)")  # fmt: skip
-    group.add_argument("--azure-endpoint", metavar="URL",
-                       help="an Azure OpenAI resource (AZURE_OPENAI_ENDPOINT)")  # fmt: skip
+    group.add_argument(
+        "--base-url", metavar="URL", help="an OpenAI-compatible endpoint (OPENAI_BASE_URL)"
+    )
+    group.add_argument(
+        "--azure-endpoint", metavar="URL", help="an Azure OpenAI resource (AZURE_OPENAI_ENDPOINT)"
+    )
     group.add_argument("--api-version", metavar="V", help="Azure API version (OPENAI_API_VERSION)")
 
 

@@ -47,9 +47,13 @@ def add_column_arguments(parser: argparse.ArgumentParser) -> None:
     add("--text-column", action="append", help="column(s) holding the text (else detected)")
     add("--price-column", help="column holding the price (else detected)")
     add("--category-column", help="column holding the category (else detected)")
-    add("--scrub-part-numbers", action=argparse.BooleanOptionalAction, default=None,
+    add(
+        "--scrub-part-numbers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="drop words of 7+ characters with a digit, the course's part-number rule "
-        "(default: on for Amazon-2023 records only)")  # fmt: skip
+        "(default: on for Amazon-2023 records only)",
+    )
 
 
 def column_overrides(args: argparse.Namespace) -> ColumnOverrides:

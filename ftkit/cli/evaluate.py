@@ -87,16 +87,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=str(DEFAULT_TRAIN),
         help=f"the split's training items ({DEFAULT_TRAIN})",
     )
-    add("--validation", metavar="N", type=int, default=DEFAULT_VALIDATION,
-        help=f"validation items of the split ({DEFAULT_VALIDATION})")  # fmt: skip
+    add(
+        "--validation",
+        metavar="N",
+        type=int,
+        default=DEFAULT_VALIDATION,
+        help=f"validation items of the split ({DEFAULT_VALIDATION})",
+    )
     add("--seed", type=int, default=DEFAULT_SEED, help=f"the split's seed ({DEFAULT_SEED})")
     add("--sampling", choices=STRATEGIES, default=DEFAULT_STRATEGY, help=f"({DEFAULT_STRATEGY})")
-    add("--train-source", metavar="PATH",
+    add(
+        "--train-source",
+        metavar="PATH",
         help="fit baselines on this source's training split (default: --source, or the "
-        "sample for a test set)")  # fmt: skip
+        "sample for a test set)",
+    )
     add_column_arguments(parser)
-    add("--size", type=positive_int, default=DEFAULT_SIZE,
-        help=f"score the first N of those items (default {DEFAULT_SIZE})")  # fmt: skip
+    add(
+        "--size",
+        type=positive_int,
+        default=DEFAULT_SIZE,
+        help=f"score the first N of those items (default {DEFAULT_SIZE})",
+    )
     add("--workers", type=positive_int, default=DEFAULT_WORKERS, help="requests in flight")
     add("--max-tokens", type=positive_int, default=DEFAULT_MAX_TOKENS, help="reply token limit")
     add("--no-prefill", action="store_true", help='do not send the "Price is $" prefill')
@@ -123,9 +135,12 @@ def _split(args: argparse.Namespace) -> SplitSettings:
 def _choose(args: argparse.Namespace) -> EvaluationItems:
     """Return the items to score and the baselines' training items, or raise one clear line."""
     chosen = choose_items(
-        args.source, split=_split(args), train_source=args.train_source,
-        fit_baselines=needs_training(args.model), overrides=column_overrides(args),
-    )  # fmt: skip
+        args.source,
+        split=_split(args),
+        train_source=args.train_source,
+        fit_baselines=needs_training(args.model),
+        overrides=column_overrides(args),
+    )
     hint = NO_HELD_OUT
     if chosen.scope == "held-out" and not chosen.items and chosen.total:
         hint = f"{size_hint(chosen.split, chosen.total)}, or {SEPARATE_TEST}"
@@ -268,15 +283,21 @@ def _record(
     dataset_hash = content_hash(args.source)
     train_hash = dataset_hash if train == args.source else content_hash(train)
     settings = evaluate_settings(
-        model=args.model, source=_where(args.source), dataset_hash=dataset_hash,
-        size=args.size, workers=workers,
+        model=args.model,
+        source=_where(args.source),
+        dataset_hash=dataset_hash,
+        size=args.size,
+        workers=workers,
         base_url=None if baseline else settings_from_args(args).base_url,
         train_source=_where(train) if baseline else None,
         train_hash=train_hash if baseline else None,
-        max_tokens=args.max_tokens, prefill=not args.no_prefill,
-        split=chosen.split, scored=chosen.scope, scored_items=chosen.describe(args.size),
+        max_tokens=args.max_tokens,
+        prefill=not args.no_prefill,
+        split=chosen.split,
+        scored=chosen.scope,
+        scored_items=chosen.describe(args.size),
         mapping=chosen.mapping,
-    )  # fmt: skip
+    )
     return record_evaluate(result, settings, user=current_user(), saved=saved)
 
 
@@ -301,8 +322,11 @@ def _finish(
         chart = course_chart(result.rows, result.metrics, name=result.model)
         print(f"chart: {chart_to_png(chart, args.chart)}", file=sys.stderr)
     if result.failed:
-        print(f"ftkit: {result.failed} of {result.requested} items failed after every retry: "
-              f"{describe_failures(log.reasons)}", file=sys.stderr)  # fmt: skip
+        print(
+            f"ftkit: {result.failed} of {result.requested} items failed after every retry: "
+            f"{describe_failures(log.reasons)}",
+            file=sys.stderr,
+        )
     if result.stopped == "interrupted":
         print(f"ftkit: interrupted after {len(result.rows)} items", file=sys.stderr)
         return 130

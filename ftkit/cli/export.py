@@ -29,8 +29,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         + ", ".join(f"{name} ({RULES[name].trainer})" for name in FORMATS)
         + ".",
     )
-    parser.add_argument("--format", required=True, choices=FORMATS, metavar="FORMAT",
-                        help="one of: " + ", ".join(FORMATS))  # fmt: skip
+    parser.add_argument(
+        "--format",
+        required=True,
+        choices=FORMATS,
+        metavar="FORMAT",
+        help="one of: " + ", ".join(FORMATS),
+    )
     parser.add_argument("--train", required=True, metavar="FILE", help="training chat JSONL")
     parser.add_argument("--validation", metavar="FILE", help="validation chat JSONL")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")

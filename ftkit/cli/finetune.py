@@ -75,11 +75,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--training-file", required=True, metavar="ID|FILE", help="uploaded file id or a path")
     add("--validation-file", metavar="ID|FILE", help="uploaded file id or a path")
     add("--model", default=DEFAULT_MODEL, help=f"default: {DEFAULT_MODEL} (Azure: deployment)")
-    add("--epochs", type=auto_or(int, 1, MAX_EPOCHS), default=DEFAULT_EPOCHS, metavar="N|auto",
-        help=f"default: {DEFAULT_EPOCHS}, the number validate prices")  # fmt: skip
+    add(
+        "--epochs",
+        type=auto_or(int, 1, MAX_EPOCHS),
+        default=DEFAULT_EPOCHS,
+        metavar="N|auto",
+        help=f"default: {DEFAULT_EPOCHS}, the number validate prices",
+    )
     add("--batch-size", type=auto_or(int, 1, 256), default="auto", metavar="N|auto")
-    add("--learning-rate-multiplier", type=auto_or(float, 1e-6, 10), default="auto",
-        metavar="X|auto")  # fmt: skip
+    add(
+        "--learning-rate-multiplier",
+        type=auto_or(float, 1e-6, 10),
+        default="auto",
+        metavar="X|auto",
+    )
     add("--seed", type=int, default=DEFAULT_SEED, help=f"default: {DEFAULT_SEED}")
     add(
         "--suffix",
@@ -135,10 +144,15 @@ def _spec(client: openai.OpenAI, settings: ProviderSettings, args: argparse.Name
     return JobSpec(
         training_file=_file_id(client, settings, args.training_file, record=record) or "",
         validation_file=_file_id(client, settings, args.validation_file, record=record),
-        model=args.model, n_epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate_multiplier=args.learning_rate_multiplier, seed=args.seed,
-        suffix=args.suffix or None, wandb=wandb, metadata=dict(args.metadata),
-    )  # fmt: skip
+        model=args.model,
+        n_epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate_multiplier=args.learning_rate_multiplier,
+        seed=args.seed,
+        suffix=args.suffix or None,
+        wandb=wandb,
+        metadata=dict(args.metadata),
+    )
 
 
 def _create(

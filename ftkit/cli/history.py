@@ -35,12 +35,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--user", help="only runs by this user")
     parser.add_argument("--limit", type=int, default=50, help="at most this many runs (50)")
     parser.add_argument("--id", type=int, metavar="N", help="show run N in full")
-    parser.add_argument("--diff", type=int, nargs=2, metavar=("A", "B"),
-                        help="compare the settings of runs A and B")  # fmt: skip
-    parser.add_argument("--rerun", type=int, metavar="N",
-                        help="do prepare, validate or evaluate run N again, same settings "
-                             "(a chat model's evaluation asks your own endpoint with "
-                             "OPENAI_API_KEY, never the one the run recorded)")  # fmt: skip
+    parser.add_argument(
+        "--diff", type=int, nargs=2, metavar=("A", "B"), help="compare the settings of runs A and B"
+    )
+    parser.add_argument(
+        "--rerun",
+        type=int,
+        metavar="N",
+        help="do prepare, validate or evaluate run N again, same settings "
+        "(a chat model's evaluation asks your own endpoint with "
+        "OPENAI_API_KEY, never the one the run recorded)",
+    )
     parser.add_argument(
         "--yes", action="store_true", help="re-run even if your endpoint is not the recorded one"
     )
@@ -71,10 +76,16 @@ def format_table(runs: list[Run]) -> str:
         return "No runs recorded yet."
     rows = [("ID", "KIND", "WHEN (UTC)", "USER", "STATUS", "SETTINGS")]
     rows += [
-        (str(r.id), r.kind, r.created_at[:19].replace("T", " "), r.user or "-", r.status,
-         _short(r.settings))
+        (
+            str(r.id),
+            r.kind,
+            r.created_at[:19].replace("T", " "),
+            r.user or "-",
+            r.status,
+            _short(r.settings),
+        )
         for r in runs
-    ]  # fmt: skip
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True))

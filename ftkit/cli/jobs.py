@@ -47,9 +47,10 @@ def _when(stamp: int | None) -> str:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``jobs`` subcommand."""
     parser = subparsers.add_parser(
-        "jobs", help="list, show, follow, cancel, pause or resume fine-tuning jobs",
+        "jobs",
+        help="list, show, follow, cancel, pause or resume fine-tuning jobs",
         description="Fine-tuning jobs on the endpoint.",
-    )  # fmt: skip
+    )
     parser.add_argument("action", choices=["list", "show", "events", "cancel", "pause", "resume"])
     parser.add_argument("job_id", nargs="?", metavar="ID", help="the job (all but list)")
     parser.add_argument("--limit", type=int, default=20, help="how many (list, events)")

@@ -31,10 +31,11 @@ def format_models(rows: list[ModelRow]) -> str:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``models`` subcommand."""
     parser = subparsers.add_parser(
-        "models", help="fine-tunable models with their shutdown dates",
+        "models",
+        help="fine-tunable models with their shutdown dates",
         description="Fine-tunable models and their shutdown dates: from GET /v1/models where "
         "announced, else ftkit's table.",
-    )  # fmt: skip
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_provider_flags(parser)
     parser.set_defaults(handler=run)

@@ -100,10 +100,16 @@ def _record(
     from ftkit.recording import current_user, prepare_settings, record_prepare
 
     settings = prepare_settings(
-        args.source, train=args.train, validation=args.validation, seed=args.seed,
-        strategy=args.sampling, templates=templates, out_dir=args.out, mapping=mapping,
+        args.source,
+        train=args.train,
+        validation=args.validation,
+        seed=args.seed,
+        strategy=args.sampling,
+        templates=templates,
+        out_dir=args.out,
+        mapping=mapping,
         dataset_hash=dataset_hash,
-    )  # fmt: skip
+    )
     return record_prepare(result, settings, user=current_user())
 
 

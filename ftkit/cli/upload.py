@@ -54,14 +54,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "it is processed. Needs OPENAI_API_KEY (or the Azure settings).",
     )
     parser.add_argument("file", help="the JSONL file")
-    parser.add_argument("--no-wait", action="store_true",
-                        help="do not wait for the file to be processed")  # fmt: skip
-    parser.add_argument("--fresh", action="store_true",
-                        help="upload again even if this content was uploaded before")  # fmt: skip
-    parser.add_argument("--force", action="store_true",
-                        help="upload even if the pre-flight check finds errors")  # fmt: skip
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help="model for the pre-flight check")  # fmt: skip
+    parser.add_argument(
+        "--no-wait", action="store_true", help="do not wait for the file to be processed"
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="upload again even if this content was uploaded before"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="upload even if the pre-flight check finds errors"
+    )
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="model for the pre-flight check")
     parser.add_argument("--json", action="store_true", help="print the file object as JSON")
     parser.add_argument("--no-history", action="store_true", help="do not record this run")
     add_provider_flags(parser)
@@ -72,16 +74,25 @@ def run(args: argparse.Namespace) -> int:
     """Upload the file and print the file object; return 0."""
     client, settings = client_from_args(args)
     result = upload_file(
-        client, args.file, endpoint=settings.endpoint, model=args.model, fresh=args.fresh,
-        override=args.force, override_hint="pass --force to upload it anyway",
-        wait=not args.no_wait, on_progress=_Progress(args.file),
-    )  # fmt: skip
+        client,
+        args.file,
+        endpoint=settings.endpoint,
+        model=args.model,
+        fresh=args.fresh,
+        override=args.force,
+        override_hint="pass --force to upload it anyway",
+        wait=not args.no_wait,
+        on_progress=_Progress(args.file),
+    )
     if not args.no_history:
         user = current_user()
         record_quietly(lambda: record_upload(result, endpoint=settings.endpoint, user=user))
     if result.reused:
-        print(f"ftkit: note: {args.file} was uploaded before; reusing {result.file['id']} "
-              "(--fresh uploads again)", file=sys.stderr)  # fmt: skip
+        print(
+            f"ftkit: note: {args.file} was uploaded before; reusing {result.file['id']} "
+            "(--fresh uploads again)",
+            file=sys.stderr,
+        )
     if args.json:
         sys.stdout.write(orjson.dumps(result.file, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:

@@ -34,10 +34,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--validation", metavar="FILE", help="a validation JSONL file")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"default: {DEFAULT_MODEL}")
     parser.add_argument(
-        "--epochs", type=auto_or(int, 1, MAX_EPOCHS), default=DEFAULT_EPOCHS, metavar="N|auto",
+        "--epochs",
+        type=auto_or(int, 1, MAX_EPOCHS),
+        default=DEFAULT_EPOCHS,
+        metavar="N|auto",
         help=f"training epochs to price (default: {DEFAULT_EPOCHS}, as finetune launches; "
         "auto: OpenAI's rule)",
-    )  # fmt: skip
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--no-history", action="store_true", help="do not record this run")
     parser.set_defaults(handler=run)

@@ -36,9 +36,15 @@ _GB = 1024 * _MB
 BEDROCK_RESERVED = ("User:", "Bot:", "Assistant:", "System:", "<image>", "<video>", "[EOS]")
 # OpenAI (and Azure OpenAI) reject content holding these special tokens.
 OPENAI_SPECIAL = (
-    "<|endoftext|>", "<|endofprompt|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
-    "<|im_start|>", "<|im_end|>", "<|im_sep|>",
-)  # fmt: skip
+    "<|endoftext|>",
+    "<|endofprompt|>",
+    "<|fim_prefix|>",
+    "<|fim_middle|>",
+    "<|fim_suffix|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|im_sep|>",
+)
 
 
 @dataclass(frozen=True)
@@ -72,49 +78,81 @@ RULES: dict[FormatName, TrainerRules] = {
     rules.format: rules
     for rules in (
         TrainerRules(
-            "openai-chat", "OpenAI",
+            "openai-chat",
+            "OpenAI",
             "https://platform.openai.com/docs/guides/supervised-fine-tuning",
-            weight="assistant", min_examples=10, max_example_tokens=65_536,
-            max_file_bytes=8 * _GB, reserved=OPENAI_SPECIAL,
+            weight="assistant",
+            min_examples=10,
+            max_example_tokens=65_536,
+            max_file_bytes=8 * _GB,
+            reserved=OPENAI_SPECIAL,
         ),
         TrainerRules(
-            "azure-openai", "Azure OpenAI",
+            "azure-openai",
+            "Azure OpenAI",
             "https://learn.microsoft.com/azure/ai-foundry/openai/how-to/fine-tuning",
-            weight="assistant", min_examples=10, max_example_tokens=65_536,
-            max_file_bytes=512 * _MB, reserved=OPENAI_SPECIAL,
+            weight="assistant",
+            min_examples=10,
+            max_example_tokens=65_536,
+            max_file_bytes=512 * _MB,
+            reserved=OPENAI_SPECIAL,
         ),
         TrainerRules(
-            "together", "Together AI",
+            "together",
+            "Together AI",
             "https://docs.together.ai/docs/fine-tuning/data-preparation",
-            weight="any", min_examples=1, max_file_bytes=100 * _GB,
-            system_first=True, alternate=True,
+            weight="any",
+            min_examples=1,
+            max_file_bytes=100 * _GB,
+            system_first=True,
+            alternate=True,
         ),
         TrainerRules(
-            "fireworks", "Fireworks AI",
+            "fireworks",
+            "Fireworks AI",
             "https://docs.fireworks.ai/fine-tuning/fine-tuning-models",
-            weight="any", min_examples=3, max_examples=3_000_000, system_first=True,
+            weight="any",
+            min_examples=3,
+            max_examples=3_000_000,
+            system_first=True,
         ),
         TrainerRules(
-            "vertex-gemini", "Vertex AI (Gemini)",
+            "vertex-gemini",
+            "Vertex AI (Gemini)",
             "https://cloud.google.com/vertex-ai/generative-ai/docs/models/gemini-supervised-tuning-prepare",
-            weight="none", min_examples=1, max_examples=1_000_000,
-            max_validation_examples=5_000, max_example_tokens=131_072, max_file_bytes=1 * _GB,
-            system_first=True, alternate=True, ends_with_assistant=True,
+            weight="none",
+            min_examples=1,
+            max_examples=1_000_000,
+            max_validation_examples=5_000,
+            max_example_tokens=131_072,
+            max_file_bytes=1 * _GB,
+            system_first=True,
+            alternate=True,
+            ends_with_assistant=True,
         ),
         TrainerRules(
-            "bedrock", "Amazon Bedrock (Nova)",
+            "bedrock",
+            "Amazon Bedrock (Nova)",
             "https://docs.aws.amazon.com/nova/latest/userguide/fine-tune-prepare-data-understanding.html",
-            weight="none", min_examples=8, max_examples=20_000, max_validation_examples=1_000,
-            max_example_tokens=32_000, system_first=True, alternate=True,
-            ends_with_assistant=True, reserved=BEDROCK_RESERVED,
+            weight="none",
+            min_examples=8,
+            max_examples=20_000,
+            max_validation_examples=1_000,
+            max_example_tokens=32_000,
+            system_first=True,
+            alternate=True,
+            ends_with_assistant=True,
+            reserved=BEDROCK_RESERVED,
             reserved_roles=("system", "user"),
         ),
         TrainerRules(
-            "hf-chat", "Hugging Face TRL (SFTTrainer)",
+            "hf-chat",
+            "Hugging Face TRL (SFTTrainer)",
             "https://huggingface.co/docs/trl/dataset_formats",
-            weight="none", min_examples=1,
+            weight="none",
+            min_examples=1,
         ),
     )
-}  # fmt: skip
+}
 
 FORMATS: tuple[FormatName, ...] = tuple(RULES)

@@ -27,18 +27,21 @@ def runs_frame(runs: list[Run]) -> pd.DataFrame:
     for run in runs:
         sizes = run.settings.get("sizes")
         sizes = sizes if isinstance(sizes, dict) else {}
-        rows.append({
-            "id": run.id,
-            "kind": run.kind,
-            "when (UTC)": run.created_at[:19].replace("T", " "),
-            "user": run.user or "—",
-            "status": run.status,
-            "model": _cell(run.settings.get("model")),
-            "train/validation": f"{sizes.get('train', '?')}/{sizes.get('validation', '?')}"
-            if sizes else "—",
-            "seed": _cell(run.settings.get("seed")),
-            "re-run of": _cell(run.parent_run_id),
-        })  # fmt: skip
+        rows.append(
+            {
+                "id": run.id,
+                "kind": run.kind,
+                "when (UTC)": run.created_at[:19].replace("T", " "),
+                "user": run.user or "—",
+                "status": run.status,
+                "model": _cell(run.settings.get("model")),
+                "train/validation": f"{sizes.get('train', '?')}/{sizes.get('validation', '?')}"
+                if sizes
+                else "—",
+                "seed": _cell(run.settings.get("seed")),
+                "re-run of": _cell(run.parent_run_id),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -63,18 +66,24 @@ def metrics_frame(left: Run, right: Run) -> pd.DataFrame:
     a, b = numeric_metrics(left), numeric_metrics(right)
     names = sorted(a.keys() | b.keys())
     return pd.DataFrame(
-        {"metric": names, _label(left): [a.get(n) for n in names],
-         _label(right): [b.get(n) for n in names]}
-    )  # fmt: skip
+        {
+            "metric": names,
+            _label(left): [a.get(n) for n in names],
+            _label(right): [b.get(n) for n in names],
+        }
+    )
 
 
 def diff_frame(left: Run, right: Run) -> pd.DataFrame:
     """Return setting / left / right rows for the settings that differ, as text."""
     changes = diff_settings(left, right)
     return pd.DataFrame(
-        {"setting": [c.key for c in changes], _label(left): [_cell(c.left) for c in changes],
-         _label(right): [_cell(c.right) for c in changes]}
-    )  # fmt: skip
+        {
+            "setting": [c.key for c in changes],
+            _label(left): [_cell(c.left) for c in changes],
+            _label(right): [_cell(c.right) for c in changes],
+        }
+    )
 
 
 def metrics_chart(left: Run, right: Run) -> alt.FacetChart | None:
@@ -87,12 +96,17 @@ def metrics_chart(left: Run, right: Run) -> alt.FacetChart | None:
         [{"metric": n, "run": _label(left), "value": a[n]} for n in shared]
         + [{"metric": n, "run": _label(right), "value": b[n]} for n in shared]
     )
-    bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X("run:N", title=None, sort=[_label(left), _label(right)]),
-        y=alt.Y("value:Q", title=None),
-        color=alt.Color("run:N", legend=None),
-        tooltip=["metric:N", "run:N", alt.Tooltip("value:Q", format=",.4~f")],
-    ).properties(width=110, height=160)  # fmt: skip
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("run:N", title=None, sort=[_label(left), _label(right)]),
+            y=alt.Y("value:Q", title=None),
+            color=alt.Color("run:N", legend=None),
+            tooltip=["metric:N", "run:N", alt.Tooltip("value:Q", format=",.4~f")],
+        )
+        .properties(width=110, height=160)
+    )
     chart: alt.FacetChart = bars.facet(
         facet=alt.Facet("metric:N", title=None), columns=4
     ).resolve_scale(y="independent")

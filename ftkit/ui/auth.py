@@ -60,8 +60,13 @@ def _sign_in_screen() -> None:
     st.write("Sign in to use this team's fine-tuning dashboard.")
     for provider in _providers(read_secrets()):
         label = f"Sign in with {provider.title()}" if provider else "Sign in"
-        st.button(label, key=f"auth_login_{provider or 'default'}", type="primary",
-                  on_click=st.login, args=(provider,) if provider else ())  # fmt: skip
+        st.button(
+            label,
+            key=f"auth_login_{provider or 'default'}",
+            type="primary",
+            on_click=st.login,
+            args=(provider,) if provider else (),
+        )
 
 
 def _refuse(email: str, config: HostingConfig) -> None:

@@ -226,13 +226,22 @@ def _set_pending(
     same = previous is not None and previous.content_hash == content_hash
     guess = previous.guess if previous is not None and same else guess_mapping(columns)
     st.session_state[PENDING] = {
-        "kind": kind, "label": label, "content_hash": content_hash, "columns": list(columns),
-        "guess": asdict(guess), "error": error,
-    }  # fmt: skip
+        "kind": kind,
+        "label": label,
+        "content_hash": content_hash,
+        "columns": list(columns),
+        "guess": asdict(guess),
+        "error": error,
+    }
 
 
-def _adopt(kind: str, label: str, content_hash: str, load: Callable[[], Records],
-           mapping: ColumnMapping | None = None) -> Dataset:  # fmt: skip
+def _adopt(
+    kind: str,
+    label: str,
+    content_hash: str,
+    load: Callable[[], Records],
+    mapping: ColumnMapping | None = None,
+) -> Dataset:
     """Make a table the session's dataset; when its columns fail, keep it pending and raise."""
     records = _records(content_hash, load)
     if not records:
@@ -258,8 +267,13 @@ def map_pending(mapping: ColumnMapping) -> Dataset:
     return _adopt(pending.kind, pending.label, pending.content_hash, load, mapping)
 
 
-def _tabular(kind: str, label: str, content_hash: str, load: Callable[[], Records],
-             mapping: ColumnMapping | None) -> Dataset:  # fmt: skip
+def _tabular(
+    kind: str,
+    label: str,
+    content_hash: str,
+    load: Callable[[], Records],
+    mapping: ColumnMapping | None,
+) -> Dataset:
     records = _records(content_hash, load)
     if not records:
         raise SourceError(f"{label}: holds no rows")
@@ -464,8 +478,9 @@ def tokenizer(encoding: str) -> Tokenizer:
 
 
 @st.cache_resource(max_entries=32, show_spinner="Counting tokens…")
-def _counts(split_id: SplitId, role: Role, template: str, encoding: str,
-            _texts: tuple[str, ...]) -> tuple[int, ...]:  # fmt: skip
+def _counts(
+    split_id: SplitId, role: Role, template: str, encoding: str, _texts: tuple[str, ...]
+) -> tuple[int, ...]:
     return tuple(tokenizer(encoding).count_batch(list(_texts)))
 
 
@@ -524,8 +539,13 @@ def current_composition() -> Composition:
 
 
 @st.cache_data(max_entries=8, show_spinner="Running the pre-flight check…")
-def run_check(split_id: SplitId, templates: tuple[str, str, str], model: str, epochs: int | None,
-              _split: Split) -> CheckReport:  # fmt: skip
+def run_check(
+    split_id: SplitId,
+    templates: tuple[str, str, str],
+    model: str,
+    epochs: int | None,
+    _split: Split,
+) -> CheckReport:
     """Write the split to a temporary folder and run the pre-flight check on it."""
     with tempfile.TemporaryDirectory(prefix="ftkit-check-") as folder:
         train_path, validation_path = write_split(_split, folder, Templates(*templates))

@@ -173,8 +173,9 @@ def page_items(upload: Upload | None, *, fit_baselines: bool) -> PageItems:
     chosen = EvaluationItems(
         scored, train, "test set", upload.name, split, train_label, len(scored)
     )
-    return PageItems(chosen, f"{UPLOADED}{upload.name}", hash_bytes(data), train_source,
-                     train_hash, train_key)  # fmt: skip
+    return PageItems(
+        chosen, f"{UPLOADED}{upload.name}", hash_bytes(data), train_source, train_hash, train_key
+    )
 
 
 @st.cache_resource(max_entries=2, show_spinner="Fitting the regression…")

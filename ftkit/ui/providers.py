@@ -168,8 +168,10 @@ def missing_key(settings: ProviderSettings) -> str | None:
     home = _operator_endpoint(_server())
     elsewhere = normalize_endpoint(settings.endpoint) != normalize_endpoint(home)
     if config.allow_server_key and elsewhere:
-        return (f"type your own API key in the sidebar for {settings.endpoint}: the server's "
-                f"key is only sent to {home}")  # fmt: skip
+        return (
+            f"type your own API key in the sidebar for {settings.endpoint}: the server's "
+            f"key is only sent to {home}"
+        )
     return "type your own API key in the sidebar (Provider and keys); it stays in this session"
 
 
@@ -201,9 +203,11 @@ def _keep(name: str) -> None:
 def render_provider_sidebar() -> None:
     """Draw the provider inputs in the sidebar; keys are password fields, kept per session."""
     with st.sidebar.expander("Provider and keys", expanded=False):
-        st.caption("Typed values stay in this browser session only and apply to every page "
-                   "that calls an API. Blank fields fall back to the server's settings (its key "
-                   "only where its operator allows).")  # fmt: skip
+        st.caption(
+            "Typed values stay in this browser session only and apply to every page "
+            "that calls an API. Blank fields fall back to the server's settings (its key "
+            "only where its operator allows)."
+        )
         labels = {
             "OPENAI_API_KEY": "OpenAI API key",
             "OPENAI_BASE_URL": "Base URL (OpenAI-compatible endpoint)",
@@ -214,7 +218,11 @@ def render_provider_sidebar() -> None:
         for name, label in labels.items():
             key = STATE_KEYS[name]
             st.text_input(
-                label, value=st.session_state.get(key) or "", key=f"_input_{key}",
+                label,
+                value=st.session_state.get(key) or "",
+                key=f"_input_{key}",
                 type="password" if name in _SECRET_FIELDS else "default",
-                on_change=_keep, args=(name,), placeholder=name,
-            )  # fmt: skip
+                on_change=_keep,
+                args=(name,),
+                placeholder=name,
+            )
