@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ftkit.charts import token_histogram
-from ftkit.cost import MAX_EPOCHS
+from ftkit.dataset.charts import token_histogram
+from ftkit.dataset.stats import histogram
 from ftkit.errors import FtkitError
-from ftkit.models import MODELS, find_model
-from ftkit.recording import record_validate
-from ftkit.stats import histogram
+from ftkit.history.recording import record_validate
+from ftkit.preflight.cost import MAX_EPOCHS
+from ftkit.training.models import MODELS, find_model
 from ftkit.ui import data, state
 from ftkit.ui.components import composition_or_stop, stop_with_error
 from ftkit.ui.history import composed_settings, record_from_page, recorded_once

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ftkit.charts import band_split_chart
-from ftkit.messages import FIELDS, leaked_fields, render_messages
-from ftkit.sampling import STRATEGIES
-from ftkit.stats import band_counts
+from ftkit.dataset.charts import band_split_chart
+from ftkit.dataset.messages import FIELDS, leaked_fields, render_messages
+from ftkit.dataset.sampling import STRATEGIES
+from ftkit.dataset.stats import band_counts
 from ftkit.ui import state
 from ftkit.ui.components import composition_or_stop, dataset_or_stop, show_messages
 from ftkit.ui.markdown import literal

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ftkit.charts import category_chart, price_histogram
-from ftkit.columns import ColumnOverrides, describe_mapping
+from ftkit.dataset.charts import category_chart, price_histogram
 from ftkit.errors import FtkitError, SourceError
-from ftkit.sniff import UPLOAD_SUFFIXES
-from ftkit.sources import PICKLE_SUFFIXES, ColumnMapping
+from ftkit.sources.columns import ColumnOverrides, describe_mapping
+from ftkit.sources.load import PICKLE_SUFFIXES, ColumnMapping
+from ftkit.sources.sniff import UPLOAD_SUFFIXES
 from ftkit.ui import data, state
 from ftkit.ui.components import dataset_or_stop, show_error
 from ftkit.ui.markdown import literal

@@ -9,10 +9,12 @@ import orjson
 import pandas as pd
 import streamlit as st
 
-from ftkit.chat import ChatPredictor
 from ftkit.errors import FtkitError
-from ftkit.eval_charts import band_chart, comparison_chart, course_chart, running_error_chart
-from ftkit.evaluate import (
+from ftkit.evaluation.charts import band_chart, comparison_chart, course_chart, running_error_chart
+from ftkit.evaluation.chat import ChatPredictor
+from ftkit.evaluation.failures import FailureLog, describe_failures
+from ftkit.evaluation.predictors import BASELINES, Predictor, is_baseline, needs_training
+from ftkit.evaluation.run import (
     DEFAULT_SIZE,
     DEFAULT_WORKERS,
     Progress,
@@ -20,11 +22,7 @@ from ftkit.evaluate import (
     estimate_cost,
     evaluate,
 )
-from ftkit.failures import FailureLog, describe_failures
-from ftkit.predictors import BASELINES, Predictor, is_baseline, needs_training
-from ftkit.providers import redact
-from ftkit.recording import evaluate_settings, record_evaluate
-from ftkit.runs import (
+from ftkit.evaluation.saved import (
     MAX_RUN_FILE_MB,
     compare_runs,
     run_filename,
@@ -33,7 +31,9 @@ from ftkit.runs import (
     run_to_csv,
     run_to_json,
 )
-from ftkit.sniff import UPLOAD_SUFFIXES
+from ftkit.history.recording import evaluate_settings, record_evaluate
+from ftkit.providers import redact
+from ftkit.sources.sniff import UPLOAD_SUFFIXES
 from ftkit.ui.components import stop_with_error
 from ftkit.ui.evaluation import NOTHING_HELD_OUT, baseline_for, page_items, record_fields
 from ftkit.ui.history import record_from_page

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from ftkit.dataset.messages import render_examples
+from ftkit.dataset.prepare import TRAIN_FILENAME, VALIDATION_FILENAME, write_split_hashed
+from ftkit.dataset.preview import count_lines, head_lines, jsonl_bytes
 from ftkit.errors import FtkitError
 from ftkit.exports import RULES, export_support, support_table, write_export
 from ftkit.history import record_run
-from ftkit.messages import render_examples
-from ftkit.prepare import TRAIN_FILENAME, VALIDATION_FILENAME, write_split_hashed
-from ftkit.preview import count_lines, head_lines, jsonl_bytes
 from ftkit.ui import state
 from ftkit.ui.components import composition_or_stop, stop_with_error
 from ftkit.ui.history import composed_settings, export_outputs, record_from_page

@@ -15,9 +15,9 @@ import streamlit as st
 
 from ftkit.errors import FtkitError
 from ftkit.history import KINDS, Run, get_run, list_runs
+from ftkit.history.recording import RERUNNABLE, local_sources, recorded_endpoint, rerun, safe_url
 from ftkit.history.views import diff_frame, metrics_chart, metrics_frame, runs_frame
 from ftkit.providers import ProviderSettings
-from ftkit.recording import RERUNNABLE, local_sources, recorded_endpoint, rerun, safe_url
 from ftkit.ui.auth import hosting_config, session_owner
 from ftkit.ui.history import history_store
 from ftkit.ui.markdown import code, literal

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ftkit.jsonl import dumps_line
-from ftkit.messages import render_messages
-from ftkit.stats import BAND_ORDER
-from ftkit.table import filter_table, labelled_items
+from ftkit.dataset.jsonl import dumps_line
+from ftkit.dataset.messages import render_messages
+from ftkit.dataset.stats import BAND_ORDER
+from ftkit.dataset.table import filter_table, labelled_items
 from ftkit.ui.components import composition_or_stop, show_messages
 
 MAX_ROWS = 2_000  # rows sent to the browser at once; search narrows the rest

@@ -10,12 +10,19 @@ import openai
 import pandas as pd
 import streamlit as st
 
-from ftkit.cost import DEFAULT_EPOCHS
 from ftkit.errors import FtkitError
-from ftkit.events import collect_metrics, list_checkpoints, list_events
-from ftkit.files import list_files, upload_file
 from ftkit.history import update_run
-from ftkit.jobs import (
+from ftkit.history.recording import (
+    finish_linked_finetune,
+    record_upload,
+    start_finetune,
+    update_finetune,
+)
+from ftkit.preflight.cost import DEFAULT_EPOCHS
+from ftkit.providers import redact
+from ftkit.training.events import collect_metrics, list_checkpoints, list_events
+from ftkit.training.files import list_files, upload_file
+from ftkit.training.jobs import (
     DEFAULT_SEED,
     DEFAULT_SUFFIX,
     MAX_SUFFIX,
@@ -30,10 +37,8 @@ from ftkit.jobs import (
     resume_job,
     retrieve_job,
 )
-from ftkit.models import DEFAULT_MODEL, MODELS
-from ftkit.providers import redact
-from ftkit.recording import finish_linked_finetune, record_upload, start_finetune, update_finetune
-from ftkit.shutdown import list_models, table_models
+from ftkit.training.models import DEFAULT_MODEL, MODELS
+from ftkit.training.shutdown import list_models, table_models
 from ftkit.ui import state
 from ftkit.ui.auth import hosting_config
 from ftkit.ui.components import show_error, stop_with_error

@@ -24,7 +24,7 @@ import orjson  # noqa: E402
 import tiktoken  # noqa: E402
 
 from benchmarks.course_data import generate  # noqa: E402
-from ftkit.check import check_file  # noqa: E402
+from ftkit.preflight.scan import check_file  # noqa: E402
 
 THREADS = 2
 BASELINE_BATCH = 100_000

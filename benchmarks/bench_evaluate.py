@@ -21,10 +21,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ftkit.chat import ChatPredictor  # noqa: E402
-from ftkit.evaluate import evaluate  # noqa: E402
+from ftkit.evaluation.chat import ChatPredictor  # noqa: E402
+from ftkit.evaluation.run import evaluate  # noqa: E402
 from ftkit.providers import ProviderSettings, client_from_settings  # noqa: E402
-from ftkit.sources import load_items  # noqa: E402
+from ftkit.sources.load import load_items  # noqa: E402
 
 
 def start_server(latency: float) -> ThreadingHTTPServer:

@@ -4,9 +4,9 @@ Run from the project root: ``python benchmarks/bench_upload.py [--mb 1024] [--pa
 The fake server (tests/fake_openai.py, content not stored: it only hashes and counts) runs in
 its own process on 127.0.0.1; each upload runs in a fresh child process that reports its peak
 resident memory (VmHWM). Baseline: ``client.files.create(file=open(path, "rb"))``, the lecture's
-call. Ours: ``ftkit.files.upload_file`` through the Uploads API (64 MB parts, in parallel, md5
-hashed on a second thread while the parts are sent) and, separately, the transfer alone
-(``upload_in_parts``).
+call. Ours: ``ftkit.training.files.upload_file`` through the Uploads API (64 MB parts, in
+parallel, md5 hashed on a second thread while the parts are sent) and, separately, the transfer
+alone (``upload_in_parts``).
 Goals: peak memory under 300 MB; throughput at least 70% of the baseline.
 """
 
@@ -37,9 +37,9 @@ import hashlib, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from ftkit.providers import ProviderSettings, client_from_settings
-from ftkit.files import upload_file
-from ftkit.upload_store import hash_file
-from ftkit.uploads import upload_in_parts
+from ftkit.training.files import upload_file
+from ftkit.training.upload_cache import hash_file
+from ftkit.training.large_files import upload_in_parts
 client = client_from_settings(ProviderSettings(api_key={key!r}, base_url={url!r}), timeout=600)
 path = Path({path!r})
 mode = {mode!r}
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per mode; medians reported")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from ftkit.upload_store import hash_file
+    from ftkit.training.upload_cache import hash_file
 
     path = make_file(args.mb)
     md5 = hash_file(path)[1]

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import typing
 
+from ftkit.dataset.jsonl import read_jsonl, write_jsonl
+from ftkit.dataset.messages import Templates, render_examples, render_messages
+from ftkit.dataset.prepare import PrepareResult, prepare, write_split
+from ftkit.dataset.sampling import Split, split_items
 from ftkit.errors import (
     CheckError,
     FtkitError,
@@ -22,14 +26,10 @@ from ftkit.errors import (
     TemplateError,
 )
 from ftkit.items import Item
-from ftkit.jsonl import read_jsonl, write_jsonl
-from ftkit.messages import Templates, render_examples, render_messages
-from ftkit.prepare import PrepareResult, prepare, write_split
-from ftkit.sampling import Split, split_items
-from ftkit.sources import ColumnMapping, LoadedItems, load_items
+from ftkit.sources.load import ColumnMapping, LoadedItems, load_items
 
 if typing.TYPE_CHECKING:
-    from ftkit.check import CheckReport, check_file
+    from ftkit.preflight.scan import CheckReport, check_file
 
 __all__ = [
     "CheckError",
@@ -65,7 +65,7 @@ _FROM_CHECK = ("CheckReport", "check_file")
 def __getattr__(name: str) -> typing.Any:
     """Load the checker on first use: it brings the tokenizer, which ``prepare`` never needs."""
     if name in _FROM_CHECK:
-        from ftkit import check
+        from ftkit.preflight import scan as check
 
         value = getattr(check, name)
         globals()[name] = value

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ftkit.errors import ConfigError
-from ftkit.records import (
+from ftkit.sources.tables import (
     DEFAULT_MAX_CELLS,
     DEFAULT_MAX_DECOMPRESSED_MB,
     DEFAULT_MAX_ROWS,

@@ -38,7 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @functools.cache
 def missing_encodings() -> str | None:
     """Return why tiktoken's encoding files cannot be loaded, or None when they can."""
-    from ftkit.tokens import get_tokenizer
+    from ftkit.preflight.tokens import get_tokenizer
 
     for name in ENCODINGS:
         tokenizer = get_tokenizer(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from apptest_support import assert_clean, goto, metrics, open_app
 from streamlit.testing.v1 import AppTest
 
-from ftkit.cost import DEFAULT_EPOCHS, default_epochs, load_prices
+from ftkit.preflight.cost import DEFAULT_EPOCHS, default_epochs, load_prices
 from ftkit.ui import state
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from apptest_support import assert_clean, errors, goto, metrics, open_app
 
-from ftkit.messages import DEFAULT_SYSTEM_PROMPT
+from ftkit.dataset.messages import DEFAULT_SYSTEM_PROMPT
 from ftkit.ui import state
 
 

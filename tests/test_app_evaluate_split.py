@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import ftkit.history as history
 from ftkit.history import get_run, list_runs
-from ftkit.recording import rerun_evaluate
+from ftkit.history.recording import rerun_evaluate
 from ftkit.ui import state
 from tests.test_holdout import write_csv
 

@@ -8,9 +8,9 @@ import orjson
 import pytest
 from apptest_support import assert_clean, errors, goto, open_app
 
-from ftkit.check import check_file
-from ftkit.messages import Templates
-from ftkit.prepare import TRAIN_FILENAME, VALIDATION_FILENAME
+from ftkit.dataset.messages import Templates
+from ftkit.dataset.prepare import TRAIN_FILENAME, VALIDATION_FILENAME
+from ftkit.preflight.scan import check_file
 from ftkit.ui import state
 
 
@@ -92,9 +92,9 @@ def test_hosted_mode_writes_to_the_sessions_own_folder(
 
 
 def test_download_bytes_match_the_written_file(tmp_path: Path) -> None:
-    from ftkit.preview import jsonl_bytes
-    from ftkit.sampling import split_items
-    from ftkit.sources import load_items
+    from ftkit.dataset.preview import jsonl_bytes
+    from ftkit.dataset.sampling import split_items
+    from ftkit.sources.load import load_items
 
     at = open_app("export")
     at.text_input(key="export_folder").input(str(tmp_path))

@@ -16,8 +16,8 @@ from apptest_support import APP, as_read, assert_clean, goto
 from streamlit.testing.v1 import AppTest
 
 import ftkit.history as history
+from ftkit.evaluation.saved import MAX_RUN_FILE_MB
 from ftkit.history import Scope, list_runs, open_store, record_run
-from ftkit.runs import MAX_RUN_FILE_MB
 from ftkit.ui import state
 from ftkit.ui.markdown import code, literal
 from tests.test_ui_auth import AUTH

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from apptest_support import assert_clean, goto, open_app
 
-from ftkit.messages import DEFAULT_SYSTEM_PROMPT
+from ftkit.dataset.messages import DEFAULT_SYSTEM_PROMPT
 
 
 def test_the_table_lists_every_example_with_tokens() -> None:

@@ -7,7 +7,7 @@ import pytest
 from apptest_support import assert_clean, goto, metrics, open_app
 from streamlit.testing.v1 import AppTest
 
-from ftkit.sampling import fit_sizes, held_out_share
+from ftkit.dataset.sampling import fit_sizes, held_out_share
 from ftkit.ui import state
 
 PAGES = ("compose", "messages", "check", "export")

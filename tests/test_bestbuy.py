@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ftkit.cli import main
-from ftkit.sources import load_items_from_bytes
+from ftkit.sources.load import load_items_from_bytes
 
 FIXTURE = Path("fixtures") / "bestbuy" / "ecommerce.json.gz"
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from ftkit.cli import main
-from ftkit.messages import Templates, render_messages
-from ftkit.sources import load_items
+from ftkit.dataset.messages import Templates, render_messages
+from ftkit.sources.load import load_items
 
 
 @pytest.fixture

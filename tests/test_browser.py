@@ -18,8 +18,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ftkit.check import check_file
-from ftkit.messages import DEFAULT_SYSTEM_PROMPT
+from ftkit.dataset.messages import DEFAULT_SYSTEM_PROMPT
+from ftkit.preflight.scan import check_file
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")

@@ -10,8 +10,8 @@ import openai
 import orjson
 import pytest
 
-from ftkit.chat import ChatPredictor, retry_delay
-from ftkit.evaluate import Progress, estimate_cost, evaluate
+from ftkit.evaluation.chat import ChatPredictor, retry_delay
+from ftkit.evaluation.run import Progress, estimate_cost, evaluate
 from ftkit.items import Item
 from ftkit.providers import ProviderSettings, client_from_settings
 from tests.fake_chat import FakeChat, serve, user_text

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ftkit.check import check_file
 from ftkit.cli import main
-from ftkit.cost import DEFAULT_EPOCHS
+from ftkit.preflight.cost import DEFAULT_EPOCHS
+from ftkit.preflight.scan import check_file
 
 
 @pytest.fixture

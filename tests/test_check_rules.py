@@ -7,11 +7,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ftkit import check as check_module
-from ftkit.check import check_file, format_report
-from ftkit.report import CheckReport
-from ftkit.rules import RULES
-from ftkit.tokens import CHARS_PER_PIECE, Tokenizer
+from ftkit.preflight import scan as check_module
+from ftkit.preflight.report import CheckReport
+from ftkit.preflight.rules import RULES
+from ftkit.preflight.scan import check_file, format_report
+from ftkit.preflight.tokens import CHARS_PER_PIECE, Tokenizer
 
 SYSTEM = "You estimate prices of items. Reply only with the price, no explanation"
 BAD_LINE = 5

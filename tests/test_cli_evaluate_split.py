@@ -12,10 +12,10 @@ import pytest
 
 import ftkit.history as history
 from ftkit.cli import main
+from ftkit.dataset.sampling import split_items
+from ftkit.evaluation.predictors import fit_text_regression
 from ftkit.history import get_run, list_runs
-from ftkit.predictors import fit_text_regression
-from ftkit.sampling import split_items
-from ftkit.sources import load_items
+from ftkit.sources.load import load_items
 from tests.apptest_support import course_pickle
 from tests.test_holdout import write_csv
 

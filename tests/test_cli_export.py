@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ftkit.cli import main
+from ftkit.dataset.prepare import prepare
 from ftkit.exports import FORMATS, read_export, read_parquet
-from ftkit.prepare import prepare
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks import course
 from ftkit.cli import main
-from ftkit.cost import DEFAULT_EPOCHS
+from ftkit.preflight.cost import DEFAULT_EPOCHS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -187,7 +187,7 @@ def _course_pickle(path: Path, items: list[Any]) -> Path:
 
 
 def test_python_dash_m_on_a_course_pickle_writes_what_the_library_writes(tmp_path: Path) -> None:
-    from ftkit.prepare import prepare
+    from ftkit.dataset.prepare import prepare
 
     items = course.make_items(3000, seed=14)
     items[1200].price = float("nan")

@@ -11,7 +11,7 @@ import pytest
 import ftkit.history as history
 from ftkit.cli import main
 from ftkit.history import get_run, list_runs
-from ftkit.recording import content_hash
+from ftkit.history.recording import content_hash
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 from tests.test_files_upload import write_examples
 

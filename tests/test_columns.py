@@ -7,15 +7,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ftkit.columns import (
+from ftkit.errors import SourceError
+from ftkit.sources.columns import (
     ColumnMapping,
     ColumnOverrides,
     describe_mapping,
     detect_mapping,
     normalise_header,
 )
-from ftkit.errors import SourceError
-from ftkit.sources import load_items
+from ftkit.sources.load import load_items
 
 AMAZON = ["title", "main_category", "features", "description", "details", "price", "store"]
 

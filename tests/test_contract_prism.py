@@ -23,7 +23,7 @@ import pytest
 from ftkit.cli import main
 from ftkit.errors import UploadError
 from ftkit.providers import ProviderSettings, client_from_settings
-from ftkit.uploads import upload_in_parts
+from ftkit.training.large_files import upload_in_parts
 from tests.conftest import SHARED
 from tests.test_files_upload import write_examples
 

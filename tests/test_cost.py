@@ -7,9 +7,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ftkit.check import check_file
 from ftkit.cli import build_parser
-from ftkit.cost import (
+from ftkit.errors import FtkitError, PriceTableError
+from ftkit.preflight.cost import (
     DEFAULT_EPOCHS,
     billed_tokens,
     default_epochs,
@@ -17,9 +17,9 @@ from ftkit.cost import (
     estimate_training_cost,
     load_prices,
 )
-from ftkit.errors import FtkitError, PriceTableError
-from ftkit.jobs import JobSpec
-from ftkit.models import MODELS
+from ftkit.preflight.scan import check_file
+from ftkit.training.jobs import JobSpec
+from ftkit.training.models import MODELS
 from ftkit.ui.state import EPOCHS, LECTURE_DEFAULTS
 
 

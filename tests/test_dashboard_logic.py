@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from ftkit.charts import band_split_chart, category_chart, price_histogram, token_histogram
-from ftkit.check import check_file
+from ftkit.dataset.charts import band_split_chart, category_chart, price_histogram, token_histogram
+from ftkit.dataset.messages import Templates, render_messages
+from ftkit.dataset.prepare import write_split
+from ftkit.dataset.preview import count_lines, head_lines, jsonl_bytes
+from ftkit.dataset.sampling import Split, split_items
+from ftkit.dataset.stats import BAND_ORDER, band_counts, histogram, summarize_items
+from ftkit.dataset.table import example_tokens, filter_table, messages_table, render_column
 from ftkit.items import Item
-from ftkit.messages import Templates, render_messages
-from ftkit.prepare import write_split
-from ftkit.preview import count_lines, head_lines, jsonl_bytes
-from ftkit.sampling import Split, split_items
-from ftkit.sources import load_items
-from ftkit.stats import BAND_ORDER, band_counts, histogram, summarize_items
-from ftkit.table import example_tokens, filter_table, messages_table, render_column
-from ftkit.tokens import count_example, get_tokenizer
+from ftkit.preflight.scan import check_file
+from ftkit.preflight.tokens import count_example, get_tokenizer
+from ftkit.sources.load import load_items
 
 
 def item(price: float, category: str = "Tools", title: str = "Thing") -> Item:
@@ -125,8 +125,8 @@ def test_charts_carry_aggregates_not_raw_points() -> None:
 
 
 def test_histogram_bars_stand_on_zero() -> None:
-    from ftkit.charts import price_histogram, token_histogram
-    from ftkit.stats import histogram
+    from ftkit.dataset.charts import price_histogram, token_histogram
+    from ftkit.dataset.stats import histogram
 
     bins = histogram([1.0, 5.0, 20.0, 90.0, 400.0], log=True)
     for chart in (price_histogram(bins), token_histogram(histogram([10, 20, 30]))):

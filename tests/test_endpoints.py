@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from ftkit.chat import ChatPredictor
 from ftkit.endpoints import EndpointGuard, generic_reason
 from ftkit.errors import ConfigError, EvaluationError, ProviderError
+from ftkit.evaluation.chat import ChatPredictor
 from ftkit.hosting import HostingConfig
 from ftkit.items import Item
 from ftkit.providers import ProviderSettings, client_from_settings

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import ftkit.exports
+from ftkit.dataset.prepare import prepare
 from ftkit.errors import ExportCheckError, OutputError, SourceError
 from ftkit.exports import (
     FORMATS,
@@ -24,7 +25,6 @@ from ftkit.exports import (
     read_parquet,
     write_export,
 )
-from ftkit.prepare import prepare
 
 
 @pytest.fixture(scope="module")

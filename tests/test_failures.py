@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from ftkit.chat import ChatPredictor
-from ftkit.evaluate import evaluate
-from ftkit.failures import FailureLog, describe_failures
+from ftkit.evaluation.chat import ChatPredictor
+from ftkit.evaluation.failures import FailureLog, describe_failures
+from ftkit.evaluation.run import evaluate
 from ftkit.items import Item
 from ftkit.providers import ProviderSettings, client_from_settings
 from tests.fake_chat import serve

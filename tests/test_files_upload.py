@@ -12,10 +12,10 @@ import openai
 import pytest
 
 from ftkit.errors import ApiError, UploadError, WaitTimeoutError
-from ftkit.files import list_files, upload_file, wait_for_file
 from ftkit.providers import ProviderSettings, client_from_settings
-from ftkit.upload_store import recall
-from ftkit.uploads import FileWindow, upload_in_parts
+from ftkit.training.files import list_files, upload_file, wait_for_file
+from ftkit.training.large_files import FileWindow, upload_in_parts
+from ftkit.training.upload_cache import recall
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import ftkit.history as history
 from ftkit.history import list_runs, record_run
-from ftkit.recording import content_hash
+from ftkit.history.recording import content_hash
 from tests.fake_chat import serve
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "history.py")

@@ -7,16 +7,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ftkit.dataset.sampling import SplitSettings, split_items
 from ftkit.errors import EvaluationError, SamplingError
-from ftkit.holdout import (
+from ftkit.evaluation.holdout import (
     choose_items,
     held_out_items,
     is_test_set,
     split_from_settings,
     split_to_settings,
 )
-from ftkit.sampling import SplitSettings, split_items
-from ftkit.sources import load_items
+from ftkit.sources.load import load_items
 from tests.apptest_support import course_pickle
 
 

@@ -13,7 +13,7 @@ import pytest
 from apptest_support import assert_clean, errors, goto, open_app
 from streamlit.testing.v1 import AppTest
 
-from ftkit.prepare import TRAIN_FILENAME, VALIDATION_FILENAME
+from ftkit.dataset.prepare import TRAIN_FILENAME, VALIDATION_FILENAME
 from ftkit.providers import SETTING_NAMES
 from ftkit.ui import state
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake

@@ -8,8 +8,9 @@ import openai
 import pytest
 
 from ftkit.errors import ApiError, FineTuningClosedError, WaitTimeoutError
-from ftkit.events import EventInfo, collect_metrics, list_checkpoints, list_events
-from ftkit.jobs import (
+from ftkit.providers import ProviderSettings, client_from_settings
+from ftkit.training.events import EventInfo, collect_metrics, list_checkpoints, list_events
+from ftkit.training.jobs import (
     RUN_ID_KEY,
     JobSpec,
     Wandb,
@@ -21,8 +22,7 @@ from ftkit.jobs import (
     retrieve_job,
     wait_for_job,
 )
-from ftkit.providers import ProviderSettings, client_from_settings
-from ftkit.shutdown import list_models
+from ftkit.training.shutdown import list_models
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ftkit.dataset.jsonl import read_jsonl, write_encoded, write_jsonl
 from ftkit.errors import OutputError
-from ftkit.jsonl import read_jsonl, write_encoded, write_jsonl
 
 
 def test_round_trip_is_strict_utf8_with_newlines(tmp_path: Path) -> None:

@@ -6,9 +6,7 @@ import orjson
 import pytest
 
 from benchmarks import course
-from ftkit.errors import TemplateError
-from ftkit.items import QUESTION, Item
-from ftkit.messages import (
+from ftkit.dataset.messages import (
     DEFAULT_SYSTEM_PROMPT,
     Templates,
     encode_examples,
@@ -17,6 +15,8 @@ from ftkit.messages import (
     render_examples,
     render_messages,
 )
+from ftkit.errors import TemplateError
+from ftkit.items import QUESTION, Item
 
 
 def test_default_template_reproduces_the_lecture_exactly() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ftkit.errors import ModelError
-from ftkit.models import MODELS, find_model
+from ftkit.training.models import MODELS, find_model
 
 
 @pytest.mark.parametrize(

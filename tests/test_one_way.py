@@ -76,7 +76,7 @@ def import_graph(package: Path) -> dict[str, set[str]]:
 
 def test_no_ftkit_module_imports_itself_through_others() -> None:
     graph = import_graph(PACKAGE)
-    assert "ftkit.recording" in graph and "ftkit.providers" in graph
+    assert "ftkit.history.recording" in graph and "ftkit.providers" in graph
     try:
         graphlib.TopologicalSorter(graph).prepare()
     except graphlib.CycleError as err:

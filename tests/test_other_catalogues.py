@@ -12,10 +12,10 @@ import pytest
 
 import ftkit.history as history
 from ftkit.cli import main
-from ftkit.columns import detect_mapping
 from ftkit.errors import SourceError
-from ftkit.prices import read_price
-from ftkit.sources import load_items_from_bytes
+from ftkit.sources.columns import detect_mapping
+from ftkit.sources.load import load_items_from_bytes
+from ftkit.sources.prices import read_price
 from tests.fake_chat import serve
 
 KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY")

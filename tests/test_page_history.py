@@ -9,10 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import ftkit.history as history
+from ftkit.dataset.messages import Templates
+from ftkit.dataset.prepare import prepare
 from ftkit.history import get_run, list_runs, open_store, record_run
-from ftkit.messages import Templates
-from ftkit.prepare import prepare
-from ftkit.recording import prepare_settings, record_prepare
+from ftkit.history.recording import prepare_settings, record_prepare
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "history.py")
 

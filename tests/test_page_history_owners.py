@@ -11,11 +11,11 @@ from apptest_support import APP, assert_clean, goto
 from streamlit.testing.v1 import AppTest
 
 import ftkit.history as history
+from ftkit.dataset.messages import Templates
+from ftkit.dataset.prepare import prepare
 from ftkit.history import Run, Scope, list_runs, open_store, record_run
+from ftkit.history.recording import prepare_settings, record_prepare
 from ftkit.hosting import output_dir_for
-from ftkit.messages import Templates
-from ftkit.prepare import prepare
-from ftkit.recording import prepare_settings, record_prepare
 from ftkit.ui import state
 from ftkit.ui.auth import SESSION_TOKEN_STATE
 from tests.test_ui_auth import AUTH

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 import ftkit.history as history
 from ftkit.errors import HistoryError
 from ftkit.history import Run, Scope, list_runs, open_store, record_run
-from ftkit.recording import local_sources, recorded_endpoint, rerun
+from ftkit.history.recording import local_sources, recorded_endpoint, rerun
 from ftkit.ui import state
 from ftkit.ui.auth import SESSION_TOKEN_STATE
 from tests.fake_chat import FakeChat, serve

@@ -11,10 +11,10 @@ from apptest_support import assert_clean, goto, open_app
 from streamlit.testing.v1 import AppTest
 
 import ftkit.history as history
-from ftkit.cost import DEFAULT_EPOCHS
+from ftkit.dataset.prepare import TRAIN_FILENAME
 from ftkit.history import get_run, list_runs, record_run
-from ftkit.prepare import TRAIN_FILENAME
-from ftkit.recording import content_hash
+from ftkit.history.recording import content_hash
+from ftkit.preflight.cost import DEFAULT_EPOCHS
 from ftkit.ui import state
 from tests.fake_openai import KEY, shared_fake
 from tests.test_files_upload import write_examples

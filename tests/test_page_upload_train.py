@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ftkit.cost import DEFAULT_EPOCHS
+from ftkit.preflight.cost import DEFAULT_EPOCHS
 from ftkit.providers import SETTING_NAMES
 from ftkit.ui import state
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake

@@ -9,8 +9,8 @@ import pytest
 from benchmarks import course
 from ftkit.errors import PickleRefusedError, SourceError
 from ftkit.items import Item
-from ftkit.pickles import load_course_pickle, loads_course_pickle
-from ftkit.sources import load_items
+from ftkit.sources.load import load_items
+from ftkit.sources.pickles import load_course_pickle, loads_course_pickle
 
 
 def course_pickle(items: list[course.Item]) -> bytes:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from ftkit.errors import EvaluationError
-from ftkit.evaluate import evaluate
+from ftkit.evaluation.predictors import fit_text_regression, make_baseline
+from ftkit.evaluation.run import evaluate
 from ftkit.items import Item
-from ftkit.predictors import fit_text_regression, make_baseline
-from ftkit.sources import load_items
+from ftkit.sources.load import load_items
 
 
 @pytest.fixture(autouse=True)

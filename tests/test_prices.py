@@ -7,8 +7,8 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from ftkit.curation import parse_price
-from ftkit.prices import (
+from ftkit.sources.amazon import parse_price
+from ftkit.sources.prices import (
     AMBIGUOUS_COMMA,
     AMBIGUOUS_DOT,
     MAX_PRICE,

@@ -65,7 +65,7 @@ def test_prepare_reports_the_written_files_sha256(tmp_path: Path) -> None:
 def test_content_hash_of_files_large_and_empty(tmp_path: Path) -> None:
     import hashlib
 
-    from ftkit.sources import content_hash
+    from ftkit.sources.load import content_hash
 
     for size in (0, 10, (64 << 20) + 3):  # nothing, small, one byte-block and a bit more
         path = tmp_path / f"data_{size}.bin"

@@ -11,14 +11,14 @@ import pytest
 
 from ftkit.errors import SourceError
 from ftkit.hosting import HostingConfig
-from ftkit.records import (
+from ftkit.sources.load import load_items_from_bytes
+from ftkit.sources.tables import (
     DEFAULT_MAX_CELLS,
     DEFAULT_READ_LIMITS,
     ReadLimits,
     inflate,
     read_records,
 )
-from ftkit.sources import load_items_from_bytes
 
 
 def gz(data: bytes) -> bytes:

@@ -9,9 +9,9 @@ import orjson
 import pytest
 
 from ftkit.errors import EvaluationError
-from ftkit.evaluate import Run
-from ftkit.runs import compare_runs, load_run, run_to_csv, run_to_json, save_run
-from ftkit.scoring import score_item
+from ftkit.evaluation.run import Run
+from ftkit.evaluation.saved import compare_runs, load_run, run_to_csv, run_to_json, save_run
+from ftkit.evaluation.scoring import score_item
 
 
 def make_run(model: str, guesses: list[float | None], created: str = "2026-11-26T10:00:00Z") -> Run:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from ftkit import load_items
-from ftkit.evaluate import evaluate
-from ftkit.predictors import make_baseline
+from ftkit.evaluation.predictors import make_baseline
+from ftkit.evaluation.run import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "ftkit" / "data" / "sample_items.jsonl.gz"

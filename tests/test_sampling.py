@@ -4,9 +4,9 @@ from collections import Counter
 
 import pytest
 
+from ftkit.dataset.sampling import STRATEGIES, Strategy, band_of, content_key, held_out, split_items
 from ftkit.errors import SamplingError
 from ftkit.items import Item
-from ftkit.sampling import STRATEGIES, Strategy, band_of, content_key, held_out, split_items
 
 
 def items(count: int) -> list[Item]:

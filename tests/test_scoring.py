@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from ftkit.scoring import color_for, compute_metrics, parse_guess, score_item, title_for
+from ftkit.evaluation.scoring import color_for, compute_metrics, parse_guess, score_item, title_for
 
 
 @pytest.mark.parametrize(

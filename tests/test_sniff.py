@@ -13,8 +13,8 @@ import pytest
 
 from ftkit.errors import SourceError
 from ftkit.items import Item
-from ftkit.records import ReadLimits, read_records
-from ftkit.sniff import sniff_upload
+from ftkit.sources.sniff import sniff_upload
+from ftkit.sources.tables import ReadLimits, read_records
 
 
 def gz(data: bytes) -> bytes:

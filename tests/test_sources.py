@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ftkit.curation import build_prompt, scrub
 from ftkit.errors import SourceError
-from ftkit.sources import ColumnMapping, load_items, load_items_from_bytes
+from ftkit.sources.amazon import build_prompt, scrub
+from ftkit.sources.load import ColumnMapping, load_items, load_items_from_bytes
 
 AMAZON = {
     "title": "Acme 12-Cup Coffee Maker",

@@ -11,9 +11,9 @@ import pytest
 import tiktoken
 import tiktoken.registry
 
-from ftkit.check import check_file
 from ftkit.cli import main
-from ftkit.tokens import (
+from ftkit.preflight.scan import check_file
+from ftkit.preflight.tokens import (
     Tokenizer,
     TokenStats,
     count_example,

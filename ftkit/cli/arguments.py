@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from ftkit.columns import ColumnOverrides
+from ftkit.sources.columns import ColumnOverrides
 
 __all__ = ["add_column_arguments", "auto_or", "column_overrides", "positive_int"]
 

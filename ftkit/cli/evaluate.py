@@ -2,7 +2,7 @@
 
 On a data file it scores only the held-out items: those outside the training and validation
 split ``prepare`` draws with the same ``--sampling``, ``--seed``, ``--train`` and
-``--validation`` (see ``ftkit.holdout`` for the whole rule).
+``--validation`` (see ``ftkit.evaluation.holdout`` for the whole rule).
 
 Exit codes: 0 every item scored; 1 some items failed after every retry; 2 a problem the user can
 fix (no key, unreadable source, the model refused every request); 130 interrupted (what
@@ -19,13 +19,29 @@ from typing import Any
 
 import orjson
 
-from ftkit.chat import DEFAULT_MAX_TOKENS, ChatPredictor
 from ftkit.cli import record_quietly
 from ftkit.cli._provider import add_provider_flags, client_from_args, settings_from_args
 from ftkit.cli.arguments import add_column_arguments, column_overrides, positive_int
-from ftkit.columns import describe_mapping, mapping_to_json
+from ftkit.dataset.sampling import (
+    DEFAULT_SEED,
+    DEFAULT_STRATEGY,
+    DEFAULT_TRAIN,
+    DEFAULT_VALIDATION,
+    STRATEGIES,
+    SplitSettings,
+)
 from ftkit.errors import EvaluationError
-from ftkit.evaluate import (
+from ftkit.evaluation.chat import DEFAULT_MAX_TOKENS, ChatPredictor
+from ftkit.evaluation.failures import FailureLog, describe_failures
+from ftkit.evaluation.holdout import EvaluationItems, choose_items, size_hint, split_to_settings
+from ftkit.evaluation.predictors import (
+    BASELINES,
+    Predictor,
+    is_baseline,
+    make_baseline,
+    needs_training,
+)
+from ftkit.evaluation.run import (
     DEFAULT_SIZE,
     DEFAULT_WORKERS,
     CostEstimate,
@@ -34,21 +50,11 @@ from ftkit.evaluate import (
     estimate_cost,
     evaluate,
 )
-from ftkit.failures import FailureLog, describe_failures
-from ftkit.holdout import EvaluationItems, choose_items, size_hint, split_to_settings
-from ftkit.predictors import BASELINES, Predictor, is_baseline, make_baseline, needs_training
-from ftkit.recording import content_hash, current_user, evaluate_settings, record_evaluate
-from ftkit.runs import compare_runs, load_run, run_to_json, save_run
-from ftkit.sampling import (
-    DEFAULT_SEED,
-    DEFAULT_STRATEGY,
-    DEFAULT_TRAIN,
-    DEFAULT_VALIDATION,
-    STRATEGIES,
-    SplitSettings,
-)
-from ftkit.scoring import title_for
-from ftkit.sources import SAMPLE
+from ftkit.evaluation.saved import compare_runs, load_run, run_to_json, save_run
+from ftkit.evaluation.scoring import title_for
+from ftkit.history.recording import content_hash, current_user, evaluate_settings, record_evaluate
+from ftkit.sources.columns import describe_mapping, mapping_to_json
+from ftkit.sources.load import SAMPLE
 
 __all__ = ["register", "run"]
 
@@ -211,7 +217,7 @@ def _compare(args: argparse.Namespace) -> int:
                 f"n={row['size']} unparsed={row['unparsed']}"
             )
     if args.chart:
-        from ftkit.eval_charts import chart_to_png, comparison_chart
+        from ftkit.evaluation.charts import chart_to_png, comparison_chart
 
         print(f"chart: {chart_to_png(comparison_chart(runs), args.chart)}", file=sys.stderr)
     return 0
@@ -317,7 +323,7 @@ def _finish(
     elif result.rows:
         print(format_run(result))
     if args.chart and result.rows:
-        from ftkit.eval_charts import chart_to_png, course_chart
+        from ftkit.evaluation.charts import chart_to_png, course_chart
 
         chart = course_chart(result.rows, result.metrics, name=result.model)
         print(f"chart: {chart_to_png(chart, args.chart)}", file=sys.stderr)

@@ -21,12 +21,14 @@ import orjson
 from ftkit.cli import record_quietly
 from ftkit.cli._provider import add_provider_flags, client_from_args
 from ftkit.cli.arguments import auto_or
-from ftkit.cost import DEFAULT_EPOCHS, MAX_EPOCHS
 from ftkit.errors import FtkitError
-from ftkit.events import EventInfo, collect_metrics, list_checkpoints, list_events
-from ftkit.files import upload_file
 from ftkit.history import update_run
-from ftkit.jobs import (
+from ftkit.history.recording import current_user, record_upload, start_finetune, update_finetune
+from ftkit.preflight.cost import DEFAULT_EPOCHS, MAX_EPOCHS
+from ftkit.providers import ProviderSettings
+from ftkit.training.events import EventInfo, collect_metrics, list_checkpoints, list_events
+from ftkit.training.files import upload_file
+from ftkit.training.jobs import (
     DEFAULT_SEED,
     DEFAULT_SUFFIX,
     JobInfo,
@@ -36,9 +38,7 @@ from ftkit.jobs import (
     is_terminal,
     wait_for_job,
 )
-from ftkit.models import DEFAULT_MODEL
-from ftkit.providers import ProviderSettings
-from ftkit.recording import current_user, record_upload, start_finetune, update_finetune
+from ftkit.training.models import DEFAULT_MODEL
 
 __all__ = ["format_job", "register", "run"]
 

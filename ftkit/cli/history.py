@@ -110,8 +110,8 @@ def format_run(item: Run) -> str:
 
 def _rerun(args: argparse.Namespace, store: HistoryStore) -> Run:
     """Re-run run ``args.rerun`` on this user's own endpoint; refuse another one without --yes."""
+    from ftkit.history.recording import current_user, recorded_endpoint, rerun, safe_url
     from ftkit.providers import client_from_settings
-    from ftkit.recording import current_user, recorded_endpoint, rerun, safe_url
 
     original = get_run(args.rerun, store=store)
     settings = settings_from_args(args)

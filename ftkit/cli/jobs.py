@@ -20,9 +20,10 @@ import orjson
 from ftkit.cli import record_quietly
 from ftkit.cli._provider import add_provider_flags, client_from_args
 from ftkit.cli.finetune import format_job
-from ftkit.events import collect_metrics, list_checkpoints, list_events
+from ftkit.history.recording import finish_linked_finetune, linked_run_id, pending_linked_run
 from ftkit.history.store import DATABASE_URL_ENV, DEFAULT_DB_PATH
-from ftkit.jobs import (
+from ftkit.training.events import collect_metrics, list_checkpoints, list_events
+from ftkit.training.jobs import (
     JobInfo,
     cancel_job,
     is_terminal,
@@ -31,7 +32,6 @@ from ftkit.jobs import (
     resume_job,
     retrieve_job,
 )
-from ftkit.recording import finish_linked_finetune, linked_run_id, pending_linked_run
 
 __all__ = ["register", "run"]
 

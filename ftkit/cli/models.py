@@ -12,7 +12,7 @@ import sys
 import orjson
 
 from ftkit.cli._provider import add_provider_flags, client_from_args, settings_from_args
-from ftkit.shutdown import ModelRow, list_models, table_models
+from ftkit.training.shutdown import ModelRow, list_models, table_models
 
 __all__ = ["format_models", "register", "run"]
 

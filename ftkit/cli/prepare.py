@@ -12,19 +12,19 @@ import orjson
 
 from ftkit.cli import record_quietly
 from ftkit.cli.arguments import add_column_arguments, column_overrides
-from ftkit.columns import describe_mapping, mapping_to_json
-from ftkit.errors import SamplingError
-from ftkit.holdout import size_hint
-from ftkit.messages import (
+from ftkit.dataset.messages import (
     DEFAULT_ASSISTANT_TEMPLATE,
     DEFAULT_SYSTEM_PROMPT,
     DEFAULT_USER_TEMPLATE,
     Templates,
 )
-from ftkit.models import DEFAULT_MODEL
-from ftkit.prepare import PrepareResult, check_output_folder, prepare
-from ftkit.sampling import STRATEGIES, SplitSettings
-from ftkit.sources import ColumnMapping, LoadedItems, content_hash, load_items
+from ftkit.dataset.prepare import PrepareResult, check_output_folder, prepare
+from ftkit.dataset.sampling import STRATEGIES, SplitSettings
+from ftkit.errors import SamplingError
+from ftkit.evaluation.holdout import size_hint
+from ftkit.sources.columns import describe_mapping, mapping_to_json
+from ftkit.sources.load import ColumnMapping, LoadedItems, content_hash, load_items
+from ftkit.training.models import DEFAULT_MODEL
 
 __all__ = ["register", "result_to_json"]
 
@@ -97,7 +97,7 @@ def _record(
     dataset_hash: str,
     mapping: ColumnMapping | None,
 ) -> int:
-    from ftkit.recording import current_user, prepare_settings, record_prepare
+    from ftkit.history.recording import current_user, prepare_settings, record_prepare
 
     settings = prepare_settings(
         args.source,
@@ -162,7 +162,7 @@ def _finish(args: argparse.Namespace, templates: Templates, loaded: LoadedItems)
     summary = result_to_json(result, mapping)
     report = None
     if args.check:
-        from ftkit.check import check_file, format_report, report_to_json
+        from ftkit.preflight.scan import check_file, format_report, report_to_json
 
         report = check_file(
             result.train_path, validation_path=result.validation_path, model=args.model

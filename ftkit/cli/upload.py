@@ -14,9 +14,9 @@ import orjson
 
 from ftkit.cli import record_quietly
 from ftkit.cli._provider import add_provider_flags, client_from_args
-from ftkit.files import FileInfo, upload_file
-from ftkit.models import DEFAULT_MODEL
-from ftkit.recording import current_user, record_upload
+from ftkit.history.recording import current_user, record_upload
+from ftkit.training.files import FileInfo, upload_file
+from ftkit.training.models import DEFAULT_MODEL
 
 __all__ = ["format_file", "register", "run"]
 

@@ -11,13 +11,13 @@ import sys
 
 import orjson
 
-from ftkit.check import check_file, format_report, report_to_json
 from ftkit.cli import record_quietly
 from ftkit.cli.arguments import auto_or
-from ftkit.cost import DEFAULT_EPOCHS, MAX_EPOCHS
-from ftkit.models import DEFAULT_MODEL
-from ftkit.recording import current_user, record_validate, validate_settings
-from ftkit.report import CheckReport
+from ftkit.history.recording import current_user, record_validate, validate_settings
+from ftkit.preflight.cost import DEFAULT_EPOCHS, MAX_EPOCHS
+from ftkit.preflight.report import CheckReport
+from ftkit.preflight.scan import check_file, format_report, report_to_json
+from ftkit.training.models import DEFAULT_MODEL
 
 __all__ = ["register", "run"]
 

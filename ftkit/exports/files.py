@@ -16,11 +16,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ftkit.dataset.jsonl import atomic_writer, read_jsonl, write_files_together, write_jsonl
 from ftkit.errors import ExportCheckError, OutputError, SourceError
 from ftkit.exports.check import check_split
 from ftkit.exports.convert import Conversation, from_record, to_record
 from ftkit.exports.rules import RULES, FormatName
-from ftkit.jsonl import atomic_writer, read_jsonl, write_files_together, write_jsonl
 
 __all__ = [
     "PARQUET_SCHEMA",

@@ -115,7 +115,7 @@ def signed_in_email(config: HostingConfig) -> str | None:
 
 def signed_in_user(config: HostingConfig) -> str:
     """Return who to record runs as: the signed-in email, else the local user name."""
-    from ftkit.recording import current_user
+    from ftkit.history.recording import current_user
 
     email = signed_in_email(config)
     if email:
@@ -134,7 +134,7 @@ def session_owner(config: HostingConfig) -> str:
     if email:
         return email
     if not config.hosted:
-        from ftkit.recording import current_user
+        from ftkit.history.recording import current_user
 
         return current_user()
     token = st.session_state.get(SESSION_TOKEN_STATE)

@@ -6,8 +6,8 @@ from typing import NoReturn
 
 import streamlit as st
 
+from ftkit.dataset.messages import Message
 from ftkit.errors import FtkitError
-from ftkit.messages import Message
 from ftkit.ui.data import Composition, Dataset, current_composition, current_dataset
 from ftkit.ui.markdown import literal
 from ftkit.ui.paths import shown_text

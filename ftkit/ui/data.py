@@ -21,17 +21,17 @@ import orjson
 import pandas as pd
 import streamlit as st
 
-from ftkit.check import CheckReport, check_file
-from ftkit.columns import ColumnOverrides, check_columns, guess_mapping
+from ftkit.dataset.messages import Templates
+from ftkit.dataset.prepare import write_split
+from ftkit.dataset.sampling import Split, Strategy, split_items
+from ftkit.dataset.stats import Bin, DatasetSummary, histogram, summarize_items
+from ftkit.dataset.table import ROLES, Role, example_tokens, messages_table, render_column
 from ftkit.errors import FtkitError, SourceError
 from ftkit.items import Item
-from ftkit.messages import Templates
-from ftkit.models import find_model
-from ftkit.prepare import write_split
-from ftkit.records import DEFAULT_READ_LIMITS, ReadLimits
-from ftkit.sampling import Split, Strategy, split_items
-from ftkit.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
-from ftkit.sources import (
+from ftkit.preflight.scan import CheckReport, check_file
+from ftkit.preflight.tokens import Tokenizer, get_tokenizer
+from ftkit.sources.columns import ColumnOverrides, check_columns, guess_mapping
+from ftkit.sources.load import (
     PICKLE_SUFFIXES,
     ColumnMapping,
     LoadedItems,
@@ -42,9 +42,9 @@ from ftkit.sources import (
     read_records,
     require_items,
 )
-from ftkit.stats import Bin, DatasetSummary, histogram, summarize_items
-from ftkit.table import ROLES, Role, example_tokens, messages_table, render_column
-from ftkit.tokens import Tokenizer, get_tokenizer
+from ftkit.sources.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
+from ftkit.sources.tables import DEFAULT_READ_LIMITS, ReadLimits
+from ftkit.training.models import find_model
 from ftkit.ui import state
 from ftkit.ui.markdown import literal
 from ftkit.ui.paths import shown_text

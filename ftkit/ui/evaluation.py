@@ -2,7 +2,7 @@
 
 The dataset is the one on the Data page and the split the one on the Compose page. The
 built-in sample gives its own test split and a course test set (test*.pkl) all of itself, as
-``ftkit.holdout`` says; the baselines are fitted on the dataset's training split.
+``ftkit.evaluation.holdout`` says; the baselines are fitted on the dataset's training split.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 import streamlit as st
 
-from ftkit.holdout import (
+from ftkit.dataset.sampling import SplitSettings, Strategy
+from ftkit.evaluation.holdout import (
     SAMPLE_LABEL,
     EvaluationItems,
     Scope,
@@ -21,12 +22,16 @@ from ftkit.holdout import (
     is_test_set,
     training_split,
 )
+from ftkit.evaluation.predictors import (
+    Predictor,
+    TextRegression,
+    fit_text_regression,
+    make_baseline,
+)
+from ftkit.history.recording import UPLOADED
 from ftkit.items import Item
-from ftkit.predictors import Predictor, TextRegression, fit_text_regression, make_baseline
-from ftkit.recording import UPLOADED
-from ftkit.records import ReadLimits
-from ftkit.sampling import SplitSettings, Strategy
-from ftkit.sources import SAMPLE, content_hash, load_items, load_items_from_bytes
+from ftkit.sources.load import SAMPLE, content_hash, load_items, load_items_from_bytes
+from ftkit.sources.tables import ReadLimits
 from ftkit.ui import state
 from ftkit.ui.data import (
     Dataset,

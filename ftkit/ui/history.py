@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from ftkit.dataset.prepare import WrittenSplit
 from ftkit.errors import FtkitError
 from ftkit.history import HistoryStore, Realm, Scope, open_store
+from ftkit.history.recording import UPLOADED
 from ftkit.hosting import HostingConfig
-from ftkit.prepare import WrittenSplit
-from ftkit.recording import UPLOADED
-from ftkit.sources import SAMPLE
+from ftkit.sources.load import SAMPLE
 from ftkit.ui import state
 from ftkit.ui.auth import hosting_config, read_secrets, session_owner, signed_in_email
 from ftkit.ui.data import Composition

@@ -19,11 +19,15 @@ from typing import Any
 import streamlit as st
 
 from ftkit import hosting
-from ftkit.cost import DEFAULT_EPOCHS
+from ftkit.dataset.messages import (
+    DEFAULT_ASSISTANT_TEMPLATE,
+    DEFAULT_SYSTEM_PROMPT,
+    DEFAULT_USER_TEMPLATE,
+)
+from ftkit.dataset.sampling import fit_sizes
 from ftkit.errors import FtkitError
-from ftkit.messages import DEFAULT_ASSISTANT_TEMPLATE, DEFAULT_SYSTEM_PROMPT, DEFAULT_USER_TEMPLATE
-from ftkit.models import DEFAULT_MODEL
-from ftkit.sampling import fit_sizes
+from ftkit.preflight.cost import DEFAULT_EPOCHS
+from ftkit.training.models import DEFAULT_MODEL
 
 __all__ = [
     "ASSISTANT_TEMPLATE",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
-from ftkit.rules import RULES, Severity
-from ftkit.tokens import TokenStats
+from ftkit.preflight.rules import RULES, Severity
+from ftkit.preflight.tokens import TokenStats
 
 __all__ = [
     "CheckReport",
@@ -43,7 +43,7 @@ class CheckReport:
     """Everything the pre-flight check found and estimated for one training (+ validation) file.
 
     ``issue_counts`` holds the full count per code; ``errors`` and ``warnings`` keep at most
-    ``ftkit.check.MAX_ISSUES_PER_RULE`` issues per code and file.
+    ``ftkit.preflight.scan.MAX_ISSUES_PER_RULE`` issues per code and file.
     """
 
     path: str

@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ftkit.dataset.jsonl import Digest, write_encoded, write_files_together
+from ftkit.dataset.messages import Templates, encode_examples, leaked_fields
+from ftkit.dataset.sampling import Split, Strategy, split_items
 from ftkit.errors import OutputError
-from ftkit.jsonl import Digest, write_encoded, write_files_together
-from ftkit.messages import Templates, encode_examples, leaked_fields
-from ftkit.sampling import Split, Strategy, split_items
-from ftkit.sources import ColumnMapping, LoadedItems, load_items
+from ftkit.sources.load import ColumnMapping, LoadedItems, load_items
 
 __all__ = [
     "TRAIN_FILENAME",

@@ -23,12 +23,12 @@ from typing import Any
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
+from ftkit.dataset.messages import DEFAULT_SYSTEM_PROMPT, lecture_prompt
 from ftkit.errors import EvaluationError, RetriesExhaustedError
+from ftkit.evaluation.predictors import Guess
+from ftkit.evaluation.scoring import parse_guess
 from ftkit.items import PRICE_PREFIX, Item
-from ftkit.messages import DEFAULT_SYSTEM_PROMPT, lecture_prompt
-from ftkit.predictors import Guess
 from ftkit.providers import redact
-from ftkit.scoring import parse_guess
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",

@@ -8,9 +8,9 @@ from typing import Any, Literal, TypedDict
 
 import orjson
 
+from ftkit.dataset.templates import FIELDS, MAX_TEMPLATE_CHARS, check_template, template_fields
 from ftkit.errors import TemplateError
 from ftkit.items import PRICE_PREFIX, QUESTION, Item
-from ftkit.templates import FIELDS, MAX_TEMPLATE_CHARS, check_template, template_fields
 
 __all__ = [
     "DEFAULT_ASSISTANT_TEMPLATE",

@@ -97,7 +97,7 @@ def sniff_upload(data: bytes, filename: str, *, max_bytes: int) -> None:
 
     A ``.csv`` that is really a zip, a pickle or a Parquet file, a small ``.json`` that does
     not parse, text with NUL bytes, a ``.parquet`` without Parquet's magic, and pickles under any
-    name are refused. For a ``.gz`` only the head is checked here: ``ftkit.records`` inflates
+    name are refused. For a ``.gz`` only the head is checked here: ``ftkit.sources.tables`` inflates
     the rest within its limit.
     """
     if len(data) > max_bytes:

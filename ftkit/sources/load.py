@@ -14,20 +14,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from ftkit.columns import (
+from ftkit.errors import SourceError
+from ftkit.items import Item
+from ftkit.sources.amazon import item_from_fields, text_of_record
+from ftkit.sources.columns import (
     ColumnMapping,
     ColumnOverrides,
     check_columns,
     describe_mapping,
     detect_mapping,
 )
-from ftkit.curation import item_from_fields, text_of_record
-from ftkit.errors import SourceError
-from ftkit.items import Item
-from ftkit.pickles import load_course_pickle
-from ftkit.prices import OTHER_CURRENCY, read_price
-from ftkit.records import DEFAULT_READ_LIMITS, ReadLimits, read_records
-from ftkit.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
+from ftkit.sources.pickles import load_course_pickle
+from ftkit.sources.prices import OTHER_CURRENCY, read_price
+from ftkit.sources.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
+from ftkit.sources.tables import DEFAULT_READ_LIMITS, ReadLimits, read_records
 
 __all__ = [
     "PICKLE_SUFFIXES",
@@ -309,7 +309,7 @@ def load_items_from_bytes(
     max_bytes: int = DEFAULT_UPLOAD_BYTES,
     limits: ReadLimits = DEFAULT_READ_LIMITS,
 ) -> LoadedItems:
-    """Load items from uploaded bytes, checked by content first (``ftkit.sniff``).
+    """Load items from uploaded bytes, checked by content first (``ftkit.sources.sniff``).
 
     ``max_bytes`` bounds the upload itself, ``limits`` what it decompresses to and its rows.
     Pickles are always refused, under any name: loading one can run code.

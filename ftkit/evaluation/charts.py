@@ -15,11 +15,11 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from ftkit.dataset.jsonl import atomic_writer
 from ftkit.errors import OutputError
-from ftkit.evaluate import Run
-from ftkit.jsonl import atomic_writer
-from ftkit.runs import compare_runs
-from ftkit.scoring import BAND_LABELS, COLORS, Metrics, Scored, title_for
+from ftkit.evaluation.run import Run
+from ftkit.evaluation.saved import compare_runs
+from ftkit.evaluation.scoring import BAND_LABELS, COLORS, Metrics, Scored, title_for
 
 __all__ = [
     "band_chart",

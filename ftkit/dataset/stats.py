@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ftkit.dataset.sampling import PRICE_BANDS, Split, band_of
 from ftkit.items import Item
-from ftkit.sampling import PRICE_BANDS, Split, band_of
 
 __all__ = [
     "BAND_ORDER",

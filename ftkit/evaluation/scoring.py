@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ftkit.sampling import PRICE_BANDS, band_of
+from ftkit.dataset.sampling import PRICE_BANDS, band_of
 
 __all__ = [
     "BAND_LABELS",

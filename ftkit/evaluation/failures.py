@@ -6,8 +6,8 @@ import threading
 from collections import Counter
 
 from ftkit.errors import RetriesExhaustedError
+from ftkit.evaluation.predictors import Guess, Predictor
 from ftkit.items import Item
-from ftkit.predictors import Guess, Predictor
 
 __all__ = ["FailureLog", "describe_failures"]
 

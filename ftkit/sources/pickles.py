@@ -17,9 +17,9 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from ftkit.dataset.jsonl import Digest
 from ftkit.errors import PickleRefusedError, SourceError
 from ftkit.items import Item
-from ftkit.jsonl import Digest
 
 __all__ = [
     "ALLOWED_GLOBALS",

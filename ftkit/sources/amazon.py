@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ftkit.items import PRICE_PREFIX, QUESTION, Item
-from ftkit.prices import read_price
+from ftkit.sources.prices import read_price
 
 __all__ = [
     "MAX_CHARS",
@@ -52,7 +52,7 @@ _PUNCTUATION = re.compile(r'[:\[\]"{}【】\s]+')
 
 
 def parse_price(value: Any) -> float | None:
-    """Return a positive finite US-dollar price (see ``ftkit.prices``), else None."""
+    """Return a positive finite US-dollar price (see ``ftkit.sources.prices``), else None."""
     price = read_price(value)
     return price if isinstance(price, float) else None
 

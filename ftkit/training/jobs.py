@@ -20,7 +20,7 @@ from openai.types.fine_tuning import FineTuningJob
 
 from ftkit.api import Sleep, api_error, calling, create_once
 from ftkit.errors import ApiError, FineTuningClosedError, FtkitError, WaitTimeoutError
-from ftkit.models import DEFAULT_MODEL
+from ftkit.training.models import DEFAULT_MODEL
 
 __all__ = [
     "CLOSED_MESSAGE",

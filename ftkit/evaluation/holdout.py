@@ -18,11 +18,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from ftkit.columns import ColumnMapping, ColumnOverrides
+from ftkit.dataset.sampling import Split, SplitSettings, fit_sizes, held_out, split_items
 from ftkit.errors import EvaluationError, SamplingError
 from ftkit.items import Item
-from ftkit.sampling import Split, SplitSettings, fit_sizes, held_out, split_items
-from ftkit.sources import PICKLE_SUFFIXES, SAMPLE, LoadedItems, load_items
+from ftkit.sources.columns import ColumnMapping, ColumnOverrides
+from ftkit.sources.load import PICKLE_SUFFIXES, SAMPLE, LoadedItems, load_items
 
 __all__ = [
     "SAMPLE_LABEL",

@@ -11,10 +11,10 @@ from typing import Literal
 
 import pandas as pd
 
+from ftkit.dataset.messages import Templates, render_messages
+from ftkit.dataset.sampling import Split, band_of
 from ftkit.items import Item
-from ftkit.messages import Templates, render_messages
-from ftkit.sampling import Split, band_of
-from ftkit.tokens import REPLY_PRIMING, TOKENS_PER_MESSAGE
+from ftkit.preflight.tokens import REPLY_PRIMING, TOKENS_PER_MESSAGE
 
 __all__ = [
     "COLUMNS",
@@ -52,7 +52,7 @@ def example_tokens(
     assistants: Sequence[int],
     role_tokens: Mapping[Role, int],
 ) -> list[int]:
-    """Return tokens per example by the cookbook recipe (``ftkit.tokens``), from content counts."""
+    """Return tokens per example by the cookbook recipe, from content counts."""
     fixed = REPLY_PRIMING + system
     fixed += sum(TOKENS_PER_MESSAGE + role_tokens[role] for role in ROLES)
     return [fixed + user + answer for user, answer in zip(users, assistants, strict=True)]

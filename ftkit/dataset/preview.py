@@ -6,9 +6,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from ftkit.dataset.messages import Templates, encode_examples
 from ftkit.errors import SourceError
 from ftkit.items import Item
-from ftkit.messages import Templates, encode_examples
 
 __all__ = ["count_lines", "head_lines", "jsonl_bytes"]
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from ftkit.stats import BAND_ORDER, Bin
+from ftkit.dataset.stats import BAND_ORDER, Bin
 
 __all__ = ["band_split_chart", "category_chart", "price_histogram", "token_histogram"]
 

@@ -22,16 +22,7 @@ from openai.types import FileObject
 
 from ftkit.api import Sleep, api_error, calling, create_once
 from ftkit.errors import UploadError, WaitTimeoutError
-from ftkit.upload_store import (
-    DEFAULT_STORE,
-    StoredUpload,
-    forget,
-    hash_file,
-    might_be_remembered,
-    recall,
-    remember,
-)
-from ftkit.uploads import (
+from ftkit.training.large_files import (
     DEFAULT_PARALLEL,
     MAX_PART_BYTES,
     MIME_TYPE,
@@ -40,6 +31,15 @@ from ftkit.uploads import (
     ProgressCounter,
     find_recent_file,
     upload_in_parts,
+)
+from ftkit.training.upload_cache import (
+    DEFAULT_STORE,
+    StoredUpload,
+    forget,
+    hash_file,
+    might_be_remembered,
+    recall,
+    remember,
 )
 
 __all__ = [
@@ -98,7 +98,7 @@ def file_info(obj: FileObject) -> FileInfo:
 
 def _refuse_if_failing(path: Path, model: str, override_hint: str) -> None:
     """Raise ``UploadError`` when the pre-flight check finds errors in ``path``."""
-    from ftkit.check import check_file
+    from ftkit.preflight.scan import check_file
 
     report = check_file(path, model=model)
     if report.ok:

@@ -19,7 +19,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from ftkit.cost import (
+from ftkit.errors import CheckError
+from ftkit.preflight.cost import (
     DEFAULT_EPOCHS,
     PriceTable,
     billed_tokens,
@@ -28,11 +29,9 @@ from ftkit.cost import (
     estimate_training_cost,
     load_prices,
 )
-from ftkit.errors import CheckError
-from ftkit.models import DEFAULT_MODEL, find_model
-from ftkit.report import CheckReport, FileKind, Issue, format_report, report_to_json
-from ftkit.rules import RULES, check_example, classify_bad_line, find_price_leak
-from ftkit.tokens import (
+from ftkit.preflight.report import CheckReport, FileKind, Issue, format_report, report_to_json
+from ftkit.preflight.rules import RULES, check_example, classify_bad_line, find_price_leak
+from ftkit.preflight.tokens import (
     REPLY_PRIMING,
     TOKENS_PER_MESSAGE,
     TOKENS_PER_NAME,
@@ -42,6 +41,7 @@ from ftkit.tokens import (
     get_tokenizer,
     summarize,
 )
+from ftkit.training.models import DEFAULT_MODEL, find_model
 
 __all__ = [
     "MAX_ISSUES_PER_RULE",
@@ -114,7 +114,7 @@ class _TokenBatcher:
         return slot
 
     def add(self, line: int, messages: list[dict[str, Any]]) -> None:
-        """Queue one valid example's texts by OpenAI's recipe (see ``ftkit.tokens``)."""
+        """Queue one valid example's texts by OpenAI's recipe (see ``ftkit.preflight.tokens``)."""
         fixed, slots, assistant_fixed, assistant_slots = REPLY_PRIMING, [], 0, []
         known, role_tokens = self.known, self.role_tokens
         for message in messages:

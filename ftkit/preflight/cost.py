@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 PRICES_ENV = "FTKIT_PRICES"
-DEFAULT_PRICES = Path(__file__).resolve().parent / "data" / "prices.json"
+DEFAULT_PRICES = Path(__file__).resolve().parent.parent / "data" / "prices.json"
 
 # The epochs ftkit prices and launches unless told otherwise: the lecture's one epoch. Check's
 # estimate, the job form, ``finetune --epochs`` and ``validate --epochs`` all start from it.

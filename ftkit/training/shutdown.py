@@ -1,8 +1,8 @@
 """Fine-tunable models and when they stop serving.
 
 ``GET /v1/models`` reports ``shutdown_date`` where one is announced; ftkit's own table in
-``ftkit.models`` is the fallback (and the only source without a key). Fine-tuned ``ft:`` models
-found on the endpoint are listed too; they stop serving with their base.
+``ftkit.training.models`` is the fallback (and the only source without a key). Fine-tuned ``ft:``
+models found on the endpoint are listed too; they stop serving with their base.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import openai
 
 from ftkit.api import calling
 from ftkit.errors import ModelError
-from ftkit.models import MODELS, base_name, find_model
+from ftkit.training.models import MODELS, base_name, find_model
 
 __all__ = ["ModelRow", "list_models", "table_models"]
 

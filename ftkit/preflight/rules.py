@@ -1,7 +1,7 @@
 """The pre-flight rules: one table of stable codes with their fixes, and the per-line checks.
 
 The per-example check is a tight loop over plain dicts (as ``orjson.loads`` returns them) and
-returns ``(code, message)`` pairs; ``ftkit.check`` adds line numbers, files and fixes.
+returns ``(code, message)`` pairs; ``ftkit.preflight.scan`` adds line numbers, files and fixes.
 """
 
 from __future__ import annotations

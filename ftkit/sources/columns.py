@@ -23,8 +23,8 @@ from typing import Any
 
 from price_parser import Price
 
-from ftkit.curation import MIN_CHARS
 from ftkit.errors import SourceError
+from ftkit.sources.amazon import MIN_CHARS
 
 __all__ = [
     "AMAZON_TEXT",

@@ -22,31 +22,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ftkit.check import check_file
-from ftkit.columns import mapping_to_json, overrides_from_json
+from ftkit.dataset.messages import Templates
+from ftkit.dataset.prepare import PrepareResult, prepare
+from ftkit.dataset.sampling import STRATEGIES, SplitSettings, Strategy
 from ftkit.errors import HistoryError
-from ftkit.history import HistoryStore, Run, RunStatus, get_run, record_run, update_run
-from ftkit.holdout import (
+from ftkit.evaluation.holdout import (
     EvaluationItems,
     Scope,
     choose_items,
     split_from_settings,
     split_to_settings,
 )
-from ftkit.messages import Templates
-from ftkit.predictors import Predictor, is_baseline, make_baseline, needs_training
-from ftkit.prepare import PrepareResult, prepare
-from ftkit.report import CheckReport, report_to_json
-from ftkit.sampling import STRATEGIES, SplitSettings, Strategy
-from ftkit.sources import PICKLE_SUFFIXES, SAMPLE, ColumnMapping, content_hash, load_items
+from ftkit.evaluation.predictors import Predictor, is_baseline, make_baseline, needs_training
+from ftkit.history import HistoryStore, Run, RunStatus, get_run, record_run, update_run
+from ftkit.preflight.report import CheckReport, report_to_json
+from ftkit.preflight.scan import check_file
+from ftkit.sources.columns import mapping_to_json, overrides_from_json
+from ftkit.sources.load import PICKLE_SUFFIXES, SAMPLE, ColumnMapping, content_hash, load_items
 
 if TYPE_CHECKING:  # the SDK is heavy: loaded only by the commands that talk to an API
     import openai
 
-    from ftkit.evaluate import Run as Evaluation
-    from ftkit.events import MetricRow
-    from ftkit.files import UploadResult
-    from ftkit.jobs import JobInfo, JobSpec
+    from ftkit.evaluation.run import Run as Evaluation
+    from ftkit.training.events import MetricRow
+    from ftkit.training.files import UploadResult
+    from ftkit.training.jobs import JobInfo, JobSpec
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
@@ -494,7 +494,7 @@ def final_metrics(rows: Sequence[MetricRow]) -> dict[str, float]:
 
 def finetune_outputs(job: JobInfo, metrics: Sequence[MetricRow] = ()) -> dict[str, Any]:
     """Return the outputs a fine-tuning run records: job id and status, model, tokens, metrics."""
-    from ftkit.jobs import RUN_ID_KEY
+    from ftkit.training.jobs import RUN_ID_KEY
 
     outputs: dict[str, Any] = {
         "job_id": job["id"],
@@ -526,7 +526,7 @@ def update_finetune(
 
 def linked_run_id(job: JobInfo) -> int | None:
     """Return the history run id the job carries in its metadata, if it carries one."""
-    from ftkit.jobs import RUN_ID_KEY
+    from ftkit.training.jobs import RUN_ID_KEY
 
     value = str(job["metadata"].get(RUN_ID_KEY) or "")
     return int(value) if value.isdigit() else None
@@ -590,7 +590,7 @@ def evaluate_settings(
     ``scored_items`` the line that says so; ``mapping`` the scored table's columns;
     ``max_tokens`` defaults to the chat predictor's.
     """
-    from ftkit.chat import DEFAULT_MAX_TOKENS
+    from ftkit.evaluation.chat import DEFAULT_MAX_TOKENS
 
     settings: dict[str, Any] = {
         "model": model,
@@ -678,7 +678,7 @@ def _check_source(run: Run, source: str, recorded: Any) -> None:
 def _predictor(
     run: Run, model: str, client_for: ClientFor | None, chosen: EvaluationItems
 ) -> tuple[Predictor, int]:
-    from ftkit.chat import DEFAULT_MAX_TOKENS, ChatPredictor
+    from ftkit.evaluation.chat import DEFAULT_MAX_TOKENS, ChatPredictor
 
     settings = run.settings
     if is_baseline(model):
@@ -741,8 +741,8 @@ def rerun_evaluate(
     carrying a key; without it this raises ``HistoryError``, as it does for data that changed
     since or was uploaded in the browser. ``out_dir`` saves the run's JSON and CSV there.
     """
-    from ftkit.evaluate import estimate_cost, evaluate
-    from ftkit.runs import save_run
+    from ftkit.evaluation.run import estimate_cost, evaluate
+    from ftkit.evaluation.saved import save_run
 
     settings = dict(run.settings)
     model, source = str(settings.get("model") or ""), str(settings.get("source") or SAMPLE)

@@ -16,14 +16,14 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ftkit.chat import DEFAULT_MAX_TOKENS, messages_for
-from ftkit.cost import PriceTable, estimate_inference_cost, has_base_rates, load_prices
 from ftkit.errors import FtkitError, ModelError, RetriesExhaustedError
+from ftkit.evaluation.chat import DEFAULT_MAX_TOKENS, messages_for
+from ftkit.evaluation.predictors import Guess, Predictor, is_baseline
+from ftkit.evaluation.scoring import Metrics, Scored, compute_metrics, score_item
 from ftkit.items import Item
-from ftkit.models import find_model
-from ftkit.predictors import Guess, Predictor, is_baseline
-from ftkit.scoring import Metrics, Scored, compute_metrics, score_item
-from ftkit.tokens import count_example, get_tokenizer
+from ftkit.preflight.cost import PriceTable, estimate_inference_cost, has_base_rates, load_prices
+from ftkit.preflight.tokens import count_example, get_tokenizer
+from ftkit.training.models import find_model
 
 __all__ = [
     "DEFAULT_SIZE",

@@ -14,7 +14,7 @@ from typing import TypedDict
 
 import orjson
 
-from ftkit.jsonl import atomic_writer
+from ftkit.dataset.jsonl import atomic_writer
 
 __all__ = [
     "DEFAULT_STORE",

@@ -16,10 +16,10 @@ from typing import Any, TypedDict
 
 import orjson
 
+from ftkit.dataset.jsonl import atomic_writer
 from ftkit.errors import EvaluationError
-from ftkit.evaluate import CostEstimate, Run
-from ftkit.jsonl import atomic_writer
-from ftkit.scoring import Scored, score_item
+from ftkit.evaluation.run import CostEstimate, Run
+from ftkit.evaluation.scoring import Scored, score_item
 
 __all__ = [
     "CSV_COLUMNS",

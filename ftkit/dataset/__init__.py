@@ -1,0 +1,1 @@
+"""Items to a dataset: draw the split, render messages, write the JSONL pair, and describe it."""

@@ -1,0 +1,1 @@
+"""Training through a provider: files, large uploads, jobs, their events, and the models offered."""
