@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import openai
 import pytest
@@ -83,15 +88,45 @@ def test_without_a_key_the_client_is_refused_with_what_to_set() -> None:
         client_from_settings(ProviderSettings())
 
 
-def test_azure_settings_build_an_azure_client() -> None:
+class _Recorder(BaseHTTPRequestHandler):
+    seen: ClassVar[list[tuple[str, str | None]]] = []
+
+    def do_GET(self) -> None:
+        type(self).seen.append((self.path, self.headers.get("api-key")))
+        body = json.dumps({"object": "list", "data": []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
+    seen: list[tuple[str, str | None]] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("R", (_Recorder,), {"seen": seen}))
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_azure_settings_send_the_api_version_and_the_azure_key(
+    recorder: tuple[str, list[tuple[str, str | None]]],
+) -> None:
+    endpoint, seen = recorder
     settings = ProviderSettings(
-        azure_endpoint="https://r.openai.azure.com",
-        azure_api_key="k" * 20,
-        api_version="2024-10-21",
+        azure_endpoint=endpoint, azure_api_key="k" * 20, api_version="2024-10-21"
     )
     client = client_from_settings(settings)
     assert isinstance(client, openai.AzureOpenAI)
-    assert client._custom_query == {"api-version": "2024-10-21"}
+    client.models.list()
+    [(path, key)] = seen
+    assert path == "/openai/models?api-version=2024-10-21"
+    assert key == "k" * 20
 
 
 def test_compatible_endpoint_client_uses_the_base_url() -> None:
