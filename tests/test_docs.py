@@ -25,12 +25,16 @@ REMOVED = {
 }
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
-PATH = re.compile(r"(?<![\w./<>-])((?:ftkit|app_pages|tests|benchmarks|tools)/[\w/.-]*\.(?:py|json|md|gz))")
+PATH = re.compile(
+    r"(?<![\w./<>-])((?:ftkit|app_pages|tests|benchmarks|tools)/[\w/.-]*\.(?:py|json|md|gz))"
+)
 MODULE = re.compile(r"(?<![\w./<>-])(ftkit(?:\.[A-Za-z_]\w*)+)")
 HEADING = re.compile(r"^#{1,6} +(.+?) *$", re.MULTILINE)
+FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 
 
 def _ids(paths: list[Path]) -> list[str]:
+    """Return test ids: each path relative to the checkout."""
     return [str(path.relative_to(ROOT)) for path in paths]
 
 
@@ -45,6 +49,16 @@ def slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", plain).replace(" ", "-")
 
 
+def headings(doc: Path) -> list[str]:
+    """Return ``doc``'s headings, leaving out ``#`` comments in fenced code blocks."""
+    return HEADING.findall(FENCE.sub("", _text(doc)))
+
+
+def anchors(doc: Path) -> set[str]:
+    """Return the anchors of ``doc``'s headings."""
+    return {slug(heading) for heading in headings(doc)}
+
+
 def broken_links(doc: Path) -> list[str]:
     """Return each relative link in ``doc`` whose file, or heading after ``#``, does not exist."""
     broken = []
@@ -53,11 +67,8 @@ def broken_links(doc: Path) -> list[str]:
             continue
         file_part, _, anchor = target.partition("#")
         path = (doc.parent / file_part).resolve() if file_part else doc
-        if not path.exists():
+        if not path.exists() or (anchor and path.suffix == ".md" and anchor not in anchors(path)):
             broken.append(target)
-        elif anchor and path.suffix == ".md":
-            if anchor not in {slug(h) for h in HEADING.findall(path.read_text(encoding="utf-8"))}:
-                broken.append(target)
     return broken
 
 
@@ -147,10 +158,23 @@ def test_the_readme_reads_in_one_sitting() -> None:
 
 
 def test_the_dashboard_page_describes_every_page() -> None:
-    headings = set(HEADING.findall(_text(ROOT / "docs" / "dashboard.md")))
     pages = dashboard_pages()
     assert len(pages) == 8
-    assert [page for page in pages if page not in headings] == []
+    assert [page for page in pages if page not in headings(ROOT / "docs" / "dashboard.md")] == []
+
+
+def test_the_readme_names_every_command() -> None:
+    from ftkit.cli import COMMANDS
+
+    table = _text(ROOT / "README.md").split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    assert [name for name in COMMANDS if f"| `{name}" not in table] == []
+
+
+def test_the_preflight_page_lists_every_rule() -> None:
+    from ftkit.preflight.rules import RULES
+
+    text = _text(ROOT / "docs" / "preflight.md")
+    assert [code for code in RULES if f"`{code}`" not in text] == []
 
 
 def test_the_architecture_page_lists_every_module() -> None:
@@ -164,6 +188,7 @@ def test_the_checks_catch_what_they_guard(tmp_path: Path) -> None:
     doc = tmp_path / "doc.md"
     doc.write_text(
         "# Top\n[ok](doc.md#top) [gone](missing.md) [bad anchor](doc.md#nowhere)\n"
+        "```\n# nowhere\n```\n"
         "`ftkit/check.py` and `ftkit/sources/load.py`; ftkit.check, ftkit.prepare, "
         "ftkit.dataset.prepare.write_split and ftkit.providers.no_such_name.\n",
         encoding="utf-8",
