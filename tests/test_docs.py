@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def broken_links(doc: Path) -> list[str]:
 def missing_paths(doc: Path) -> list[str]:
     """Return each project path ``doc`` names (``ftkit/x/y.py``...) that is not in the tree."""
     names = set(PATH.findall(_text(doc))) - REMOVED
-    return sorted(name for name in names if not (ROOT / name.rstrip(".")).exists())
+    return sorted(name for name in names if not (ROOT / name).exists())
 
 
 def resolves(dotted: str) -> bool:
@@ -161,6 +162,15 @@ def test_the_dashboard_page_describes_every_page() -> None:
     pages = dashboard_pages()
     assert len(pages) == 8
     assert [page for page in pages if page not in headings(ROOT / "docs" / "dashboard.md")] == []
+
+
+def test_the_ftkit_script_the_readme_names_runs_the_cli() -> None:
+    from ftkit.cli import main
+
+    assert "`ftkit COMMAND`" in _text(ROOT / "README.md")
+    scripts = tomllib.loads(_text(ROOT / "pyproject.toml"))["project"]["scripts"]
+    module, _, name = scripts["ftkit"].partition(":")
+    assert getattr(importlib.import_module(module), name, None) is main
 
 
 def test_the_readme_names_every_command() -> None:
