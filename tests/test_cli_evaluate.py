@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -165,3 +167,25 @@ def test_chart_without_vl_convert_is_one_line(
         "(pip install vl-convert-python)"
     )
     assert not Path("c.png").exists()
+
+
+QUIET = ("--size", "20", "--no-save", "--no-history")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `ftkit evaluate ... | head` once head has its lines
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "ftkit", "evaluate", "--model", "baseline:mean", *QUIET],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    assert done.returncode == 141

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -39,7 +40,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     Importing one subcommand's module keeps start-up fast: ``prepare`` never loads the SDK.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m ftkit",
+        prog="ftkit" if os.path.basename(sys.argv[0]) == "ftkit" else "python -m ftkit",
         description="Turn a dataset of items into chat fine-tuning data, check it and train.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -66,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ftkit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``ftkit evaluate ... | head``): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _masked(text: str) -> str:
