@@ -22,11 +22,19 @@
     └── WaitTimeoutError        a bounded wait for a file or job ran out
 
 The CLI prints ``str(err)`` and exits non-zero; the dashboard shows it with ``st.error``.
+Every message is scrubbed and bounded when the error is made: ``redact_text`` masks anything
+shaped like a secret (``sk-`` keys, ``Bearer`` tokens, ``api-key=`` values, a URL's user and
+password) and ``cut_message`` keeps it under ``MAX_MESSAGE`` characters, so no page or command
+can print a key or a 10 MB line.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 __all__ = [
+    "MAX_MESSAGE",
     "ApiError",
     "CheckError",
     "ConfigError",
@@ -47,11 +55,67 @@ __all__ = [
     "TemplateError",
     "UploadError",
     "WaitTimeoutError",
+    "cut_message",
+    "redact_text",
+    "strip_userinfo",
 ]
 
 
+MAX_MESSAGE = 500
+MASK = "***"
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*:)?//[^\s/?#@]*@")
+_SECRET_SHAPES = (
+    (re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"), "sk-" + MASK),
+    (re.compile(r"(?i)\b(bearer|basic)(\s+|%20)[A-Za-z0-9._~+/=\-]{6,}"), r"\1\2" + MASK),
+    (
+        re.compile(
+            r"(?i)\b((?:x-)?api[-_]?key|access[-_]?token|client[-_]?secret|password|passwd"
+            r"|secret|token|authorization)(\\?[\"']?\s*[:=]\s*\\?[\"']?)"
+            r"(?!\*\*\*)[^\s\"'&,;}\\]{4,}"
+        ),
+        r"\1\2" + MASK,
+    ),
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-.]+"), MASK),
+)
+
+
+def strip_userinfo(url: str) -> str:
+    """Return ``url`` without a ``user:password@`` part (in any URL found in the text)."""
+    return _USERINFO.sub(lambda m: f"{m.group(1) or ''}//", url)
+
+
+def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Return ``text`` with the given secrets and anything shaped like a secret masked.
+
+    Masks each of ``secrets`` (the configured keys) wherever it appears, then ``sk-`` keys,
+    ``Bearer``/``Basic`` credentials, ``api-key``/``token``/``password`` values and JWTs, and
+    drops the user and password of any URL.
+    """
+    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    text = strip_userinfo(text)
+    for pattern, replacement in _SECRET_SHAPES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def cut_message(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Return ``text`` cut to about ``limit`` characters, ending "… (N more characters)"."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
 class FtkitError(Exception):
-    """A problem the user can fix; the message is one line naming the file or field."""
+    """A problem the user can fix; the message is one line naming the file or field.
+
+    The message is redacted (``redact_text``) and cut to ``2 * MAX_MESSAGE`` characters.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if len(args) == 1 and isinstance(args[0], str):
+            args = (cut_message(redact_text(args[0]), 2 * MAX_MESSAGE),)
+        super().__init__(*args)
 
 
 class SourceError(FtkitError):
