@@ -31,7 +31,6 @@ __all__ = [
     "reply_error",
     "require",
     "retry_delay",
-    "sent_secrets",
     "shown_text",
 ]
 
@@ -67,17 +66,6 @@ def shown_text(text: str, secrets: Iterable[str | None] = (), limit: int = MAX_M
     return f"{head[:limit]}… ({max(len(text) - limit, 1):,} more characters)"
 
 
-def sent_secrets(err: openai.OpenAIError) -> tuple[str, ...]:
-    """Return the key a failed request carried (``Authorization: Bearer`` or ``api-key``)."""
-    request = getattr(err, "request", None)
-    headers = getattr(request, "headers", None)
-    if headers is None:
-        return ()
-    bearer = str(headers.get("authorization") or "")
-    found = (bearer.split(" ", 1)[1] if " " in bearer else bearer, headers.get("api-key"))
-    return tuple(str(key).strip() for key in found if key and str(key).strip())
-
-
 def _detail(err: openai.APIStatusError) -> tuple[str, str | None]:
     """Return the API's own error message and its parameter, from the JSON body when present."""
     body: Any = err.body
@@ -93,10 +81,10 @@ def _detail(err: openai.APIStatusError) -> tuple[str, str | None]:
 def api_error(err: openai.OpenAIError, action: str, secrets: tuple[str, ...] = ()) -> ApiError:
     """Return one clear line for an SDK error: what failed, why, the parameter, the request id.
 
-    The server's words are cut to ``MAX_MESSAGE`` characters, and the key the request carried
-    (plus ``secrets``) is masked wherever the server echoed it.
+    The server's words are cut to ``MAX_MESSAGE`` characters, and ``secrets`` and the keys
+    registered by the client builder are masked wherever the server echoed them.
     """
-    keys = (*secrets, *sent_secrets(err))
+    keys = secrets
     if isinstance(err, openai.APITimeoutError):
         line = f"{action}: the request timed out (the endpoint did not answer in time)"
         return ApiError(redact_text(line, keys))

@@ -22,15 +22,16 @@
     └── WaitTimeoutError        a bounded wait for a file or job ran out
 
 The CLI prints ``str(err)`` and exits non-zero; the dashboard shows it with ``st.error``.
-Every message is scrubbed and bounded when the error is made: ``redact_text`` masks anything
-shaped like a secret (``sk-`` keys, ``Bearer`` tokens, ``api-key=`` values, a URL's user and
-password) and ``cut_message`` keeps it under ``MAX_MESSAGE`` characters, so no page or command
-can print a key or a 10 MB line.
+Every message is scrubbed and bounded when the error is made: ``redact_text`` masks the keys
+the client builder registered and anything shaped like a secret (``sk-`` keys, ``Bearer``
+tokens, ``api-key=`` values, a URL's user and password) and ``cut_message`` keeps it under
+``2 * MAX_MESSAGE`` characters, so no page or command can print a key or a 10 MB line.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "WaitTimeoutError",
     "cut_message",
     "redact_text",
+    "register_secret",
     "strip_userinfo",
 ]
 
@@ -79,6 +81,32 @@ _SECRET_SHAPES = (
 )
 
 
+_REGISTERED: dict[str, None] = {}  # insertion-ordered: the oldest is dropped first
+_REGISTERED_LOCK = threading.Lock()
+MAX_REGISTERED = 256
+MIN_SECRET = 6
+
+
+def register_secret(*secrets: str | None) -> None:
+    """Mask these keys in every message from now on (the one client builder registers its key).
+
+    A key an endpoint echoes can have any shape; registering it is how ``redact_text`` and
+    so every ``FtkitError`` knows it. Keys shorter than ``MIN_SECRET`` characters are ignored.
+    """
+    with _REGISTERED_LOCK:
+        for secret in secrets:
+            if secret and len(secret) >= MIN_SECRET:
+                _REGISTERED.pop(secret, None)
+                _REGISTERED[secret] = None
+        while len(_REGISTERED) > MAX_REGISTERED:
+            del _REGISTERED[next(iter(_REGISTERED))]
+
+
+def _registered() -> tuple[str, ...]:
+    with _REGISTERED_LOCK:
+        return tuple(_REGISTERED)
+
+
 def strip_userinfo(url: str) -> str:
     """Return ``url`` without a ``user:password@`` part (in any URL found in the text)."""
     return _USERINFO.sub(lambda m: f"{m.group(1) or ''}//", url)
@@ -87,11 +115,12 @@ def strip_userinfo(url: str) -> str:
 def redact_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Return ``text`` with the given secrets and anything shaped like a secret masked.
 
-    Masks each of ``secrets`` (the configured keys) wherever it appears, then ``sk-`` keys,
-    ``Bearer``/``Basic`` credentials, ``api-key``/``token``/``password`` values and JWTs, and
-    drops the user and password of any URL.
+    Masks each of ``secrets`` and of the registered keys (``register_secret``) wherever it
+    appears, then ``sk-`` keys, ``Bearer``/``Basic`` credentials, ``api-key``/``token``/
+    ``password`` values and JWTs, and drops the user and password of any URL.
     """
-    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
+    known = {s for s in (*secrets, *_registered()) if s and len(s) >= 4}
+    for secret in sorted(known, key=len, reverse=True):
         text = text.replace(secret, MASK)
     text = strip_userinfo(text)
     for pattern, replacement in _SECRET_SHAPES:

@@ -28,7 +28,7 @@ import httpx2
 import openai
 
 from ftkit.endpoints import OPENAI_ENDPOINT, EndpointGuard, HidingTransport, env_proxy
-from ftkit.errors import ProviderError, redact_text
+from ftkit.errors import ProviderError, redact_text, register_secret
 
 __all__ = [
     "DEFAULT_AZURE_API_VERSION",
@@ -213,6 +213,7 @@ def client_from_settings(
     problem = settings.missing()
     if problem is not None:
         raise ProviderError(problem)
+    register_secret(*settings.secrets())  # masked in every error message from now on
     http_client = None if guard is None else _guarded_http_client(settings, guard, timeout)
     common: dict[str, Any] = {
         "timeout": timeout,
