@@ -16,6 +16,7 @@ from ftkit.history import redact as history_redact
 from ftkit.providers import ProviderSettings, client_from_settings
 from ftkit.training.files import upload_file
 from ftkit.training.upload_cache import make_private_file, make_private_folder
+from tests.fake_chat import serve
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 from tests.test_files_upload import write_examples
 
@@ -141,13 +142,13 @@ def test_a_401_echoing_the_key_never_prints_it(
 
 
 def test_a_key_echoed_at_the_cut_shows_no_part_of_it(fake: FakeOpenAI) -> None:
-    key = "plain-" + "k" * 60
+    key = "plain-" + "k" * 600  # longer than the cut: its first 500 characters must not show
     client = client_from_settings(ProviderSettings(api_key=key, base_url=fake.url), max_retries=0)
     fake.require_key = key + "-other"  # any key is refused, and echoed
     fake.echo_key = True
     with pytest.raises(ApiError) as caught, calling("listing files"):
         client.files.list()
-    assert key[:20] not in str(caught.value)
+    assert "plain-k" not in str(caught.value) and "kkkkkkkkkk" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -292,3 +293,35 @@ def test_a_reply_that_is_not_json_names_the_call(fake: FakeOpenAI) -> None:
     expected = r"^listing files: the endpoint's reply cannot be read"
     with pytest.raises(ApiError, match=expected), calling("listing files"):
         client.files.list()
+
+
+# ---- evaluate (the chat server echoes the key) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Incorrect API key provided: {key}.",
+        "{pad}{key}",  # 10 MB, with the key at the end
+        "{key}" + "y" * 600,  # the key, then more than the cut
+    ],
+    ids=["echo", "huge", "key-then-long"],
+)
+def test_evaluate_never_prints_a_key_a_401_echoes_and_stays_short(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    message: str,
+) -> None:
+    key = "azure0123456789abcdef0123456789ab"  # not shaped like sk-
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    for name in ("OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    text = message.format(key=key, pad="z" * 10_000_000)
+    with serve(lambda body, attempt: ("status", 401, {}, text)) as server:
+        argv = ["evaluate", "--model", "gpt-4o-mini", "--size", "3", "--base-url", server.url]
+        code, err = cli(capsys, *argv, "--no-save", "--no-history")
+    last = err.splitlines()[-1]
+    assert code == 2 and last.startswith("ftkit: error: ") and err.count("ftkit: error") == 1
+    assert "401" in last and key not in err and key[:12] not in err and len(last) < 1200
