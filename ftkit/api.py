@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import openai
 
-from ftkit.errors import MAX_MESSAGE, ApiError, FtkitError, redact_text
+from ftkit.errors import MAX_MESSAGE, ApiError, FtkitError, bounded_text, redact_text
 
 __all__ = [
     "MAX_RETRY_WAIT",
@@ -56,14 +56,8 @@ _BAD_REPLY = (ValueError, TypeError, AttributeError, KeyError)
 
 
 def shown_text(text: str, secrets: Iterable[str | None] = (), limit: int = MAX_MESSAGE) -> str:
-    """Return ``text`` as one redacted line of at most ``limit`` characters (plus a count).
-
-    Redaction runs before the cut, so a key straddling the cut never shows its first half.
-    """
-    head = redact_text(" ".join(text[: limit * 4].split()), secrets)
-    if len(head) <= limit and len(text) <= limit * 4:
-        return head
-    return f"{head[:limit]}… ({max(len(text) - limit, 1):,} more characters)"
+    """Return ``text`` as one redacted line of at most ``limit`` characters (plus a count)."""
+    return bounded_text(" ".join(text[: limit * 4].split()) + text[limit * 4 :], secrets, limit)
 
 
 def _detail(err: openai.APIStatusError) -> tuple[str, str | None]:

@@ -56,6 +56,7 @@ __all__ = [
     "TemplateError",
     "UploadError",
     "WaitTimeoutError",
+    "bounded_text",
     "cut_message",
     "redact_text",
     "register_secret",
@@ -135,6 +136,18 @@ def cut_message(text: str, limit: int = MAX_MESSAGE) -> str:
     return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
 
 
+def bounded_text(text: str, secrets: Iterable[str | None] = (), limit: int = MAX_MESSAGE) -> str:
+    """Return ``text`` redacted, then cut to ``limit`` characters (the count is of ``text``).
+
+    Only the first ``4 * limit`` characters are read, and they are redacted before the cut, so
+    a key straddling the cut never shows its first half and a 10 MB text costs no more.
+    """
+    head = redact_text(text[: limit * 4], secrets)
+    if len(head) <= limit and len(text) <= limit * 4:
+        return head
+    return f"{head[:limit]}… ({max(len(text) - limit, 1):,} more characters)"
+
+
 class FtkitError(Exception):
     """A problem the user can fix; the message is one line naming the file or field.
 
@@ -143,7 +156,7 @@ class FtkitError(Exception):
 
     def __init__(self, *args: object) -> None:
         if len(args) == 1 and isinstance(args[0], str):
-            args = (cut_message(redact_text(args[0]), 2 * MAX_MESSAGE),)
+            args = (bounded_text(args[0], limit=2 * MAX_MESSAGE),)
         super().__init__(*args)
 
 
