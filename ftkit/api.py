@@ -78,26 +78,25 @@ def api_error(err: openai.OpenAIError, action: str, secrets: tuple[str, ...] = (
     The server's words are cut to ``MAX_MESSAGE`` characters, and ``secrets`` and the keys
     registered by the client builder are masked wherever the server echoed them.
     """
-    keys = secrets
     if isinstance(err, openai.APITimeoutError):
         line = f"{action}: the request timed out (the endpoint did not answer in time)"
-        return ApiError(redact_text(line, keys))
+        return ApiError(redact_text(line, secrets))
     if isinstance(err, openai.APIConnectionError):
-        why = shown_text(str(err.__cause__ or err), keys)
-        return ApiError(redact_text(f"{action}: cannot reach the endpoint ({why})", keys))
+        why = shown_text(str(err.__cause__ or err), secrets)
+        return ApiError(redact_text(f"{action}: cannot reach the endpoint ({why})", secrets))
     if isinstance(err, openai.APIStatusError):
         message, param = _detail(err)
         word = _STATUS_WORDS.get(err.status_code, "server error" if err.status_code >= 500 else "")
         parts = [f"{action}: {word or 'HTTP'} ({err.status_code})"]
-        parts.append(f" - {shown_text(message, keys)}")
+        parts.append(f" - {shown_text(message, secrets)}")
         if param:
-            parts.append(f" [parameter: {shown_text(param, keys, _SHOWN_PARAM)}]")
-        request_id = shown_text(err.request_id, keys, _SHOWN_PARAM) if err.request_id else None
+            parts.append(f" [parameter: {shown_text(param, secrets, _SHOWN_PARAM)}]")
+        request_id = shown_text(err.request_id, secrets, _SHOWN_PARAM) if err.request_id else None
         if request_id:
             parts.append(f" (request id {request_id})")
-        line = redact_text("".join(parts), keys)
+        line = redact_text("".join(parts), secrets)
         return ApiError(line, status=err.status_code, request_id=request_id)
-    return ApiError(redact_text(f"{action}: {shown_text(str(err), keys)}", keys))
+    return ApiError(redact_text(f"{action}: {shown_text(str(err), secrets)}", secrets))
 
 
 def reply_error(err: BaseException, action: str, secrets: tuple[str, ...] = ()) -> ApiError:

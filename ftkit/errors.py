@@ -67,14 +67,17 @@ __all__ = [
 MAX_MESSAGE = 500
 MASK = "***"
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*:)?//[^\s/?#@]*@")
+_VALUE = r"[^\s\"'&,;}\\]{4,}"
+_SEPARATOR = r"\\?[\"']?\s*[:=]\s*\\?[\"']?"
 _SECRET_SHAPES = (
+    (re.compile(rf"(?i)\b(authorization{_SEPARATOR})(?:\w+\s+)?{_VALUE}"), r"\1" + MASK),
     (re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"), "sk-" + MASK),
-    (re.compile(r"(?i)\b(bearer|basic)(\s+|%20)[A-Za-z0-9._~+/=\-]{6,}"), r"\1\2" + MASK),
+    (re.compile(r"(?i)\b(bearer)(\s+|%20)[A-Za-z0-9._~+/=\-]{6,}"), r"\1\2" + MASK),
+    (re.compile(r"\b(Basic\s+)[A-Za-z0-9+/]{8,}={0,2}"), r"\1" + MASK),
     (
         re.compile(
             r"(?i)\b((?:x-)?api[-_]?key|access[-_]?token|client[-_]?secret|password|passwd"
-            r"|secret|token|authorization)(\\?[\"']?\s*[:=]\s*\\?[\"']?)"
-            r"(?!\*\*\*)[^\s\"'&,;}\\]{4,}"
+            rf"|secret|token)({_SEPARATOR})(?!\*\*\*){_VALUE}"
         ),
         r"\1\2" + MASK,
     ),

@@ -53,6 +53,8 @@ def test_strip_userinfo_drops_user_and_password_from_any_url(url: str, clean: st
         ("password=hunter22 was wrong", "hunter22"),
         ("access_token=abc.def.ghi", "abc.def.ghi"),
         ("cannot reach http://admin:pa55word@host/v1", "pa55word"),
+        ('{"Authorization": "Basic dXNlcjpwYXNzd29yZA=="}', "dXNlcjpwYXNzd29yZA"),
+        ("Authorization: token-abcdef123456", "token-abcdef123456"),
     ],
 )
 def test_redact_text_masks_secret_shaped_text(text: str, secret: str) -> None:
@@ -67,7 +69,10 @@ def test_redact_text_masks_the_configured_key_whatever_its_shape() -> None:
 
 
 def test_redact_text_leaves_ordinary_words_and_counts_alone() -> None:
-    text = "trained_tokens=1200 max_tokens: 5 the API key provided is wrong; see https://x.io/a"
+    text = (
+        "trained_tokens=1200 max_tokens: 5 the API key provided is wrong; see https://x.io/a "
+        "a basic mistake in the Bearer field; unexpected token: '}'"
+    )
     assert redact_text(text) == text
 
 
