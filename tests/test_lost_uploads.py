@@ -10,6 +10,7 @@ import pytest
 
 from ftkit.providers import ProviderSettings, client_from_settings
 from ftkit.training.files import UploadResult, upload_file
+from ftkit.training.jobs import JobSpec, create_job
 from ftkit.training.large_files import upload_in_parts
 from ftkit.training.lost_uploads import MAX_CLOCK_SKEW
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
@@ -139,3 +140,14 @@ def test_a_lost_completion_from_a_server_whose_clock_is_behind_makes_one_file(
     )
     assert list(fake.state.files) == [result.id]
     assert len([r for r in fake.requests if r.path.endswith("/complete")]) == 1
+
+
+@pytest.mark.parametrize("skew", [-2, -120, -(MAX_CLOCK_SKEW - 10)])
+def test_a_lost_job_creation_from_a_server_whose_clock_is_behind_makes_one_job(
+    fake: FakeOpenAI, client: openai.OpenAI, skew: int
+) -> None:
+    fake.clock_skew = skew
+    train = fake.add_file("t.jsonl", "fine-tune", b"{}", 2, "x")["id"]
+    fake.inject("POST", "/fine_tuning/jobs", "lost")
+    job = create_job(client, JobSpec(training_file=train), sleep=_no_sleep)
+    assert list(fake.state.jobs) == [job["id"]]

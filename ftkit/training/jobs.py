@@ -20,6 +20,7 @@ from openai.types.fine_tuning import FineTuningJob
 
 from ftkit.api import Sleep, api_error, calling, create_once, optional, require, shown_text
 from ftkit.errors import ApiError, FineTuningClosedError, FtkitError, WaitTimeoutError
+from ftkit.training.lost_uploads import MAX_CLOCK_SKEW
 from ftkit.training.models import DEFAULT_MODEL
 
 __all__ = [
@@ -240,7 +241,7 @@ def create_job(
     run = run_id or uuid.uuid4().hex
     params = _create_params(spec, run)
     jobs = client.with_options(max_retries=0).fine_tuning.jobs
-    since = int(time.time()) - 60  # the server's clock may run a little behind ours
+    since = int(time.time()) - MAX_CLOCK_SKEW  # the server's clock may run behind ours
 
     def find() -> FineTuningJob | None:
         return _find_by_run_id(client, run, spec.training_file, since)
