@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable, Collection
 from typing import Literal
 
+import httpx2
 import openai
 from openai.types import FileObject
 
@@ -17,16 +18,23 @@ MAX_LISTED = 1000
 Match = Literal["same", "different", "unknown"]
 
 
-def _content_match(client: openai.OpenAI, file_id: str, md5: str) -> Match:
-    """Return whether the file's content has this md5; "unknown" when it cannot be downloaded."""
+def _content_match(client: openai.OpenAI, file_id: str, md5: str, size: int) -> Match:
+    """Return whether the file's content has this md5; "unknown" when it cannot be downloaded.
+
+    Reading stops after ``size`` bytes: a longer answer is "different", however long it runs.
+    """
     digest = hashlib.md5(usedforsecurity=False)
+    read = 0
     try:
         with client.files.with_streaming_response.content(file_id) as response:
             for block in response.iter_bytes():
+                read += len(block)
+                if read > size:
+                    return "different"
                 digest.update(block)
-    except openai.OpenAIError:  # OpenAI refuses to return fine-tune files' content
+    except (openai.OpenAIError, httpx2.HTTPError):  # OpenAI refuses fine-tune files' content
         return "unknown"
-    return "same" if digest.hexdigest() == md5 else "different"
+    return "same" if read == size and digest.hexdigest() == md5 else "different"
 
 
 def find_earlier_upload(
@@ -61,7 +69,7 @@ def find_earlier_upload(
         if checks >= MAX_CONTENT_CHECKS:
             break
         checks += 1
-        match = _content_match(client, item.id, md5())
+        match = _content_match(client, item.id, md5(), size)
         recent = isinstance(item.created_at, int) and item.created_at >= started - MAX_CLOCK_SKEW
         if match == "same" or (match == "unknown" and recent):
             return item
