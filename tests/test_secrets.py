@@ -7,13 +7,14 @@ from pathlib import Path
 
 import orjson
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from ftkit.api import calling
 from ftkit.cli import main
 from ftkit.errors import MAX_MESSAGE, ApiError, FtkitError, cut_message, redact_text
 from ftkit.errors import strip_userinfo as strip
 from ftkit.history import redact as history_redact
-from ftkit.providers import ProviderSettings, client_from_settings
+from ftkit.providers import SETTING_NAMES, ProviderSettings, client_from_settings
 from ftkit.training.files import upload_file
 from ftkit.training.upload_cache import make_private_file, make_private_folder
 from tests.fake_chat import serve
@@ -332,3 +333,32 @@ def test_evaluate_never_prints_a_key_a_401_echoes_and_stays_short(
     last = err.splitlines()[-1]
     assert code == 2 and last.startswith("ftkit: error: ") and err.count("ftkit: error") == 1
     assert "401" in last and key not in err and key[:12] not in err and len(last) < 1200
+
+
+# ---- the Upload & Train page ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "shown"),
+    [("huge", "more characters)"), ("badjson", "reply cannot be read"), ("echo", "(401)")],
+)
+def test_the_upload_page_shows_one_short_line_without_the_key(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, kind: str, shown: str
+) -> None:
+    for name in (*SETTING_NAMES, "FTKIT_HOSTED"):
+        monkeypatch.delenv(name, raising=False)
+    typed_key = "typed0123456789abcdef0123456789"
+    if kind == "echo":
+        fake.echo_key = True
+    else:
+        fake.require_key = typed_key
+        fake.inject("GET", "/files", kind, times=10)
+    page = Path(__file__).resolve().parent.parent / "app_pages" / "upload_train.py"
+    at = AppTest.from_file(str(page), default_timeout=30)
+    at.run()
+    at.sidebar.text_input(key="_input_openai_api_key").input(typed_key)
+    at.sidebar.text_input(key="_input_openai_base_url").input(fake.url).run()
+    at.button(key="upload_lists").click().run()
+    (error,) = [e.value for e in at.error]
+    assert shown in error and typed_key not in error and len(error) < 1200
+    assert not at.exception
