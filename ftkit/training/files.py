@@ -4,7 +4,10 @@
 check (unless ``override``); reuses the file id remembered for the same content on the same
 endpoint (unless ``fresh``, and only if the file still exists there); uploads files up to
 512 MB with ``files.create`` streamed from the open file, larger ones through the Uploads API;
-waits, bounded, for processing; and only then records the upload.
+waits, bounded, for processing; and only then records the upload. When an upload's answer is
+lost, ``find_earlier_upload`` (``ftkit.training.lost_uploads``) finds the file it created by
+name, size, purpose and content, never by a tight time window. A reply that cannot be read is
+one ``ApiError`` line naming the call.
 """
 
 from __future__ import annotations
