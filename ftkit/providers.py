@@ -18,7 +18,6 @@ predictor, jobs, file uploads) turns the SDK's retries off per call with ``with_
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ import httpx2
 import openai
 
 from ftkit.endpoints import OPENAI_ENDPOINT, EndpointGuard, HidingTransport, env_proxy
-from ftkit.errors import ProviderError
+from ftkit.errors import ProviderError, redact_text, register_secret
 
 __all__ = [
     "DEFAULT_AZURE_API_VERSION",
@@ -64,7 +63,6 @@ _FIELD_OF = {
     "AZURE_OPENAI_API_KEY": "azure_api_key",
     "OPENAI_API_VERSION": "api_version",
 }
-_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6})[A-Za-z0-9_\-]{6,}")
 
 
 def _mask(secret: str | None) -> str:
@@ -215,6 +213,7 @@ def client_from_settings(
     problem = settings.missing()
     if problem is not None:
         raise ProviderError(problem)
+    register_secret(*settings.secrets())  # masked in every error message from now on
     http_client = None if guard is None else _guarded_http_client(settings, guard, timeout)
     common: dict[str, Any] = {
         "timeout": timeout,
@@ -234,8 +233,5 @@ def client_from_settings(
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Return ``text`` with the given keys and anything shaped like an OpenAI key masked."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return _KEYLIKE.sub(r"\1***", text)
+    """Return ``text`` with the given keys and anything shaped like a secret masked."""
+    return redact_text(text, secrets)

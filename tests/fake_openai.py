@@ -8,8 +8,16 @@ work. ``fake.closed = True`` answers job creation
 with 403 like an organisation whose fine-tuning was wound down.
 ``fake.inject(method, pattern, kind, times)`` makes the next requests whose path starts with (or
 glob-matches) ``pattern`` fail: ``"429"`` (with Retry-After), ``"500"``, ``"timeout"`` (answers
-too late), ``"drop"`` (closes the connection before answering) or ``"lost"`` (does the work,
-then closes the connection: a lost response).
+too late), ``"drop"`` (closes the connection before answering), ``"lost"`` (does the work,
+then closes the connection: a lost response), ``"badjson"`` (does the work, then answers 200
+with a body that is not JSON), ``"wrongtypes"`` (does the work, then answers 200 with every
+field of the object turned into a list), ``"empty"`` (answers 200 with ``{}``) or ``"huge"``
+(answers 400 with a 10 MB message).
+
+``fake.echo_key = True`` makes a 401 echo the key it was sent (as a careless server does);
+``fake.clock_skew`` (seconds, negative when the server's clock is behind) shifts every
+``created_at``; ``fake.allow_content = True`` serves ``GET /files/{id}/content`` (OpenAI refuses
+it for fine-tune files, as the fake does by default).
 
 Every request is logged in ``fake.requests`` for assertions. ``store_content=False`` keeps only
 sizes and md5s (the benchmark streams gigabytes through it).
@@ -97,6 +105,13 @@ class FakeOpenAI:
         self.require_key = KEY
         self.timeout_sleep = 1.5
         self.steps = 3  # metric steps before a running job finishes
+        self.echo_key = False
+        self.clock_skew = 0
+        self.allow_content = False
+
+    def now(self) -> int:
+        """Return the server's clock, ``clock_skew`` seconds off ours."""
+        return int(time.time()) + self.clock_skew
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -132,7 +147,7 @@ class FakeOpenAI:
             "id": file_id,
             "object": "file",
             "bytes": size,
-            "created_at": int(time.time()),
+            "created_at": self.now(),
             "filename": filename,
             "purpose": purpose,
             "status": "uploaded",
@@ -158,7 +173,7 @@ class FakeOpenAI:
         event = {
             "id": self.new_id("ftevent"),
             "object": "fine_tuning.job.event",
-            "created_at": int(time.time()),
+            "created_at": self.now(),
             "level": level,
             "message": message,
             "type": "metrics" if data else "message",
@@ -174,7 +189,7 @@ class FakeOpenAI:
             self.add_event(job_id, "Files validated, moving job to queued state")
         elif status == "queued":
             job["status"] = "running"
-            job["estimated_finish"] = int(time.time()) + 600
+            job["estimated_finish"] = self.now() + 600
             self.add_event(job_id, "Fine-tuning job started")
         elif status == "running":
             job["_step"] += 1
@@ -190,7 +205,7 @@ class FakeOpenAI:
             }
             self.add_event(job_id, f"Step {step}/{self.steps}: training loss={loss}", data=data)
             if self.job_outcome == "failed" and step == 2:
-                job["status"], job["finished_at"] = "failed", int(time.time())
+                job["status"], job["finished_at"] = "failed", self.now()
                 job["error"] = {
                     "code": "invalid_training_file",
                     "param": "training_file",
@@ -204,14 +219,14 @@ class FakeOpenAI:
                 job.update(
                     status="succeeded",
                     fine_tuned_model=model,
-                    finished_at=int(time.time()),
+                    finished_at=self.now(),
                     trained_tokens=12345,
                 )
                 self.state.checkpoints[job_id].append(
                     {
                         "id": self.new_id("ftckpt"),
                         "object": "fine_tuning.job.checkpoint",
-                        "created_at": int(time.time()),
+                        "created_at": self.now(),
                         "fine_tuning_job_id": job_id,
                         "fine_tuned_model_checkpoint": f"{model}:ckpt-step-{step}",
                         "step_number": step,
@@ -321,9 +336,21 @@ class _Handler(BaseHTTPRequestHandler):
             current["data"].append(data)
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload).encode()
+        if isinstance(payload, bytes):
+            self._send_raw(status, payload, headers, content_type="application/octet-stream")
+        else:
+            self._send_raw(status, json.dumps(payload).encode(), headers)
+
+    def _send_raw(
+        self,
+        status: int,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        *,
+        content_type: str = "application/json",
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-request-id", f"req_{next(self.fake.ids):06d}")
         for name, value in (headers or {}).items():
@@ -361,7 +388,9 @@ class _Handler(BaseHTTPRequestHandler):
             auth.removeprefix("Bearer "),
             api_key,
         ):
-            self._error(401, "Incorrect API key provided: sk-test***cdef.", code="invalid_api_key")
+            sent = auth.removeprefix("Bearer ") or api_key
+            shown = sent if self.fake.echo_key else "sk-test***cdef"
+            self._error(401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
             return
         if fault == "429":
             self._send(
@@ -380,6 +409,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "500":
             self._error(500, "The server had an error while processing your request.")
             return
+        if fault == "huge":
+            self._error(400, "x" * 10_000_000, param="y" * 1_000_000)
+            return
+        if fault == "empty":
+            self._send(200, {})
+            return
         if fault == "timeout":
             time.sleep(self.fake.timeout_sleep)
         with self.fake.lock:
@@ -388,7 +423,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)
             return
-        if status >= 400:
+        if status < 400 and fault == "badjson":
+            self._send_raw(200, b'{"id": "file-')
+        elif status < 400 and fault == "wrongtypes":
+            self._send(200, {k: [v] for k, v in payload.items()})
+        elif status >= 400:
             self._error(
                 status, payload["message"], code=payload.get("code"), param=payload.get("param")
             )
@@ -447,6 +486,12 @@ def _route(
         ]
         items.sort(key=lambda f: f["id"], reverse=query.get("order", "desc") == "desc")
         return 200, _page(items[: int(query.get("limit", 10000))])
+    if parts[0] == "files" and len(parts) == 3 and parts[2] == "content":
+        if parts[1] not in state.files:
+            return _missing("file", parts[1])
+        if not fake.allow_content:
+            return 400, {"message": "Not allowed to download files of purpose: fine-tune"}
+        return 200, state.contents.get(parts[1], b"")
     if parts[0] == "files" and len(parts) == 2:
         obj = state.files.get(parts[1])
         if obj is None:
@@ -464,8 +509,8 @@ def _route(
             "id": upload_id,
             "object": "upload",
             "bytes": body["bytes"],
-            "created_at": int(time.time()),
-            "expires_at": int(time.time()) + 3600,
+            "created_at": fake.now(),
+            "expires_at": fake.now() + 3600,
             "filename": body["filename"],
             "purpose": body["purpose"],
             "status": "pending",
@@ -491,7 +536,7 @@ def _route(
                 "id": part_id,
                 "object": "upload.part",
                 "upload_id": parts[1],
-                "created_at": int(time.time()),
+                "created_at": fake.now(),
             }
         if parts[2] == "cancel":
             if upl["status"] != "pending":
@@ -568,7 +613,7 @@ def _jobs(
         job = {
             "id": job_id,
             "object": "fine_tuning.job",
-            "created_at": int(time.time()),
+            "created_at": fake.now(),
             "error": None,
             "fine_tuned_model": None,
             "finished_at": None,

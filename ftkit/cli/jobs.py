@@ -17,6 +17,7 @@ from typing import Any
 import openai
 import orjson
 
+from ftkit.api import shown_text
 from ftkit.cli import record_quietly
 from ftkit.cli._provider import add_provider_flags, client_from_args
 from ftkit.cli.finetune import format_job
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.action == "events":
         result = list_events(client, args.job_id, limit=args.limit)
         text = "\n".join(
-            f"{_when(e['created_at'])}  {e['level']:<5} {e['message']}" for e in result
+            f"{_when(e['created_at'])}  {e['level']:<5} {shown_text(e['message'])}" for e in result
         )
     else:
         result = _ACTIONS[args.action](client, args.job_id)

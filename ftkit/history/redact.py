@@ -1,9 +1,16 @@
-"""Keep keys out of the history: drop secret-named fields, blank secret-looking values."""
+"""Keep keys out of the history: drop secret-named fields, blank secret-looking values.
+
+Text values also lose the user and password of any URL in them and anything ``redact_text``
+(``ftkit.errors``) masks, so an endpoint like ``http://user:pw@host/v1`` is stored as
+``http://host/v1``.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from ftkit.errors import redact_text
 
 __all__ = ["REDACTED", "is_secret_name", "redact"]
 
@@ -35,5 +42,5 @@ def redact(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [redact(inner) for inner in value]
     if isinstance(value, str):
-        return _SECRET_VALUE.sub(REDACTED, value)
+        return redact_text(_SECRET_VALUE.sub(REDACTED, value))
     return value

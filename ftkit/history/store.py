@@ -21,9 +21,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from ftkit.errors import HistoryError
+from ftkit.errors import HistoryError, OutputError
 from ftkit.history.access import Realm, Scope
 from ftkit.history.schema import ensure_schema
+from ftkit.training.upload_cache import make_private_file, make_private_folder
 
 __all__ = [
     "DATABASE_URL_ENV",
@@ -92,12 +93,12 @@ def _create_engine(url: str) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             folder = Path(database).expanduser().parent
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise HistoryError(
-                    f"{folder}: cannot create the history folder ({err.strerror})"
-                ) from None
+            try:  # owner-only: the folder 0o700, the database (and its -wal, -shm) 0o600
+                make_private_folder(folder)
+                make_private_file(Path(database).expanduser())
+            except OutputError as err:
+                why = str(err).rpartition(" (")[2].rstrip(")")
+                raise HistoryError(f"{folder}: cannot create the history folder ({why})") from None
         engine = sa.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _sqlite_events(engine)
         return engine

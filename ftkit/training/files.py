@@ -4,14 +4,17 @@
 check (unless ``override``); reuses the file id remembered for the same content on the same
 endpoint (unless ``fresh``, and only if the file still exists there); uploads files up to
 512 MB with ``files.create`` streamed from the open file, larger ones through the Uploads API;
-waits, bounded, for processing; and only then records the upload.
+waits, bounded, for processing; and only then records the upload. When an upload's answer is
+lost, ``find_earlier_upload`` (``ftkit.training.lost_uploads``) finds the file it created by
+name, size, purpose and content, never by a tight time window. A reply that cannot be read is
+one ``ApiError`` line naming the call.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,7 @@ from typing import IO, Literal, TypedDict, cast
 import openai
 from openai.types import FileObject
 
-from ftkit.api import Sleep, api_error, calling, create_once
+from ftkit.api import Sleep, api_error, calling, create_once, reply_error, require, shown_text
 from ftkit.errors import UploadError, WaitTimeoutError
 from ftkit.training.large_files import (
     DEFAULT_PARALLEL,
@@ -29,9 +32,9 @@ from ftkit.training.large_files import (
     FileWindow,
     Progress,
     ProgressCounter,
-    find_recent_file,
     upload_in_parts,
 )
+from ftkit.training.lost_uploads import find_earlier_upload
 from ftkit.training.upload_cache import (
     DEFAULT_STORE,
     StoredUpload,
@@ -40,6 +43,7 @@ from ftkit.training.upload_cache import (
     might_be_remembered,
     recall,
     remember,
+    remembered_ids,
 )
 
 __all__ = [
@@ -84,15 +88,16 @@ class UploadResult:
 
 
 def file_info(obj: FileObject) -> FileInfo:
-    """Return the plain-data view of an SDK file object."""
+    """Return the plain-data view of an SDK file object; ``ValueError`` names a bad field."""
+    details = obj.status_details
     return FileInfo(
-        id=obj.id,
-        bytes=obj.bytes,
-        filename=obj.filename,
-        purpose=obj.purpose,
-        status=obj.status,
-        created_at=obj.created_at,
-        status_details=obj.status_details,
+        id=require(obj.id, str, "id"),
+        bytes=require(obj.bytes, int, "bytes"),
+        filename=require(obj.filename, str, "filename"),
+        purpose=require(obj.purpose, str, "purpose"),
+        status=require(obj.status, str, "status"),
+        created_at=require(obj.created_at, int, "created_at"),
+        status_details=None if details is None else require(details, str, "status_details"),
     )
 
 
@@ -119,15 +124,24 @@ def _still_there(client: openai.OpenAI, file_id: str) -> FileObject | None:
         return None
     except openai.OpenAIError as err:
         raise api_error(err, f"{file_id}: looking up the earlier upload") from None
+    except ValueError as err:
+        raise reply_error(err, f"{file_id}: looking up the earlier upload") from None
     return None if found.status == "error" else found
 
 
 def _create_file(
-    client: openai.OpenAI, path: Path, *, purpose: str, on_progress: Progress | None, sleep: Sleep
+    client: openai.OpenAI,
+    path: Path,
+    *,
+    purpose: str,
+    md5: Callable[[], str],
+    skip: Collection[str],
+    on_progress: Progress | None,
+    sleep: Sleep,
 ) -> FileObject:
     """Upload with ``files.create``, streaming from the open file; never create it twice."""
     size = path.stat().st_size
-    since = int(time.time()) - 1
+    started = int(time.time())
     once = client.with_options(max_retries=0).files
 
     def create() -> FileObject:
@@ -137,12 +151,18 @@ def _create_file(
             data = (path.name, cast(IO[bytes], window), MIME_TYPE)
             return once.create(file=data, purpose=purpose)  # type: ignore[arg-type]
 
-    return create_once(
-        create,
-        lambda: find_recent_file(client, path.name, size, since),
-        action=f"{path}: uploading",
-        sleep=sleep,
-    )
+    def find() -> FileObject | None:
+        return find_earlier_upload(
+            client,
+            filename=path.name,
+            size=size,
+            purpose=purpose,
+            started=started,
+            md5=md5,
+            skip=skip,
+        )
+
+    return create_once(create, find, action=f"{path}: uploading", sleep=sleep)
 
 
 def wait_for_file(
@@ -159,12 +179,13 @@ def wait_for_file(
     while True:
         with calling(f"{file_id}: checking processing"):
             obj = client.files.retrieve(file_id)
-        if obj.status == "error":
+            info = file_info(obj)
+        if info["status"] == "error":
             raise UploadError(
-                f"{obj.filename}: the endpoint rejected the file "
-                f"({obj.status_details or 'no details given'})"
+                f"{info['filename']}: the endpoint rejected the file "
+                f"({shown_text(info['status_details'] or 'no details given')})"
             )
-        if obj.status != "uploaded":  # "processed", or a compatible endpoint's own word
+        if info["status"] != "uploaded":  # "processed", or a compatible endpoint's own word
             return obj
         if clock() + interval > deadline:
             raise WaitTimeoutError(
@@ -210,6 +231,7 @@ def upload_file(
         raise UploadError(f"{source}: the file is empty")
     if not override:
         _refuse_if_failing(source, model, override_hint)
+    skip = remembered_ids(endpoint, purpose, store=store)  # other uploads, never the lost one
     with ThreadPoolExecutor(max_workers=1) as pool:
         hashing: Future[tuple[str, str]]
         if fresh or not might_be_remembered(endpoint, purpose, size, store=store):
@@ -223,7 +245,9 @@ def upload_file(
                 if found is not None:
                     if on_progress is not None:
                         on_progress(size, size)
-                    return UploadResult(file_info(found), True, str(source), content_key)
+                    with calling(f"{earlier['file_id']}: looking up the earlier upload"):
+                        info = file_info(found)
+                    return UploadResult(info, True, str(source), content_key)
                 forget(endpoint, purpose, content_key, store=store)
             hashing = Future()
             hashing.set_result((content_key, md5))
@@ -237,24 +261,34 @@ def upload_file(
                 parallel=parallel,
                 on_progress=on_progress,
                 sleep=sleep,
+                skip=skip,
             )
         else:
             obj = _create_file(
-                client, source, purpose=purpose, on_progress=on_progress, sleep=sleep
+                client,
+                source,
+                purpose=purpose,
+                md5=lambda: hashing.result()[1],
+                skip=skip,
+                on_progress=on_progress,
+                sleep=sleep,
             )
         content_key = hashing.result()[0]
+    with calling(f"{source}: uploading"):
+        info = file_info(obj)
     if wait:
-        obj = wait_for_file(client, obj.id, timeout=wait_timeout, sleep=sleep)
+        with calling(f"{source}: uploading"):
+            info = file_info(wait_for_file(client, info["id"], timeout=wait_timeout, sleep=sleep))
     entry = StoredUpload(
         endpoint=endpoint,
         purpose=purpose,
         content_key=content_key,
-        file_id=obj.id,
-        filename=obj.filename,
-        bytes=obj.bytes,
+        file_id=info["id"],
+        filename=info["filename"],
+        bytes=info["bytes"],
     )
     remember(entry, store=store)
-    return UploadResult(file_info(obj), False, str(source), content_key)
+    return UploadResult(info, False, str(source), content_key)
 
 
 def retrieve_file(client: openai.OpenAI, file_id: str) -> FileInfo:

@@ -18,8 +18,9 @@ from typing import Any, Literal, TypedDict
 import openai
 from openai.types.fine_tuning import FineTuningJob
 
-from ftkit.api import Sleep, api_error, calling, create_once
+from ftkit.api import Sleep, api_error, calling, create_once, optional, require, shown_text
 from ftkit.errors import ApiError, FineTuningClosedError, FtkitError, WaitTimeoutError
+from ftkit.training.lost_uploads import MAX_CLOCK_SKEW
 from ftkit.training.models import DEFAULT_MODEL
 
 __all__ = [
@@ -145,21 +146,27 @@ def job_info(job: FineTuningJob) -> JobInfo:
         hyper = job.hyperparameters.model_dump(exclude_none=True)
     error = None
     if job.error is not None and (job.error.message or job.error.code):
-        error = JobError(code=job.error.code, message=job.error.message, param=job.error.param)
+        error = JobError(
+            code=optional(job.error.code, str, "error.code") or "",
+            message=shown_text(optional(job.error.message, str, "error.message") or ""),
+            param=optional(job.error.param, str, "error.param"),
+        )
     return JobInfo(
-        id=job.id,
-        status=job.status,
-        model=job.model,
-        fine_tuned_model=job.fine_tuned_model,
-        created_at=job.created_at,
-        finished_at=job.finished_at,
-        estimated_finish=job.estimated_finish,
-        trained_tokens=job.trained_tokens,
-        training_file=job.training_file,
-        validation_file=job.validation_file,
-        seed=job.seed,
+        id=require(job.id, str, "id"),
+        status=require(job.status, str, "status"),
+        model=require(job.model, str, "model"),
+        fine_tuned_model=optional(job.fine_tuned_model, str, "fine_tuned_model"),
+        created_at=require(job.created_at, int, "created_at"),
+        finished_at=optional(job.finished_at, int, "finished_at"),
+        estimated_finish=optional(job.estimated_finish, int, "estimated_finish"),
+        trained_tokens=optional(job.trained_tokens, int, "trained_tokens"),
+        training_file=require(job.training_file, str, "training_file"),
+        validation_file=optional(job.validation_file, str, "validation_file"),
+        seed=optional(job.seed, int, "seed"),
         hyperparameters=hyper,
-        metadata=dict(job.metadata or {}),
+        metadata={
+            str(k): str(v) for k, v in (optional(job.metadata, dict, "metadata") or {}).items()
+        },
         error=error,
     )
 
@@ -234,7 +241,7 @@ def create_job(
     run = run_id or uuid.uuid4().hex
     params = _create_params(spec, run)
     jobs = client.with_options(max_retries=0).fine_tuning.jobs
-    since = int(time.time()) - 60  # the server's clock may run a little behind ours
+    since = int(time.time()) - MAX_CLOCK_SKEW  # the server's clock may run behind ours
 
     def find() -> FineTuningJob | None:
         return _find_by_run_id(client, run, spec.training_file, since)
@@ -247,7 +254,8 @@ def create_job(
         sleep=sleep,
         translate=_creation_error,
     )
-    return job_info(job)
+    with calling("creating the fine-tuning job"):
+        return job_info(job)
 
 
 def retrieve_job(client: openai.OpenAI, job_id: str) -> JobInfo:

@@ -13,15 +13,25 @@ import io
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import IO, Any, cast
 
 import openai
 from openai.types import FileObject
 
-from ftkit.api import Sleep, api_error, calling, create_once, is_transient, retry_delay
+from ftkit.api import (
+    Sleep,
+    api_error,
+    calling,
+    create_once,
+    is_transient,
+    reply_error,
+    require,
+    retry_delay,
+)
 from ftkit.errors import UploadError
+from ftkit.training.lost_uploads import find_earlier_upload
 
 __all__ = [
     "DEFAULT_PARALLEL",
@@ -30,7 +40,6 @@ __all__ = [
     "FileWindow",
     "Progress",
     "ProgressCounter",
-    "find_recent_file",
     "upload_in_parts",
 ]
 
@@ -139,7 +148,9 @@ def _send_part(
         try:
             data = (name, cast(IO[bytes], window), MIME_TYPE)
             part = client.uploads.parts.create(upload_id, data=data)
-            return part.id
+            return require(part.id, str, "id")
+        except ValueError as err:
+            raise reply_error(err, f"{name}: sending part") from None
         except openai.OpenAIError as err:
             if not is_transient(err) or attempt == attempts:
                 raise api_error(err, f"{name}: sending part") from None
@@ -152,16 +163,6 @@ def _cancel(client: openai.OpenAI, upload_id: str) -> None:
     """Cancel a pending upload; a failure to cancel is left to expire (it holds no file)."""
     with contextlib.suppress(openai.OpenAIError):
         client.uploads.cancel(upload_id)
-
-
-def find_recent_file(
-    client: openai.OpenAI, filename: str, size: int, since: int
-) -> FileObject | None:
-    """Return a file with this name and size created since ``since`` (a lost response's file)."""
-    for item in client.files.list(purpose="fine-tune", limit=100, order="desc"):
-        if item.filename == filename and item.bytes == size and item.created_at >= since:
-            return item
-    return None
 
 
 def _send_parts(
@@ -225,11 +226,13 @@ def upload_in_parts(
     part_attempts: int = 4,
     on_progress: Progress | None = None,
     sleep: Sleep = time.sleep,
+    skip: Collection[str] = (),
 ) -> FileObject:
     """Upload ``path`` through the Uploads API; return the completed file object.
 
     ``md5`` is the file's md5 hex digest, or a callable returning it (still hashing while the
-    parts are sent: it is called only when the upload completes).
+    parts are sent: it is called only when the upload completes). When the completion's answer
+    is lost, ``find_earlier_upload`` looks for the file (``skip``: ids known to be other files).
 
     Raises ``UploadError`` (after cancelling the upload) when a part cannot be sent, and
     ``ApiError`` when the upload cannot be created or completed.
@@ -238,7 +241,7 @@ def upload_in_parts(
         raise UploadError(f"part size must be from 1 byte to 64 MB, got {part_size}")
     size = os.path.getsize(path)
     filename = os.path.basename(path)
-    started = int(time.time()) - 1
+    started = int(time.time())
     with calling(f"{filename}: starting the upload"):
         upload = client.uploads.create(
             bytes=size,
@@ -246,6 +249,7 @@ def upload_in_parts(
             mime_type=MIME_TYPE,
             purpose=purpose,  # type: ignore[arg-type]
         )
+        require(upload.id, str, "id")
     counter = ProgressCounter(size, on_progress, live=False)
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -271,7 +275,15 @@ def upload_in_parts(
     try:
         completed = create_once(
             lambda: finish.complete(upload.id, part_ids=part_ids, md5=digest),
-            lambda: find_recent_file(client, filename, size, started),
+            lambda: find_earlier_upload(
+                client,
+                filename=filename,
+                size=size,
+                purpose=purpose,
+                started=started,
+                md5=lambda: digest,
+                skip=skip,
+            ),
             action=f"{filename}: completing the upload",
             sleep=sleep,
         )

@@ -11,7 +11,7 @@ from typing import Literal, TypedDict
 
 import openai
 
-from ftkit.api import calling
+from ftkit.api import calling, optional, require
 from ftkit.errors import ModelError
 from ftkit.training.models import MODELS, base_name, find_model
 
@@ -54,21 +54,30 @@ def _table_shutdown(name: str) -> str | None:
         return None
 
 
+def _listed(client: openai.OpenAI) -> dict[str, str | None]:
+    """Return model id → announced shutdown date from ``GET /v1/models``."""
+    listed: dict[str, str | None] = {}
+    with calling("listing models"):
+        for model in client.models.list():
+            name = require(model.id, str, "id")
+            date = getattr(model, "shutdown_date", None)
+            listed[name] = optional(date, str, f"{name}: shutdown_date") or None
+    return listed
+
+
 def list_models(client: openai.OpenAI) -> list[ModelRow]:
     """Return the built-in models marked available or not, then the endpoint's ``ft:`` models."""
-    with calling("listing models"):
-        listed = {model.id: model for model in client.models.list()}
+    listed = _listed(client)
     rows = []
     for row in table_models():
-        found = listed.get(row["name"])
-        row["available"] = found is not None
-        if found is not None and found.shutdown_date:
-            row["shutdown_date"], row["source"] = found.shutdown_date, "api"
+        found = row["name"] in listed
+        row["available"] = found
+        if listed.get(row["name"]):
+            row["shutdown_date"], row["source"] = listed[row["name"]], "api"
         rows.append(row)
-    for name, model in sorted(listed.items()):
+    for name, api_date in sorted(listed.items()):
         if not name.startswith("ft:"):
             continue
-        api_date = model.shutdown_date
         date = api_date or _table_shutdown(name)
         source: DateSource = "api" if api_date else ("table" if date else "none")
         rows.append(
