@@ -21,6 +21,7 @@ import pytest
 from ftkit.cli import main
 from ftkit.dataset.prepare import TRAIN_FILENAME, VALIDATION_FILENAME, prepare, write_split
 from ftkit.dataset.sampling import Split, split_items
+from ftkit.dataset.staging import folder_lock
 from ftkit.errors import OutputError
 from ftkit.sources.load import load_items
 
@@ -197,3 +198,22 @@ def test_a_lone_prepare_still_writes_and_reports_as_before(tmp_path: Path) -> No
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == PAIR
     assert json.loads((out / TRAIN_FILENAME).read_text().splitlines()[0])["messages"]
+
+
+def test_the_export_page_says_in_one_line_that_another_run_is_writing_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apptest_support import errors, open_app
+
+    from ftkit.ui import state
+
+    monkeypatch.delenv(state.HOSTED_ENV, raising=False)
+    out = tmp_path / "out"
+    at = open_app("export")
+    at.text_input(key="export_folder").input(str(out))
+    with folder_lock(out):  # another run is writing there
+        at.button[0].click().run()
+    assert errors(at) == [busy_line(out).removeprefix("ftkit: error: ")]
+    assert list(out.iterdir()) == []
+    at.button[0].click().run()  # once it has finished, writing works
+    assert not errors(at) and sorted(p.name for p in out.iterdir()) == PAIR
