@@ -217,3 +217,35 @@ def test_the_export_page_says_in_one_line_that_another_run_is_writing_the_folder
     assert list(out.iterdir()) == []
     at.button[0].click().run()  # once it has finished, writing works
     assert not errors(at) and sorted(p.name for p in out.iterdir()) == PAIR
+
+
+STALE = [
+    ".fine_tune_train.jsonl.staged",  # an earlier ftkit's staging name
+    ".fine_tune_train.jsonl.4242.staged",
+    "..fine_tune_train.jsonl.4242.staged.k3j9x_1a.tmp",  # killed while writing the staging file
+    ".fine_tune_validation.jsonl.17.staged",
+]
+KEPT = [
+    "notes.txt",
+    "fine_tune_train.jsonl.staged",
+    ".fine_tune_train.jsonl.bak",
+    ".other.jsonl.4242.staged",
+    ".fine_tune_train.jsonl.4242.staged.d",  # a folder, not a staging file
+    ".fine_tune_validation.jsonl.5.staged.link",
+]
+
+
+def test_a_prepare_removes_only_staging_files_of_its_own_kind(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text("keep me\n")
+    for name in [*STALE, *KEPT[:4]]:
+        (out / name).write_text("x" * 100)
+    (out / KEPT[4]).mkdir()
+    (out / KEPT[5]).symlink_to(elsewhere)
+    (out / ".fine_tune_train.jsonl.9.staged").symlink_to(elsewhere)  # a link is never removed
+    prepare(train=10, validation=2, out_dir=out)
+    left = sorted(p.name for p in out.iterdir())
+    assert left == sorted([*PAIR, *KEPT, ".fine_tune_train.jsonl.9.staged"])
+    assert elsewhere.read_text() == "keep me\n"

@@ -37,24 +37,19 @@ def _staging_pattern(target_name: str) -> re.Pattern[str]:
     return re.compile(rf"\.?\.{re.escape(target_name)}\.(?:\d+\.)?staged(?:\.[^/]+\.tmp)?")
 
 
-def remove_stale_staging(folder: Path, target_names: Iterable[str]) -> int:
-    """Remove staging files of ``target_names`` in ``folder``; return the bytes freed.
+def remove_stale_staging(folder: Path, target_names: Iterable[str]) -> None:
+    """Remove the staging files of ``target_names`` in ``folder`` (never a link or a folder).
 
     Call only while holding ``folder_lock(folder)``: then no other run is writing them.
     """
     patterns = [_staging_pattern(name) for name in target_names]
-    freed = 0
     with contextlib.suppress(OSError), os.scandir(folder) as entries:
         for entry in entries:
-            if not any(p.fullmatch(entry.name) for p in patterns):
-                continue
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            with contextlib.suppress(OSError):
-                size = entry.stat(follow_symlinks=False).st_size
-                os.unlink(entry.path)
-                freed += size
-    return freed
+            if any(p.fullmatch(entry.name) for p in patterns) and entry.is_file(
+                follow_symlinks=False
+            ):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 @contextlib.contextmanager
