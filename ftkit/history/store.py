@@ -45,7 +45,7 @@ DEFAULT_DB_PATH = Path(".ftkit") / "ftkit.db"
 HISTORY_WAIT_ENV = "FTKIT_HISTORY_WAIT"
 DEFAULT_WAIT_SECONDS = 15.0
 NOTICE_AFTER_SECONDS = 2.0
-BUSY_TIMEOUT_MS = 250  # SQLite's own wait per attempt; ``HistoryStore.write`` retries
+BUSY_TIMEOUT_MS = 1_000  # SQLite's own wait per statement; ``HistoryStore.write`` retries
 RETRY_PAUSE_SECONDS = 0.05
 
 T = TypeVar("T")
