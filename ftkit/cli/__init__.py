@@ -86,11 +86,19 @@ def record_quietly(record: Callable[[], int]) -> int | None:
     """Record a run for another command; on failure print one note and carry on.
 
     The history is a side record: a command that did its work never fails because of it.
-    Commands import the history store inside ``record``, so loading it costs nothing until
-    there is something to record.
+    While another process keeps the database locked, one line says so; the wait is bounded
+    (``$FTKIT_HISTORY_WAIT``). The history store is imported only here, so loading it costs
+    nothing until there is something to record.
     """
+    from ftkit.history.store import wait_notice
+
     try:
-        return record()
+        with wait_notice(_say_waiting):
+            return record()
     except FtkitError as err:
         print(f"ftkit: note: not recorded in the history ({err})", file=sys.stderr)
         return None
+
+
+def _say_waiting() -> None:
+    print("ftkit: waiting for the history database (locked by another process)...", file=sys.stderr)

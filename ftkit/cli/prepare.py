@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import orjson
@@ -139,8 +144,30 @@ def _too_few(args: argparse.Namespace, err: SamplingError, available: int) -> Sa
     return SamplingError(f"{message}; {size_hint(split, available)}")
 
 
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C for the block, so a half-written staging file is removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run ``prepare``; return the exit code."""
+    """Run ``prepare``; return the exit code (SIGTERM counts as Ctrl-C: nothing half-written)."""
+    with _terminate_as_interrupt():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     templates = Templates(args.system_prompt, args.user_template, args.assistant_template)
     check_output_folder(Path(args.out))  # before a long load, not after it
     loaded = load_items(args.source, overrides=column_overrides(args))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import orjson
 
+from ftkit.dataset.staging import folder_lock, held_signals, remove_stale_staging, staging_path
 from ftkit.errors import OutputError, SourceError
 
 if TYPE_CHECKING:
@@ -106,24 +107,32 @@ def write_files_together(
 ) -> None:
     """Write several files so that none replaces its old version unless all were written.
 
-    Each ``(target, write)`` pair writes in full to a staging name beside its target; only then
-    are the staged files moved into place. On failure every staged file is removed and
-    ``OutputError`` names ``folder`` and ``what`` was being written.
+    The whole step holds an exclusive lock on ``folder``: another run writing there at the same
+    time makes this one raise ``OutputError`` at once, with nothing written. Under the lock,
+    staging files left by a killed run are removed; each ``(target, write)`` pair then writes
+    in full to this process's staging name beside its target, and only then are the staged
+    files moved into place, with Ctrl-C and SIGTERM held back between the moves. On failure
+    every staged file is removed and ``OutputError`` names ``folder`` and ``what`` was being
+    written.
     """
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for target, write in plan:
-            staging = target.with_name(f".{target.name}.staged")
-            write(staging)
-            staged.append((staging, target))
-        for staging, target in staged:
-            os.replace(staging, target)
-    except OSError as err:
-        raise OutputError(f"{folder}: cannot write the {what} ({err.strerror or err})") from None
-    finally:
-        for staging, _ in staged:
-            with contextlib.suppress(FileNotFoundError):
-                staging.unlink()
+    with folder_lock(folder):
+        remove_stale_staging(folder, [target.name for target, _ in plan])
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for target, write in plan:
+                staged.append((staging_path(target), target))
+                write(staged[-1][0])
+            with held_signals():
+                for staging, target in staged:
+                    os.replace(staging, target)
+        except OSError as err:
+            raise OutputError(
+                f"{folder}: cannot write the {what} ({err.strerror or err})"
+            ) from None
+        finally:
+            for staging, _ in staged:
+                with contextlib.suppress(FileNotFoundError):
+                    staging.unlink()
 
 
 def write_jsonl(

@@ -77,7 +77,9 @@ def write_split(
     """Write the split's two JSONL files; neither replaces an old file unless both succeed.
 
     Each file is first written in full to a staging name beside its target, then both are
-    moved into place. With an empty validation split only the training file is written.
+    moved into place, all under a lock on the folder: while another run writes there this
+    raises ``OutputError`` and writes nothing (see ``write_files_together``). With an empty
+    validation split only the training file is written.
     """
     written = _write_split(split, Path(out_dir), templates, train_name, validation_name)
     return written.train_path, written.validation_path

@@ -1,8 +1,10 @@
 """Open the history database: SQLite by default, any SQLAlchemy URL on request.
 
-SQLite runs in WAL mode with a busy timeout, and every transaction starts with ``BEGIN
-IMMEDIATE`` so writers queue instead of failing; a write that still meets "database is locked"
-is retried. One engine per URL and process; it never holds anything built from an API key.
+SQLite runs in WAL mode with a short busy timeout, and every transaction starts with ``BEGIN
+IMMEDIATE`` so writers queue instead of failing; a write that meets "database is locked" is
+retried until ``$FTKIT_HISTORY_WAIT`` seconds (15) have passed, then gives up with one line. A
+caller can ask to hear once that a write is waiting (``wait_notice``). One engine per URL and
+process; it never holds anything built from an API key.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,21 +32,70 @@ from ftkit.training.upload_cache import make_private_file, make_private_folder
 __all__ = [
     "DATABASE_URL_ENV",
     "DEFAULT_DB_PATH",
+    "HISTORY_WAIT_ENV",
     "HistoryStore",
     "close_all",
     "database_url",
     "open_store",
+    "wait_notice",
+    "wait_seconds",
 ]
 
 DATABASE_URL_ENV = "FTKIT_DATABASE_URL"
 DEFAULT_DB_PATH = Path(".ftkit") / "ftkit.db"
-BUSY_TIMEOUT_MS = 30_000
-RETRIES = 8
+HISTORY_WAIT_ENV = "FTKIT_HISTORY_WAIT"
+DEFAULT_WAIT_SECONDS = 15.0
+NOTICE_AFTER_SECONDS = 2.0
+BUSY_TIMEOUT_MS = 1_000  # SQLite's own wait per statement; ``HistoryStore.write`` retries
+RETRY_PAUSE_SECONDS = 0.05
 
 T = TypeVar("T")
 _ENGINES: dict[tuple[str, int], Engine] = {}
 _READY: set[tuple[str, int]] = set()
 _LOCK = threading.Lock()
+
+
+@dataclass
+class _Notice:
+    say: Callable[[], None]
+    given: bool = False
+
+
+_NOTICE: ContextVar[_Notice | None] = ContextVar("ftkit_history_wait_notice", default=None)
+
+
+def wait_seconds() -> float:
+    """Return how long a write waits for a locked database: ``$FTKIT_HISTORY_WAIT``, else 15.
+
+    Raises ``HistoryError`` when the variable is not a number of seconds above zero.
+    """
+    raw = os.environ.get(HISTORY_WAIT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_WAIT_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise HistoryError(f"{HISTORY_WAIT_ENV}: expected seconds above 0, got {raw!r}")
+    return seconds
+
+
+@contextmanager
+def wait_notice(say: Callable[[], None]) -> Iterator[None]:
+    """Call ``say`` once in the block, when a write has waited 2 s for a locked database."""
+    token = _NOTICE.set(_Notice(say))
+    try:
+        yield
+    finally:
+        _NOTICE.reset(token)
+
+
+def _give_notice() -> None:
+    notice = _NOTICE.get()
+    if notice is not None and not notice.given:
+        notice.given = True
+        notice.say()
 
 
 def database_url(url: str | None = None, *, base_dir: str | os.PathLike[str] | None = None) -> str:
@@ -157,20 +209,38 @@ class HistoryStore:
         return self.engine.dialect.name
 
     def write(
-        self, work: Callable[[Connection], T], *, sleep: Callable[[float], None] = time.sleep
+        self,
+        work: Callable[[Connection], T],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> T:
-        """Run ``work`` in one short write transaction, retrying while the database is busy."""
-        for attempt in range(RETRIES):
+        """Run ``work`` in one short write transaction, retrying while the database is busy.
+
+        Raises ``HistoryError`` once the database has stayed locked for ``wait_seconds()``
+        (after 2 s of waiting, the ``wait_notice`` of the caller is given), and at once for
+        any other database error.
+        """
+        limit = wait_seconds()
+        started = clock()
+        while True:
             try:
                 with self.engine.begin() as conn:
                     return work(conn)
             except OperationalError as err:
-                if not _is_busy(err) or attempt == RETRIES - 1:
+                if not _is_busy(err):
                     raise self._error("cannot write", err) from None
-                sleep(0.05 * 2**attempt)
             except SQLAlchemyError as err:
                 raise self._error("cannot write", err) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+            waited = clock() - started
+            if waited >= limit:
+                raise HistoryError(
+                    f"history database {self.display_url}: locked by another process "
+                    f"for {limit:g} s; gave up"
+                )
+            if waited >= NOTICE_AFTER_SECONDS:
+                _give_notice()
+            sleep(min(RETRY_PAUSE_SECONDS, limit - waited))
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
