@@ -34,6 +34,7 @@ __all__ = [
     "AMBIGUOUS_DOT",
     "MAX_PRICE",
     "MAX_PRICE_CHARS",
+    "MIN_PRICE",
     "NOT_POSITIVE",
     "NO_PRICE",
     "OTHER_CURRENCY",
@@ -51,6 +52,7 @@ AMBIGUOUS_DOT: Final = "ambiguous thousands dot in price"
 NOT_POSITIVE: Final = "price zero or negative"
 TOO_LARGE: Final = "price over $1,000,000,000"
 MAX_PRICE: Final = 1e9
+MIN_PRICE: Final = 0.01  # anything less shows as $0.00 in the messages
 MAX_PRICE_CHARS: Final = 100  # "USD 1,299.99 each (approx.)" is 27
 TOO_SMALL: Final = "price under one cent"
 
@@ -72,7 +74,7 @@ def _checked(price: float) -> float | str:
         return TOO_LARGE
     if price <= 0:
         return NOT_POSITIVE
-    return price if price >= 0.01 else TOO_SMALL
+    return price if price >= MIN_PRICE else TOO_SMALL
 
 
 def _from_number(value: SupportsFloat) -> float | str:
