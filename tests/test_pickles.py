@@ -116,7 +116,7 @@ def test_an_item_whose_prompt_is_not_text_is_refused(tmp_path: Path) -> None:
     items[1].prompt = None  # type: ignore[assignment]
     path = tmp_path / "train.pkl"
     path.write_bytes(course_pickle(items))
-    with pytest.raises(SourceError, match="prompt is not text"):
+    with pytest.raises(SourceError, match="item 2's prompt is None, not text"):
         load_items(path)
 
 
@@ -141,7 +141,10 @@ def test_the_content_hash_is_taken_while_loading(tmp_path: Path) -> None:
         ([-1.0, 2.0], [1]),
         ([True, 2.0], [1]),
         ([10**400, 2.0], [1]),  # too big for a float
-        ([1e308, 1e308, 1e308], [0, 1, 2]),  # each fine, though their sum overflows
+        ([1e308, 2.0, 3.0], [1, 2]),  # a sentinel, over MAX_PRICE
+        ([1e9, 1e9, 0.01], [0, 1, 2]),  # the largest and smallest prices kept
+        ([0.004, 2.0], [1]),  # $0.00 in the messages
+        ([2.0, 0.0049], [0]),
         ([float("nan"), 2.0], [1]),
         ([2.0, float("nan")], [0]),
     ],

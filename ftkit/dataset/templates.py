@@ -37,7 +37,7 @@ _SAMPLE_VALUES: dict[str, object] = {"price": 26.0}  # the other fields are text
 # The format mini-language: [[fill]align][sign]["z"]["#"]["0"][width][grouping]["." precision][type]
 _SPEC = re.compile(
     r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[_,]?(?:\.(?P<precision>\d+))?[bcdeEfFgGnosxX%]?",
-    re.DOTALL,
+    re.DOTALL | re.ASCII,  # ASCII digits only: no width written in other scripts' digits
 )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import numbers
 import operator
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -60,6 +62,7 @@ Split = Literal["train", "test", "all"]
 _HASH_BLOCK = 1 << 20
 _PRICE_OF = operator.attrgetter("price")
 _COLUMNS_FROM = 200  # rows whose keys make up the columns
+TITLE_NOT_TEXT = "title not text"
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,15 @@ def _category(value: Any) -> str:
     return str(value)
 
 
+def _title(value: Any) -> str | None:
+    """Return a cell's title as text ("" when missing), or None when it is a list or a record."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, str | numbers.Real | Decimal) and not isinstance(value, bool):
+        return str(value).strip()
+    return None
+
+
 def items_from_records(
     records: Sequence[Mapping[str, Any]], mapping: ColumnMapping, label: str
 ) -> LoadedItems:
@@ -144,7 +156,10 @@ def items_from_records(
         if isinstance(price, str):
             dropped[price] += 1
             continue
-        title = str(record.get(mapping.title) or "").strip() if mapping.title else ""
+        title = _title(record.get(mapping.title)) if mapping.title else ""
+        if title is None:
+            dropped[TITLE_NOT_TEXT] += 1
+            continue
         text = text_of_record(record, mapping.text).strip()
         if not title and not text:
             dropped["no title or text"] += 1
@@ -198,7 +213,7 @@ def _sha256(data: bytes) -> str:
 def _load_pickle(path: Path) -> LoadedItems:
     digest = hashlib.sha256()
     raw = load_course_pickle(path, digest=digest)
-    return pickled_items(raw, str(path), f"sha256:{digest.hexdigest()}")
+    return require_items(pickled_items(raw, str(path), f"sha256:{digest.hexdigest()}"))
 
 
 def pickled_items(raw: list[Item], source: str, content: str | None = None) -> LoadedItems:

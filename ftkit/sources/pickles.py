@@ -159,7 +159,7 @@ def check_items(data: Any, label: str) -> list[Item]:
     for number, fields in enumerate(attributes, start=1):
         problem = _item_problem(fields)
         if problem is not None:
-            raise SourceError(f"{label}: item {number:,} {problem}")
+            raise SourceError(f"{label}: item {number:,}{problem}")
     raise AssertionError("unreachable: some item failed the quick check")  # pragma: no cover
 
 
@@ -173,19 +173,23 @@ def _has_text_fields(attributes: list[dict[str, Any]]) -> bool:
     return True
 
 
+def _kind(value: object) -> str:
+    return "None" if value is None else f"a {type(value).__name__}"
+
+
 def _item_problem(fields: dict[Any, Any]) -> str | None:
-    """Return what is wrong with one item's attributes, or None."""
+    """Return what is wrong with one item's attributes (to follow "item N"), or None."""
     for name, value in fields.items():
         if type(name) is not str:
-            return f"has an attribute named by a {type(name).__name__}, not text"
+            return f" has an attribute named by {_kind(name)}, not text"
         if type(value) not in _PLAIN:
-            return f"has a {type(value).__name__} in {_short(name)!r}; only text and numbers load"
+            return f"'s {_short(name)!r} is {_kind(value)}; ftkit loads only text and numbers"
     for name in _REQUIRED:
         if name not in fields:
-            return f"has no {name}"
+            return f" has no {name}"
     for name in _TEXT_FIELDS:
         if type(fields.get(name, "")) is not str:
-            return f"has a {type(fields[name]).__name__} as its {name}, not text"
+            return f"'s {name} is {_kind(fields[name])}, not text"
     return None
 
 
