@@ -18,7 +18,8 @@ import io
 import os
 import pickle
 import pickletools
-from itertools import chain, repeat
+import threading
+from itertools import chain, islice, repeat
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -96,48 +97,44 @@ def scan_pickle(data: bytes, label: str) -> None:
     depth = 0  # the stack's size
     marks: list[int] = []  # where each open MARK sits on the stack
     try:
-        for count, (opcode, arg, _) in enumerate(pickletools.genops(data)):
-            if count >= MAX_OPCODES:
-                raise SourceError(f"{label}: refused, over {MAX_OPCODES:,} objects in the pickle")
-            if opcode.name in _MEMO_PUTS and isinstance(arg, int) and arg > count:
+        for count, (opcode, arg, _) in enumerate(islice(pickletools.genops(data), MAX_OPCODES)):
+            under, popped, pushed, effect = _EFFECTS[opcode]
+            if effect == "memo" and isinstance(arg, int) and arg > count:
                 raise SourceError(f"{label}: refused, a memo index ({arg:,}) beyond the pickle")
-            depth = _stack_after(opcode, depth, marks)
+            if under is None:
+                depth -= popped
+            elif marks:  # pops everything down to the last MARK, and what sits under it
+                depth = marks.pop() - under
+            else:
+                raise ValueError(f"{opcode.name} without a MARK")
+            if depth < 0:
+                raise ValueError(f"{opcode.name} on an empty stack")
+            if marks and marks[-1] >= depth:  # a POP took the MARK itself
+                marks = [mark for mark in marks if mark < depth]
+            if effect == "mark":
+                marks.append(depth)
+            depth += pushed
             if depth > MAX_STACK:
                 raise SourceError(f"{label}: refused, nested deeper than {MAX_STACK:,} objects")
     except SourceError:
         raise
     except Exception as err:  # ValueError for truncated or corrupt data, and its relatives
         raise SourceError(f"{label}: not a readable pickle ({_short(str(err))})") from None
+    if opcode.name != "STOP":
+        raise SourceError(f"{label}: refused, over {MAX_OPCODES:,} objects in the pickle")
 
 
-def _effect(opcode: pickletools.OpcodeInfo) -> tuple[int | None, int, int, bool]:
-    """Return what ``opcode`` does to the stack: (entries kept under the last MARK, or None
-    when it pops no MARK; entries popped; entries pushed; whether it pushes a MARK)."""
+def _effect(opcode: pickletools.OpcodeInfo) -> tuple[int | None, int, int, str]:
+    """Return what ``opcode`` does: (entries it keeps under the last MARK, or None when it pops
+    no MARK; entries it pops; entries it pushes; "mark", "memo" (a memo index) or "")."""
     before, after = opcode.stack_before, opcode.stack_after
     mark = pickletools.markobject
     under = before.index(mark) if mark in before else None
-    return under, len(before), len(after), mark in after
+    effect = "mark" if mark in after else "memo" if opcode.name in _MEMO_PUTS else ""
+    return under, len(before), len(after), effect
 
 
 _EFFECTS: Final = {opcode: _effect(opcode) for opcode in pickletools.opcodes}
-
-
-def _stack_after(opcode: pickletools.OpcodeInfo, depth: int, marks: list[int]) -> int:
-    """Return the stack's size after ``opcode``; ``marks`` holds where the open MARKs sit."""
-    under, popped, pushed, pushes_mark = _EFFECTS[opcode]
-    if under is not None:  # pops everything down to the last MARK, and what sits under it
-        if not marks:
-            raise ValueError(f"{opcode.name} without a MARK")
-        depth = marks.pop() - under
-    else:
-        depth -= popped
-    if depth < 0:
-        raise ValueError(f"{opcode.name} on an empty stack")
-    while marks and marks[-1] >= depth:  # a POP took the MARK itself
-        marks.pop()
-    if pushes_mark:
-        marks.append(depth)
-    return depth + pushed
 
 
 def check_items(data: Any, label: str) -> list[Item]:
@@ -216,8 +213,10 @@ def _unpickle(data: bytes, label: str) -> list[Item]:
 def load_course_pickle(path: str | os.PathLike[str], *, digest: Digest | None = None) -> list[Item]:
     """Load a course pickle from a local path; raise ``SourceError`` on anything else.
 
-    The file is read into memory once; ``digest`` (a ``hashlib`` object) is updated with
-    exactly the bytes loaded. A file cut short while it is read is refused as truncated.
+    The file is read into memory once (never memory-mapped: a file cut short while mapped
+    kills the process), so a file cut short while it is read is refused as truncated.
+    ``digest`` (a ``hashlib`` object) is updated, on a second thread, with exactly the bytes
+    scanned and loaded.
     """
     source = Path(path)
     try:
@@ -229,9 +228,15 @@ def load_course_pickle(path: str | os.PathLike[str], *, digest: Digest | None = 
         raise SourceError(f"{source}: not enough memory to read this pickle") from None
     if not data:
         raise SourceError(f"{source}: not a readable pickle (the file is empty)")
-    if digest is not None:
-        digest.update(data)
-    return _unpickle(data, str(source))
+    if digest is None:
+        return _unpickle(data, str(source))
+    # hashlib holds no GIL over one large buffer: the hash costs little time beside the load
+    hashing = threading.Thread(target=digest.update, args=(data,), daemon=True)
+    hashing.start()
+    try:
+        return _unpickle(data, str(source))
+    finally:
+        hashing.join()
 
 
 def loads_course_pickle(data: bytes, label: str = "pickle") -> list[Item]:
