@@ -275,3 +275,34 @@ def test_a_pickle_whose_every_price_is_unusable_is_one_line(tmp_path: Path) -> N
     assert str(caught.value) == (
         f"{path}: no usable rows, all 2 were dropped (2 price under one cent)"
     )
+
+
+SECRET = "sk-live-SECRET-IN-THE-PICKLE"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (with_item(_set("title", [SECRET])), "item 2's 'title' is a list"),
+        (with_item(_set("details", (SECRET,) * 3)), "item 2's 'details' is a tuple"),
+        (with_item(_delete("title")), "item 2 has no title"),
+        (with_item(_set("title", tuple_dag(41))), "item 2's 'title' is a tuple"),
+        (_opcodes(b"N", b"r" + struct.pack("<I", 0xFFFF_FFF0)), "a memo index"),
+        (course_pickle(course.make_items(3))[:-40], "not a readable pickle"),
+    ],
+    ids=["list title", "tuple details", "no title", "dag title", "memo index", "truncated"],
+)
+def test_prepare_refuses_a_hostile_pickle_in_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, message: str
+) -> None:
+    from ftkit.cli import main
+
+    source = tmp_path / "hostile.pkl"
+    source.write_bytes(data)
+    out = tmp_path / "out"
+    code = main(["prepare", "--source", str(source), "--out", str(out), "--no-history"])
+    stdout, stderr = capsys.readouterr()
+    assert code == 2 and stdout == ""
+    assert stderr.startswith(f"ftkit: error: {source}: ") and stderr.count("\n") == 1
+    assert message in stderr and SECRET not in stderr
+    assert not out.exists() or list(out.iterdir()) == []
