@@ -25,7 +25,7 @@ from ftkit.sources.columns import (
     describe_mapping,
     detect_mapping,
 )
-from ftkit.sources.pickles import check_items, load_course_pickle
+from ftkit.sources.pickles import load_course_pickle
 from ftkit.sources.prices import (
     MAX_PRICE,
     MIN_PRICE,
@@ -219,11 +219,10 @@ def _load_pickle(path: Path) -> LoadedItems:
 def pickled_items(raw: list[Item], source: str, content: str | None = None) -> LoadedItems:
     """Check the items a pickle held; drop (and count, by reason) those without a usable price.
 
-    The prices follow the tables' rule (``read_price``): a positive finite number of dollars
-    from one cent to ``MAX_PRICE``. Raises ``SourceError`` naming ``source`` unless every item
-    is plain (``check_items``). ``content`` is the source's ``sha256:<hex>``.
+    ``raw`` comes from ``load_course_pickle``, which checked that every item is plain. The
+    prices follow the tables' rule (``read_price``): a positive finite number of dollars from
+    one cent to ``MAX_PRICE``. ``content`` is the source's ``sha256:<hex>``.
     """
-    raw = check_items(raw, source)
     prices = list(map(_PRICE_OF, raw))  # map over the list runs in C: 400,000 in milliseconds
     if _all_usable(prices):
         return LoadedItems(source, raw, len(raw), content_hash=content)
