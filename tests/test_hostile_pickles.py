@@ -306,3 +306,18 @@ def test_prepare_refuses_a_hostile_pickle_in_one_line_and_writes_nothing(
     assert stderr.startswith(f"ftkit: error: {source}: ") and stderr.count("\n") == 1
     assert message in stderr and SECRET not in stderr
     assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("name", ["endless.pkl", "endless.csv"])
+def test_a_path_that_is_not_a_regular_file_is_one_line(tmp_path: Path, name: str) -> None:
+    zeros = tmp_path / name
+    zeros.symlink_to("/dev/zero")  # reading it would never end
+    with pytest.raises(SourceError, match=f"^{zeros}: not a regular file$"):
+        load_items(zeros)
+    fifo = tmp_path / f"pipe-{name}"
+    os.mkfifo(fifo)
+    with pytest.raises(SourceError, match=f"^{fifo}: not a regular file$"):
+        load_items(fifo)
+    with pytest.raises(SourceError, match=f"^{fifo}: not a regular file$"):
+        pickles.load_course_pickle(fifo)

@@ -290,6 +290,8 @@ def load_items(
         raise SourceError(f"{path}: no such file")
     if path.is_dir():
         raise SourceError(f"{path}: is a folder, not a data file")
+    if not path.is_file():
+        raise SourceError(f"{path}: not a regular file")
     if path.suffix.lower() in PICKLE_SUFFIXES:
         if not allow_pickle:
             raise SourceError(f"{path}: pickles are disabled on this server")

@@ -18,6 +18,7 @@ import io
 import os
 import pickle
 import pickletools
+import stat
 import threading
 from itertools import chain, islice, repeat
 from pathlib import Path
@@ -220,8 +221,13 @@ def load_course_pickle(path: str | os.PathLike[str], *, digest: Digest | None = 
     """
     source = Path(path)
     try:
+        if source.exists() and not source.is_file():  # opening a pipe would wait for a writer
+            raise SourceError(f"{source}: not a regular file")
         with source.open("rb") as handle:
-            data = handle.read()
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):  # replaced since: /dev/zero would never end
+                raise SourceError(f"{source}: not a regular file")
+            data = handle.read(status.st_size)  # what it holds now; a file cut short is less
     except OSError as err:
         raise SourceError(f"{source}: cannot read ({err.strerror or err})") from None
     except MemoryError:
