@@ -321,3 +321,20 @@ def test_a_path_that_is_not_a_regular_file_is_one_line(tmp_path: Path, name: str
         load_items(fifo)
     with pytest.raises(SourceError, match=f"^{fifo}: not a regular file$"):
         pickles.load_course_pickle(fifo)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _opcodes(b"I" + SECRET.encode() + b"\n"),
+        _opcodes(b"F" + SECRET.encode() + b"\n"),
+        _opcodes(b"p" + SECRET.encode() + b"\n"),
+        _opcodes(b"V" + SECRET.encode()),
+        b"\x80\x04\x8c\x1c" + SECRET.encode(),
+    ],
+    ids=["int", "float", "put", "unicode line", "cut short"],
+)
+def test_a_corrupt_pickle_is_refused_without_quoting_it(data: bytes) -> None:
+    message = refusal(data)
+    assert "not a readable pickle (corrupt or cut short after" in message
+    assert "SECRET" not in message

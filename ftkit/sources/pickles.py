@@ -97,10 +97,12 @@ def scan_pickle(data: bytes, label: str) -> None:
     """
     depth = 0  # the stack's size
     marks: list[int] = []  # where each open MARK sits on the stack
+    count = 0  # opcodes read
     try:
-        for count, (opcode, arg, _) in enumerate(islice(pickletools.genops(data), MAX_OPCODES)):
+        opcodes = islice(pickletools.genops(data), MAX_OPCODES)
+        for count, (opcode, arg, _) in enumerate(opcodes, start=1):
             under, popped, pushed, effect = _EFFECTS[opcode]
-            if effect == "memo" and isinstance(arg, int) and arg > count:
+            if effect == "memo" and isinstance(arg, int) and arg >= count:
                 raise SourceError(f"{label}: refused, a memo index ({arg:,}) beyond the pickle")
             if under is None:
                 depth -= popped
@@ -119,8 +121,10 @@ def scan_pickle(data: bytes, label: str) -> None:
                 raise SourceError(f"{label}: refused, nested deeper than {MAX_STACK:,} objects")
     except SourceError:
         raise
-    except Exception as err:  # ValueError for truncated or corrupt data, and its relatives
-        raise SourceError(f"{label}: not a readable pickle ({_short(str(err))})") from None
+    except Exception:  # ValueError for truncated or corrupt data, and its relatives
+        # the error's text may quote the data: say where it stopped instead
+        where = f"corrupt or cut short after {count:,} opcodes"
+        raise SourceError(f"{label}: not a readable pickle ({where})") from None
     if opcode.name != "STOP":
         raise SourceError(f"{label}: refused, over {MAX_OPCODES:,} objects in the pickle")
 
