@@ -196,7 +196,7 @@ def test_python_dash_m_on_a_course_pickle_writes_what_the_library_writes(tmp_pat
     done = _ftkit(tmp_path, "prepare", *args, "--out", str(tmp_path / "cli"), "--no-history")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert summary["dropped"] == {"no usable price": 1} and summary["train_count"] == 2900
+    assert summary["dropped"] == {"no price": 1} and summary["train_count"] == 2900
     prepare(source, train=2900, validation=99, out_dir=tmp_path / "library")
     for name in ("fine_tune_train.jsonl", "fine_tune_validation.jsonl"):
         written = (tmp_path / "cli" / name).read_bytes()

@@ -107,7 +107,7 @@ def test_items_without_a_usable_price_are_dropped_and_counted(tmp_path: Path) ->
     path.write_bytes(course_pickle(items))
     loaded = load_items(path)
     assert loaded.rows == 6
-    assert loaded.dropped == {"no usable price": 3}
+    assert loaded.dropped == {"price zero or negative": 1, "no price": 1, "unparseable price": 1}
     assert [i.title for i in loaded.items] == [items[n].title for n in (0, 4, 5)]
 
 
@@ -116,7 +116,7 @@ def test_an_item_whose_prompt_is_not_text_is_refused(tmp_path: Path) -> None:
     items[1].prompt = None  # type: ignore[assignment]
     path = tmp_path / "train.pkl"
     path.write_bytes(course_pickle(items))
-    with pytest.raises(SourceError, match="prompt is not text"):
+    with pytest.raises(SourceError, match="item 2's prompt is None, not text"):
         load_items(path)
 
 
@@ -141,7 +141,10 @@ def test_the_content_hash_is_taken_while_loading(tmp_path: Path) -> None:
         ([-1.0, 2.0], [1]),
         ([True, 2.0], [1]),
         ([10**400, 2.0], [1]),  # too big for a float
-        ([1e308, 1e308, 1e308], [0, 1, 2]),  # each fine, though their sum overflows
+        ([1e308, 2.0, 3.0], [1, 2]),  # a sentinel, over MAX_PRICE
+        ([1e9, 1e9, 0.01], [0, 1, 2]),  # the largest and smallest prices kept
+        ([0.004, 2.0], [1]),  # $0.00 in the messages
+        ([2.0, 0.0049], [0]),
         ([float("nan"), 2.0], [1]),
         ([2.0, float("nan")], [0]),
     ],

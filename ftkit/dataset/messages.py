@@ -111,6 +111,8 @@ class _ItemFields(dict[str, Any]):
             return item.test_prompt()
         if key == "text":
             return item.text
+        if key == "price":  # a float, as the template was checked with (a pickle may hold an int)
+            return float(item.price)
         return getattr(item, key)
 
 

@@ -37,7 +37,7 @@ _SAMPLE_VALUES: dict[str, object] = {"price": 26.0}  # the other fields are text
 # The format mini-language: [[fill]align][sign]["z"]["#"]["0"][width][grouping]["." precision][type]
 _SPEC = re.compile(
     r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[_,]?(?:\.(?P<precision>\d+))?[bcdeEfFgGnosxX%]?",
-    re.DOTALL,
+    re.DOTALL | re.ASCII,  # ASCII digits only: no width written in other scripts' digits
 )
 
 
@@ -80,6 +80,7 @@ def _parse(template: str, name: str) -> list[tuple[str, str | None, str]]:
 def _shown(field: str, conversion: str | None, spec: str) -> str:
     """Return the field as written, shortened to a readable length."""
     text = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)  # one line
     return "{" + (text if len(text) <= 40 else text[:40] + "…") + "}"
 
 
@@ -91,7 +92,7 @@ def _field_problem(field: str, conversion: str | None, spec: str) -> str | None:
     if not field:
         return f"{shown} needs a field name; available: {known}"
     if base not in FIELDS:
-        return f"unknown field {{{base}}}; available: {known}"
+        return f"unknown field {_shown(base, None, '')}; available: {known}"
     if "." in field or "[" in field:
         return f"{shown}: only plain fields are allowed, such as {{{base}}}"
     if conversion is not None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import mmap
+import numbers
 import operator
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +26,13 @@ from ftkit.sources.columns import (
     detect_mapping,
 )
 from ftkit.sources.pickles import load_course_pickle
-from ftkit.sources.prices import OTHER_CURRENCY, read_price
+from ftkit.sources.prices import (
+    MAX_PRICE,
+    MIN_PRICE,
+    OTHER_CURRENCY,
+    UNPARSEABLE,
+    read_price,
+)
 from ftkit.sources.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
 from ftkit.sources.tables import DEFAULT_READ_LIMITS, ReadLimits, read_records
 
@@ -54,8 +61,8 @@ Split = Literal["train", "test", "all"]
 
 _HASH_BLOCK = 1 << 20
 _PRICE_OF = operator.attrgetter("price")
-_PROMPT_OF = operator.attrgetter("prompt")
 _COLUMNS_FROM = 200  # rows whose keys make up the columns
+TITLE_NOT_TEXT = "title not text"
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,15 @@ def _category(value: Any) -> str:
     return str(value)
 
 
+def _title(value: Any) -> str | None:
+    """Return a cell's title as text ("" when missing), or None when it is a list or a record."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, str | numbers.Real | Decimal) and not isinstance(value, bool):
+        return str(value).strip()
+    return None
+
+
 def items_from_records(
     records: Sequence[Mapping[str, Any]], mapping: ColumnMapping, label: str
 ) -> LoadedItems:
@@ -140,7 +156,10 @@ def items_from_records(
         if isinstance(price, str):
             dropped[price] += 1
             continue
-        title = str(record.get(mapping.title) or "").strip() if mapping.title else ""
+        title = _title(record.get(mapping.title)) if mapping.title else ""
+        if title is None:
+            dropped[TITLE_NOT_TEXT] += 1
+            continue
         text = text_of_record(record, mapping.text).strip()
         if not title and not text:
             dropped["no title or text"] += 1
@@ -194,50 +213,39 @@ def _sha256(data: bytes) -> str:
 def _load_pickle(path: Path) -> LoadedItems:
     digest = hashlib.sha256()
     raw = load_course_pickle(path, digest=digest)
-    return pickled_items(raw, str(path), f"sha256:{digest.hexdigest()}")
+    return require_items(pickled_items(raw, str(path), f"sha256:{digest.hexdigest()}"))
 
 
 def pickled_items(raw: list[Item], source: str, content: str | None = None) -> LoadedItems:
-    """Check the items a pickle held; drop (and count) those without a usable price.
+    """Check the items a pickle held; drop (and count, by reason) those without a usable price.
 
-    Raises ``SourceError`` naming ``source`` when an item has no price or a prompt that is not
-    text. ``content`` is the source's ``sha256:<hex>``.
+    ``raw`` comes from ``load_course_pickle``, which checked that every item is plain. The
+    prices follow the tables' rule (``read_price``): a positive finite number of dollars from
+    one cent to ``MAX_PRICE``. ``content`` is the source's ``sha256:<hex>``.
     """
-    try:  # map over the list runs in C: 400,000 items cost milliseconds, not a loop
-        prices = list(map(_PRICE_OF, raw))
-        prompt_types = set(map(type, map(_PROMPT_OF, raw)))
-    except AttributeError:
-        raise SourceError(f"{source}: an item has no price") from None
-    if not prompt_types <= {str}:
-        raise SourceError(f"{source}: an item's prompt is not text")
+    prices = list(map(_PRICE_OF, raw))  # map over the list runs in C: 400,000 in milliseconds
     if _all_usable(prices):
         return LoadedItems(source, raw, len(raw), content_hash=content)
-    unusable = {index for index, price in enumerate(prices) if not _usable(price)}
-    items = [item for index, item in enumerate(raw) if index not in unusable]
-    return LoadedItems(
-        source, items, len(raw), {"no usable price": len(unusable)}, content_hash=content
-    )
-
-
-def _usable(price: object) -> bool:
-    """Return True for a positive price that is a finite float (or an int that fits one)."""
-    if type(price) not in (float, int):
-        return False
-    try:
-        return 0 < float(price) < math.inf  # type: ignore[arg-type]
-    except OverflowError:
-        return False
+    dropped: Counter[str] = Counter()
+    items: list[Item] = []
+    for item, price in zip(raw, prices, strict=True):
+        reason = read_price(price) if type(price) in (float, int) else UNPARSEABLE
+        if isinstance(reason, str):
+            dropped[reason] += 1
+        else:
+            items.append(item)
+    return LoadedItems(source, items, len(raw), dict(dropped), content_hash=content)
 
 
 def _all_usable(prices: list[Any]) -> bool:
-    """Return True when every price is a positive finite number, checked without a loop."""
+    """Return True when every price is a float or int from a cent to ``MAX_PRICE``, in C."""
     if not prices:
         return True
     if not set(map(type, prices)) <= {float, int}:
         return False
-    # a NaN or an infinity makes the sum non-finite; a huge but finite sum just takes the loop
-    try:
-        return min(prices) > 0 and math.isfinite(sum(prices))
+    try:  # a NaN can hide from min and max but not from the sum; a huge int raises
+        low, high = float(min(prices)), float(max(prices))
+        return low >= MIN_PRICE and high <= MAX_PRICE and math.isfinite(sum(prices))
     except OverflowError:
         return False
 
@@ -245,21 +253,16 @@ def _all_usable(prices: list[Any]) -> bool:
 def content_hash(source: str | os.PathLike[str]) -> str:
     """Return ``sha256:<hex>`` of a data file's bytes (the packaged file for ``"sample"``).
 
-    The file is memory-mapped and hashed in one call that releases the GIL throughout, so
-    hashing on a second thread runs alongside the first; files that cannot be mapped (empty
-    ones, pipes) are read instead.
+    The file is read in blocks (never memory-mapped: a file cut short while mapped would
+    crash the process); a file that cannot be read gives ``SourceError``.
     """
     if str(source) == SAMPLE:
         return _sha256(resources.files("ftkit.data").joinpath("sample_items.jsonl.gz").read_bytes())
     digest = hashlib.sha256()
     try:
         with open(source, "rb") as stream:
-            try:
-                with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                    digest.update(mapped)
-            except (OSError, ValueError):
-                while chunk := stream.read(_HASH_BLOCK):
-                    digest.update(chunk)
+            while chunk := stream.read(_HASH_BLOCK):
+                digest.update(chunk)
     except OSError as err:
         raise SourceError(f"{source}: cannot hash the dataset ({err.strerror or err})") from None
     return f"sha256:{digest.hexdigest()}"
@@ -287,6 +290,8 @@ def load_items(
         raise SourceError(f"{path}: no such file")
     if path.is_dir():
         raise SourceError(f"{path}: is a folder, not a data file")
+    if not path.is_file():
+        raise SourceError(f"{path}: not a regular file")
     if path.suffix.lower() in PICKLE_SUFFIXES:
         if not allow_pickle:
             raise SourceError(f"{path}: pickles are disabled on this server")

@@ -4,18 +4,25 @@ The course's ``train.pkl`` and ``test.pkl`` hold lists of ``items.Item`` objects
 them normally imports the course's ``items.py``, which downloads a gated tokenizer. Here a
 restricted unpickler maps ``items.Item`` (and ``__main__.Item``) onto ``ftkit.Item`` and refuses
 every other global, so a malicious pickle is rejected before anything in it can run.
+
+A pickle is read into memory once (so a file cut short while it is read is a truncated pickle,
+not a crash), scanned opcode by opcode within ``MAX_OPCODES``, ``MAX_STACK`` and a memo no
+larger than what was read, and only then loaded. Each item's attributes must then be exactly
+text or numbers (``check_items``) before anything else touches them.
 """
 
 from __future__ import annotations
 
 import gc
 import io
-import mmap
 import os
 import pickle
+import pickletools
+import stat
 import threading
+from itertools import chain, islice, repeat
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from ftkit.dataset.jsonl import Digest
 from ftkit.errors import PickleRefusedError, SourceError
@@ -23,9 +30,13 @@ from ftkit.items import Item
 
 __all__ = [
     "ALLOWED_GLOBALS",
+    "MAX_OPCODES",
+    "MAX_STACK",
     "RestrictedUnpickler",
+    "check_items",
     "load_course_pickle",
     "loads_course_pickle",
+    "scan_pickle",
 ]
 
 ALLOWED_GLOBALS: dict[tuple[str, str], type] = {
@@ -33,6 +44,12 @@ ALLOWED_GLOBALS: dict[tuple[str, str], type] = {
     ("__main__", "Item"): Item,
     ("ftkit.items", "Item"): Item,
 }
+MAX_OPCODES: Final = 50_000_000  # the course's 400,000 items take about 10,000,000
+MAX_STACK: Final = 100_000  # the pickler appends 1,000 items at a time
+_TEXT_FIELDS: Final = ("title", "prompt", "category", "details")
+_REQUIRED: Final = ("title", "price", "prompt")
+_PLAIN: Final = frozenset({str, int, float, bool, type(None)})  # the course's extras: int, bool
+_MEMO_PUTS: Final = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
 
 
 class Readable(Protocol):
@@ -58,70 +75,180 @@ class RestrictedUnpickler(pickle.Unpickler):
             return ALLOWED_GLOBALS[(module, name)]
         except KeyError:
             raise PickleRefusedError(
-                f"{self._label}: refused to load '{module}.{name}'; ftkit only loads pickles of "
-                "the course's items.Item (a pickle can run code, so nothing else is allowed)"
+                f"{self._label}: refused to load '{_short(f'{module}.{name}')}'; ftkit only "
+                "loads pickles of the course's items.Item (a pickle can run code, so nothing "
+                "else is allowed)"
             ) from None
 
     def persistent_load(self, pid: Any) -> Any:
         raise PickleRefusedError(f"{self._label}: refused a persistent reference in the pickle")
 
 
-def _unpickle(file: io.BufferedIOBase | mmap.mmap, label: str) -> list[Item]:
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
+def scan_pickle(data: bytes, label: str) -> None:
+    """Raise ``SourceError`` unless ``data`` is one complete pickle within ftkit's bounds.
+
+    Bounds: at most ``MAX_OPCODES`` opcodes (each makes at most one object), at most
+    ``MAX_STACK`` entries on the unpickler's stack, and memo indexes below the count of
+    opcodes read so far (a huge index would make the unpickler allocate a huge memo).
+    """
+    depth = 0  # the stack's size
+    marks: list[int] = []  # where each open MARK sits on the stack
+    count = 0  # opcodes read
+    try:
+        opcodes = islice(pickletools.genops(data), MAX_OPCODES)
+        for count, (opcode, arg, _) in enumerate(opcodes, start=1):
+            under, popped, pushed, effect = _EFFECTS[opcode]
+            if effect == "memo" and isinstance(arg, int) and arg >= count:
+                raise SourceError(f"{label}: refused, a memo index ({arg:,}) beyond the pickle")
+            if under is None:
+                depth -= popped
+            elif marks:  # pops everything down to the last MARK, and what sits under it
+                depth = marks.pop() - under
+            else:
+                raise ValueError(f"{opcode.name} without a MARK")
+            if depth < 0:
+                raise ValueError(f"{opcode.name} on an empty stack")
+            if marks and marks[-1] >= depth:  # a POP took the MARK itself
+                marks = [mark for mark in marks if mark < depth]
+            if effect == "mark":
+                marks.append(depth)
+            depth += pushed
+            if depth > MAX_STACK:
+                raise SourceError(f"{label}: refused, nested deeper than {MAX_STACK:,} objects")
+    except SourceError:
+        raise
+    except Exception:  # ValueError for truncated or corrupt data, and its relatives
+        # the error's text may quote the data: say where it stopped instead
+        where = f"corrupt or cut short after {count:,} opcodes"
+        raise SourceError(f"{label}: not a readable pickle ({where})") from None
+    if opcode.name != "STOP":
+        raise SourceError(f"{label}: refused, over {MAX_OPCODES:,} objects in the pickle")
+
+
+def _effect(opcode: pickletools.OpcodeInfo) -> tuple[int | None, int, int, str]:
+    """Return what ``opcode`` does: (entries it keeps under the last MARK, or None when it pops
+    no MARK; entries it pops; entries it pushes; "mark", "memo" (a memo index) or "")."""
+    before, after = opcode.stack_before, opcode.stack_after
+    mark = pickletools.markobject
+    under = before.index(mark) if mark in before else None
+    effect = "mark" if mark in after else "memo" if opcode.name in _MEMO_PUTS else ""
+    return under, len(before), len(after), effect
+
+
+_EFFECTS: Final = {opcode: _effect(opcode) for opcode in pickletools.opcodes}
+
+
+def check_items(data: Any, label: str) -> list[Item]:
+    """Return ``data`` as a list of items; raise ``SourceError`` unless each is plain.
+
+    Plain: an ``Item`` whose attributes have text names and are exactly ``str``, ``int``,
+    ``float``, ``bool`` or ``None``, with a title, a price and a prompt, and text in
+    ``_TEXT_FIELDS``. Nothing is converted, compared or printed before these checks pass.
+    """
+    if type(data) is Item:
+        data = [data]
+    if type(data) is not list or not set(map(type, data)) <= {Item}:
+        raise SourceError(f"{label}: expected a list of the course's Item objects")
+    attributes: list[dict[str, Any]] = [item.__dict__ for item in data]
+    names = set(map(type, chain.from_iterable(attributes)))
+    values = set(map(type, chain.from_iterable(map(dict.values, attributes))))
+    if names <= {str} and values <= _PLAIN and _has_text_fields(attributes):
+        return data
+    for number, fields in enumerate(attributes, start=1):
+        problem = _item_problem(fields)
+        if problem is not None:
+            raise SourceError(f"{label}: item {number:,}{problem}")
+    raise AssertionError("unreachable: some item failed the quick check")  # pragma: no cover
+
+
+def _has_text_fields(attributes: list[dict[str, Any]]) -> bool:
+    """Return True when every item has the required fields and text where text belongs."""
+    if not all(map(set(_REQUIRED).issubset, attributes)):
+        return False
+    for name in _TEXT_FIELDS:
+        if not set(map(type, map(dict.get, attributes, repeat(name), repeat("")))) <= {str}:
+            return False
+    return True
+
+
+def _kind(value: object) -> str:
+    return "None" if value is None else f"a {type(value).__name__}"
+
+
+def _item_problem(fields: dict[Any, Any]) -> str | None:
+    """Return what is wrong with one item's attributes (to follow "item N"), or None."""
+    for name, value in fields.items():
+        if type(name) is not str:
+            return f" has an attribute named by {_kind(name)}, not text"
+        if type(value) not in _PLAIN:
+            return f"'s {_short(name)!r} is {_kind(value)}; ftkit loads only text and numbers"
+    for name in _REQUIRED:
+        if name not in fields:
+            return f" has no {name}"
+    for name in _TEXT_FIELDS:
+        if type(fields.get(name, "")) is not str:
+            return f"'s {name} is {_kind(fields[name])}, not text"
+    return None
+
+
+def _unpickle(data: bytes, label: str) -> list[Item]:
+    scan_pickle(data, label)
     enabled = gc.isenabled()
     gc.disable()  # 400,000 new objects would otherwise trigger many full collections
-    unpickler = RestrictedUnpickler(file, label)
+    unpickler = RestrictedUnpickler(io.BytesIO(data), label)
     try:
-        data = unpickler.load()
+        loaded = unpickler.load()
     except PickleRefusedError:
         raise
     except MemoryError:
         raise SourceError(f"{label}: not enough memory to load this pickle") from None
     except Exception as err:  # any corrupt pickle: UnpicklingError, EOFError, ValueError, ...
-        raise SourceError(f"{label}: not a readable pickle ({type(err).__name__}: {err})") from None
+        problem = f"{type(err).__name__}: {_short(str(err))}"
+        raise SourceError(f"{label}: not a readable pickle ({problem})") from None
     finally:
         if enabled:
             gc.enable()
-    if isinstance(data, Item):
-        data = [data]
-    if not isinstance(data, list) or not set(map(type, data)) <= {Item}:
-        raise SourceError(f"{label}: expected a list of the course's Item objects")
-    return data
+    return check_items(loaded, label)
 
 
 def load_course_pickle(path: str | os.PathLike[str], *, digest: Digest | None = None) -> list[Item]:
     """Load a course pickle from a local path; raise ``SourceError`` on anything else.
 
-    The file is memory-mapped. With ``digest`` (a ``hashlib`` object) the mapped bytes are
-    hashed on a second thread while they are unpickled: ``hashlib`` holds no GIL over one
-    large buffer, so the content hash costs little time and covers exactly the bytes loaded.
+    The file is read into memory once (never memory-mapped: a file cut short while mapped
+    kills the process), so a file cut short while it is read is refused as truncated.
+    ``digest`` (a ``hashlib`` object) is updated, on a second thread, with exactly the bytes
+    scanned and loaded.
     """
     source = Path(path)
     try:
-        handle = source.open("rb")
-        size = os.fstat(handle.fileno()).st_size
+        if source.exists() and not source.is_file():  # opening a pipe would wait for a writer
+            raise SourceError(f"{source}: not a regular file")
+        with source.open("rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):  # replaced since: /dev/zero would never end
+                raise SourceError(f"{source}: not a regular file")
+            data = handle.read(status.st_size)  # what it holds now; a file cut short is less
     except OSError as err:
         raise SourceError(f"{source}: cannot read ({err.strerror or err})") from None
-    with handle:
-        if size == 0:
-            raise SourceError(f"{source}: not a readable pickle (the file is empty)")
-        try:
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):  # a special file: read it as a stream instead
-            if digest is not None:
-                digest.update(source.read_bytes())
-            return _unpickle(io.BufferedReader(handle, buffer_size=1 << 20), str(source))
-        with mapped:
-            hashing = None
-            if digest is not None:
-                hashing = threading.Thread(target=digest.update, args=(mapped,), daemon=True)
-                hashing.start()
-            try:
-                return _unpickle(mapped, str(source))
-            finally:
-                if hashing is not None:
-                    hashing.join()
+    except MemoryError:
+        raise SourceError(f"{source}: not enough memory to read this pickle") from None
+    if not data:
+        raise SourceError(f"{source}: not a readable pickle (the file is empty)")
+    if digest is None:
+        return _unpickle(data, str(source))
+    # hashlib holds no GIL over one large buffer: the hash costs little time beside the load
+    hashing = threading.Thread(target=digest.update, args=(data,), daemon=True)
+    hashing.start()
+    try:
+        return _unpickle(data, str(source))
+    finally:
+        hashing.join()
 
 
 def loads_course_pickle(data: bytes, label: str = "pickle") -> list[Item]:
     """Load a course pickle from bytes already in memory (tests and benchmarks)."""
-    return _unpickle(io.BytesIO(data), label)
+    return _unpickle(data, label)

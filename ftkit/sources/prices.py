@@ -5,8 +5,8 @@ for the currency and the amount, then a strict check of the amount's digits:
 
 - no currency, ``$``, ``US$`` or ``USD`` is US dollars; any other currency is refused;
 - ``1,299.00`` and ``1,299`` use commas between thousands; a comma anywhere else (``45,00``,
-  ``1.299,00``, ``12,5``, ``45,-``) may be a decimal comma, so the price is refused rather
-  than misread;
+  ``1.299,00``, ``12,5``, ``45,-``, ``0,004``) may be a decimal comma, so the price is refused
+  rather than misread;
 - a dot before exactly three digits (``1.299``, ``12.345``) may separate thousands, as in much
   of Europe and Latin America, so it is refused too (``0.125`` is read);
 - plain numbers, including ``1e3``, are read by Python; ``1e400`` (infinite) and anything over
@@ -34,6 +34,7 @@ __all__ = [
     "AMBIGUOUS_DOT",
     "MAX_PRICE",
     "MAX_PRICE_CHARS",
+    "MIN_PRICE",
     "NOT_POSITIVE",
     "NO_PRICE",
     "OTHER_CURRENCY",
@@ -51,6 +52,7 @@ AMBIGUOUS_DOT: Final = "ambiguous thousands dot in price"
 NOT_POSITIVE: Final = "price zero or negative"
 TOO_LARGE: Final = "price over $1,000,000,000"
 MAX_PRICE: Final = 1e9
+MIN_PRICE: Final = 0.01  # anything less shows as $0.00 in the messages
 MAX_PRICE_CHARS: Final = 100  # "USD 1,299.99 each (approx.)" is 27
 TOO_SMALL: Final = "price under one cent"
 
@@ -58,7 +60,7 @@ _DOLLARS = frozenset({"$", "us$", "usd", "us $", "u.s.$"})
 _PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _WORD = re.compile(r"[^\W_]+")
 _WORDS = frozenset({"us", "usd", "dollar", "dollars", "each", "price", "approx", "about"})
-_US_AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
+_US_AMOUNT = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
 _THOUSANDS_DOT = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+")
 _MARKS = re.compile(r"[^\w\s~.:]")  # punctuation beside an amount that changes its meaning
 
@@ -72,7 +74,7 @@ def _checked(price: float) -> float | str:
         return TOO_LARGE
     if price <= 0:
         return NOT_POSITIVE
-    return price if price >= 0.01 else TOO_SMALL
+    return price if price >= MIN_PRICE else TOO_SMALL
 
 
 def _from_number(value: SupportsFloat) -> float | str:
