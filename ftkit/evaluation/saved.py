@@ -1,12 +1,15 @@
 """Saved runs: one JSON file (metrics and items) plus a CSV of the items, reopened to compare.
 
-The JSON object is also what ``python -m ftkit evaluate --json`` prints (``RunJSON``).
+The JSON object is also what ``python -m ftkit evaluate --json`` prints (``RunJSON``). A run is
+saved whole or not at all: both files, every number finite, or an ``FtkitError`` naming the path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -20,6 +23,7 @@ from ftkit.dataset.jsonl import atomic_writer
 from ftkit.errors import EvaluationError
 from ftkit.evaluation.run import CostEstimate, Run
 from ftkit.evaluation.scoring import Scored, score_item
+from ftkit.sources.prices import MAX_PRICE
 
 __all__ = [
     "CSV_COLUMNS",
@@ -144,8 +148,8 @@ def _row(raw: Any, where: str) -> Scored:
         title = str(raw["title"])
     except (KeyError, TypeError, ValueError):
         raise EvaluationError(f"{where}: needs title, truth and guess") from None
-    if truth <= 0:
-        raise EvaluationError(f"{where}: truth must be a positive price")
+    if not 0 < truth <= MAX_PRICE:
+        raise EvaluationError(f"{where}: truth must be a positive price up to ${MAX_PRICE:,.0f}")
     answer = raw.get("answer")
     scored = score_item(title, truth, guess, answer=answer if isinstance(answer, str) else None)
     return replace(scored, parsed=False) if raw.get("parsed") is False else scored
@@ -207,24 +211,26 @@ def run_from_bytes(data: bytes, label: str, *, max_mb: int = MAX_RUN_FILE_MB) ->
     return run_from_json(parsed, label=label)
 
 
-def _spreadsheet_text(text: str) -> str:
-    """Return ``text`` for a CSV cell, with a leading quote where it would start a formula."""
+def _spreadsheet_cell(value: object) -> str:
+    """Return ``value`` as CSV cell text, with a leading quote where it would start a formula."""
+    text = str(value)
     return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 
 
 def run_to_csv(run: Run) -> str:
     """Return the run's items as CSV text with ``CSV_COLUMNS``.
 
-    Titles and answers come from the data and the model: one that starts like a formula
-    (``=``, ``+``, ``-``, ``@``) gets a leading ``'``, so a spreadsheet shows it as text.
+    Titles and answers come from the data and the model: every cell that starts like a formula
+    (``=``, ``+``, ``-``, ``@``, tab or carriage return; a negative guess too) gets a leading
+    ``'`` as OWASP recommends, so a spreadsheet shows it as text and never runs it.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in run.rows:
         error, sle = round(r.error, 4), round(r.sle, 6)
-        title, answer = _spreadsheet_text(r.title), _spreadsheet_text(r.answer or "")
-        writer.writerow([title, r.truth, r.guess, error, sle, r.color, r.parsed, answer])
+        cells = (r.title, r.truth, r.guess, error, sle, r.color, r.parsed, r.answer or "")
+        writer.writerow([_spreadsheet_cell(cell) for cell in cells])
     return buffer.getvalue()
 
 
@@ -235,15 +241,40 @@ def run_filename(run: Run) -> str:
     return f"{model}-{stamp}"
 
 
+def _non_finite(value: Any, where: str) -> str | None:
+    """Return where the first infinite or NaN number in ``value`` is, else None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else where
+    if isinstance(value, dict):
+        found = (_non_finite(inner, f"{where}.{key}") for key, inner in value.items())
+    elif isinstance(value, list):
+        found = (_non_finite(inner, f"{where}[{i}]") for i, inner in enumerate(value))
+    else:
+        return None
+    return next((place for place in found if place is not None), None)
+
+
 def save_run(run: Run, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """Write ``<stem>.json`` and ``<stem>.csv`` atomically into ``out_dir``; return both paths."""
+    """Write ``<stem>.json`` and ``<stem>.csv`` atomically into ``out_dir``; return both paths.
+
+    Raises ``OutputError`` naming the path that cannot be written (then neither file is left)
+    and ``EvaluationError`` when a number is not finite (JSON cannot hold it; nothing written).
+    """
     folder = Path(out_dir)
     stem = run_filename(run)
     json_path, csv_path = folder / f"{stem}.json", folder / f"{stem}.csv"
+    data = run_to_json(run)
+    if (where := _non_finite(data, "run")) is not None:
+        raise EvaluationError(f"{json_path}: not saved: {where} is not a finite number")
     with atomic_writer(json_path) as handle:
-        handle.write(orjson.dumps(run_to_json(run), option=orjson.OPT_INDENT_2))
-    with atomic_writer(csv_path) as handle:
-        handle.write(run_to_csv(run).encode())
+        handle.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    try:
+        with atomic_writer(csv_path) as handle:
+            handle.write(run_to_csv(run).encode())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            json_path.unlink()
+        raise
     return json_path, csv_path
 
 
