@@ -35,7 +35,7 @@ PREFILL_400 = "Expected last role User or Tool (or Assistant with prefix True) b
 
 
 def strict_endpoint(answer: str, *, max_tokens: bool = True, prefill: bool = True) -> Reply:
-    """Return a reply that refuses ``max_tokens`` (unless allowed) and a prefill (unless allowed)."""
+    """Return a reply that refuses ``max_tokens`` and a prefill unless they are allowed."""
 
     def reply(body: dict[str, Any], attempt: int) -> Action:
         if not max_tokens and "max_tokens" in body:
