@@ -90,6 +90,18 @@ def test_the_cli_with_default_workers_adapts_for_all(
     assert "max_tokens" not in fake.requests[-1]
 
 
+def test_a_400_naming_max_tokens_only_in_its_param_is_adapted_to() -> None:
+    refusal = {"error": {"message": "Unsupported parameter.", "param": "max_tokens", "type": "x"}}
+    raw = ("raw", 400, json.dumps(refusal).encode(), "application/json")
+
+    def reply(body: dict[str, Any], attempt: int) -> tuple[Any, ...]:
+        return raw if "max_tokens" in body else ("answer", "7")
+
+    with serve(reply, delay=0.02) as fake:
+        run = evaluate(ITEMS[:10], ChatPredictor(client=client_for(fake), model="m"), model="m")
+    assert run.complete and [r.guess for r in run.rows] == [7.0] * 10
+
+
 # 7. A 200 that is not a chat completion: the item fails with a reason, never a traceback.
 
 BAD_BODIES = [

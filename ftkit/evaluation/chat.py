@@ -54,6 +54,7 @@ MAX_ANSWER_CHARS = 2000  # a price answer is a few words; a longer one is cut wh
 MAX_REPLY_TOKENS = 10_000_000  # a server's token count beyond this is not believed
 _MAX_ADAPTATIONS = 4  # two settings to switch, each possibly already switched by another worker
 _RETRY_STATUSES = frozenset({408, 409, 429})
+_PREFILL_WORDS = ("assistant", "prefill", "prefix", "last", "final message")
 
 
 def messages_for(
@@ -127,6 +128,14 @@ def _bad_reply(item: Item, reason: str) -> RetriesExhaustedError:
     return RetriesExhaustedError(f"{item.title[:60]}: HTTP 200 but {reason}")
 
 
+def _refusal_text(err: openai.BadRequestError) -> str:
+    """Return a 400's message, parameter and code in lower case, only to match, never shown."""
+    body = getattr(err, "body", None)
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    extra = [inner.get(k) for k in ("param", "code")] if isinstance(inner, dict) else []
+    return " ".join([_describe(err), *(str(v) for v in extra if v)]).lower()
+
+
 def _describe(err: openai.OpenAIError, key: str = "") -> str:
     """Return "HTTP <status>: <message>" in one line of at most 300 characters, ``key`` masked."""
     status = getattr(err, "status_code", None)
@@ -186,14 +195,14 @@ class ChatPredictor:
         ``sent`` is what the refused request used: when another worker has changed the settings
         since, the request is simply asked again with the new ones.
         """
-        text = _describe(err).lower()  # only matched, never shown
+        text = _refusal_text(err)
         with self._lock:
             if (self.prefill, self.token_parameter) != sent:
                 return True
             if "max_tokens" in text and self.token_parameter == "max_tokens":
                 self.token_parameter = "max_completion_tokens"
                 return True
-            if self.prefill and ("assistant" in text or "prefill" in text or "last" in text):
+            if self.prefill and any(word in text for word in _PREFILL_WORDS):
                 self.prefill = False
                 return True
         return False

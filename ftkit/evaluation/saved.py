@@ -222,10 +222,11 @@ def run_to_csv(run: Run) -> str:
 
     Titles and answers come from the data and the model: every cell that starts like a formula
     (``=``, ``+``, ``-``, ``@``, tab or carriage return; a negative guess too) gets a leading
-    ``'`` as OWASP recommends, so a spreadsheet shows it as text and never runs it.
+    ``'`` and every cell is quoted, as OWASP recommends, so a spreadsheet shows it as text and
+    never runs it (and a carriage return inside a cell never splits its row).
     """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for r in run.rows:
         error, sle = round(r.error, 4), round(r.sle, 6)
