@@ -18,6 +18,7 @@ import pytest
 
 import ftkit.history as history
 from ftkit.cli import main
+from ftkit.errors import EvaluationError
 from ftkit.evaluation.chat import MAX_ANSWER_CHARS, ChatPredictor
 from ftkit.evaluation.run import Run, evaluate
 from ftkit.evaluation.saved import load_run, run_from_bytes, run_to_csv, save_run
@@ -213,11 +214,32 @@ def test_an_uploaded_run_with_absurd_numbers_is_finite_or_one_line(
     item = {"title": "Mug", "truth": 10.0, "guess": 12.0, "parsed": True, "answer": "12"}
     data = orjson.dumps({"model": "m", "items": [{**item, field: value}]})
     if field == "truth":
-        with pytest.raises(Exception, match=r"^up\.json: items\[0\]: truth must be a positive"):
+        with pytest.raises(
+            EvaluationError, match=r"^up\.json: items\[0\]: truth must be a positive"
+        ):
             run_from_bytes(data, "up.json")
         return
     run = run_from_bytes(data, "up.json")
     assert run.metrics.unparsed == 1 and math.isfinite(run.metrics.mse)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("requested", "abc"), ("failed", -1), ("input_tokens", 10**15), ("elapsed_s", "nan")],
+    ids=["text-count", "negative-count", "huge-count", "nan-seconds"],
+)
+def test_an_uploaded_run_with_a_bad_field_is_one_line_naming_it(field: str, value: Any) -> None:
+    item = {"title": "Mug", "truth": 10.0, "guess": 12.0}
+    data = orjson.dumps({"model": "m", "items": [item], field: value})
+    with pytest.raises(EvaluationError, match=rf"^up\.json: {field} must be"):
+        run_from_bytes(data, "up.json")
+
+
+def test_a_malformed_cost_estimate_is_dropped_not_trusted() -> None:
+    cost = {"model": "m", "input_tokens": "x", "output_tokens": 1, "dollars": 1.0}
+    item = {"title": "Mug", "truth": 10.0, "guess": 12.0}
+    run = run_from_bytes(orjson.dumps({"model": "m", "items": [item], "cost_estimate": cost}), "u")
+    assert run.cost is None and run.metrics.size == 1
 
 
 # 15. Every CSV cell a spreadsheet would run as a formula is escaped (OWASP: a leading quote).

@@ -240,7 +240,7 @@ class ChatPredictor:
     def _guess(self, item: Item, completion: Any, retries: int) -> Guess:
         text = _reply_text(completion)
         if text is None:
-            raise _bad_reply(item, "the reply is not a chat completion (no choices)")
+            raise _bad_reply(item, "the reply is not a chat completion")
         answer = text[:MAX_ANSWER_CHARS]
         usage = getattr(completion, "usage", None)
         return Guess(

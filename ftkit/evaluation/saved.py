@@ -44,6 +44,7 @@ __all__ = [
 CSV_COLUMNS = ("title", "truth", "guess", "error", "sle", "color", "parsed", "answer")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet runs as a formula
 MAX_RUN_FILE_MB = 10  # a saved run is parsed whole: tens of thousands of items fit
+MAX_COUNT = 10**12  # items, tokens or dollars a saved run may claim
 
 
 class ItemJSON(TypedDict):
@@ -162,25 +163,57 @@ def run_from_json(data: Any, *, label: str = "run") -> Run:
     if not isinstance(data.get("model"), str):
         raise EvaluationError(f"{label}: not a saved ftkit run (no model name)")
     rows = tuple(_row(raw, f"{label}: items[{i}]") for i, raw in enumerate(data["items"]))
-    cost = data.get("cost_estimate")
-    try:
-        estimate = CostEstimate(**cost) if isinstance(cost, dict) else None
-    except TypeError:
-        estimate = None
     stopped = data.get("stopped")
     return Run(
         model=data["model"],
         source=str(data.get("source", "")),
-        requested=int(data.get("requested", len(rows))),
+        requested=_count(data, "requested", len(rows), label),
         rows=rows,
-        failed=int(data.get("failed", 0)),
+        failed=_count(data, "failed", 0, label),
         stopped=stopped if isinstance(stopped, str) else None,
         created=str(data.get("created", "")),
-        elapsed_s=float(data.get("elapsed_s", 0.0)),
-        input_tokens=int(data.get("input_tokens", 0)),
-        output_tokens=int(data.get("output_tokens", 0)),
-        cost=estimate,
+        elapsed_s=_seconds(data.get("elapsed_s", 0.0), label),
+        input_tokens=_count(data, "input_tokens", 0, label),
+        output_tokens=_count(data, "output_tokens", 0, label),
+        cost=_cost(data.get("cost_estimate")),
     )
+
+
+def _count(data: dict[str, Any], key: str, default: int, label: str) -> int:
+    """Return ``data[key]`` as a count, or raise ``EvaluationError`` naming the field."""
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise EvaluationError(f"{label}: {key} must be a whole number from 0 to {MAX_COUNT:,}")
+    return value
+
+
+def _seconds(value: Any, label: str) -> float:
+    """Return a run's elapsed seconds, or raise ``EvaluationError`` naming the field."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e9:
+        raise EvaluationError(f"{label}: elapsed_s must be a number of seconds")
+    return float(value)
+
+
+def _cost(raw: Any) -> CostEstimate | None:
+    """Return the saved cost estimate; None when it is missing or malformed (it is only shown)."""
+    if not isinstance(raw, dict):
+        return None
+    numbers = [raw.get(k) for k in ("input_tokens", "output_tokens", "dollars")]
+    if not all(_is_plain_number(n) for n in numbers):
+        return None
+    try:
+        estimate = CostEstimate(**raw)
+    except TypeError:
+        return None
+    texts = (estimate.model, estimate.currency, estimate.as_of, estimate.rates)
+    return estimate if all(isinstance(t, str) for t in texts) else None
+
+
+def _is_plain_number(value: Any) -> bool:
+    """Return True for a finite int or float between 0 and ``MAX_COUNT``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and 0 <= value <= MAX_COUNT
 
 
 def load_run(path: str | os.PathLike[str]) -> Run:
