@@ -326,3 +326,9 @@ def test_a_run_that_cannot_be_saved_still_prints_its_items_with_json(
     )
     assert code == 2 and len(orjson.loads(out)["items"]) == 20
     assert "No space left on device" in last_line(err)
+
+
+def test_a_model_name_too_long_for_a_file_name_still_saves(tmp_path: Path) -> None:
+    run = Run(model="ft:" + "x" * 1000, source="", requested=1, rows=(score_item("M", 9, 9),))
+    json_path, csv_path = save_run(run, tmp_path)
+    assert load_run(json_path).model == run.model and csv_path.exists()

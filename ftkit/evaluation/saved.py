@@ -44,6 +44,7 @@ __all__ = [
 CSV_COLUMNS = ("title", "truth", "guess", "error", "sle", "color", "parsed", "answer")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet runs as a formula
 MAX_RUN_FILE_MB = 10  # a saved run is parsed whole: tens of thousands of items fit
+MAX_STEM_MODEL, MAX_STEM_TIME = 120, 20  # "20261206T002717" is 15
 MAX_COUNT = 10**12  # items, tokens or dollars a saved run may claim
 
 
@@ -269,9 +270,12 @@ def run_to_csv(run: Run) -> str:
 
 
 def run_filename(run: Run) -> str:
-    """Return the stem for a run's files: the model name made safe, then the time."""
-    model = re.sub(r"[^A-Za-z0-9._-]+", "_", run.model).strip("_") or "run"
-    stamp = re.sub(r"[^0-9T]", "", run.created) or "run"
+    """Return the stem for a run's files: the model name made safe, then the time.
+
+    Both parts are cut short enough for any file system (a name may have 255 bytes).
+    """
+    model = re.sub(r"[^A-Za-z0-9._-]+", "_", run.model).strip("_")[:MAX_STEM_MODEL] or "run"
+    stamp = re.sub(r"[^0-9T]", "", run.created)[:MAX_STEM_TIME] or "run"
     return f"{model}-{stamp}"
 
 
