@@ -140,6 +140,7 @@ def test_the_cli_ends_a_run_of_bad_200s_with_one_line(
     assert code == 2 and out == ""
     assert last_line(err).startswith("ftkit: error: run stopped: the first 5 items all failed")
     assert "HTTP 200 but the reply is not" in last_line(err)
+    assert [line for line in err.splitlines() if line.startswith("ftkit:")] == [last_line(err)]
 
 
 def test_token_counts_and_answers_a_server_inflates_are_bounded() -> None:

@@ -345,8 +345,12 @@ def _finish(
 
 
 def _outcome(result: Run, log: FailureLog) -> int:
-    """Print how the run ended (failures, a stop); return the exit code."""
-    if result.failed:
+    """Print how the run ended (failures, a stop); return the exit code.
+
+    A stopped run's line says why instead: items still in flight when it stopped may have
+    failed since, so the reasons' counts would not add up to the items counted.
+    """
+    if result.failed and result.stopped in (None, "interrupted"):
         print(
             f"ftkit: {result.failed} of {result.requested} items failed after every retry: "
             f"{describe_failures(log.reasons)}",
