@@ -6,6 +6,11 @@ same user message has been asked (1 on the first request). It returns one of:
     ("answer", "123.45")                      a 200 completion whose content is the text
     ("status", 429, {"Retry-After": "0.01"})   an error status with headers (and a message)
     ("drop",)                                  close the connection without a response
+    ("raw", 200, b"{not json", "application/json")  exactly these bytes, status and type
+
+``OPENAI_MAX_TOKENS_400`` and ``PREFILL_400`` are how endpoints word the 400 that refuses
+``max_tokens`` (OpenAI's reasoning models) or an assistant prefill; ``strict_endpoint`` builds
+a reply that refuses either, as a real endpoint would, for every request.
 """
 
 from __future__ import annotations
@@ -21,6 +26,25 @@ from typing import Any
 
 Action = tuple[Any, ...]
 Reply = Callable[[dict[str, Any], int], Action]
+
+OPENAI_MAX_TOKENS_400 = (
+    "Unsupported parameter: 'max_tokens' is not supported with this model. "
+    "Use 'max_completion_tokens' instead."
+)
+PREFILL_400 = "Expected last role User or Tool (or Assistant with prefix True) but got assistant"
+
+
+def strict_endpoint(answer: str, *, max_tokens: bool = True, prefill: bool = True) -> Reply:
+    """Return a reply that refuses ``max_tokens`` and a prefill unless they are allowed."""
+
+    def reply(body: dict[str, Any], attempt: int) -> Action:
+        if not max_tokens and "max_tokens" in body:
+            return ("status", 400, {}, OPENAI_MAX_TOKENS_400)
+        if not prefill and body["messages"][-1]["role"] == "assistant":
+            return ("status", 400, {}, PREFILL_400)
+        return ("answer", answer)
+
+    return reply
 
 
 def user_text(body: dict[str, Any]) -> str:
@@ -79,15 +103,24 @@ class FakeChat:
         if action[0] == "drop":
             handler.close_connection = True
             return
+        if action[0] == "raw":
+            self.send(handler, action[1], action[2], {"Content-Type": action[3]})
+            return
         if action[0] == "answer":
             status, headers, payload = 200, {}, completion(action[1], body["model"])
         else:
             status, headers = action[1], action[2] if len(action) > 2 else {}
             message = action[3] if len(action) > 3 else f"fake error {status}"
             payload = {"error": {"message": message, "type": "test"}}
-        data = json.dumps(payload).encode()
+        self.send(handler, status, json.dumps(payload).encode(), headers)
+
+    @staticmethod
+    def send(
+        handler: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str]
+    ) -> None:
         handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
+        if "Content-Type" not in headers:
+            handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
             handler.send_header(name, value)

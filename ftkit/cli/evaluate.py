@@ -5,8 +5,9 @@ split ``prepare`` draws with the same ``--sampling``, ``--seed``, ``--train`` an
 ``--validation`` (see ``ftkit.evaluation.holdout`` for the whole rule).
 
 Exit codes: 0 every item scored; 1 some items failed after every retry; 2 a problem the user can
-fix (no key, unreadable source, the model refused every request); 130 interrupted (what
-finished is still saved and reported).
+fix (no key, unreadable source, the model refused every request, the run could not be saved);
+130 interrupted (what finished is still saved and reported). A run that cannot be saved (a full
+disk, an unwritable ``--out``) is still printed and recorded; the last line names the path.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ftkit.dataset.sampling import (
     STRATEGIES,
     SplitSettings,
 )
-from ftkit.errors import EvaluationError
+from ftkit.errors import EvaluationError, FtkitError
 from ftkit.evaluation.chat import DEFAULT_MAX_TOKENS, ChatPredictor
 from ftkit.evaluation.failures import FailureLog, describe_failures
 from ftkit.evaluation.holdout import EvaluationItems, choose_items, size_hint, split_to_settings
@@ -307,13 +308,22 @@ def _record(
     return record_evaluate(result, settings, user=current_user(), saved=saved)
 
 
+def _save(args: argparse.Namespace, result: Run) -> tuple[Path | None, str | None]:
+    """Save the run unless told not to; return the JSON path, or why it was not saved."""
+    if not result.rows or args.no_save:
+        return None, None
+    try:
+        json_path, csv_path = save_run(result, args.out)
+    except FtkitError as err:
+        return None, f"the run was not saved: {err}"
+    print(f"saved: {json_path} and {csv_path.name}", file=sys.stderr)
+    return json_path, None
+
+
 def _finish(
     args: argparse.Namespace, result: Run, workers: int, chosen: EvaluationItems, log: FailureLog
 ) -> int:
-    json_path = None
-    if result.rows and not args.no_save:
-        json_path, csv_path = save_run(result, args.out)
-        print(f"saved: {json_path} and {csv_path.name}", file=sys.stderr)
+    json_path, not_saved = _save(args, result)
     if not args.no_history:
         record_quietly(lambda: _record(args, result, workers, json_path, chosen))
     if args.json:
@@ -327,7 +337,20 @@ def _finish(
 
         chart = course_chart(result.rows, result.metrics, name=result.model)
         print(f"chart: {chart_to_png(chart, args.chart)}", file=sys.stderr)
-    if result.failed:
+    code = _outcome(result, log)
+    if not_saved is None:
+        return code
+    print(f"ftkit: error: {not_saved}", file=sys.stderr)
+    return code if code == 130 else 2
+
+
+def _outcome(result: Run, log: FailureLog) -> int:
+    """Print how the run ended (failures, a stop); return the exit code.
+
+    A stopped run's line says why instead: items still in flight when it stopped may have
+    failed since, so the reasons' counts would not add up to the items counted.
+    """
+    if result.failed and result.stopped in (None, "interrupted"):
         print(
             f"ftkit: {result.failed} of {result.requested} items failed after every retry: "
             f"{describe_failures(log.reasons)}",

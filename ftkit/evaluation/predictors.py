@@ -41,6 +41,7 @@ BASELINES = ("baseline:random", "baseline:mean", "baseline:regression")
 DEFAULT_SEED = 42
 VOCABULARY_SIZE = 1000
 RIDGE = 10.0
+_MAX_LOG_PRICE = 700.0  # math.expm1 overflows past ~709.78; scoring counts such a guess unparsed
 _WORD = re.compile(r"[a-z][a-z0-9]+|\d+")
 _STOP_WORDS = frozenset(
     {
@@ -152,7 +153,8 @@ class TextRegression:
 
     def predict(self, item: Item) -> float:
         """Return the predicted price of ``item`` in dollars (never negative)."""
-        return max(0.0, math.expm1(float(self.features(item) @ self.weights) + self.bias))
+        log_price = float(self.features(item) @ self.weights) + self.bias
+        return max(0.0, math.expm1(min(log_price, _MAX_LOG_PRICE)))
 
     def __call__(self, item: Item) -> Guess:
         return Guess(self.predict(item))

@@ -5,6 +5,10 @@ counts as 0 in the SLE only (the course would fail on the logarithm); its error 
 
 Colour (the course's ``color_for``): green when error < $40 or error/truth < 20%; orange when
 error < $80 or error/truth < 40%; red otherwise. Hit rate is the percentage of green.
+
+A guess beyond any sane price (not finite, or more than ``MAX_GUESS`` = $1,000,000 either way)
+counts as unparsed, a guess of $0, like an answer with no number: one absurd answer never
+turns the metrics into inf.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from ftkit.dataset.sampling import PRICE_BANDS, band_of
 __all__ = [
     "BAND_LABELS",
     "COLORS",
+    "MAX_GUESS",
     "BandMetrics",
     "Color",
     "Metrics",
     "Scored",
     "color_for",
     "compute_metrics",
+    "is_sane_guess",
     "parse_guess",
     "score_item",
     "title_for",
@@ -35,16 +41,28 @@ Color = Literal["green", "orange", "red"]
 COLORS: tuple[Color, ...] = ("green", "orange", "red")
 BAND_LABELS: tuple[str, ...] = (band_of(0), *(band_of(high) for high in PRICE_BANDS))
 
-_NUMBER = re.compile(r"[-+]?\d*\.\d+|\d+")
+MAX_GUESS = 1_000_000.0  # dollars; a larger answer is no price estimate
+# The course's pattern, plus an exponent written onto the number: "1e309" is not a guess of $1.
+_NUMBER = re.compile(r"(?:[-+]?\d*\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def is_sane_guess(value: float) -> bool:
+    """Return True when ``value`` is a finite price within ``MAX_GUESS`` dollars of zero."""
+    return math.isfinite(value) and abs(value) <= MAX_GUESS
 
 
 def parse_guess(answer: str) -> float | None:
     """Return the course's reading of ``answer``: strip "$" and ",", take the first number.
 
-    None when there is no number (the course then scores the guess as 0).
+    A number written with an exponent ("1.5e3") is read whole, where the course reads 1.5.
+    None when there is no number (the course then scores the guess as 0) or the number is
+    not a sane price (``is_sane_guess``).
     """
     match = _NUMBER.search(answer.replace("$", "").replace(",", ""))
-    return float(match.group()) if match else None
+    if match is None:
+        return None
+    value = float(match.group())
+    return value if is_sane_guess(value) else None
 
 
 def color_for(error: float, truth: float) -> Color:
@@ -74,7 +92,9 @@ class Scored:
 def score_item(
     title: str, truth: float, guess: float | None, *, answer: str | None = None
 ) -> Scored:
-    """Score one guess; None (no number in the answer) is a guess of $0 and counts as unparsed."""
+    """Score one guess; None (no number) or an absurd one is a guess of $0, counted unparsed."""
+    if guess is not None and not is_sane_guess(float(guess)):
+        guess = None
     value = 0.0 if guess is None else float(guess)
     error = abs(value - truth)
     sle = (math.log(truth + 1) - math.log(max(value, 0.0) + 1)) ** 2
