@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 import orjson
 
 from ftkit.errors import OutputError, SourceError
+from ftkit.sources.sniff import require_regular_file
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -168,7 +169,7 @@ def write_encoded(
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
     """Read a JSONL file (blank lines skipped); raise ``SourceError`` naming the bad line."""
-    source = Path(path)
+    source = require_regular_file(path)
     try:
         data = source.read_bytes()
     except OSError as err:
