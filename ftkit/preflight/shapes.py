@@ -94,7 +94,7 @@ def _check_part(part: Any, role: str, where: str) -> list[Problem]:
         return [("message.content", f"{where} has a {kind} part with unknown {unknown}")]
     if kind == "text":
         text = part.get("text")
-        if not _is_text(text):
+        if not isinstance(text, str) or not text:
             return [("message.content", f"{where} has a text part without non-empty text")]
         return special_tokens(text, where)
     return _check_image(part.get("image_url"), where)
