@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 import ftkit.history as history
 from ftkit.cli import main
 from ftkit.history import open_store, record_run
+from tests.history_db import database_url
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "history.py")
 
@@ -162,3 +163,23 @@ def test_the_page_lists_a_damaged_row_with_a_warning(database: Path, damage: str
     assert len(at.warning) == 1
     assert "1 damaged run(s)" in at.warning[0].value and "run 4:" in at.warning[0].value
     assert len(at.dataframe[0].value) == 20
+
+
+def test_a_dropped_table_on_postgresql_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with database_url("postgresql", tmp_path) as url:
+        store = open_store(url)
+        record_run("validate", {"model": "m"}, {}, user="ana", store=store)
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE runs")
+        try:
+            assert main(["history", "--database", url]) == 2
+        finally:
+            history.close_all()
+    err = capsys.readouterr().err
+    assert err.startswith("ftkit: error: history database postgresql+psycopg://")
+    assert "is damaged (" in err and err.rstrip().endswith(
+        "restore it from a backup or set FTKIT_DATABASE_URL to a new database"
+    )
+    assert "ftkit:ftkit@" not in err
