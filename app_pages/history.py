@@ -16,6 +16,7 @@ import streamlit as st
 from ftkit.errors import FtkitError
 from ftkit.history import KINDS, Run, get_run, list_runs
 from ftkit.history.recording import RERUNNABLE, local_sources, recorded_endpoint, rerun, safe_url
+from ftkit.history.store import database_name
 from ftkit.history.views import diff_frame, metrics_chart, metrics_frame, runs_frame
 from ftkit.providers import ProviderSettings
 from ftkit.ui.auth import hosting_config, session_owner
@@ -72,6 +73,16 @@ if not runs:
     st.info("No runs recorded yet. Prepare, validate, upload or train, and they appear here.")
     st.stop()
 
+damaged = [run for run in runs if run.damaged]
+if damaged:
+    st.warning(
+        literal(
+            shown_text(
+                f"History database {database_name(store.url)}: {len(damaged)} damaged run(s), "
+                f"shown as far as they can be read (run {damaged[0].id}: {damaged[0].damaged})"
+            )
+        )
+    )
 st.dataframe(runs_frame(runs), hide_index=True, width="stretch")
 by_id = {run.id: run for run in runs}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from ftkit.history import (
     open_store,
     run_to_json,
 )
+from ftkit.history.store import database_name
 
 __all__ = ["format_run", "format_table", "register", "run"]
 
@@ -130,6 +132,17 @@ def _rerun(args: argparse.Namespace, store: HistoryStore) -> Run:
     return get_run(new_id, store=store)
 
 
+def _note_damaged(runs: list[Run], store: HistoryStore) -> None:
+    """Print one note on stderr per run whose stored row is partly unreadable."""
+    for item in runs:
+        if item.damaged:
+            print(
+                f"ftkit: note: history database {database_name(store.url)}: run {item.id} is "
+                f"damaged ({item.damaged}); shown as far as it can be read",
+                file=sys.stderr,
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``history``; return the exit code."""
     store = open_store(args.database)
@@ -139,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.diff:
         left, right = (get_run(n, store=store) for n in args.diff)
+        _note_damaged([left, right], store)
         changes = diff_settings(left, right)
         if args.json:
             print(_dump([{"key": c.key, "a": c.left, "b": c.right} for c in changes]))
@@ -150,8 +164,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.id is not None:
         item = get_run(args.id, store=store)
+        _note_damaged([item], store)
         print(_dump(run_to_json(item)) if args.json else format_run(item))
         return 0
     runs = list_runs(args.kind, args.user, limit=args.limit, store=store)
+    _note_damaged(runs, store)
     print(_dump([run_to_json(r) for r in runs]) if args.json else format_table(runs))
     return 0

@@ -14,6 +14,7 @@ import orjson
 
 from ftkit.dataset.staging import folder_lock, held_signals, remove_stale_staging, staging_path
 from ftkit.errors import OutputError, SourceError
+from ftkit.sources.sniff import require_regular_file
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -177,7 +178,7 @@ def write_encoded(
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Any]:
     """Read a JSONL file (blank lines skipped); raise ``SourceError`` naming the bad line."""
-    source = Path(path)
+    source = require_regular_file(path)
     try:
         data = source.read_bytes()
     except OSError as err:

@@ -61,10 +61,6 @@ def export_paths(format: FormatName, out_dir: str | os.PathLike[str]) -> dict[st
 
 def load_examples(path: str | os.PathLike[str]) -> list[Any]:
     """Read a chat JSONL file; raise ``SourceError`` naming the file and the bad line."""
-    source = Path(path)
-    if not source.is_file():
-        problem = "not a file" if source.exists() else "no such file"
-        raise SourceError(f"{path}: {problem}")
     return read_jsonl(path)
 
 

@@ -351,6 +351,26 @@ def rerun(
     client, or for a kind that cannot be re-run here; other ``FtkitError`` subclasses come from
     the run itself.
     """
+    if run.damaged:
+        raise HistoryError(f"run {run.id}: cannot be re-run, its record is damaged ({run.damaged})")
+    try:
+        return _rerun_kind(run, user, store, out_dir, allow_pickle, allow_paths, client_for)
+    except KeyError as err:
+        raise HistoryError(
+            f"run {run.id}: cannot be re-run, its recorded settings lack {err.args[0]!r}"
+        ) from None
+
+
+def _rerun_kind(
+    run: Run,
+    user: str,
+    store: HistoryStore | None,
+    out_dir: str | os.PathLike[str] | None,
+    allow_pickle: bool,
+    allow_paths: bool,
+    client_for: Callable[[str | None], openai.OpenAI] | None,
+) -> int:
+    """Dispatch ``rerun`` by the run's kind."""
     if not allow_paths:
         _refuse_paths(run)
     if run.kind == "prepare":

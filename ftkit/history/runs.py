@@ -67,6 +67,7 @@ class Run:
     outputs: dict[str, Any]
     parent_run_id: int | None = None
     realm: str = "local"
+    damaged: str | None = None  # what of the stored row could not be read, if anything
 
 
 @dataclass(frozen=True)
@@ -85,25 +86,46 @@ def _dumps(value: Mapping[str, Any], field: str) -> str:
     return orjson.dumps(clean, default=str, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _loads(text: str) -> dict[str, Any]:
+def _parse(stored: Any) -> dict[str, Any] | None:
+    """Return a stored JSON object, or None when the stored value is not one."""
     try:
-        value = orjson.loads(text)
+        value = orjson.loads(stored) if isinstance(stored, str) else None
     except orjson.JSONDecodeError:
-        return {"unreadable": text}
-    return value if isinstance(value, dict) else {"value": value}
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _loads(stored: Any) -> dict[str, Any]:
+    """Return a stored JSON object; anything else comes back as ``{"unreadable": ...}``."""
+    value = _parse(stored)
+    if value is not None:
+        return value
+    if isinstance(stored, bytes):
+        stored = stored.decode("utf-8", errors="replace")
+    return {"unreadable": stored if isinstance(stored, str) else repr(stored)}
 
 
 def _row_to_run(row: sa.Row[Any]) -> Run:
+    """Return a stored row as a ``Run``; a damaged field is shown as far as it can be read."""
+    settings, outputs, parent = _parse(row.settings), _parse(row.outputs), row.parent_run_id
+    damaged = [
+        f"{name} is not a JSON object"
+        for name, value in (("settings", settings), ("outputs", outputs))
+        if value is None
+    ]
+    if parent is not None and type(parent) is not int:
+        damaged.append("parent_run_id is not a number")
     return Run(
         id=int(row.id),
-        kind=row.kind,
-        created_at=row.created_at,
-        user=row.username,
-        status=row.status,
-        settings=_loads(row.settings),
-        outputs=_loads(row.outputs),
-        parent_run_id=row.parent_run_id,
-        realm=row.realm,
+        kind=str(row.kind),
+        created_at=str(row.created_at),
+        user=str(row.username),
+        status=str(row.status),
+        settings=settings if settings is not None else _loads(row.settings),
+        outputs=outputs if outputs is not None else _loads(row.outputs),
+        parent_run_id=parent if type(parent) is int else None,
+        realm=str(row.realm),
+        damaged="; ".join(damaged) or None,
     )
 
 

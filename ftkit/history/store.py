@@ -35,6 +35,8 @@ __all__ = [
     "HISTORY_WAIT_ENV",
     "HistoryStore",
     "close_all",
+    "damaged_message",
+    "database_name",
     "database_url",
     "open_store",
     "wait_notice",
@@ -122,6 +124,32 @@ def _first_line(err: BaseException) -> str:
     orig = getattr(err, "orig", None) or err
     text = str(orig).strip().splitlines()
     return text[0] if text else type(orig).__name__
+
+
+# what SQLite (and PostgreSQL) say about a damaged file or a table that is gone
+_DAMAGE_SIGNS = ("malformed", "not a database", "no such table", "no such column")
+_DAMAGE_ERRORS = ("UndefinedTable", "UndefinedColumn")
+
+
+def database_name(url: str) -> str:
+    """Return how messages name a database: the SQLite file's path, else the URL sans password."""
+    try:
+        parsed = sa.make_url(url)
+    except ArgumentError:
+        return "the database URL"
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return str(parsed.database)
+    return _safe(url)
+
+
+def damaged_message(url: str, detail: str) -> str:
+    """Return the one line for a damaged history database: which file, what, what to do."""
+    name = database_name(url)
+    if url.startswith("sqlite"):
+        todo = "rename the file to start a new history, or restore it from a backup"
+    else:
+        todo = f"restore it from a backup or set {DATABASE_URL_ENV} to a new database"
+    return f"history database {name} is damaged ({detail}); {todo}"
 
 
 def _sqlite_events(engine: Engine) -> None:
@@ -252,7 +280,11 @@ class HistoryStore:
             raise self._error("cannot read", err) from None
 
     def _error(self, action: str, err: BaseException) -> HistoryError:
-        return HistoryError(f"history database {self.display_url}: {action} ({_first_line(err)})")
+        detail = _first_line(err)
+        orig = type(getattr(err, "orig", None)).__name__
+        if orig in _DAMAGE_ERRORS or any(sign in detail.lower() for sign in _DAMAGE_SIGNS):
+            return HistoryError(damaged_message(self.url, detail))
+        return HistoryError(f"history database {self.display_url}: {action} ({detail})")
 
 
 def open_store(

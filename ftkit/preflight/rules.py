@@ -6,10 +6,13 @@ returns ``(code, message)`` pairs; ``ftkit.preflight.scan`` adds line numbers, f
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import orjson
+
+from ftkit.preflight.shapes import Problem, check_message, check_top_level
 
 __all__ = [
     "RULES",
@@ -22,7 +25,6 @@ __all__ = [
 ]
 
 Severity = Literal["error", "warning"]
-Problem = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ RULES: dict[str, Rule] = {
             "line.json",
             "error",
             "line is not strict JSON",
-            "write each line with json.dumps(row, allow_nan=False): no NaN or Infinity",
+            "write each line with json.dumps(row, allow_nan=False): no NaN or Infinity, "
+            "at most 1,024 levels deep",
         ),
         Rule(
             "line.not_object",
@@ -86,6 +89,26 @@ RULES: dict[str, Rule] = {
             "error",
             "message content is empty or of the wrong type",
             "give every message non-empty string content",
+        ),
+        Rule(
+            "message.tool_calls",
+            "error",
+            "tool_calls or function_call does not match OpenAI's format",
+            'give tool_calls as a list of {"id": str, "type": "function", '
+            '"function": {"name": str, "arguments": str}}',
+        ),
+        Rule(
+            "example.tools",
+            "error",
+            "tools, functions or parallel_tool_calls does not match OpenAI's format",
+            'give tools as a list of {"type": "function", "function": {"name": str, '
+            '"parameters": {...}}} and parallel_tool_calls as true or false',
+        ),
+        Rule(
+            "line.too_long",
+            "error",
+            "line is longer than ftkit reads",
+            "shorten the example (large images belong at a URL, not inline)",
         ),
         Rule(
             "messages.no_assistant",
@@ -151,35 +174,19 @@ RULES: dict[str, Rule] = {
     )
 }
 
-ROLES = ("system", "user", "assistant", "tool", "function")
-_COMMON = frozenset({"role", "content"})
-_ALLOWED: dict[str, frozenset[str]] = {
-    "system": _COMMON | {"name"},
-    "user": _COMMON | {"name"},
-    "assistant": _COMMON | {"name", "weight", "tool_calls", "function_call"},
-    "tool": _COMMON | {"tool_call_id"},
-    "function": _COMMON | {"name"},
-}
-_REQUIRED: dict[str, frozenset[str]] = {
-    "system": _COMMON,
-    "user": _COMMON,
-    "assistant": frozenset({"role"}),
-    "tool": _COMMON | {"tool_call_id"},
-    "function": _COMMON | {"name"},
-}
-_PART_TYPES: dict[str, frozenset[str]] = {
-    "system": frozenset({"text"}),
-    "user": frozenset({"text", "image_url"}),
-    "assistant": frozenset({"text"}),
-    "tool": frozenset({"text"}),
-    "function": frozenset(),
-}
-_SPECIAL = re.compile(
-    r"<\|(?:endoftext|endofprompt|fim_prefix|fim_middle|fim_suffix|im_start|im_end|im_sep)\|>"
-)
 _PRICE = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)")
 _NON_STRICT = re.compile(rb"(?<![\w\"])-?(?:NaN|Infinity)(?![\w\"])")
 BOM = b"\xef\xbb\xbf"
+MAX_DEPTH = 1024  # orjson's nesting limit: a deeper line is refused as invalid JSON
+_COMMON = frozenset({"role", "content"})
+
+
+def _parses(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def classify_bad_line(line: bytes, error: Exception) -> Problem:
@@ -187,87 +194,26 @@ def classify_bad_line(line: bytes, error: Exception) -> Problem:
     if line.startswith(BOM):
         return "line.bom", "line starts with a UTF-8 byte-order mark"
     try:
-        text = line.decode("utf-8")
+        line.decode("utf-8")
     except UnicodeDecodeError as err:
         return "line.utf8", f"invalid UTF-8 at byte {err.start + 1}"
-    if _NON_STRICT.search(line):
-        try:
-            json.loads(text)
-        except ValueError:
-            pass
-        else:
-            return "line.json", "NaN or Infinity is not strict JSON"
+    if "depth limit" in str(error):
+        return "line.json", f"nested deeper than {MAX_DEPTH:,} levels"
+    if _NON_STRICT.search(line) and _parses(_NON_STRICT.sub(b"null", line)):
+        return "line.json", "NaN or Infinity is not strict JSON"
     return "line.json", f"not valid JSON ({error})"
 
 
-def _check_content(role: str, content: Any, index: int) -> list[Problem]:
-    """Return problems with one message's content (string or content parts)."""
-    where = f"message {index} ({role})"
-    if isinstance(content, str):
-        if not content:
-            return [("message.content", f"{where} has empty content")]
-        return _special_tokens(content, where)
-    if not isinstance(content, list) or not content or not _PART_TYPES[role]:
-        shape = "parts" if _PART_TYPES[role] else "text"
-        return [("message.content", f"{where} content must be non-empty {shape}")]
-    problems: list[Problem] = []
-    for part in content:
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind not in _PART_TYPES[role]:
-            return [("message.content", f"{where} has a content part of type {kind!r}")]
-        text = part.get("text")
-        if kind == "text" and (not isinstance(text, str) or not text):
-            return [("message.content", f"{where} has an empty text part")]
-        if kind == "image_url" and not isinstance(part.get("image_url"), dict):
-            return [("message.content", f"{where} has an image_url part with no image_url")]
-        if isinstance(text, str):
-            problems += _special_tokens(text, where)
-    return problems
-
-
-def _special_tokens(text: str, where: str) -> list[Problem]:
-    if "<|" not in text:
-        return []
-    found = _SPECIAL.search(text)
-    return [("content.special_token", f"{where} contains {found.group()}")] if found else []
-
-
-def _check_message(message: Any, index: int) -> list[Problem]:
-    """Return problems with one message: role, keys, weight and content."""
-    if not isinstance(message, dict):
-        return [("message.keys", f"message {index} is not an object")]
-    role = message.get("role")
-    allowed = _ALLOWED.get(role) if isinstance(role, str) else None
-    if role is None or allowed is None:
-        return [("messages.role", f"message {index} has role {role!r}")]
-    keys = message.keys()
-    problems: list[Problem] = []
-    if not keys <= allowed:
-        if "weight" in keys and role != "assistant":
-            problems.append(("message.weight", f"message {index} ({role}) has a weight"))
-        unknown = sorted(set(keys) - allowed - {"weight"})
-        if unknown:
-            problems.append(("message.keys", f"message {index} ({role}) has unknown {unknown}"))
-    if not _REQUIRED[role] <= keys:
-        missing = sorted(_REQUIRED[role] - set(keys))
-        problems.append(("message.keys", f"message {index} ({role}) lacks {missing}"))
-    if "weight" in keys and role == "assistant":
-        weight = message["weight"]
-        if type(weight) is not int or weight not in (0, 1):
-            problems.append(("message.weight", f"message {index} has weight {weight!r}"))
-    for key in ("name", "tool_call_id"):
-        if key in keys and (not isinstance(message[key], str) or not message[key]):
-            problems.append(("message.keys", f"message {index} ({role}) {key} must be text"))
-    content = message.get("content")
-    if (
-        content is None
-        and role == "assistant"
-        and ("tool_calls" in keys or "function_call" in keys)
-    ):
-        return problems
-    if "content" in keys or role == "assistant":
-        problems += _check_content(role, content, index)
-    return problems
+def _is_plain(message: Any) -> bool:
+    """Return True for the common message: role and non-empty string content, nothing else."""
+    return (
+        type(message) is dict
+        and message.keys() == _COMMON
+        and type(content := message["content"]) is str
+        and bool(content)
+        and message["role"] in ("system", "user", "assistant")
+        and "<|" not in content
+    )
 
 
 def check_example(obj: Any) -> list[Problem]:
@@ -277,20 +223,11 @@ def check_example(obj: Any) -> list[Problem]:
     messages = obj.get("messages")
     if not isinstance(messages, list) or not messages:
         return [("messages.missing", '"messages" must be a non-empty list')]
-    problems: list[Problem] = []
+    problems: list[Problem] = check_top_level(obj) if len(obj) > 1 else []
     has_assistant = False
     for index, message in enumerate(messages, start=1):
-        if (
-            type(message) is dict
-            and message.keys() == _COMMON
-            and type(content := message["content"]) is str
-            and content
-            and message["role"] in ("system", "user", "assistant")
-            and "<|" not in content
-        ):  # the common case, checked without a function call
-            has_assistant = has_assistant or message["role"] == "assistant"
-            continue
-        problems += _check_message(message, index)
+        if not _is_plain(message):  # the common case is checked without the full walk
+            problems += check_message(message, index)
         has_assistant = has_assistant or (
             isinstance(message, dict) and message.get("role") == "assistant"
         )

@@ -41,6 +41,7 @@ from ftkit.preflight.tokens import (
     get_tokenizer,
     summarize,
 )
+from ftkit.sources.sniff import require_regular_file
 from ftkit.training.models import DEFAULT_MODEL, find_model
 
 __all__ = [
@@ -60,6 +61,8 @@ UPLOADS_API_BYTES = 512 * 1024 * 1024
 MAX_FILE_BYTES = 8 * 1024 * 1024 * 1024
 BATCH_TEXTS = 40_000
 CHUNK_BYTES = 1 << 24
+MAX_LINE_BYTES = 64 * 1024 * 1024  # one example; OpenAI's token limit is far below this
+LONG_LINE = b"\x00too long"  # stands for a skipped line (no JSON line can start with NUL)
 SHORT_TEXT = 512  # texts this short (system prompts, answers) keep their counts across batches
 
 # (line, fixed tokens, slots of texts to count, fixed assistant tokens, assistant slots)
@@ -178,23 +181,31 @@ class _TokenBatcher:
                     self.known[text] = count
 
 
-def _numbered_lines(handle: BinaryIO, path: Path) -> Iterator[tuple[int, bytes]]:
-    """Yield (1-based number, line bytes) for each line; a final newline ends the last line."""
-    carry, number = b"", 0
-    while True:
+def _numbered_lines(handle: BinaryIO, path: Path, size: int) -> Iterator[tuple[int, bytes]]:
+    """Yield (1-based number, line bytes) for each line; a final newline ends the last line.
+
+    Reads at most ``size`` bytes (the size when the file was opened), and yields a line longer
+    than ``MAX_LINE_BYTES`` as ``b""`` plus ``LONG_LINE`` without keeping it in memory.
+    """
+    carry, number, left, skipping = b"", 0, size, False
+    while left > 0:
         try:
-            chunk = handle.read(CHUNK_BYTES)
+            chunk = handle.read(min(CHUNK_BYTES, left))
         except OSError as err:
             raise CheckError(f"{path}: cannot read ({err.strerror or err})") from None
         if not chunk:
             break
+        left -= len(chunk)
         lines = (carry + chunk).split(b"\n")
         carry = lines.pop()
         for line in lines:
             number += 1
-            yield number, line
-    if carry:
-        yield number + 1, carry
+            yield number, LONG_LINE if skipping else line
+            skipping = False
+        if len(carry) > MAX_LINE_BYTES:
+            carry, skipping = b"", True
+    if carry or skipping:
+        yield number + 1, LONG_LINE if skipping else carry
 
 
 def _check_line(
@@ -238,20 +249,26 @@ def scan_file(
     num_threads: int = 2,
 ) -> _Scan:
     """Check one JSONL file line by line; raise ``CheckError`` if it cannot be read at all."""
-    source = Path(path)
+    source = require_regular_file(path, error=CheckError)
     try:
-        size = source.stat().st_size
         handle = source.open("rb")
+        size = os.fstat(handle.fileno()).st_size
     except OSError as err:
         raise CheckError(f"{source}: cannot read ({err.strerror or err})") from None
     scan = _Scan(kind)
     if size > MAX_FILE_BYTES:
-        scan.add(0, "file.too_large", f"file is {size / 1e9:,.1f} GB")
-    elif size > UPLOADS_API_BYTES:
+        handle.close()
+        scan.add(0, "file.too_large", f"file is {size / 1e9:,.1f} GB; not read")
+        return scan
+    if size > UPLOADS_API_BYTES:
         scan.add(0, "file.needs_uploads_api", f"file is {size / 1e6:,.0f} MB")
     with handle, ThreadPoolExecutor(1, thread_name_prefix="ftkit-tokens") as pool:
         batcher = _TokenBatcher(scan, tokenizer, pool, limit=limit, num_threads=num_threads)
-        for line, raw in _numbered_lines(handle, source):
+        for line, raw in _numbered_lines(handle, source, size):
+            if raw is LONG_LINE:
+                scan.examples += 1
+                scan.add(line, "line.too_long", f"over {MAX_LINE_BYTES // 2**20} MB; not read")
+                continue
             if not raw or raw.isspace():
                 scan.add(line, "line.blank", "blank line")
                 continue

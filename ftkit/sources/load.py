@@ -33,7 +33,7 @@ from ftkit.sources.prices import (
     UNPARSEABLE,
     read_price,
 )
-from ftkit.sources.sniff import DEFAULT_UPLOAD_BYTES, sniff_upload
+from ftkit.sources.sniff import DEFAULT_UPLOAD_BYTES, require_regular_file, sniff_upload
 from ftkit.sources.tables import DEFAULT_READ_LIMITS, ReadLimits, read_records
 
 __all__ = [
@@ -285,13 +285,7 @@ def load_items(
     """
     if str(source) == SAMPLE:
         return _load_sample(split)
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise SourceError(f"{path}: no such file")
-    if path.is_dir():
-        raise SourceError(f"{path}: is a folder, not a data file")
-    if not path.is_file():
-        raise SourceError(f"{path}: not a regular file")
+    path = require_regular_file(Path(source).expanduser())
     if path.suffix.lower() in PICKLE_SUFFIXES:
         if not allow_pickle:
             raise SourceError(f"{path}: pickles are disabled on this server")

@@ -7,14 +7,23 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import re
+import stat
 import zlib
+from pathlib import Path
 
 import orjson
 
-from ftkit.errors import SourceError
+from ftkit.errors import FtkitError, SourceError
 
-__all__ = ["DEFAULT_UPLOAD_BYTES", "TEXT_SUFFIXES", "UPLOAD_SUFFIXES", "sniff_upload"]
+__all__ = [
+    "DEFAULT_UPLOAD_BYTES",
+    "TEXT_SUFFIXES",
+    "UPLOAD_SUFFIXES",
+    "require_regular_file",
+    "sniff_upload",
+]
 
 DEFAULT_UPLOAD_BYTES = 200 * 1024 * 1024  # Streamlit's server.maxUploadSize in config.toml
 
@@ -42,6 +51,38 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 _TEXT_PICKLE = re.compile(rb"(?m)^[pg]\d+$")  # protocol 0 pickles: memo lines such as "p0" or "g1"
 _SNIFF_BYTES = 64 * 1024
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def require_regular_file(
+    path: str | os.PathLike[str], *, error: type[FtkitError] = SourceError
+) -> Path:
+    """Return ``path`` if it names a regular file (after symlinks), by ``stat`` before opening.
+
+    A folder, named pipe, device or socket would block or never end, so it is refused with
+    ``error`` (one line naming the path), as is a path that does not exist or cannot be read.
+    """
+    source = Path(path)
+    try:
+        mode = source.stat().st_mode
+    except FileNotFoundError:
+        raise error(f"{source}: no such file") from None
+    except OSError as err:
+        raise error(f"{source}: cannot read ({err.strerror or err})") from None
+    except ValueError:  # a NUL byte in the path
+        raise error(f"{source!r}: not a valid file name") from None
+    if not stat.S_ISREG(mode):
+        what = next((name for test, name in _KINDS if test(mode)), "a special file")
+        raise error(f"{source}: is {what}, not a regular file; give a file")
+    return source
 
 
 def _magic(data: bytes) -> str | None:

@@ -25,6 +25,7 @@ from openai.types import FileObject
 
 from ftkit.api import Sleep, api_error, calling, create_once, reply_error, require, shown_text
 from ftkit.errors import UploadError, WaitTimeoutError
+from ftkit.sources.sniff import require_regular_file
 from ftkit.training.large_files import (
     DEFAULT_PARALLEL,
     MAX_PART_BYTES,
@@ -221,9 +222,7 @@ def upload_file(
     Raises ``UploadError`` (check failed, too large, rejected), ``ApiError`` and
     ``WaitTimeoutError``. Nothing is recorded unless the upload completed.
     """
-    source = Path(path)
-    if not source.is_file():
-        raise UploadError(f"{source}: no such file")
+    source = require_regular_file(path, error=UploadError)
     size = source.stat().st_size
     if size > MAX_UPLOAD_BYTES:
         raise UploadError(f"{source}: {size / 2**30:.1f} GB is over the 8 GB upload limit")
