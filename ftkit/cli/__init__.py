@@ -11,10 +11,17 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from ftkit.errors import FtkitError
 
-__all__ = ["build_parser", "main", "record_quietly"]
+if TYPE_CHECKING:
+    from ftkit.history.recorder import Recorder
+    from ftkit.history.store import HistoryStore
+
+__all__ = ["build_parser", "main", "quiet_recorder", "record_quietly"]
+
+T = TypeVar("T")
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -77,7 +84,7 @@ def _masked(text: str) -> str:
     return redact(text, tuple(key for key in keys if key))
 
 
-def record_quietly(record: Callable[[], int]) -> int | None:
+def record_quietly(record: Callable[[], T]) -> T | None:
     """Record a run for another command; on failure print one note and carry on.
 
     The history is a side record: a command that did its work never fails because of it.
@@ -89,3 +96,12 @@ def record_quietly(record: Callable[[], int]) -> int | None:
     except FtkitError as err:
         print(f"ftkit: note: not recorded in the history ({err})", file=sys.stderr)
         return None
+
+
+def quiet_recorder(user: str) -> Recorder:
+    """Return the CLI's recorder: the default store, as ``user``, through ``record_quietly``."""
+
+    def recorder(record: Callable[[HistoryStore | None, str], T], /) -> T | None:
+        return record_quietly(lambda: record(None, user))
+
+    return recorder
