@@ -110,6 +110,7 @@ def _file_id(
 
 
 def _show_event(job: JobInfo, event: EventInfo) -> None:
+    """Print one event of a watched job to stderr, with the job's status."""
     print(f"[{job['status']}] {event['message']}", file=sys.stderr)
 
 
