@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
-
 import orjson
 import pandas as pd
 import streamlit as st
@@ -14,14 +11,7 @@ from ftkit.evaluation.charts import band_chart, comparison_chart, course_chart, 
 from ftkit.evaluation.chat import ChatPredictor
 from ftkit.evaluation.failures import FailureLog, describe_failures
 from ftkit.evaluation.predictors import BASELINES, Predictor, is_baseline, needs_training
-from ftkit.evaluation.run import (
-    DEFAULT_SIZE,
-    DEFAULT_WORKERS,
-    Progress,
-    Run,
-    estimate_cost,
-    evaluate,
-)
+from ftkit.evaluation.run import DEFAULT_SIZE, DEFAULT_WORKERS, Progress, Run, estimate_cost
 from ftkit.evaluation.saved import (
     MAX_RUN_FILE_MB,
     compare_runs,
@@ -31,7 +21,13 @@ from ftkit.evaluation.saved import (
     run_to_csv,
     run_to_json,
 )
-from ftkit.history.recording import evaluate_settings, record_evaluate
+from ftkit.evaluation.session import (
+    evaluate_tracked,
+    new_partial,
+    record_evaluation,
+    run_signature,
+    settle_partial,
+)
 from ftkit.providers import redact
 from ftkit.sources.sniff import UPLOAD_SUFFIXES
 from ftkit.ui.components import stop_with_error
@@ -70,12 +66,10 @@ st.caption(
 # A run cut short by the Stop button or another rerun: keep what finished.
 if (partial := st.session_state[PARTIAL]) is not None:
     st.session_state[PARTIAL] = None
-    how = "stopped by the user" if st.session_state.pop(STOPPING, False) else "interrupted"
-    done = len(partial["items"])
-    if done:
-        st.session_state[RUNS].append({**partial, "stopped": how})
-    kept = f"its {done} scored items are kept" if done else "no item was scored yet"
-    st.warning(f"The last run was {how} after {done} of {partial['requested']} items; {kept}.")
+    kept, line = settle_partial(partial, by_user=st.session_state.pop(STOPPING, False))
+    if kept is not None:
+        st.session_state[RUNS].append(kept)
+    st.warning(line)
 st.session_state.pop(STOPPING, None)
 
 # The model a job on Upload & Train just produced: its name is filled in once. The chat model
@@ -163,17 +157,6 @@ if choice == CHAT:
     st.caption(cost_line())
 
 
-def signature() -> str:
-    """Return what a confirmed run promised: endpoint and key, model, items and workers."""
-    titles = "\x1f".join(f"{item.title}\x1e{item.price}" for item in items)
-    keys = "\x1f".join(settings.secrets())  # whose account pays; only this hash is kept
-    text = (
-        f"{settings.endpoint}|{settings.kind}|{settings.api_version}|{keys}|{model}|{source}|"
-        f"{int(workers)}|{titles}"
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def predictor_for() -> Predictor:
     if choice in BASELINES:
         return baseline_for(choice, picked)
@@ -195,53 +178,28 @@ def run_now(predictor: Predictor) -> Run:
         help="Stop sending requests; the items scored so far are kept.",
     )
     bar = st.progress(0.0, text="Starting…")
-    partial: dict[str, Any] = {**run_to_json(Run(model, source, len(items), ())), "items": []}
-    st.session_state[PARTIAL] = partial
+    partial = st.session_state[PARTIAL] = new_partial(model, source, len(items))
 
     def show(progress: Progress) -> None:
-        if progress.last is not None:
-            last = progress.last
-            partial["items"].append(
-                {
-                    "title": last.title,
-                    "truth": last.truth,
-                    "guess": last.guess,
-                    "parsed": last.parsed,
-                    "answer": last.answer,
-                }
-            )
         failed = f", {progress.failed} failed" if progress.failed else ""
         bar.progress(
             progress.done / progress.total, text=f"{progress.done}/{progress.total} scored{failed}"
         )
 
-    result = evaluate(
+    result = evaluate_tracked(
         items,
         predictor,
         model=model,
         source=source,
-        workers=1 if choice in BASELINES else int(workers),
-        on_progress=show,
+        workers=int(workers),
         cost=cost,
+        partial=partial,
+        on_progress=show,
     )
     st.session_state[PARTIAL] = None
     bar.empty()
     stop_slot.empty()
     return result
-
-
-def record(result: Run) -> None:
-    """Record the run in the history (never its key)."""
-    baseline = is_baseline(model)
-    endpoint = None if baseline or settings.kind == "openai" else settings.endpoint
-    settings_ = evaluate_settings(
-        model=model,
-        size=len(items),
-        workers=1 if baseline else int(workers),
-        base_url=endpoint,
-        **record_fields(picked, baseline=baseline, size=len(items)),
-    )
-    record_from_page(lambda store, user: record_evaluate(result, settings_, user=user, store=store))
 
 
 def shown_safely(text: str) -> str:
@@ -257,7 +215,15 @@ def run_and_show() -> None:
     except FtkitError as err:
         st.session_state[PARTIAL] = None
         stop_with_error(FtkitError(shown_safely(str(err))))
-    record(result)
+    fields = record_fields(picked, baseline=is_baseline(model), size=len(items))
+    record_evaluation(
+        result,
+        provider=settings,
+        size=len(items),
+        workers=int(workers),
+        fields=fields,
+        record=record_from_page,
+    )
     if result.stopped:
         st.warning(
             f"Run stopped after {len(result.rows)} of {result.requested}: "
@@ -274,7 +240,7 @@ def run_and_show() -> None:
 
 def review_chat_run() -> None:
     """Show what a chat run will send and cost; start it only on a deliberate confirm."""
-    wanted = signature()
+    wanted = run_signature(settings, model=model, source=source, workers=int(workers), items=items)
     if st.session_state[PENDING] not in (None, wanted):
         st.session_state[PENDING] = None
         st.caption("The settings changed since the review: review the run again.")

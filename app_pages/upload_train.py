@@ -2,42 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
-import altair as alt
 import openai
 import pandas as pd
 import streamlit as st
 
 from ftkit.errors import FtkitError
-from ftkit.history import update_run
-from ftkit.history.recording import (
-    finish_linked_finetune,
-    record_upload,
-    start_finetune,
-    update_finetune,
-)
 from ftkit.preflight.cost import DEFAULT_EPOCHS
 from ftkit.providers import redact
-from ftkit.training.events import collect_metrics, list_checkpoints, list_events
-from ftkit.training.files import list_files, upload_file
+from ftkit.training.charts import metrics_chart
+from ftkit.training.files import list_files
 from ftkit.training.jobs import (
     DEFAULT_SEED,
     DEFAULT_SUFFIX,
     MAX_SUFFIX,
-    JobInfo,
     JobSpec,
     Wandb,
     cancel_job,
-    create_job,
     is_terminal,
     list_jobs,
     pause_job,
     resume_job,
-    retrieve_job,
 )
+from ftkit.training.launch import parse_auto, record_finished, start_job, upload_recorded
 from ftkit.training.models import DEFAULT_MODEL, MODELS
+from ftkit.training.monitor import checkpoint_rows, event_rows, format_time, view_job
 from ftkit.training.shutdown import list_models, table_models
 from ftkit.ui import state
 from ftkit.ui.auth import hosting_config
@@ -80,10 +70,6 @@ elif problem is not None:
     st.info(
         f"No API key: {literal(problem)}. Uploading and training are disabled until one is set."
     )
-
-
-def _when(stamp: int | None) -> str:
-    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC") if stamp else "-"
 
 
 # ---- upload ------------------------------------------------------------------------------------
@@ -189,10 +175,11 @@ if clicked and (client := _upload_client()) is not None:
         name = Path(entry).name
         bar = st.progress(0.0, text=f"Uploading {name}")
         try:
-            result = upload_file(
+            result = upload_recorded(
                 client,
                 _source(entry),
                 endpoint=settings.endpoint,
+                record=record_from_page,
                 fresh=fresh,
                 override=force,
                 override_hint='tick "Upload even if the pre-flight check finds errors"',
@@ -203,11 +190,6 @@ if clicked and (client := _upload_client()) is not None:
             st.error(literal(_shown(err)), icon=":material/error:")
             break
         bar.progress(1.0, text=f"{name}: {'reused' if result.reused else 'uploaded'}")
-        record_from_page(
-            lambda store, user, r=result: record_upload(
-                r, endpoint=settings.endpoint, user=user, store=store
-            )
-        )
         st.session_state["upload_files"][kind] = dict(result.file)
 for kind, info in st.session_state["upload_files"].items():
     st.write(f"**{kind}**")
@@ -239,41 +221,6 @@ with st.form("upload_job_form"):
     submitted = st.form_submit_button("Create job", type="primary", disabled=no_key)
 
 
-def _auto(text: str, kind: type[int] | type[float]) -> int | float | str:
-    text = text.strip().lower()
-    if text in ("", "auto"):
-        return "auto"
-    try:
-        return kind(text)
-    except ValueError:
-        raise FtkitError(f"{text!r} is not a number or auto") from None
-
-
-def _create(spec: JobSpec) -> JobInfo:
-    """Record the run ("running") first, then create the job carrying the run's id."""
-    run_id = None
-    if not spec.problems():
-        run_id = record_from_page(
-            lambda store, user: start_finetune(
-                spec, endpoint=settings.endpoint, user=user, store=store
-            )
-        )
-    try:
-        job = create_job(
-            current_client(settings), spec, run_id=None if run_id is None else str(run_id)
-        )
-    except FtkitError as err:
-        if run_id is not None:
-            failed = {"error": str(err)}
-            record_from_page(
-                lambda store, _: update_run(run_id, outputs=failed, status="failed", store=store)
-            )
-        raise
-    if run_id is not None:
-        record_from_page(lambda store, _: update_finetune(run_id, job, store=store))
-    return job
-
-
 if submitted:
     try:
         tags = tuple(t.strip() for t in wandb_tags.split(",") if t.strip())
@@ -281,14 +228,15 @@ if submitted:
             training_file=train_id.strip(),
             validation_file=val_id.strip() or None,
             model=model,
-            n_epochs=_auto(epochs, int),
-            batch_size=_auto(batch, int),
-            learning_rate_multiplier=_auto(lr, float),
+            n_epochs=parse_auto(epochs, int),
+            batch_size=parse_auto(batch, int),
+            learning_rate_multiplier=parse_auto(lr, float),
             seed=int(seed),
             suffix=suffix or None,
             wandb=Wandb(wandb_project, wandb_entity or None, tags) if wandb_project else None,
         )
-        job = _create(spec)
+        client = current_client(settings)
+        job = start_job(client, spec, endpoint=settings.endpoint, record=record_from_page).job
     except FtkitError as err:  # FineTuningClosedError among them: its line says what to do
         st.error(literal(_shown(err)), icon=":material/error:")
     else:
@@ -298,20 +246,14 @@ if submitted:
 
 
 # ---- monitor -----------------------------------------------------------------------------------
-def _metrics_chart(rows: list[dict[str, float]]) -> alt.Chart:
-    frame = pd.DataFrame(rows).melt("step", var_name="metric").dropna()
-    return alt.Chart(frame).mark_line(point=True).encode(x="step:Q", y="value:Q", color="metric:N")
-
-
 def _show_job(job_id: str) -> bool:
     """Draw the monitor; return True while the job can still change."""
     client = current_client(settings)
-    job = retrieve_job(client, job_id)
-    events = list_events(client, job_id, limit=100)
-    points = list_checkpoints(client, job_id) if job["status"] != "validating_files" else []
+    view = view_job(client, job_id)
+    job = view.job
     m1, m2, m3 = st.columns(3)
     m1.metric("Status", job["status"])
-    m2.metric("Estimated finish", _when(job["estimated_finish"]))
+    m2.metric("Estimated finish", format_time(job["estimated_finish"]))
     m3.metric("Trained tokens", f"{job['trained_tokens']:,}" if job["trained_tokens"] else "-")
     if job["error"]:
         param = f" (parameter: {job['error']['param']})" if job["error"]["param"] else ""
@@ -319,36 +261,14 @@ def _show_job(job_id: str) -> bool:
     if job["fine_tuned_model"]:
         st.session_state["finetuned_model"] = job["fine_tuned_model"]
         st.success(f"Fine-tuned model, ready for evaluation: {code(job['fine_tuned_model'])}")
-    metrics = collect_metrics(events, points)
     if is_terminal(job["status"]) and recorded_once(job_id, "upload_recorded_jobs"):
         # the job's metadata names its history run: record how it ended there
-        record_from_page(lambda store, _: finish_linked_finetune(job, metrics=metrics, store=store))
-    if metrics:
-        st.altair_chart(_metrics_chart([dict(r) for r in metrics]), width="stretch")
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {"time": _when(e["created_at"]), "level": e["level"], "message": e["message"]}
-                for e in events
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
-    if points:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "step": p["step_number"],
-                        "checkpoint model": p["fine_tuned_model_checkpoint"],
-                        **p["metrics"],
-                    }
-                    for p in points
-                ]
-            ),
-            hide_index=True,
-        )
+        record_finished(job, metrics=view.metrics, record=record_from_page)
+    if view.metrics:
+        st.altair_chart(metrics_chart(view.metrics), width="stretch")
+    st.dataframe(pd.DataFrame(event_rows(view.events)), hide_index=True, width="stretch")
+    if view.checkpoints:
+        st.dataframe(pd.DataFrame(checkpoint_rows(view.checkpoints)), hide_index=True)
     b1, b2, b3 = st.columns(3)
     for col, label, action in (
         (b1, "Cancel", cancel_job),

@@ -12,10 +12,17 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from ftkit.errors import FtkitError
 
-__all__ = ["build_parser", "main", "record_quietly"]
+if TYPE_CHECKING:
+    from ftkit.history.recorder import Recorder
+    from ftkit.history.store import HistoryStore
+
+__all__ = ["build_parser", "main", "quiet_recorder", "record_quietly"]
+
+T = TypeVar("T")
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -82,7 +89,7 @@ def _masked(text: str) -> str:
     return redact(text, tuple(key for key in keys if key))
 
 
-def record_quietly(record: Callable[[], int]) -> int | None:
+def record_quietly(record: Callable[[], T]) -> T | None:
     """Record a run for another command; on failure print one note and carry on.
 
     The history is a side record: a command that did its work never fails because of it.
@@ -102,3 +109,12 @@ def record_quietly(record: Callable[[], int]) -> int | None:
 
 def _say_waiting() -> None:
     print("ftkit: waiting for the history database (locked by another process)...", file=sys.stderr)
+
+
+def quiet_recorder(user: str) -> Recorder:
+    """Return the CLI's recorder: the default store, as ``user``, through ``record_quietly``."""
+
+    def recorder(record: Callable[[HistoryStore | None, str], T], /) -> T | None:
+        return record_quietly(lambda: record(None, user))
+
+    return recorder

@@ -18,27 +18,17 @@ import sys
 import openai
 import orjson
 
-from ftkit.cli import record_quietly
+from ftkit.cli import quiet_recorder
 from ftkit.cli._provider import add_provider_flags, client_from_args
 from ftkit.cli.arguments import auto_or
-from ftkit.errors import FtkitError
-from ftkit.history import update_run
-from ftkit.history.recording import current_user, record_upload, start_finetune, update_finetune
+from ftkit.history.recorder import Recorder
+from ftkit.history.recording import current_user
 from ftkit.preflight.cost import DEFAULT_EPOCHS, MAX_EPOCHS
-from ftkit.providers import ProviderSettings
-from ftkit.training.events import EventInfo, collect_metrics, list_checkpoints, list_events
-from ftkit.training.files import upload_file
-from ftkit.training.jobs import (
-    DEFAULT_SEED,
-    DEFAULT_SUFFIX,
-    JobInfo,
-    JobSpec,
-    Wandb,
-    create_job,
-    is_terminal,
-    wait_for_job,
-)
+from ftkit.training.events import EventInfo
+from ftkit.training.jobs import DEFAULT_SEED, DEFAULT_SUFFIX, JobInfo, JobSpec, Wandb
+from ftkit.training.launch import record_finished, start_job, upload_recorded
 from ftkit.training.models import DEFAULT_MODEL
+from ftkit.training.monitor import follow_job, job_metrics
 
 __all__ = ["format_job", "register", "run"]
 
@@ -109,41 +99,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _file_id(
-    client: openai.OpenAI, settings: ProviderSettings, value: str | None, *, record: bool
+    client: openai.OpenAI, endpoint: str, value: str | None, record: Recorder | None
 ) -> str | None:
     """Return ``value`` as a file id, uploading (and recording) it first if it is a local file."""
     if value is None or not os.path.isfile(value):
         return value
-    result = upload_file(client, value, endpoint=settings.endpoint)
+    result = upload_recorded(client, value, endpoint=endpoint, record=record)
     print(f"ftkit: {value} -> {result.file['id']}", file=sys.stderr)
-    if record:
-        user = current_user()
-        record_quietly(lambda: record_upload(result, endpoint=settings.endpoint, user=user))
     return result.file["id"]
 
 
-def _watch(client: openai.OpenAI, job_id: str, interval: float) -> tuple[JobInfo, list[EventInfo]]:
-    """Wait for the job, printing each new event to stderr; return it and every event seen."""
-    seen: dict[str, EventInfo] = {}
-
-    def show(job: JobInfo) -> None:
-        for event in reversed(list_events(client, job_id, limit=50)):
-            if event["id"] not in seen:
-                seen[event["id"]] = event
-                print(f"[{job['status']}] {event['message']}", file=sys.stderr)
-
-    job = wait_for_job(client, job_id, on_update=show, interval=max(0.0, interval))
-    return job, list(seen.values())
+def _show_event(job: JobInfo, event: EventInfo) -> None:
+    """Print one event of a watched job to stderr, with the job's status."""
+    print(f"[{job['status']}] {event['message']}", file=sys.stderr)
 
 
-def _spec(client: openai.OpenAI, settings: ProviderSettings, args: argparse.Namespace) -> JobSpec:
+def _spec(
+    client: openai.OpenAI, endpoint: str, args: argparse.Namespace, record: Recorder | None
+) -> JobSpec:
     wandb = None
     if args.wandb_project:
         wandb = Wandb(args.wandb_project, args.wandb_entity, tuple(args.wandb_tag))
-    record = not args.no_history
     return JobSpec(
-        training_file=_file_id(client, settings, args.training_file, record=record) or "",
-        validation_file=_file_id(client, settings, args.validation_file, record=record),
+        training_file=_file_id(client, endpoint, args.training_file, record) or "",
+        validation_file=_file_id(client, endpoint, args.validation_file, record),
         model=args.model,
         n_epochs=args.epochs,
         batch_size=args.batch_size,
@@ -155,42 +134,18 @@ def _spec(client: openai.OpenAI, settings: ProviderSettings, args: argparse.Name
     )
 
 
-def _create(
-    client: openai.OpenAI, spec: JobSpec, args: argparse.Namespace, run_id: int | None
-) -> JobInfo:
-    """Create the job, carrying ``--run-id`` or else the history run id; record the outcome."""
-    key = args.run_id or (str(run_id) if run_id is not None else None)
-    try:
-        job = create_job(client, spec, run_id=key)
-    except FtkitError as err:
-        if run_id is not None:
-            failed = {"error": str(err)}
-            record_quietly(lambda: update_run(run_id, outputs=failed, status="failed").id)
-        raise
-    if run_id is not None:
-        record_quietly(lambda: update_finetune(run_id, job).id)
-    return job
-
-
-def _record_end(client: openai.OpenAI, run_id: int, job: JobInfo, events: list[EventInfo]) -> int:
-    """Record how a watched job ended: its model, tokens and final metrics."""
-    metrics = collect_metrics(events, list_checkpoints(client, job["id"]))
-    return update_finetune(run_id, job, metrics=metrics).id
-
-
 def run(args: argparse.Namespace) -> int:
     """Create the job (uploading paths first); return 0, or 1 if a watched job did not succeed."""
     client, settings = client_from_args(args)
-    spec = _spec(client, settings, args)
-    run_id = None
-    if not args.no_history and not spec.problems():
-        user = current_user()
-        run_id = record_quietly(lambda: start_finetune(spec, endpoint=settings.endpoint, user=user))
-    job = _create(client, spec, args, run_id)
+    record = None if args.no_history else quiet_recorder(current_user())
+    spec = _spec(client, settings.endpoint, args, record)
+    started = start_job(client, spec, endpoint=settings.endpoint, record=record, run_id=args.run_id)
+    job = started.job
     if args.wait:
-        job, events = _watch(client, job["id"], args.interval)
-        if run_id is not None and is_terminal(job["status"]):
-            record_quietly(lambda: _record_end(client, run_id, job, events))
+        job, events = follow_job(client, job["id"], interval=args.interval, on_event=_show_event)
+        if started.run_id is not None:
+            metrics = job_metrics(client, job["id"], events)
+            record_finished(job, metrics=metrics, record=record, run_id=started.run_id)
     if args.json:
         sys.stdout.write(orjson.dumps(job, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
