@@ -313,13 +313,19 @@ def test_prepare_refuses_a_hostile_pickle_in_one_line_and_writes_nothing(
 def test_a_path_that_is_not_a_regular_file_is_one_line(tmp_path: Path, name: str) -> None:
     zeros = tmp_path / name
     zeros.symlink_to("/dev/zero")  # reading it would never end
-    with pytest.raises(SourceError, match=f"^{zeros}: not a regular file$"):
+    with pytest.raises(
+        SourceError, match=f"^{zeros}: is a device, not a regular file; give a file$"
+    ):
         load_items(zeros)
     fifo = tmp_path / f"pipe-{name}"
     os.mkfifo(fifo)
-    with pytest.raises(SourceError, match=f"^{fifo}: not a regular file$"):
+    with pytest.raises(
+        SourceError, match=f"^{fifo}: is a named pipe, not a regular file; give a file$"
+    ):
         load_items(fifo)
-    with pytest.raises(SourceError, match=f"^{fifo}: not a regular file$"):
+    with pytest.raises(
+        SourceError, match=f"^{fifo}: is a named pipe, not a regular file; give a file$"
+    ):
         pickles.load_course_pickle(fifo)
 
 
