@@ -21,12 +21,12 @@ import pickletools
 import stat
 import threading
 from itertools import chain, islice, repeat
-from pathlib import Path
 from typing import Any, Final, Protocol
 
 from ftkit.dataset.jsonl import Digest
 from ftkit.errors import PickleRefusedError, SourceError
 from ftkit.items import Item
+from ftkit.sources.sniff import require_regular_file
 
 __all__ = [
     "ALLOWED_GLOBALS",
@@ -223,14 +223,12 @@ def load_course_pickle(path: str | os.PathLike[str], *, digest: Digest | None = 
     ``digest`` (a ``hashlib`` object) is updated, on a second thread, with exactly the bytes
     scanned and loaded.
     """
-    source = Path(path)
+    source = require_regular_file(path)  # opening a pipe would wait for a writer
     try:
-        if source.exists() and not source.is_file():  # opening a pipe would wait for a writer
-            raise SourceError(f"{source}: not a regular file")
         with source.open("rb") as handle:
             status = os.fstat(handle.fileno())
             if not stat.S_ISREG(status.st_mode):  # replaced since: /dev/zero would never end
-                raise SourceError(f"{source}: not a regular file")
+                raise SourceError(f"{source}: is no longer a regular file; give a file")
             data = handle.read(status.st_size)  # what it holds now; a file cut short is less
     except OSError as err:
         raise SourceError(f"{source}: cannot read ({err.strerror or err})") from None
