@@ -127,6 +127,16 @@ def test_a_title_dag_with_8_to_the_41_leaves_is_refused_quickly(tmp_path: Path) 
     assert not out.exists() or list(out.iterdir()) == []
 
 
+def test_a_pickle_too_large_to_scan_is_still_refused_for_what_its_items_hold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pickles, "SCAN_BYTES", 0)  # as for the course's 800 MB training set
+    assert "item 2's 'title' is a tuple" in refusal(with_item(_set("title", tuple_dag(41))))
+    assert "item 2's 'price' is a dict" in refusal(with_item(_set("price", {"amount": 5})))
+    data = course_pickle(course.make_items(2, text_chars=20))
+    assert "not a readable pickle" in refusal(data[: len(data) // 2], "cut.pkl")
+
+
 def _opcodes(*parts: bytes) -> bytes:
     return b"\x80\x04" + b"".join(parts) + b"."
 
