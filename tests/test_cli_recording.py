@@ -252,3 +252,22 @@ def test_history_json_lists_every_kind(fake, capsys, tmp_path) -> None:
     assert {r["kind"] for r in runs} == {"prepare", "validate", "upload", "finetune", "evaluate"}
     for row in runs:
         assert {"id", "kind", "created_at", "settings", "outputs"} <= row.keys()
+
+
+def test_a_rerun_whose_files_cannot_be_saved_is_still_recorded(db, capsys, tmp_path) -> None:
+    from ftkit.errors import OutputError
+    from ftkit.history.recording import rerun
+
+    assert _run(capsys, "evaluate", "--model", "baseline:mean", "--size", "10")[0] == 0
+    (original,) = list_runs("evaluate")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError) as caught:
+        rerun(original, user="ana@example.com", out_dir=blocker / "runs")
+    message = str(caught.value)
+    assert message.startswith("re-run recorded as run 2, but its files were not saved: ")
+    assert str(blocker) in message and "\n" not in message
+    again = get_run(2)
+    assert again.parent_run_id == original.id
+    assert again.outputs["metrics"] == original.outputs["metrics"]
+    assert not (blocker / "runs").exists()

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ftkit.dataset.messages import Templates
 from ftkit.dataset.prepare import PrepareResult, prepare
 from ftkit.dataset.sampling import STRATEGIES, SplitSettings, Strategy
-from ftkit.errors import HistoryError
+from ftkit.errors import FtkitError, HistoryError, OutputError
 from ftkit.evaluation.holdout import (
     EvaluationItems,
     Scope,
@@ -780,7 +780,17 @@ def rerun_evaluate(
         workers=workers,
         cost=estimate_cost(items, model),
     )
-    saved = save_run(result, out_dir)[0] if out_dir is not None and result.rows else None
-    return record_evaluate(
+    saved, not_saved = None, None
+    if out_dir is not None and result.rows:
+        try:
+            saved = save_run(result, out_dir)[0]
+        except FtkitError as err:  # a paid run is recorded even when its files cannot be
+            not_saved = err
+    new_id = record_evaluate(
         result, settings, user=user, saved=saved, parent_run_id=run.id, store=store
     )
+    if not_saved is not None:
+        raise OutputError(
+            f"re-run recorded as run {new_id}, but its files were not saved: {not_saved}"
+        )
+    return new_id
