@@ -12,10 +12,11 @@ import sys
 
 import orjson
 
-from ftkit.cli import record_quietly
+from ftkit.cli import quiet_recorder
 from ftkit.cli._provider import add_provider_flags, client_from_args
-from ftkit.history.recording import current_user, record_upload
-from ftkit.training.files import FileInfo, upload_file
+from ftkit.history.recording import current_user
+from ftkit.training.files import FileInfo
+from ftkit.training.launch import upload_recorded
 from ftkit.training.models import DEFAULT_MODEL
 
 __all__ = ["format_file", "register", "run"]
@@ -73,20 +74,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Upload the file and print the file object; return 0."""
     client, settings = client_from_args(args)
-    result = upload_file(
+    result = upload_recorded(
         client,
         args.file,
         endpoint=settings.endpoint,
+        record=None if args.no_history else quiet_recorder(current_user()),
         model=args.model,
+        wait=not args.no_wait,
         fresh=args.fresh,
         override=args.force,
         override_hint="pass --force to upload it anyway",
-        wait=not args.no_wait,
         on_progress=_Progress(args.file),
     )
-    if not args.no_history:
-        user = current_user()
-        record_quietly(lambda: record_upload(result, endpoint=settings.endpoint, user=user))
     if result.reused:
         print(
             f"ftkit: note: {args.file} was uploaded before; reusing {result.file['id']} "

@@ -29,6 +29,7 @@ from ftkit.training.events import MetricRow
 from ftkit.training.files import UploadResult, upload_file
 from ftkit.training.jobs import JobInfo, JobSpec, create_job, is_terminal
 from ftkit.training.large_files import Progress
+from ftkit.training.models import DEFAULT_MODEL
 
 __all__ = ["Started", "parse_auto", "record_finished", "start_job", "upload_recorded"]
 
@@ -58,16 +59,24 @@ def upload_recorded(
     *,
     endpoint: str,
     record: Recorder | None,
+    model: str = DEFAULT_MODEL,
+    wait: bool = True,
     fresh: bool = False,
     override: bool = False,
     override_hint: str = "upload it anyway with the override",
     on_progress: Progress | None = None,
 ) -> UploadResult:
-    """Upload ``path`` (or reuse its earlier upload) and record the upload; return the result."""
+    """Upload ``path`` (or reuse its earlier upload) and record the upload; return the result.
+
+    ``model`` is the one the pre-flight check counts tokens for; ``wait`` waits until the
+    file is processed.
+    """
     result = upload_file(
         client,
         path,
         endpoint=endpoint,
+        model=model,
+        wait=wait,
         fresh=fresh,
         override=override,
         override_hint=override_hint,
