@@ -70,3 +70,17 @@ def _fast_sdk_backoff() -> Iterator[None]:
         patch.setattr(openai._base_client, "INITIAL_RETRY_DELAY", 0.001)
         patch.setattr(openai._base_client, "MAX_RETRY_DELAY", 0.016)
         yield
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a folder holding a tiny Llama and its tokenizer, built once per test process.
+
+    Skips with the reason when the training packages (requirements-train.txt) are missing.
+    """
+    for package in ("torch", "transformers", "tokenizers"):
+        pytest.importorskip(package, reason=f"{package} is not installed (requirements-train.txt)")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from tests.tiny_llama import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))

@@ -1,0 +1,81 @@
+"""One trainer interface: every place that can train a model, seen the same way.
+
+A backend takes the train and validation JSONL that ftkit writes (a ``TrainRequest``) and
+returns plain data: the job (``JobInfo``), its events (``EventInfo``, metric events carrying
+``step``, ``train_loss``, ``valid_loss`` in ``data``), its checkpoints and its metrics per step.
+The monitor, the CLI and the Train page use only this interface, so a job on OpenAI and a LoRA
+run on this computer are watched, recorded and scored alike. When a job succeeds,
+``job["fine_tuned_model"]`` is the name the Tester takes (``ft:...`` for OpenAI, ``local:DIR``
+for a local run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from ftkit.training.events import CheckpointInfo, EventInfo, MetricRow
+from ftkit.training.jobs import DEFAULT_SEED, DEFAULT_SUFFIX, JobInfo
+
+__all__ = ["Auto", "TrainRequest", "Trainer"]
+
+Auto = Literal["auto"]
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What to train, in words every backend understands; "auto" lets the backend choose.
+
+    ``training_file`` and ``validation_file`` are ftkit's chat JSONL: a local path (a hosted
+    backend uploads it) or, for OpenAI, an uploaded file id. ``learning_rate`` is the rate
+    itself for a LoRA run and the multiplier for OpenAI. The LoRA fields, ``qlora`` and
+    ``out`` (the folder a local run writes) matter to the backends that train adapters.
+    """
+
+    training_file: str
+    validation_file: str | None = None
+    base_model: str = ""
+    epochs: int | Auto = 1
+    max_steps: int | None = None
+    batch_size: int | Auto = "auto"
+    learning_rate: float | Auto = "auto"
+    lora_r: int = 16
+    lora_alpha: int = 32
+    qlora: bool = False
+    seed: int | None = DEFAULT_SEED
+    suffix: str | None = DEFAULT_SUFFIX
+    out: str | None = None
+
+
+class Trainer(Protocol):
+    """A place to train. Each method raises ``FtkitError`` with one line when it cannot."""
+
+    backend: str  # "openai", "local", ...
+
+    def start(self, request: TrainRequest, *, run_id: str | None = None) -> JobInfo:
+        """Create the job (at most once for a given ``run_id``) and return it."""
+        ...
+
+    def retrieve(self, job_id: str) -> JobInfo:
+        """Return the job as it is now."""
+        ...
+
+    def events(self, job_id: str, *, limit: int = 100) -> list[EventInfo]:
+        """Return up to ``limit`` of the job's events, newest first."""
+        ...
+
+    def checkpoints(self, job_id: str) -> list[CheckpointInfo]:
+        """Return the job's checkpoints, latest step first."""
+        ...
+
+    def metrics(self, job_id: str) -> list[MetricRow]:
+        """Return the job's metrics, one row per step, oldest first."""
+        ...
+
+    def cancel(self, job_id: str) -> JobInfo:
+        """Stop the job; return it."""
+        ...
+
+    def resume(self, job_id: str) -> JobInfo:
+        """Continue a paused, cancelled or failed job (from its last checkpoint); return it."""
+        ...
