@@ -16,6 +16,7 @@ __all__ = [
     "composition_or_stop",
     "dataset_line",
     "dataset_or_stop",
+    "next_step",
     "show_error",
     "show_messages",
     "stop_with_error",
@@ -60,3 +61,11 @@ def show_messages(messages: list[Message]) -> None:
         with st.chat_message(message["role"]):
             st.caption(message["role"])
             st.text(message["content"])
+
+
+def next_step(page: str, label: str, caption: str = "") -> None:
+    """End a page with a link to the next step of the journey (``page`` is "app_pages/x.py")."""
+    st.divider()
+    st.page_link(page, label=f"Next: {label}", icon=":material/arrow_forward:")
+    if caption:
+        st.caption(caption)
