@@ -28,8 +28,9 @@ class TrainRequest:
 
     ``training_file`` and ``validation_file`` are ftkit's chat JSONL: a local path (a hosted
     backend uploads it) or, for OpenAI, an uploaded file id. ``learning_rate`` is the rate
-    itself for a LoRA run and the multiplier for OpenAI. The LoRA fields, ``qlora`` and
-    ``out`` (the folder a local run writes) matter to the backends that train adapters.
+    itself for a LoRA run and the multiplier for OpenAI. The LoRA fields, ``qlora``, ``out``
+    (the folder a local run writes) and ``merge`` (also save the adapter merged into the base
+    model) matter to the backends that train adapters.
     """
 
     training_file: str
@@ -45,6 +46,7 @@ class TrainRequest:
     seed: int | None = DEFAULT_SEED
     suffix: str | None = DEFAULT_SUFFIX
     out: str | None = None
+    merge: bool = False
 
 
 class Trainer(Protocol):
