@@ -19,7 +19,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("app_pages/messages.py", "Messages", ":material/table_rows:"),
     ("app_pages/check.py", "Check", ":material/fact_check:"),
     ("app_pages/export.py", "Export", ":material/download:"),
-    ("app_pages/upload_train.py", "Upload & Train", ":material/rocket_launch:"),
+    ("app_pages/train.py", "Train", ":material/rocket_launch:"),
     ("app_pages/evaluate.py", "Evaluate", ":material/insights:"),
     ("app_pages/history.py", "History", ":material/history:"),
 )

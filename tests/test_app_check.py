@@ -73,7 +73,7 @@ def test_a_special_token_in_the_prompt_fails_the_check() -> None:
 def test_the_epochs_choice_survives_a_round_trip_and_prefills_the_job_form() -> None:
     at = open_app("check")
     at.selectbox(key="check_epochs").select(4).run()
-    goto(at, "upload_train")
+    goto(at, "train")
     assert not at.exception
     [field] = [t for t in at.text_input if t.label.startswith("Epochs")]
     assert field.value == "4"

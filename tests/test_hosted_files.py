@@ -1,4 +1,4 @@
-"""Hosted mode never sends a server file: Export and Upload & Train use this session's workspace.
+"""Hosted mode never sends a server file: Export and Train use this session's workspace.
 
 In hosted mode a person uploads only what their own session wrote on Export, or a JSONL file they
 added themselves, chosen from a list; nothing outside their workspace ever reaches the API.
@@ -105,7 +105,7 @@ def test_hosted_upload_has_no_path_box_and_sends_this_sessions_export(
 ) -> None:
     at = connected(fake)
     train = export(at)
-    goto(at, "upload_train")
+    goto(at, "train")
     assert_clean(at)
     assert not [box for box in at.text_input if str(box.key).startswith("upload_")]
     assert at.selectbox(key="upload_train_file").value == TRAIN_FILENAME
@@ -136,7 +136,7 @@ def test_two_anonymous_sessions_get_different_workspaces(fake: FakeOpenAI) -> No
     assert first_train.parent != second_train.parent
     assert first_train.parent.name.startswith("session-")
     second.session_state[state.EXPORT_TRAIN_PATH] = str(first_train.resolve())
-    goto(second, "upload_train")
+    goto(second, "train")
     offered = second.selectbox(key="upload_train_file").options
     assert offered == [TRAIN_FILENAME, VALIDATION_FILENAME]
     assert second.selectbox(key="upload_train_file").value is None  # the other's file: not chosen
@@ -150,7 +150,7 @@ def test_another_sessions_export_never_reaches_the_api(fake: FakeOpenAI) -> None
     at = connected(fake, None)
     at.session_state[state.EXPORT_TRAIN_PATH] = str(other_train.resolve())
     at.session_state[state.EXPORT_VALIDATION_PATH] = str(other_train)
-    goto(at, "upload_train")
+    goto(at, "train")
     assert at.selectbox(key="upload_train_file").options == []
     assert upload_button(at).disabled
     assert SECRET not in sent(fake)
@@ -162,7 +162,7 @@ def test_a_symlink_out_of_the_workspace_is_neither_offered_nor_sent(
     at = connected(fake)
     train = export(at)
     (train.parent / "leak.jsonl").symlink_to(secret_file)
-    goto(at, "upload_train")
+    goto(at, "train")
     assert "leak.jsonl" not in at.selectbox(key="upload_train_file").options
     at.checkbox(key="upload_force").check()
     upload_button(at).click().run()
@@ -177,7 +177,7 @@ def test_a_forged_choice_is_dropped_and_never_sent(
     at = connected(fake)
     train = export(at)
     at.session_state["upload_train_file"] = hostile  # what a forged widget value would carry
-    goto(at, "upload_train")
+    goto(at, "train")
     assert not at.exception
     assert at.selectbox(key="upload_train_file").value == TRAIN_FILENAME  # the forgery is dropped
     at.checkbox(key="upload_force").check()
@@ -190,7 +190,7 @@ def test_a_jsonl_added_on_the_page_can_be_chosen_and_uploaded(
     fake: FakeOpenAI, tmp_path: Path
 ) -> None:
     mine = write_examples(tmp_path / "my examples.jsonl").read_bytes()
-    at = connected(fake, "upload_train")
+    at = connected(fake, "train")
     at.file_uploader(key="upload_jsonl").set_value(
         ("../my examples.jsonl", mine, "application/jsonl")
     )
@@ -206,7 +206,7 @@ def test_a_jsonl_added_on_the_page_can_be_chosen_and_uploaded(
 def test_an_added_file_over_the_upload_limit_is_refused(fake: FakeOpenAI) -> None:
     at = new_session(max_upload_mb=0.001)  # about 1 kB
     at.run()
-    goto(at, "upload_train")
+    goto(at, "train")
     at.file_uploader(key="upload_jsonl").set_value(("big.jsonl", b"x" * 5000, "application/jsonl"))
     at.run()
     assert errors(at) == ["big.jsonl: 4.9 kB is over this server's upload limit of 1.0 kB"]
@@ -218,7 +218,7 @@ def test_local_mode_still_takes_a_typed_path(
 ) -> None:
     monkeypatch.delenv(state.HOSTED_ENV)
     train = write_examples(tmp_path / "anywhere.jsonl")
-    at = connected(fake, "upload_train")
+    at = connected(fake, "train")
     assert not [box for box in at.selectbox if box.key == "upload_train_file"]
     at.text_input(key="upload_train_path").input(str(train)).run()
     upload_button(at).click().run()
@@ -230,7 +230,7 @@ def test_an_upload_error_names_the_file_not_the_server_path(
     fake: FakeOpenAI, tmp_path: Path, server: Path
 ) -> None:
     bad = write_examples(tmp_path / "bad.jsonl", bad=True).read_bytes()
-    at = connected(fake, "upload_train")
+    at = connected(fake, "train")
     at.file_uploader(key="upload_jsonl").set_value(("bad.jsonl", bad, "application/jsonl"))
     at.run()
     at.selectbox(key="upload_train_file").set_value("uploads/bad.jsonl").run()
@@ -260,5 +260,5 @@ def test_a_history_rerun_writes_into_this_sessions_workspace(
     assert_clean(at)
     assert train.is_file()
     assert not (server / "out" / "users" / "anonymous").exists()
-    goto(at, "upload_train")
+    goto(at, "train")
     assert TRAIN_FILENAME in at.selectbox(key="upload_train_file").options

@@ -1,6 +1,6 @@
 """One start-job function: it records the run, creates the job once and records the outcome.
 
-The dashboard's Upload & Train page and ``python -m ftkit finetune`` both start jobs through
+The dashboard's Train page and ``python -m ftkit finetune`` both start jobs through
 ``ftkit.training.launch``; the last tests drive each front end and read the same records back.
 """
 
@@ -27,7 +27,7 @@ from ftkit.ui import state
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 from tests.test_files_upload import write_examples
 
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "upload_train.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")
 T = TypeVar("T")
 
 

@@ -16,7 +16,7 @@ from tests.fake_openai import KEY, FakeOpenAI, Request, shared_fake
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ftkit"
-UPLOAD_TRAIN = str(ROOT / "app_pages" / "upload_train.py")
+UPLOAD_TRAIN = str(ROOT / "app_pages" / "train.py")
 
 
 def _module_name(path: Path, root: Path) -> str:

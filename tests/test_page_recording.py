@@ -1,4 +1,4 @@
-"""Pages that do the work record it: Export, Check, Upload & Train, Evaluate; History re-runs."""
+"""Pages that do the work record it: Export, Check, Train, Evaluate; History re-runs."""
 
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ def test_history_model_rerun_without_a_key_is_one_clear_line() -> None:
 def test_upload_and_train_record_uploads_and_the_job(tmp_path: Path) -> None:
     fake = shared_fake()
     train = write_examples(tmp_path / "train.jsonl")
-    at = _page("upload_train")
+    at = _page("train")
     at.session_state["openai_api_key"] = KEY
     at.session_state["openai_base_url"] = fake.url
     at.session_state["export_train_path"] = str(train)

@@ -1,4 +1,4 @@
-"""Upload & Train in hosted mode: the session's endpoint is shown, and a refused one says why."""
+"""Train in hosted mode: the session's endpoint is shown, and a refused one says why."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from ftkit.providers import SETTING_NAMES
 
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "upload_train.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")
 
 
 @pytest.fixture(autouse=True)

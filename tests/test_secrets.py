@@ -335,7 +335,7 @@ def test_evaluate_never_prints_a_key_a_401_echoes_and_stays_short(
     assert "401" in last and key not in err and key[:12] not in err and len(last) < 1200
 
 
-# ---- the Upload & Train page ----------------------------------------------------------------
+# ---- the Train page ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -353,7 +353,7 @@ def test_the_upload_page_shows_one_short_line_without_the_key(
     else:
         fake.require_key = typed_key
         fake.inject("GET", "/files", kind, times=10)
-    page = Path(__file__).resolve().parent.parent / "app_pages" / "upload_train.py"
+    page = Path(__file__).resolve().parent.parent / "app_pages" / "train.py"
     at = AppTest.from_file(str(page), default_timeout=30)
     at.run()
     at.sidebar.text_input(key="_input_openai_api_key").input(typed_key)

@@ -38,7 +38,7 @@ def test_a_forged_email_without_sign_in_gets_no_ones_workspace() -> None:
     (theirs / "ana_train.jsonl").write_text('{"messages": []}\n')
     forger = _session(HOSTED)
     forger.session_state[USER_STATE] = "ana@example.com"
-    goto(forger, "upload_train")
+    goto(forger, "train")
     assert_clean(forger)
     assert "ana_train.jsonl" not in forger.selectbox(key="upload_train_file").options
 

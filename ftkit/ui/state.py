@@ -4,7 +4,7 @@ Settings live under the plain keys below (one browser session each). Widgets use
 ``<page>_<name>`` keys and are bound to a setting with ``bind``/``persist``, because Streamlit
 forgets a widget's value when its page is not shown.
 
-``EPOCHS`` is the one epochs choice: Check prices it and the job form on Upload & Train starts
+``EPOCHS`` is the one epochs choice: Check prices it and the job form on Train starts
 from it (an int, or "auto" for OpenAI's rule). ``clamp_sizes`` fits the two split sizes to the
 loaded dataset together and leaves a notice saying what it changed (``sizes_notice``).
 

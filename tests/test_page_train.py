@@ -1,4 +1,4 @@
-"""AppTest for the Upload & Train page, without a key and against the fake server with one."""
+"""AppTest for the Train page, without a key and against the fake server with one."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ftkit.ui import state
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 from tests.test_files_upload import write_examples
 
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "upload_train.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")
 SETTINGS = SETTING_NAMES
 
 
