@@ -38,7 +38,7 @@ epochs_col.selectbox(
     EPOCH_CHOICES,
     key="check_epochs",
     format_func=lambda n: "auto (OpenAI's rule)" if n == "auto" else str(n),
-    help="One choice for the estimate here and the job form on Train.",
+    help="One choice for the estimate here and the job form on Upload & Train.",
     on_change=state.persist,
     args=("check_epochs", state.EPOCHS),
 )
@@ -98,7 +98,7 @@ priced = f"{report.epochs} epoch{'s' if report.epochs != 1 else ''}"
 if report.epochs_source == "auto":
     priced += f" (auto: OpenAI's rule for {report.examples:,} examples)"
 st.caption(
-    f"Priced for {priced}, as the job form on Train will send unless you change it. "
+    f"Priced for {priced}, as the job form on Upload & Train will send unless you change it. "
     f"Prices as of {report.prices_as_of} ({shown_path(report.prices_source)}). "
     f"Tokens per example: min {report.tokens.min:,}, median {report.tokens.median:,}, "
     f"p90 {report.tokens.p90:,}, max {report.tokens.max:,}; limit {report.token_limit:,}."

@@ -35,7 +35,7 @@ if hosted:  # the session's own folder (a signed-in user's is kept across their 
     except FtkitError as err:
         stop_with_error(err)
     st.caption(
-        "Files are written to your own workspace on this server; Train offers "
+        "Files are written to your own workspace on this server; Upload & Train offers "
         "them from there."
     )
     write_clicked = st.button("Write JSONL files", type="primary", icon=":material/save:")
