@@ -1,39 +1,28 @@
-"""Upload & Train: upload the JSONL files, create the fine-tuning job, watch it finish."""
+"""Train: choose where to train and the files, start the job, watch it in the one monitor."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import openai
-import pandas as pd
 import streamlit as st
 
 from ftkit.errors import FtkitError
-from ftkit.preflight.cost import DEFAULT_EPOCHS
+from ftkit.preflight.cost import MAX_EPOCHS
 from ftkit.providers import redact
-from ftkit.training.charts import metrics_chart
+from ftkit.training.events import MetricRow
 from ftkit.training.files import list_files
-from ftkit.training.jobs import (
-    DEFAULT_SEED,
-    DEFAULT_SUFFIX,
-    MAX_SUFFIX,
-    JobSpec,
-    Wandb,
-    cancel_job,
-    is_terminal,
-    list_jobs,
-    pause_job,
-    resume_job,
-)
+from ftkit.training.jobs import MAX_SUFFIX, JobInfo, JobSpec, Wandb, list_jobs
 from ftkit.training.launch import parse_auto, record_finished, start_job, upload_recorded
-from ftkit.training.models import DEFAULT_MODEL, MODELS
-from ftkit.training.monitor import checkpoint_rows, event_rows, format_time, view_job
+from ftkit.training.models import MODELS
 from ftkit.training.shutdown import list_models, table_models
+from ftkit.training.trainer import Trainer
 from ftkit.ui import state
 from ftkit.ui.auth import hosting_config
-from ftkit.ui.components import show_error, stop_with_error
+from ftkit.ui.components import next_step, show_error, stop_with_error
 from ftkit.ui.history import record_from_page, recorded_once
-from ftkit.ui.markdown import code, literal
+from ftkit.ui.local_training import LOCAL, local_section, local_trainer, past_local_runs
+from ftkit.ui.markdown import literal
 from ftkit.ui.providers import (
     current_client,
     current_settings,
@@ -42,39 +31,51 @@ from ftkit.ui.providers import (
     render_provider_sidebar,
     show_endpoint,
 )
+from ftkit.ui.training import ProviderJobs, bind_kept, file_table, job_table, persist_kept, show_job
 from ftkit.ui.workspace import session_workspace, upload_into_workspace
 from ftkit.workspace import list_jsonl, relative_name, resolve_in, scrub_paths
 
 POLL_SECONDS = 10
 MAX_POLLS = 2160  # six hours of refreshes, then the monitor stops and offers a button
+PROVIDER = "provider"
+WHERE = {PROVIDER: "OpenAI / Azure / compatible", LOCAL: "This computer (GPU)"}
+EPOCH_CHOICES: list[int | str] = ["auto", *range(1, MAX_EPOCHS + 1)]
+JOB_KEYS = tuple(key for key in state.TRAIN_KEPT if key.startswith("train_job_"))
 
+state.init_state()  # the router does this; again here so the page also runs on its own
 for key, value in {
     "upload_files": {},  # "training"/"validation" -> file object (plain dict)
     "upload_job_id": None,
+    "upload_job_backend": PROVIDER,  # the backend of the job in the monitor
     "upload_polls": 0,
     "finetuned_model": None,  # handed to the evaluation page
+    "train_past_jobs": None,  # the provider's jobs, files and models, once loaded
 }.items():
     st.session_state.setdefault(key, value)
 
 render_provider_sidebar()
 settings = current_settings()
-problem = missing_key(settings)
-refused = endpoint_refusal(settings)
-no_key = problem is not None or refused is not None
-
-st.title("Upload & Train")
-show_endpoint(settings)
-if refused is not None:
-    st.error(literal(refused), icon=":material/block:")
-elif problem is not None:
-    st.info(
-        f"No API key: {literal(problem)}. Uploading and training are disabled until one is set."
-    )
-
-
-# ---- upload ------------------------------------------------------------------------------------
-st.subheader("1. Upload the files")
 hosted = state.is_hosted()
+
+st.header("Train")
+st.caption(
+    "Train a model on the files Export wrote, at OpenAI (or Azure, or a compatible endpoint) "
+    "or on this computer's GPU, and watch it train. The trained model is handed to Evaluate."
+)
+state.bind("train_where_choice", state.TRAIN_WHERE)
+where = st.segmented_control(
+    "Where to train",
+    list(WHERE),
+    format_func=WHERE.__getitem__,
+    required=True,
+    key="train_where_choice",
+    on_change=state.persist,
+    args=("train_where_choice", state.TRAIN_WHERE),
+)
+
+
+# ---- files -------------------------------------------------------------------------------------
+st.subheader("1. Choose the files")
 NO_FILE = ""
 
 
@@ -102,7 +103,7 @@ def _hosted_choices(workspace: Path) -> tuple[str, str]:
     try:
         st.caption(
             "Choose files this session wrote on Export, or add a JSONL file. Only the "
-            "files in your own workspace can be uploaded."
+            "files in your own workspace can be used."
         )
         _add_jsonl()
     except FtkitError as err:
@@ -126,12 +127,11 @@ def _hosted_choices(workspace: Path) -> tuple[str, str]:
     return train or NO_FILE, val or NO_FILE
 
 
-workspace = Path()
+try:
+    workspace = session_workspace()
+except FtkitError as err:
+    stop_with_error(err)
 if hosted:
-    try:
-        workspace = session_workspace()
-    except FtkitError as err:
-        stop_with_error(err)
     train_path, val_path = _hosted_choices(workspace)
 else:
     exported_train = st.session_state.get("export_train_path") or ""
@@ -140,13 +140,10 @@ else:
     val_path = st.text_input(
         "Validation file (optional)", key="upload_validation_path", value=exported_val
     )
-col_fresh, col_force = st.columns(2)
-fresh = col_fresh.checkbox("Upload again even if uploaded before", key="upload_fresh")
-force = col_force.checkbox("Upload even if the pre-flight check finds errors", key="upload_force")
 
 
 def _source(entry: str) -> Path:
-    """Return the file to send: in hosted mode only a real file inside this session's workspace."""
+    """Return the file to use: in hosted mode only a real file inside this session's workspace."""
     return resolve_in(workspace, entry) if hosted else Path(entry)
 
 
@@ -156,19 +153,41 @@ def _shown(err: FtkitError) -> str:
     return scrub_paths(text, workspace) if hosted else text
 
 
+def _fail(err: FtkitError) -> None:
+    """Show an error as one line."""
+    st.error(literal(_shown(err)), icon=":material/error:")
+
+
+# ---- at OpenAI, Azure or a compatible endpoint ------------------------------------------------
 def _upload_client() -> openai.OpenAI | None:
     """Return a client for the upload, or show why there is none (the endpoint, checked again)."""
     try:
         return current_client(settings)
     except FtkitError as err:
-        st.error(literal(_shown(err)), icon=":material/error:")
+        _fail(err)
         return None
 
 
-clicked = st.button(
-    "Upload", key="upload_upload", type="primary", disabled=no_key or not train_path
-)
-if clicked and (client := _upload_client()) is not None:
+def _upload(no_key: bool) -> None:
+    """Draw the upload step: send the chosen files (or reuse their earlier upload)."""
+    st.subheader("2. Upload the files")
+    col_fresh, col_force = st.columns(2)
+    fresh = col_fresh.checkbox("Upload again even if uploaded before", key="upload_fresh")
+    force = col_force.checkbox(
+        "Upload even if the pre-flight check finds errors", key="upload_force"
+    )
+    clicked = st.button(
+        "Upload", key="upload_upload", type="primary", disabled=no_key or not train_path
+    )
+    if clicked and (client := _upload_client()) is not None:
+        _send_files(client, fresh=fresh, force=force)
+    for kind, info in st.session_state["upload_files"].items():
+        st.write(f"**{kind}**")
+        st.json({k: info[k] for k in ("id", "bytes", "filename", "purpose", "status")})
+
+
+def _send_files(client: openai.OpenAI, *, fresh: bool, force: bool) -> None:
+    """Upload the chosen files one by one; each uploaded id fills the job form."""
     for kind, entry in (("training", train_path), ("validation", val_path)):
         if not entry:
             continue
@@ -187,114 +206,156 @@ if clicked and (client := _upload_client()) is not None:
             )
         except FtkitError as err:
             bar.empty()
-            st.error(literal(_shown(err)), icon=":material/error:")
+            _fail(err)
             break
         bar.progress(1.0, text=f"{name}: {'reused' if result.reused else 'uploaded'}")
         st.session_state["upload_files"][kind] = dict(result.file)
-for kind, info in st.session_state["upload_files"].items():
-    st.write(f"**{kind}**")
-    st.json({k: info[k] for k in ("id", "bytes", "filename", "purpose", "status")})
-
-# ---- train -------------------------------------------------------------------------------------
-st.subheader("2. Create the fine-tuning job")
-uploaded = st.session_state["upload_files"]
-with st.form("upload_job_form"):
-    train_id = st.text_input("Training file id", value=uploaded.get("training", {}).get("id", ""))
-    val_id = st.text_input("Validation file id", value=uploaded.get("validation", {}).get("id", ""))
-    names = list(MODELS)
-    model = st.selectbox("Model (Azure: deployment name)", names, index=names.index(DEFAULT_MODEL))
-    c1, c2, c3 = st.columns(3)
-    epochs = c1.text_input(
-        "Epochs (1-50 or auto)",
-        value=str(st.session_state.get(state.EPOCHS, DEFAULT_EPOCHS)),
-        help="Starts from the Check page's choice, which its cost estimate priced.",
-    )
-    batch = c2.text_input("Batch size (or auto)", value="auto")
-    lr = c3.text_input("Learning rate multiplier (or auto)", value="auto")
-    c4, c5 = st.columns(2)
-    seed = c4.number_input("Seed", value=DEFAULT_SEED, step=1)
-    suffix = c5.text_input("Suffix", value=DEFAULT_SUFFIX, max_chars=MAX_SUFFIX)
-    w1, w2, w3 = st.columns(3)
-    wandb_project = w1.text_input("W&B project (optional)")
-    wandb_entity = w2.text_input("W&B entity")
-    wandb_tags = w3.text_input("W&B tags, comma-separated")
-    submitted = st.form_submit_button("Create job", type="primary", disabled=no_key)
+        st.session_state.pop(f"train_job_{kind}_file", None)  # the form shows the new id
+        st.session_state[state.kept(f"train_job_{kind}_file")] = result.file["id"]
 
 
-if submitted:
-    try:
-        tags = tuple(t.strip() for t in wandb_tags.split(",") if t.strip())
-        spec = JobSpec(
-            training_file=train_id.strip(),
-            validation_file=val_id.strip() or None,
-            model=model,
-            n_epochs=parse_auto(epochs, int),
-            batch_size=parse_auto(batch, int),
-            learning_rate_multiplier=parse_auto(lr, float),
-            seed=int(seed),
-            suffix=suffix or None,
-            wandb=Wandb(wandb_project, wandb_entity or None, tags) if wandb_project else None,
+def _job_form(no_key: bool) -> None:
+    """Draw the job form (kept between pages) and create the job when it is sent."""
+    st.subheader("3. Create the fine-tuning job")
+    state.bind("train_job_model", state.MODEL)
+    state.bind("train_job_epochs", state.EPOCHS)
+    for kind, info in st.session_state["upload_files"].items():  # uploaded ids fill the job
+        field = state.kept(f"train_job_{kind}_file")
+        st.session_state[field] = st.session_state[field] or info["id"]
+    bind_kept(JOB_KEYS)
+    with st.form("upload_job_form"):
+        st.text_input("Training file id", key="train_job_training_file")
+        st.text_input("Validation file id (optional)", key="train_job_validation_file")
+        st.selectbox("Model (Azure: deployment name)", list(MODELS), key="train_job_model")
+        c1, c2, c3 = st.columns(3)
+        c1.selectbox(
+            "Epochs",
+            EPOCH_CHOICES,
+            key="train_job_epochs",
+            help="Starts from the Check page's choice, which its cost estimate priced.",
         )
+        c2.text_input("Batch size (or auto)", key="train_job_batch")
+        c3.text_input("Learning rate multiplier (or auto)", key="train_job_lr")
+        c4, c5 = st.columns(2)
+        c4.number_input("Seed", step=1, key="train_job_seed")
+        c5.text_input("Suffix", max_chars=MAX_SUFFIX, key="train_job_suffix")
+        w1, w2, w3 = st.columns(3)
+        w1.text_input("W&B project (optional)", key="train_job_wandb_project")
+        w2.text_input("W&B entity", key="train_job_wandb_entity")
+        w3.text_input("W&B tags, comma-separated", key="train_job_wandb_tags")
+        submitted = st.form_submit_button("Create job", type="primary", disabled=no_key)
+    persist_kept(JOB_KEYS)
+    state.persist("train_job_model", state.MODEL)
+    state.persist("train_job_epochs", state.EPOCHS)
+    if submitted:
+        _create_job()
+
+
+def _job_spec() -> JobSpec:
+    """Return the job the form describes; ``FtkitError`` names a field that is not a number."""
+    ss = st.session_state
+    tags = tuple(t.strip() for t in ss["train_job_wandb_tags"].split(",") if t.strip())
+    project = ss["train_job_wandb_project"].strip()
+    return JobSpec(
+        training_file=ss["train_job_training_file"].strip(),
+        validation_file=ss["train_job_validation_file"].strip() or None,
+        model=ss["train_job_model"],
+        n_epochs=ss["train_job_epochs"],
+        batch_size=parse_auto(ss["train_job_batch"], int),  # type: ignore[arg-type]
+        learning_rate_multiplier=parse_auto(ss["train_job_lr"], float),
+        seed=int(ss["train_job_seed"]),
+        suffix=ss["train_job_suffix"] or None,
+        wandb=Wandb(project, ss["train_job_wandb_entity"] or None, tags) if project else None,
+    )
+
+
+def _create_job() -> None:
+    """Create the job at the provider and put it in the monitor."""
+    try:
         client = current_client(settings)
+        spec = _job_spec()
         job = start_job(client, spec, endpoint=settings.endpoint, record=record_from_page).job
     except FtkitError as err:  # FineTuningClosedError among them: its line says what to do
-        st.error(literal(_shown(err)), icon=":material/error:")
-    else:
-        st.session_state["upload_job_id"] = job["id"]
-        st.session_state["upload_polls"] = 0
-        st.success(literal(f"Created {job['id']} ({job['status']})"))
+        _fail(err)
+        return
+    _watch(job["id"], PROVIDER)
+    st.toast(f"Created {job['id']}", icon=":material/rocket_launch:")
+
+
+def _watch(job_id: str, backend: str) -> None:
+    """Put a job into the monitor."""
+    st.session_state["upload_job_id"] = job_id
+    st.session_state["upload_job_backend"] = backend
+    st.session_state["upload_polls"] = 0
+
+
+def _provider_section() -> bool:
+    """Draw the provider's steps; return True when it can be called (a key, an allowed URL)."""
+    show_endpoint(settings)
+    problem = missing_key(settings)
+    refused = endpoint_refusal(settings)
+    if refused is not None:
+        st.error(literal(refused), icon=":material/block:")
+    elif problem is not None:
+        st.info(
+            f"This choice needs an API key: {literal(problem)}. Uploading and training are "
+            "disabled until one is set (sidebar, Provider and keys).",
+            icon=":material/key:",
+        )
+    no_key = problem is not None or refused is not None
+    _upload(no_key)
+    _job_form(no_key)
+    return not no_key
+
+
+if where == LOCAL:
+    usable = local_section(
+        workspace,
+        train_path,
+        val_path,
+        source=_source,
+        on_started=lambda job_id: _watch(job_id, LOCAL),
+    )
+else:
+    usable = _provider_section()
 
 
 # ---- monitor -----------------------------------------------------------------------------------
-def _show_job(job_id: str) -> bool:
-    """Draw the monitor; return True while the job can still change."""
-    client = current_client(settings)
-    view = view_job(client, job_id)
-    job = view.job
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Status", job["status"])
-    m2.metric("Estimated finish", format_time(job["estimated_finish"]))
-    m3.metric("Trained tokens", f"{job['trained_tokens']:,}" if job["trained_tokens"] else "-")
-    if job["error"]:
-        param = f" (parameter: {job['error']['param']})" if job["error"]["param"] else ""
-        st.error(literal(f"{job['error']['message']}{param}"), icon=":material/error:")
-    if job["fine_tuned_model"]:
-        st.session_state["finetuned_model"] = job["fine_tuned_model"]
-        st.success(f"Fine-tuned model, ready for evaluation: {code(job['fine_tuned_model'])}")
-    if is_terminal(job["status"]) and recorded_once(job_id, "upload_recorded_jobs"):
-        # the job's metadata names its history run: record how it ended there
-        record_finished(job, metrics=view.metrics, record=record_from_page)
-    if view.metrics:
-        st.altair_chart(metrics_chart(view.metrics), width="stretch")
-    st.dataframe(pd.DataFrame(event_rows(view.events)), hide_index=True, width="stretch")
-    if view.checkpoints:
-        st.dataframe(pd.DataFrame(checkpoint_rows(view.checkpoints)), hide_index=True)
-    b1, b2, b3 = st.columns(3)
-    for col, label, action in (
-        (b1, "Cancel", cancel_job),
-        (b2, "Pause", pause_job),
-        (b3, "Resume", resume_job),
-    ):
-        if col.button(label, key=f"upload_{label.lower()}", disabled=is_terminal(job["status"])):
-            action(client, job_id)
-            st.rerun()
-    return not is_terminal(job["status"])
+def _trainer(backend: str) -> Trainer:
+    """Return the backend that runs the job in the monitor."""
+    if backend == LOCAL:
+        return local_trainer(workspace)
+    return ProviderJobs(current_client(settings))
+
+
+def _shown_id(job_id: str) -> str:
+    """Return a job id to show: a local run's folder without the workspace's path when hosted."""
+    return scrub_paths(job_id, workspace) if hosted else job_id
+
+
+def _finished(job: JobInfo, metrics: list[MetricRow]) -> None:
+    """Record once how the job ended, on the history run its metadata names."""
+    if recorded_once(job["id"], "upload_recorded_jobs"):
+        record_finished(job, metrics=metrics, record=record_from_page)
 
 
 job_id = st.session_state["upload_job_id"]
-if job_id and not no_key:
-    st.subheader(f"3. Monitor {job_id}")
+backend = st.session_state["upload_job_backend"]
+provider_ok = missing_key(settings) is None and endpoint_refusal(settings) is None
+if job_id and (backend == LOCAL or provider_ok):
+    st.subheader("Monitor")
+    st.caption(f"{WHERE.get(backend, backend)} · job {_shown_id(job_id)}")
     active = st.session_state["upload_polls"] < MAX_POLLS
 
     @st.fragment(run_every=POLL_SECONDS if active else None)
     def monitor() -> None:
         st.session_state["upload_polls"] += 1
         try:
-            still_running = _show_job(job_id)
+            job = show_job(_trainer(backend), job_id, on_finished=_finished)
         except FtkitError as err:
-            st.error(literal(_shown(err)), icon=":material/error:")
+            _fail(err)
             return
-        if not still_running:
+        if job["status"] in ("succeeded", "failed", "cancelled"):
             st.session_state["upload_polls"] = MAX_POLLS  # stop refreshing a finished job
 
     monitor()
@@ -302,15 +363,68 @@ if job_id and not no_key:
         st.session_state["upload_polls"] = 0
         st.rerun()
 
-# ---- lists -------------------------------------------------------------------------------------
-st.subheader("Past jobs, uploaded files and model shutdown dates")
-if st.button("Load lists", key="upload_lists", disabled=no_key):
+
+# ---- past jobs ---------------------------------------------------------------------------------
+def _open_past(ids: list[str], backend: str) -> None:
+    """Offer the listed jobs; the chosen one opens in the monitor."""
+    if not ids:
+        return
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = left.selectbox(
+        "Open a past job in the monitor", ids, key=f"train_past_{backend}", format_func=_shown_id
+    )
+    if right.button("Open", key=f"train_open_{backend}") and chosen:
+        _watch(chosen, backend)
+        st.rerun()
+
+
+def _provider_lists() -> None:
+    """Show the provider's past jobs and files (on request) and the models' shutdown dates."""
+    st.subheader("Past jobs, uploaded files and model shutdown dates")
+    if st.button("Load lists", key="upload_lists", disabled=not usable):
+        try:
+            client = current_client(settings)
+            st.session_state["train_past_jobs"] = (
+                list_jobs(client),
+                list_files(client),
+                list_models(client),
+            )
+        except FtkitError as err:
+            _fail(err)
+    loaded = st.session_state["train_past_jobs"]
+    if loaded is None:
+        st.caption("Models you can fine-tune, with their shutdown dates where known:")
+        st.dataframe(table_models(), hide_index=True)
+        return
+    jobs, files, models = loaded
+    st.caption("Fine-tuning jobs, newest first (times in UTC)")
+    st.dataframe(job_table(jobs), hide_index=True, width="stretch")
+    _open_past([job["id"] for job in jobs], PROVIDER)
+    st.caption("Uploaded files, newest first")
+    st.dataframe(file_table(files), hide_index=True, width="stretch")
+    st.caption("Models, with their shutdown dates where known")
+    st.dataframe(models, hide_index=True, width="stretch")
+
+
+if where == LOCAL:
+    st.subheader("Past runs on this computer")
     try:
-        client = current_client(settings)
-        st.dataframe(pd.DataFrame(list_jobs(client)), hide_index=True)
-        st.dataframe(pd.DataFrame(list_files(client)), hide_index=True)
-        st.dataframe(pd.DataFrame(list_models(client)), hide_index=True)
+        runs = past_local_runs(workspace)
     except FtkitError as err:
-        st.error(literal(_shown(err)), icon=":material/error:")
+        _fail(err)
+        runs = []
+    if runs:
+        st.caption("Runs in your workspace, newest first (times in UTC)")
+        shown = [{**job, "id": _shown_id(job["id"])} for job in runs]
+        st.dataframe(job_table(shown), hide_index=True, width="stretch")
+    else:
+        st.caption("No runs on this computer yet.")
+    _open_past([job["id"] for job in runs], LOCAL)
 else:
-    st.dataframe(pd.DataFrame(table_models()), hide_index=True)
+    _provider_lists()
+
+next_step(
+    "app_pages/evaluate.py",
+    "Evaluate",
+    "Score the trained model on held-out items: it is already filled in there.",
+)

@@ -14,9 +14,11 @@ Settings come from ``.streamlit/secrets.toml`` (passed in as a mapping) and the 
     max_rows = 500000           # the rows an upload may hold
     output_dir = "out"
     history_visibility = "own"  # "team": signed-in users also see each other's runs on History
+    local_training = false      # may signed-in users train on this server's GPU (Train page)?
 
 ``FTKIT_HOSTED=1`` turns hosted mode on without auth (behind a proxy that authenticates);
-``FTKIT_ALLOWED_EMAILS`` / ``FTKIT_ALLOWED_DOMAINS`` (comma-separated) extend the allow-lists.
+``FTKIT_ALLOWED_EMAILS`` / ``FTKIT_ALLOWED_DOMAINS`` (comma-separated) extend the allow-lists;
+``FTKIT_LOCAL_TRAINING=1`` turns ``local_training`` on.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from ftkit.sources.tables import (
 __all__ = [
     "DEFAULT_MAX_UPLOAD_MB",
     "HOSTED_ENV",
+    "LOCAL_TRAINING_ENV",
+    "LOCAL_TRAINING_OFF",
     "HistoryVisibility",
     "HostingConfig",
     "output_dir_for",
@@ -47,6 +51,11 @@ __all__ = [
 ]
 
 HOSTED_ENV = "FTKIT_HOSTED"
+LOCAL_TRAINING_ENV = "FTKIT_LOCAL_TRAINING"
+LOCAL_TRAINING_OFF = (
+    "Training on this computer is off on this hosted dashboard: its operator can turn it on "
+    "with local_training = true under [ftkit] in secrets.toml, or FTKIT_LOCAL_TRAINING=1"
+)
 DEFAULT_MAX_UPLOAD_MB = 200  # the same as .streamlit/config.toml's server.maxUploadSize
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -119,6 +128,7 @@ class HostingConfig:
     history_visibility: HistoryVisibility = "own"
     allowed_endpoint_hosts: frozenset[str] = frozenset()
     allow_private_endpoints: bool = False
+    local_training: bool = False
 
     @classmethod
     def from_mapping(
@@ -168,6 +178,8 @@ class HostingConfig:
             allow_private_endpoints=_flag(
                 section.get("allow_private_endpoints", False), "ftkit.allow_private_endpoints"
             ),
+            local_training=_flag(section.get("local_training", False), "ftkit.local_training")
+            or _flag(env.get(LOCAL_TRAINING_ENV, ""), LOCAL_TRAINING_ENV),
         )
 
     @property
@@ -179,6 +191,11 @@ class HostingConfig:
     def allow_pickle(self) -> bool:
         """Return False in hosted mode: pickle sources can run code on the server."""
         return not self.hosted
+
+    @property
+    def allow_local_training(self) -> bool:
+        """Return True where the dashboard may train on this server: locally, or when enabled."""
+        return not self.hosted or self.local_training
 
     @property
     def has_allow_list(self) -> bool:

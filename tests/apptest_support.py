@@ -25,6 +25,13 @@ def open_app(page: str | None = None, *, timeout: float = 60) -> AppTest:
     return at
 
 
+def on_page(page: str, *, timeout: float = 60) -> AppTest:
+    """Return the app set to open on ``app_pages/<page>.py`` through the router (not yet run)."""
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    at.switch_page(f"app_pages/{page}.py")
+    return at
+
+
 def goto(at: AppTest, page: str) -> AppTest:
     """Switch to ``app_pages/<page>.py`` and run."""
     at.switch_page(f"app_pages/{page}.py")

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest_support import on_page
 
 from ftkit.api import calling
 from ftkit.cli import main
@@ -292,7 +292,7 @@ def test_upload_and_train_never_shows_the_sessions_key_an_endpoint_echoes(
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
     threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
     try:
-        at = AppTest.from_file(str(ROOT / "app_pages" / "train.py"), default_timeout=30)
+        at = on_page("train", timeout=30)
         at.run()
         at.sidebar.text_input(key="_input_openai_api_key").input(typed_key)
         url = f"http://127.0.0.1:{server.server_address[1]}/v1"
@@ -315,7 +315,7 @@ def test_upload_with_a_malformed_base_url_is_one_line_never_a_traceback(
     for name in (*SETTING_NAMES, "FTKIT_HOSTED"):
         monkeypatch.delenv(name, raising=False)
     train = write_examples(tmp_path / "train.jsonl")
-    at = AppTest.from_file(str(ROOT / "app_pages" / "train.py"), default_timeout=30)
+    at = on_page("train", timeout=30)
     at.run()
     at.sidebar.text_input(key="_input_openai_api_key").input(KEY)
     at.sidebar.text_input(key="_input_openai_base_url").input("http://127.0.0.1:9/v1\x00")

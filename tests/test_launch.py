@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import openai
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest_support import on_page
 
 import ftkit.history as history
 from ftkit.cli import main
@@ -27,7 +27,6 @@ from ftkit.ui import state
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 from tests.test_files_upload import write_examples
 
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")
 T = TypeVar("T")
 
 
@@ -159,7 +158,7 @@ def test_an_upload_is_recorded_with_its_file_id(fake, client, store, tmp_path) -
 
 
 def _start_on_page(fake: FakeOpenAI, train: str) -> None:
-    at = AppTest.from_file(PAGE, default_timeout=30)
+    at = on_page("train", timeout=30)
     at.session_state["openai_api_key"] = KEY
     at.session_state["openai_base_url"] = fake.url
     file = {"id": train, "bytes": 2, "filename": "t.jsonl", "purpose": "fine-tune"}

@@ -7,7 +7,7 @@ import graphlib
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest_support import on_page
 
 from ftkit.__main__ import main
 from ftkit.providers import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, SETTING_NAMES
@@ -16,7 +16,6 @@ from tests.fake_openai import KEY, FakeOpenAI, Request, shared_fake
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ftkit"
-UPLOAD_TRAIN = str(ROOT / "app_pages" / "train.py")
 
 
 def _module_name(path: Path, root: Path) -> str:
@@ -147,7 +146,7 @@ def test_the_models_command_retries_and_waits_as_every_client_does(
 
 
 def test_the_upload_page_retries_and_waits_as_every_client_does(fake: FakeOpenAI) -> None:
-    at = AppTest.from_file(UPLOAD_TRAIN, default_timeout=30)
+    at = on_page("train", timeout=30)
     at.session_state["openai_api_key"] = KEY
     at.session_state["openai_base_url"] = fake.url
     at.run()

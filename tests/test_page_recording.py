@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apptest_support import assert_clean, goto, open_app
+from apptest_support import assert_clean, goto, on_page, open_app
 from streamlit.testing.v1 import AppTest
 
 import ftkit.history as history
@@ -150,7 +150,7 @@ def test_history_model_rerun_without_a_key_is_one_clear_line() -> None:
 def test_upload_and_train_record_uploads_and_the_job(tmp_path: Path) -> None:
     fake = shared_fake()
     train = write_examples(tmp_path / "train.jsonl")
-    at = _page("train")
+    at = on_page("train")
     at.session_state["openai_api_key"] = KEY
     at.session_state["openai_base_url"] = fake.url
     at.session_state["export_train_path"] = str(train)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from apptest_support import on_page
 from streamlit.testing.v1 import AppTest
 
 from ftkit.preflight.cost import DEFAULT_EPOCHS
@@ -13,7 +14,6 @@ from ftkit.ui import state
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 from tests.test_files_upload import write_examples
 
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "train.py")
 SETTINGS = SETTING_NAMES
 
 
@@ -29,7 +29,7 @@ def _button(at: AppTest, key: str):
 
 
 def test_without_a_key_the_page_says_what_to_set_and_disables_the_buttons() -> None:
-    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    at = on_page("train", timeout=30).run()
     assert not at.exception
     assert "set OPENAI_API_KEY" in at.info[0].value
     assert _button(at, "upload_upload").disabled
@@ -38,7 +38,7 @@ def test_without_a_key_the_page_says_what_to_set_and_disables_the_buttons() -> N
 
 
 def test_a_key_in_st_secrets_is_enough() -> None:
-    at = AppTest.from_file(PAGE, default_timeout=30)
+    at = on_page("train", timeout=30)
     at.secrets["OPENAI_API_KEY"] = KEY
     at.run()
     assert not at.info
@@ -49,7 +49,7 @@ def test_with_a_key_upload_train_and_monitor(tmp_path: Path) -> None:
     fake: FakeOpenAI = shared_fake()
     train = write_examples(tmp_path / "train.jsonl")
     val = write_examples(tmp_path / "validation.jsonl", 10)
-    at = AppTest.from_file(PAGE, default_timeout=30)
+    at = on_page("train", timeout=30)
     at.session_state["openai_api_key"] = KEY
     at.session_state["openai_base_url"] = fake.url
     at.session_state["export_train_path"] = str(train)
@@ -76,7 +76,7 @@ def test_with_a_key_upload_train_and_monitor(tmp_path: Path) -> None:
 
 def test_the_job_form_sends_the_sessions_epochs(tmp_path: Path) -> None:
     fake: FakeOpenAI = shared_fake()
-    at = AppTest.from_file(PAGE, default_timeout=30)
+    at = on_page("train", timeout=30)
     at.session_state["openai_api_key"] = KEY
     at.session_state["openai_base_url"] = fake.url
     at.session_state[state.EPOCHS] = 4  # chosen on the Check page
@@ -90,16 +90,15 @@ def test_the_job_form_sends_the_sessions_epochs(tmp_path: Path) -> None:
 
 
 def test_without_a_choice_the_job_form_sends_the_shared_default() -> None:
-    at = AppTest.from_file(PAGE, default_timeout=30).run()
-    [field] = [t for t in at.text_input if t.label.startswith("Epochs")]
-    assert field.value == str(DEFAULT_EPOCHS)
+    at = on_page("train", timeout=30).run()
+    assert at.selectbox(key="train_job_epochs").value == DEFAULT_EPOCHS
 
 
 def test_a_closed_organisation_sees_one_clear_message() -> None:
     fake = shared_fake()
     fake.closed = True
     train = fake.add_file("t.jsonl", "fine-tune", b"{}", 2, "x")["id"]
-    at = AppTest.from_file(PAGE, default_timeout=30)
+    at = on_page("train", timeout=30)
     at.session_state["openai_api_key"] = KEY
     at.session_state["openai_base_url"] = fake.url
     at.session_state["upload_files"] = {

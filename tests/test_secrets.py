@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest_support import on_page
 
 from ftkit.api import calling
 from ftkit.cli import main
@@ -353,8 +353,7 @@ def test_the_upload_page_shows_one_short_line_without_the_key(
     else:
         fake.require_key = typed_key
         fake.inject("GET", "/files", kind, times=10)
-    page = Path(__file__).resolve().parent.parent / "app_pages" / "train.py"
-    at = AppTest.from_file(str(page), default_timeout=30)
+    at = on_page("train", timeout=30)
     at.run()
     at.sidebar.text_input(key="_input_openai_api_key").input(typed_key)
     at.sidebar.text_input(key="_input_openai_base_url").input(fake.url).run()

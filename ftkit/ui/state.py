@@ -201,3 +201,41 @@ def is_hosted() -> bool:
         return hosting_config().hosted
     except FtkitError:
         return True
+
+
+# ---- Train page ----------------------------------------------------------------------------
+# "Where to train", and the Train page's job form and local form. Each form widget ``<key>``
+# keeps its value under ``kept(<key>)`` (``bind`` before drawing it, ``persist`` after), so a
+# visit to another page loses nothing. The job form's model and epochs are the session's
+# ``MODEL`` and ``EPOCHS`` (Check's choices); its file ids start from what was just uploaded.
+TRAIN_WHERE = "train_where"  # "provider" (OpenAI, Azure or compatible) or "local"
+TRAIN_KEPT: dict[str, Any] = {
+    "train_job_training_file": "",
+    "train_job_validation_file": "",
+    "train_job_batch": "auto",
+    "train_job_lr": "auto",
+    "train_job_seed": 42,
+    "train_job_suffix": "pricer",
+    "train_job_wandb_project": "",
+    "train_job_wandb_entity": "",
+    "train_job_wandb_tags": "",
+    "train_local_base_model": "",
+    "train_local_epochs": 1,
+    "train_local_max_steps": 0,  # 0: no limit
+    "train_local_lr": 2e-4,
+    "train_local_lora_r": 16,
+    "train_local_lora_alpha": 32,
+    "train_local_qlora": False,
+    "train_local_merge": False,
+    "train_local_out": "",  # blank: a new folder under the workspace's .ftkit/local-runs
+}
+
+
+def kept(widget_key: str) -> str:
+    """Return the setting that keeps a Train-page widget's value between pages."""
+    return f"kept_{widget_key}"
+
+
+DEFAULTS[TRAIN_WHERE] = "provider"
+DEFAULTS.update({kept(key): value for key, value in TRAIN_KEPT.items()})
+__all__ += ["TRAIN_KEPT", "TRAIN_WHERE", "kept"]

@@ -1,0 +1,272 @@
+"""The Train page's pieces: kept form values, the one job monitor, and readable job lists.
+
+The monitor draws any backend's job through the ``Trainer`` interface, so a job on OpenAI and
+a LoRA run on this computer look and behave alike: status, estimated finish, the loss and
+accuracy charts, events, checkpoints, cancel (after a confirmation) and resume.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import openai
+import pandas as pd
+import streamlit as st
+
+from ftkit.errors import FtkitError
+from ftkit.training import jobs
+from ftkit.training.charts import accuracy_chart, loss_chart
+from ftkit.training.events import (
+    CheckpointInfo,
+    EventInfo,
+    MetricRow,
+    list_checkpoints,
+    list_events,
+)
+from ftkit.training.files import FileInfo
+from ftkit.training.jobs import JobInfo, is_terminal
+from ftkit.training.monitor import format_time, job_metrics
+from ftkit.training.trainer import Trainer, TrainRequest
+from ftkit.ui import state
+from ftkit.ui.markdown import code, literal
+
+__all__ = [
+    "RESUMABLE",
+    "ProviderJobs",
+    "bind_kept",
+    "checkpoint_table",
+    "event_table",
+    "file_table",
+    "finish_text",
+    "job_table",
+    "persist_kept",
+    "show_job",
+]
+
+RESUMABLE: frozenset[str] = frozenset({"cancelled", "failed", "paused"})
+_CONFIRM = "train_confirm_cancel"  # the job id whose cancellation waits for a "yes"
+
+
+def bind_kept(keys: Sequence[str]) -> None:
+    """Before drawing the widgets ``keys``, give each its kept value if Streamlit dropped it."""
+    for key in keys:
+        state.bind(key, state.kept(key))
+
+
+def persist_kept(keys: Sequence[str]) -> None:
+    """After drawing the widgets ``keys``, keep their values for the next visit."""
+    for key in keys:
+        if key in st.session_state:
+            state.persist(key, state.kept(key))
+
+
+def _minutes(seconds: float) -> str:
+    """Return a duration as "12 min" or "3 h 05 min"."""
+    minutes = max(0, round(seconds / 60))
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def finish_text(stamp: int | None, now: float) -> str:
+    """Return the estimated finish as "14:05 UTC (in 12 min)", or "not estimated yet"."""
+    if not stamp:
+        return "not estimated yet"
+    when = format_time(stamp)
+    left = stamp - now
+    return f"{when} (in {_minutes(left)})" if left > 0 else f"{when} (any moment)"
+
+
+def _size(count: int) -> str:
+    """Return a byte count as "1.2 MB"."""
+    size = float(count)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{count} bytes"
+
+
+def job_table(jobs: Sequence[JobInfo]) -> pd.DataFrame:
+    """Return past jobs as a table with readable dates, newest first."""
+    rows = [
+        {
+            "job": job["id"],
+            "status": job["status"],
+            "base model": job["model"],
+            "created": format_time(job["created_at"]),
+            "finished": format_time(job["finished_at"]),
+            "trained model": job["fine_tuned_model"] or "-",
+        }
+        for job in jobs
+    ]
+    columns = ["job", "status", "base model", "created", "finished", "trained model"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def file_table(files: Sequence[FileInfo]) -> pd.DataFrame:
+    """Return uploaded files as a table with readable dates and sizes, newest first."""
+    rows = [
+        {
+            "file": f["id"],
+            "name": f["filename"],
+            "size": _size(f["bytes"]),
+            "status": f["status"],
+            "uploaded": format_time(f["created_at"]),
+        }
+        for f in files
+    ]
+    return pd.DataFrame(rows, columns=["file", "name", "size", "status", "uploaded"])
+
+
+def event_table(events: Sequence[EventInfo]) -> pd.DataFrame:
+    """Return a job's events as a table: time, level and message, newest first."""
+    rows = [
+        {"time": format_time(e["created_at"]), "level": e["level"], "message": e["message"]}
+        for e in events
+    ]
+    return pd.DataFrame(rows, columns=["time", "level", "message"])
+
+
+def checkpoint_table(points: Sequence[CheckpointInfo]) -> pd.DataFrame:
+    """Return a job's checkpoints as a table: step, the model to call, when, and its metrics."""
+    rows: list[dict[str, Any]] = [
+        {
+            "step": p["step_number"],
+            "checkpoint model": p["fine_tuned_model_checkpoint"],
+            "saved": format_time(p["created_at"]),
+            **{name: round(value, 4) for name, value in p["metrics"].items()},
+        }
+        for p in points
+    ]
+    return pd.DataFrame(rows)
+
+
+def _show_status(job: JobInfo) -> None:
+    """Draw the job's status, its estimated finish (or finish time) and trained tokens."""
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Status", job["status"])
+    if is_terminal(job["status"]):
+        m2.metric("Finished", format_time(job["finished_at"]))
+    else:
+        m2.metric("Estimated finish", finish_text(job["estimated_finish"], time.time()))
+    m3.metric("Trained tokens", f"{job['trained_tokens']:,}" if job["trained_tokens"] else "-")
+    if job["error"]:
+        param = f" (parameter: {job['error']['param']})" if job["error"]["param"] else ""
+        st.error(literal(f"{job['error']['message']}{param}"), icon=":material/error:")
+    if job["fine_tuned_model"]:
+        st.session_state["finetuned_model"] = job["fine_tuned_model"]
+        st.success(
+            f"Trained model, ready to score on Evaluate: {code(job['fine_tuned_model'])}",
+            icon=":material/check_circle:",
+        )
+
+
+def _show_charts(metrics: Sequence[MetricRow]) -> None:
+    """Draw the loss and the token accuracy by step, side by side."""
+    charts = [c for c in (loss_chart(metrics), accuracy_chart(metrics)) if c is not None]
+    if not charts:
+        st.caption("The charts appear once the job reports its first training step.")
+        return
+    for column, chart in zip(st.columns(len(charts)), charts, strict=True):
+        column.altair_chart(chart, width="stretch")
+
+
+def _confirm_cancel(trainer: Trainer, job_id: str) -> None:
+    """Ask before cancelling: the job's work so far is kept only up to its last checkpoint."""
+    st.warning(f"Cancel {code(job_id)}? Training stops; resume continues from its last checkpoint.")
+    yes, no = st.columns(2)
+    if yes.button("Yes, cancel the job", key="train_cancel_yes", type="primary"):
+        st.session_state[_CONFIRM] = None
+        trainer.cancel(job_id)
+        st.rerun(scope="fragment")
+    if no.button("No, keep it running", key="train_cancel_no"):
+        st.session_state[_CONFIRM] = None
+        st.rerun(scope="fragment")
+
+
+def _show_actions(trainer: Trainer, job: JobInfo) -> None:
+    """Draw Cancel (asks first), Pause where the backend can, and Resume when it applies."""
+    job_id, status = job["id"], job["status"]
+    if st.session_state.get(_CONFIRM) == job_id and not is_terminal(status):
+        _confirm_cancel(trainer, job_id)
+        return
+    pause: Callable[[str], object] | None = getattr(trainer, "pause", None)
+    b1, b2, b3 = st.columns(3)
+    if b1.button("Cancel…", key="train_cancel", disabled=is_terminal(status)):
+        st.session_state[_CONFIRM] = job_id
+        st.rerun(scope="fragment")
+    if pause is not None and b2.button(
+        "Pause", key="train_pause", disabled=status not in ("running", "queued")
+    ):
+        pause(job_id)
+        st.rerun(scope="fragment")
+    if b3.button(
+        "Resume",
+        key="train_resume",
+        disabled=status not in RESUMABLE,
+        help="For a paused, cancelled or failed job: continues from its last checkpoint.",
+    ):
+        trainer.resume(job_id)
+        st.rerun(scope="fragment")
+
+
+def show_job(
+    trainer: Trainer, job_id: str, *, on_finished: Callable[[JobInfo, list[MetricRow]], None]
+) -> JobInfo:
+    """Draw the monitor for one job and return it; ``on_finished`` runs once it has ended."""
+    job = trainer.retrieve(job_id)
+    events = trainer.events(job_id)
+    waiting = job["status"] == "validating_files"
+    points = [] if waiting else trainer.checkpoints(job_id)
+    metrics = trainer.metrics(job_id)
+    _show_status(job)
+    if is_terminal(job["status"]):
+        on_finished(job, metrics)
+    _show_charts(metrics)
+    st.dataframe(event_table(events), hide_index=True, width="stretch")
+    if points:
+        st.dataframe(checkpoint_table(points), hide_index=True, width="stretch")
+    _show_actions(trainer, job)
+    return job
+
+
+class ProviderJobs:
+    """The OpenAI-compatible backend seen through the ``Trainer`` interface (monitor only)."""
+
+    backend = "openai"
+
+    def __init__(self, client: openai.OpenAI) -> None:
+        self.client = client
+
+    def start(self, request: TrainRequest, *, run_id: str | None = None) -> JobInfo:
+        """Not used by the page: it starts provider jobs with ``launch.start_job``."""
+        raise FtkitError("start OpenAI jobs with ftkit.training.launch.start_job")
+
+    def retrieve(self, job_id: str) -> JobInfo:
+        """Return the job as it is now."""
+        return jobs.retrieve_job(self.client, job_id)
+
+    def events(self, job_id: str, *, limit: int = 100) -> list[EventInfo]:
+        """Return up to ``limit`` events, newest first."""
+        return list_events(self.client, job_id, limit=limit)
+
+    def checkpoints(self, job_id: str) -> list[CheckpointInfo]:
+        """Return the checkpoints, latest step first."""
+        return list_checkpoints(self.client, job_id)
+
+    def metrics(self, job_id: str) -> list[MetricRow]:
+        """Return the metrics per step, oldest first."""
+        return job_metrics(self.client, job_id, self.events(job_id))
+
+    def cancel(self, job_id: str) -> JobInfo:
+        """Cancel the job."""
+        return jobs.cancel_job(self.client, job_id)
+
+    def pause(self, job_id: str) -> JobInfo:
+        """Pause the running job."""
+        return jobs.pause_job(self.client, job_id)
+
+    def resume(self, job_id: str) -> JobInfo:
+        """Resume the paused job."""
+        return jobs.resume_job(self.client, job_id)
