@@ -136,3 +136,37 @@ def test_requirements_pin_the_advisory_floors() -> None:
         "psycopg[binary]>=3.1",
     ):
         assert floor in lines
+
+
+# ---- training on this computer (the Train page's "This computer (GPU)") -----------------------
+@pytest.mark.parametrize(
+    ("secrets", "env", "allowed"),
+    [
+        ({}, {}, True),  # locally it is always on
+        ({"auth": AUTH}, {}, False),  # hosted: off unless the operator turns it on
+        ({"auth": AUTH, "ftkit": {"local_training": True}}, {}, True),
+        ({"auth": AUTH}, {"FTKIT_LOCAL_TRAINING": "1"}, True),
+        ({}, {"FTKIT_HOSTED": "1"}, False),
+        ({}, {"FTKIT_HOSTED": "1", "FTKIT_LOCAL_TRAINING": "yes"}, True),
+    ],
+    ids=["local", "hosted", "hosted-secret-on", "hosted-env-on", "proxy", "proxy-env-on"],
+)
+def test_local_training_is_off_in_hosted_mode_unless_enabled(
+    secrets: dict, env: dict, allowed: bool
+) -> None:
+    assert HostingConfig.from_mapping(secrets, env=env).allow_local_training is allowed
+
+
+@pytest.mark.parametrize(
+    ("secrets", "env", "field"),
+    [
+        ({"ftkit": {"local_training": "maybe"}}, {}, "ftkit.local_training"),
+        ({}, {"FTKIT_LOCAL_TRAINING": "sure"}, "FTKIT_LOCAL_TRAINING"),
+    ],
+    ids=["secret", "env"],
+)
+def test_a_malformed_local_training_switch_names_the_setting(
+    secrets: dict, env: dict, field: str
+) -> None:
+    with pytest.raises(ConfigError, match=field):
+        HostingConfig.from_mapping(secrets, env=env)

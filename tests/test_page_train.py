@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from apptest_support import on_page
+from apptest_support import goto, metrics, on_page
 from streamlit.testing.v1 import AppTest
 
+from ftkit.hosting import LOCAL_TRAINING_OFF
 from ftkit.preflight.cost import DEFAULT_EPOCHS
 from ftkit.providers import SETTING_NAMES
 from ftkit.ui import state
@@ -20,7 +22,7 @@ SETTINGS = SETTING_NAMES
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    for name in SETTINGS:
+    for name in (*SETTINGS, "FTKIT_HOSTED", "FTKIT_LOCAL_TRAINING"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -115,3 +117,147 @@ def test_a_closed_organisation_sees_one_clear_message() -> None:
     (error,) = at.error
     assert "wind-down" in error.value and "Azure OpenAI" in error.value
     assert at.session_state["upload_job_id"] is None
+
+
+DATE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$")
+
+
+def _connected(fake: FakeOpenAI) -> AppTest:
+    """Open Train with a key for the fake server (not yet run)."""
+    at = on_page("train", timeout=30)
+    at.session_state["openai_api_key"] = KEY
+    at.session_state["openai_base_url"] = fake.url
+    return at
+
+
+def _running_job(fake: FakeOpenAI) -> AppTest:
+    """Create a job that keeps running and open it in the monitor."""
+    fake.steps = 1000
+    training = fake.add_file("train.jsonl", "fine-tune", None, 10, "0" * 32)
+    at = _connected(fake)
+    at.session_state["upload_files"] = {"training": training}
+    at.run()
+    at.button(key="FormSubmitter:upload_job_form-Create job").click().run()
+    for _ in range(3):
+        at.run()
+    assert metrics(at)["Status"] == "running"
+    return at
+
+
+def test_the_page_has_one_heading_and_ends_with_the_next_step() -> None:
+    at = on_page("train", timeout=30).run()
+    assert [h.value for h in at.header] == ["Train"]
+    assert not at.title
+    assert at.get("page_link")[-1].proto.label == "Next: Evaluate"
+
+
+def test_each_place_to_train_says_what_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = on_page("train", timeout=30).run()
+    assert at.segmented_control(key="train_where_choice").value == "provider"
+    assert "This choice needs an API key: set OPENAI_API_KEY" in at.info[0].value
+    monkeypatch.setenv("FTKIT_HOSTED", "1")
+    at.segmented_control(key="train_where_choice").set_value("local").run()
+    assert not at.exception
+    assert LOCAL_TRAINING_OFF in [i.value for i in at.info]
+    assert not [b for b in at.button if b.key == "train_local_start"]
+    assert at.get("page_link")  # the rest of the page still draws
+
+
+def test_the_choice_of_where_to_train_is_kept_between_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FTKIT_HOSTED", "1")  # local training off: the choice draws no form
+    at = on_page("train", timeout=30).run()
+    at.segmented_control(key="train_where_choice").set_value("local").run()
+    goto(at, "data")
+    goto(at, "train")
+    assert at.segmented_control(key="train_where_choice").value == "local"
+
+
+def test_checks_model_and_epochs_fill_the_job_form() -> None:
+    at = on_page("train", timeout=30)
+    at.session_state[state.MODEL] = "gpt-4.1-mini-2025-04-14"
+    at.session_state[state.EPOCHS] = 3
+    at.run()
+    assert at.selectbox(key="train_job_model").value == "gpt-4.1-mini-2025-04-14"
+    assert at.selectbox(key="train_job_epochs").value == 3
+
+
+def test_the_job_form_keeps_its_values_across_pages() -> None:
+    at = _connected(shared_fake()).run()
+    at.text_input(key="train_job_suffix").input("mine")
+    at.text_input(key="train_job_batch").input("8")
+    at.selectbox(key="train_job_epochs").select(5)
+    at.button(key="FormSubmitter:upload_job_form-Create job").click().run()
+    goto(at, "data")
+    goto(at, "train")
+    assert at.text_input(key="train_job_suffix").value == "mine"
+    assert at.text_input(key="train_job_batch").value == "8"
+    assert at.selectbox(key="train_job_epochs").value == 5
+    assert at.session_state[state.EPOCHS] == 5  # one epochs choice: Check shows it too
+
+
+def test_uploaded_file_ids_fill_the_job_form(tmp_path: Path) -> None:
+    fake = shared_fake()
+    at = _connected(fake)
+    at.session_state["export_train_path"] = str(write_examples(tmp_path / "train.jsonl"))
+    at.run()
+    _button(at, "upload_upload").click().run()
+    uploaded = at.session_state["upload_files"]["training"]["id"]
+    assert at.text_input(key="train_job_training_file").value == uploaded
+
+
+def test_cancel_asks_first_and_resume_waits_for_a_stopped_job() -> None:
+    fake = shared_fake()
+    at = _running_job(fake)
+    job_id = at.session_state["upload_job_id"]
+    assert _button(at, "train_resume").disabled
+    assert "Estimated finish" in metrics(at)
+    _button(at, "train_cancel").click().run()
+    assert fake.state.jobs[job_id]["status"] == "running"  # nothing happens without a yes
+    assert "Cancel" in at.warning[0].value
+    _button(at, "train_cancel_no").click().run()
+    assert fake.state.jobs[job_id]["status"] == "running"
+    _button(at, "train_cancel").click().run()
+    _button(at, "train_cancel_yes").click().run()
+    assert fake.state.jobs[job_id]["status"] == "cancelled"
+    at.run()
+    assert metrics(at)["Status"] == "cancelled"
+    assert _button(at, "train_cancel").disabled and not _button(at, "train_resume").disabled
+
+
+def test_a_finished_job_shows_when_it_finished_and_both_charts() -> None:
+    fake = shared_fake()
+    training = fake.add_file("train.jsonl", "fine-tune", None, 10, "0" * 32)
+    at = _connected(fake)
+    at.session_state["upload_files"] = {"training": training}
+    at.run()
+    at.button(key="FormSubmitter:upload_job_form-Create job").click().run()
+    for _ in range(6):
+        at.run()
+    shown = metrics(at)
+    assert shown["Status"] == "succeeded"
+    assert "Estimated finish" not in shown and DATE.match(shown["Finished"])
+    assert not [s for s in at.success if "Created" in s.value]  # no stale "Created" banner
+    assert len(at.get("vega_lite_chart")) == 2  # loss, and token accuracy
+    assert at.session_state["finetuned_model"].startswith("ft:")
+
+
+def test_past_jobs_and_files_show_readable_dates_and_open_in_the_monitor() -> None:
+    fake = shared_fake()
+    training = fake.add_file("train.jsonl", "fine-tune", None, 10, "0" * 32)
+    fake.state.files[training["id"]]["status"] = "processed"
+    at = _connected(fake)
+    at.session_state["upload_files"] = {"training": training}
+    at.run()
+    at.button(key="FormSubmitter:upload_job_form-Create job").click().run()
+    job_id = at.session_state["upload_job_id"]
+    at.session_state["upload_job_id"] = None  # a new session would not know it
+    _button(at, "upload_lists").click().run()
+    jobs, files = at.dataframe[0].value, at.dataframe[1].value
+    assert list(jobs["job"]) == [job_id]
+    assert all(DATE.match(value) for value in jobs["created"])
+    assert all(DATE.match(value) for value in files["uploaded"])
+    assert "Fine-tuning jobs, newest first (times in UTC)" in [c.value for c in at.caption]
+    at.selectbox(key="train_past_provider").select(job_id)
+    _button(at, "train_open_provider").click().run()
+    assert at.session_state["upload_job_id"] == job_id
+    assert metrics(at)["Status"] in ("queued", "running")

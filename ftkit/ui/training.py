@@ -179,10 +179,10 @@ def _confirm_cancel(trainer: Trainer, job_id: str) -> None:
     if yes.button("Yes, cancel the job", key="train_cancel_yes", type="primary"):
         st.session_state[_CONFIRM] = None
         trainer.cancel(job_id)
-        st.rerun(scope="fragment")
+        st.rerun()
     if no.button("No, keep it running", key="train_cancel_no"):
         st.session_state[_CONFIRM] = None
-        st.rerun(scope="fragment")
+        st.rerun()
 
 
 def _show_actions(trainer: Trainer, job: JobInfo) -> None:
@@ -195,12 +195,12 @@ def _show_actions(trainer: Trainer, job: JobInfo) -> None:
     b1, b2, b3 = st.columns(3)
     if b1.button("Cancel…", key="train_cancel", disabled=is_terminal(status)):
         st.session_state[_CONFIRM] = job_id
-        st.rerun(scope="fragment")
+        st.rerun()
     if pause is not None and b2.button(
         "Pause", key="train_pause", disabled=status not in ("running", "queued")
     ):
         pause(job_id)
-        st.rerun(scope="fragment")
+        st.rerun()
     if b3.button(
         "Resume",
         key="train_resume",
@@ -208,7 +208,7 @@ def _show_actions(trainer: Trainer, job: JobInfo) -> None:
         help="For a paused, cancelled or failed job: continues from its last checkpoint.",
     ):
         trainer.resume(job_id)
-        st.rerun(scope="fragment")
+        st.rerun()
 
 
 def show_job(
