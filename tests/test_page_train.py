@@ -163,7 +163,9 @@ def test_each_place_to_train_says_what_it_needs(monkeypatch: pytest.MonkeyPatch)
     assert at.get("page_link")  # the rest of the page still draws
 
 
-def test_the_choice_of_where_to_train_is_kept_between_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_choice_of_where_to_train_is_kept_between_pages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("FTKIT_HOSTED", "1")  # local training off: the choice draws no form
     at = on_page("train", timeout=30).run()
     at.segmented_control(key="train_where_choice").set_value("local").run()
