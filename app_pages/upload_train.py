@@ -17,7 +17,6 @@ from ftkit.training.jobs import (
     DEFAULT_SEED,
     DEFAULT_SUFFIX,
     MAX_SUFFIX,
-    JobSpec,
     Wandb,
     cancel_job,
     is_terminal,
@@ -28,7 +27,9 @@ from ftkit.training.jobs import (
 from ftkit.training.launch import parse_auto, record_finished, start_job, upload_recorded
 from ftkit.training.models import DEFAULT_MODEL, MODELS
 from ftkit.training.monitor import checkpoint_rows, event_rows, format_time, view_job
+from ftkit.training.openai_trainer import OpenAITrainer
 from ftkit.training.shutdown import list_models, table_models
+from ftkit.training.trainer import TrainRequest
 from ftkit.ui import state
 from ftkit.ui.auth import hosting_config
 from ftkit.ui.components import show_error, stop_with_error
@@ -224,19 +225,21 @@ with st.form("upload_job_form"):
 if submitted:
     try:
         tags = tuple(t.strip() for t in wandb_tags.split(",") if t.strip())
-        spec = JobSpec(
+        request = TrainRequest(
             training_file=train_id.strip(),
             validation_file=val_id.strip() or None,
-            model=model,
-            n_epochs=parse_auto(epochs, int),
+            base_model=model,
+            epochs=parse_auto(epochs, int),
             batch_size=parse_auto(batch, int),
-            learning_rate_multiplier=parse_auto(lr, float),
+            learning_rate=parse_auto(lr, float),
             seed=int(seed),
             suffix=suffix or None,
-            wandb=Wandb(wandb_project, wandb_entity or None, tags) if wandb_project else None,
         )
-        client = current_client(settings)
-        job = start_job(client, spec, endpoint=settings.endpoint, record=record_from_page).job
+        wandb = Wandb(wandb_project, wandb_entity or None, tags) if wandb_project else None
+        trainer = OpenAITrainer(
+            current_client(settings), settings.endpoint, backend=settings.kind, wandb=wandb
+        )
+        job = start_job(trainer, request, record=record_from_page).job
     except FtkitError as err:  # FineTuningClosedError among them: its line says what to do
         st.error(literal(_shown(err)), icon=":material/error:")
     else:
@@ -249,7 +252,7 @@ if submitted:
 def _show_job(job_id: str) -> bool:
     """Draw the monitor; return True while the job can still change."""
     client = current_client(settings)
-    view = view_job(client, job_id)
+    view = view_job(OpenAITrainer(client, settings.endpoint, backend=settings.kind), job_id)
     job = view.job
     m1, m2, m3 = st.columns(3)
     m1.metric("Status", job["status"])
