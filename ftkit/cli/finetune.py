@@ -181,8 +181,11 @@ def refused_flag(args: argparse.Namespace) -> str | None:
 
 
 def _check_provider(backend: str | None, settings: ProviderSettings) -> None:
-    """Refuse a ``--backend`` that the flags and environment's endpoint contradict."""
-    if backend is None or backend == settings.kind:
+    """Refuse a ``--backend`` that the flags and environment's endpoint contradict.
+
+    "openai" takes OpenAI's API at its own address or at a base URL (a proxy, a test server).
+    """
+    if backend in (None, settings.kind) or (backend, settings.kind) == ("openai", "compatible"):
         return
     if backend == "azure":
         raise ProviderError(
@@ -194,8 +197,8 @@ def _check_provider(backend: str | None, settings: ProviderSettings) -> None:
             "--backend compatible needs an endpoint: set OPENAI_BASE_URL or --base-url"
         )
     raise ProviderError(
-        f"--backend openai, but the flags or environment choose a {settings.kind} endpoint "
-        f"({settings.endpoint}); use --backend {settings.kind} or unset it"
+        f"--backend {backend}, but the flags or environment choose an Azure endpoint "
+        f"({settings.endpoint}); use --backend azure or unset AZURE_OPENAI_ENDPOINT"
     )
 
 
