@@ -15,9 +15,10 @@ use, so ``import ftkit`` stays light (no SDK, tokenizer, pandas or charts)::
     client = ftkit.client_from_settings(settings)
     record = ftkit.store_recorder(ftkit.open_store(), "ana")          # history: where, as whom
     upload = ftkit.upload_file(client, train, endpoint=settings.endpoint)
-    spec = ftkit.JobSpec(training_file=upload.file["id"])
-    started = ftkit.start_job(client, spec, endpoint=settings.endpoint, record=record)
-    job = ftkit.wait_for_job(client, started.job["id"])
+    trainer = ftkit.open_trainer("openai", client=client, endpoint=settings.endpoint)
+    request = ftkit.TrainRequest(training_file=upload.file["id"])     # or open_trainer("local")
+    started = ftkit.start_job(trainer, request, record=record)
+    job, events = ftkit.follow_job(trainer, started.job["id"])
 
     test = ftkit.load_items("sample", split="test").items[:250]       # evaluation
     tuned = ftkit.ChatPredictor(client=client, model=job["fine_tuned_model"])
@@ -84,6 +85,7 @@ if typing.TYPE_CHECKING:
         resolve_settings,
     )
     from ftkit.sources.load import ColumnMapping, LoadedItems, load_items
+    from ftkit.training.backends import open_trainer
     from ftkit.training.files import UploadResult, upload_file
     from ftkit.training.jobs import (
         JobSpec,
@@ -95,7 +97,9 @@ if typing.TYPE_CHECKING:
         wait_for_job,
     )
     from ftkit.training.launch import Started, start_job
+    from ftkit.training.monitor import follow_job
     from ftkit.training.shutdown import list_models
+    from ftkit.training.trainer import Trainer, TrainRequest
 
 # Every name loaded on first use, and the module it comes from, by stage.
 _LAZY: dict[str, str] = {
@@ -125,6 +129,9 @@ _LAZY: dict[str, str] = {
         "ftkit.training.jobs",
     ),
     **dict.fromkeys(("Started", "start_job"), "ftkit.training.launch"),
+    **dict.fromkeys(("TrainRequest", "Trainer"), "ftkit.training.trainer"),
+    "open_trainer": "ftkit.training.backends",
+    "follow_job": "ftkit.training.monitor",
     "list_models": "ftkit.training.shutdown",
     "evaluate": "ftkit.evaluation.run",
     "ChatPredictor": "ftkit.evaluation.chat",
@@ -174,6 +181,8 @@ __all__ = [
     "Started",
     "TemplateError",
     "Templates",
+    "TrainRequest",
+    "Trainer",
     "UploadError",
     "UploadResult",
     "WaitTimeoutError",
@@ -188,6 +197,7 @@ __all__ = [
     "estimate_training_cost",
     "evaluate",
     "export_support",
+    "follow_job",
     "get_run",
     "list_jobs",
     "list_models",
@@ -197,6 +207,7 @@ __all__ = [
     "load_run",
     "make_baseline",
     "open_store",
+    "open_trainer",
     "prepare",
     "read_export",
     "read_jsonl",

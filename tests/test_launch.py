@@ -20,9 +20,10 @@ from ftkit.errors import ApiError, FineTuningClosedError
 from ftkit.history import HistoryStore, Run, list_runs, open_store
 from ftkit.history.recorder import store_recorder
 from ftkit.providers import SETTING_NAMES, ProviderSettings, client_from_settings
-from ftkit.training.jobs import JobSpec
 from ftkit.training.launch import record_finished, start_job, upload_recorded
 from ftkit.training.monitor import follow_job, job_metrics
+from ftkit.training.openai_trainer import OpenAITrainer
+from ftkit.training.trainer import TrainRequest
 from ftkit.ui import state
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 from tests.test_files_upload import write_examples
@@ -38,6 +39,11 @@ def fake() -> FakeOpenAI:
 @pytest.fixture
 def client(fake: FakeOpenAI) -> openai.OpenAI:
     return client_from_settings(ProviderSettings(api_key=KEY, base_url=fake.url), max_retries=0)
+
+
+@pytest.fixture
+def trainer(fake: FakeOpenAI, client: openai.OpenAI) -> OpenAITrainer:
+    return OpenAITrainer(client, fake.url)
 
 
 @pytest.fixture
@@ -67,9 +73,9 @@ def _not_recorded(record: Callable[[HistoryStore | None, str], T], /) -> T | Non
     return None
 
 
-def test_a_created_job_is_recorded_running_with_its_id(fake, client, store) -> None:
-    spec = JobSpec(training_file=_uploaded(fake), n_epochs=2)
-    started = start_job(client, spec, endpoint=fake.url, record=store_recorder(store, "ana"))
+def test_a_created_job_is_recorded_running_with_its_id(fake, trainer, store) -> None:
+    spec = TrainRequest(training_file=_uploaded(fake), epochs=2)
+    started = start_job(trainer, spec, record=store_recorder(store, "ana"))
     (run,) = list_runs("finetune", store=store)
     assert started.run_id == run.id and run.user == "ana"
     assert run.status == "running"
@@ -80,56 +86,56 @@ def test_a_created_job_is_recorded_running_with_its_id(fake, client, store) -> N
     assert created.body["metadata"] == {"ftkit_run_id": str(run.id)}
 
 
-def test_a_refused_job_is_recorded_failed_with_the_reason(fake, client, store) -> None:
+def test_a_refused_job_is_recorded_failed_with_the_reason(fake, trainer, store) -> None:
     fake.closed = True
-    spec = JobSpec(training_file=_uploaded(fake))
+    spec = TrainRequest(training_file=_uploaded(fake))
     with pytest.raises(FineTuningClosedError) as refused:
-        start_job(client, spec, endpoint=fake.url, record=store_recorder(store, "ana"))
+        start_job(trainer, spec, record=store_recorder(store, "ana"))
     (run,) = list_runs("finetune", store=store)
     assert run.status == "failed"
     assert run.outputs == {"error": str(refused.value)}
     assert "job_id" not in run.outputs
 
 
-def test_a_lost_response_still_creates_and_records_one_job(fake, client, store) -> None:
+def test_a_lost_response_still_creates_and_records_one_job(fake, trainer, store) -> None:
     fake.inject("POST", "/fine_tuning/jobs", "lost")
-    spec = JobSpec(training_file=_uploaded(fake))
-    started = start_job(client, spec, endpoint=fake.url, record=store_recorder(store, "ana"))
+    spec = TrainRequest(training_file=_uploaded(fake))
+    started = start_job(trainer, spec, record=store_recorder(store, "ana"))
     assert list(fake.state.jobs) == [started.job["id"]]
     (run,) = list_runs("finetune", store=store)
     assert run.outputs["job_id"] == started.job["id"]
 
 
-def test_a_spec_with_problems_records_nothing_and_sends_nothing(fake, client, store) -> None:
-    spec = JobSpec(training_file=" ", n_epochs=99)
+def test_a_spec_with_problems_records_nothing_and_sends_nothing(fake, trainer, store) -> None:
+    spec = TrainRequest(training_file=" ", epochs=99)
     with pytest.raises(ApiError, match="training file: an uploaded file id is required"):
-        start_job(client, spec, endpoint=fake.url, record=store_recorder(store, "ana"))
+        start_job(trainer, spec, record=store_recorder(store, "ana"))
     assert list_runs(store=store) == []
     assert fake.calls("POST", "/fine_tuning/jobs") == []
 
 
 @pytest.mark.parametrize("record", [None, _not_recorded], ids=["no-history", "history-down"])
-def test_without_a_history_the_job_is_still_created(fake, client, store, record) -> None:
-    started = start_job(client, JobSpec(training_file=_uploaded(fake)), endpoint="x", record=record)
+def test_without_a_history_the_job_is_still_created(fake, trainer, store, record) -> None:
+    started = start_job(trainer, TrainRequest(training_file=_uploaded(fake)), record=record)
     assert started.run_id is None
     assert fake.state.jobs[started.job["id"]]["metadata"]["ftkit_run_id"]  # a key all the same
     assert list_runs(store=store) == []
 
 
-def test_an_explicit_run_id_is_the_idempotency_key(fake, client, store) -> None:
-    spec = JobSpec(training_file=_uploaded(fake))
+def test_an_explicit_run_id_is_the_idempotency_key(fake, trainer, store) -> None:
+    spec = TrainRequest(training_file=_uploaded(fake))
     record = store_recorder(store, "ana")
-    started = start_job(client, spec, endpoint=fake.url, record=record, run_id="mine-1")
+    started = start_job(trainer, spec, record=record, run_id="mine-1")
     assert started.job["metadata"] == {"ftkit_run_id": "mine-1"}
     assert list_runs(store=store)[0].outputs["ftkit_run_id"] == "mine-1"
 
 
 @pytest.mark.parametrize("by_id", [True, False], ids=["run-id", "linked-by-metadata"])
-def test_a_finished_job_records_its_model_tokens_and_metrics(fake, client, store, by_id) -> None:
+def test_a_finished_job_records_its_model_tokens_and_metrics(fake, trainer, store, by_id) -> None:
     record = store_recorder(store, "ana")
-    started = start_job(client, JobSpec(training_file=_uploaded(fake)), endpoint="x", record=record)
-    job, events = follow_job(client, started.job["id"], interval=0, sleep=lambda _: None)
-    metrics = job_metrics(client, job["id"], events)
+    started = start_job(trainer, TrainRequest(training_file=_uploaded(fake)), record=record)
+    job, events = follow_job(trainer, started.job["id"], interval=0, sleep=lambda _: None)
+    metrics = job_metrics(trainer, job["id"], events)
     run_id = started.run_id if by_id else None
     record_finished(job, metrics=metrics, record=record, run_id=run_id)
     (run,) = list_runs("finetune", store=store)
@@ -139,9 +145,9 @@ def test_a_finished_job_records_its_model_tokens_and_metrics(fake, client, store
     assert run.outputs["metrics"]["step"] == 3.0
 
 
-def test_a_job_still_running_records_no_end(fake, client, store) -> None:
+def test_a_job_still_running_records_no_end(fake, trainer, store) -> None:
     record = store_recorder(store, "ana")
-    started = start_job(client, JobSpec(training_file=_uploaded(fake)), endpoint="x", record=record)
+    started = start_job(trainer, TrainRequest(training_file=_uploaded(fake)), record=record)
     record_finished(started.job, metrics=[], record=record, run_id=started.run_id)
     assert list_runs("finetune", store=store)[0].status == "running"
 

@@ -15,6 +15,7 @@ from ftkit.training.monitor import (
     job_metrics,
     view_job,
 )
+from ftkit.training.openai_trainer import OpenAITrainer
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 
 
@@ -28,15 +29,20 @@ def client(fake: FakeOpenAI) -> openai.OpenAI:
     return client_from_settings(ProviderSettings(api_key=KEY, base_url=fake.url), max_retries=0)
 
 
+@pytest.fixture
+def trainer(fake: FakeOpenAI, client: openai.OpenAI) -> OpenAITrainer:
+    return OpenAITrainer(client, fake.url)
+
+
 def _job(fake: FakeOpenAI, client: openai.OpenAI) -> str:
     train = fake.add_file("t.jsonl", "fine-tune", b"{}", 2, "x")["id"]
     return create_job(client, JobSpec(training_file=train))["id"]
 
 
-def test_a_finished_job_is_shown_with_its_checkpoint_and_metrics(fake, client) -> None:
+def test_a_finished_job_is_shown_with_its_checkpoint_and_metrics(fake, client, trainer) -> None:
     job_id = _job(fake, client)
     for _ in range(5):
-        view = view_job(client, job_id)
+        view = view_job(trainer, job_id)
     assert view.job["status"] == "succeeded"
     assert [row["step"] for row in view.metrics] == [1, 2, 3]
     (point,) = checkpoint_rows(view.checkpoints)
@@ -44,11 +50,11 @@ def test_a_finished_job_is_shown_with_its_checkpoint_and_metrics(fake, client) -
     assert point["full_valid_loss"] == pytest.approx(0.8, abs=1e-3)
 
 
-def test_following_a_job_reports_each_event_once_oldest_first(fake, client) -> None:
+def test_following_a_job_reports_each_event_once_oldest_first(fake, client, trainer) -> None:
     job_id = _job(fake, client)
     shown: list[tuple[str, str]] = []
     job, events = follow_job(
-        client,
+        trainer,
         job_id,
         interval=0,
         sleep=lambda _: None,
@@ -61,14 +67,14 @@ def test_following_a_job_reports_each_event_once_oldest_first(fake, client) -> N
     assert steps == sorted(steps) and len(steps) == 3
 
 
-def test_metrics_survive_checkpoints_that_cannot_be_listed(fake, client) -> None:
+def test_metrics_survive_checkpoints_that_cannot_be_listed(fake, client, trainer) -> None:
     job_id = _job(fake, client)
-    _, events = follow_job(client, job_id, interval=0, sleep=lambda _: None)
+    _, events = follow_job(trainer, job_id, interval=0, sleep=lambda _: None)
     fake.inject("GET", f"/fine_tuning/jobs/{job_id}/checkpoints", "500")
-    rows = job_metrics(client, job_id, events)
+    rows = job_metrics(trainer, job_id, events)
     assert [row["step"] for row in rows] == [1, 2, 3]
     assert "full_valid_loss" not in rows[-1]
-    assert "full_valid_loss" in job_metrics(client, job_id, events)[-1]
+    assert "full_valid_loss" in job_metrics(trainer, job_id, events)[-1]
 
 
 @pytest.mark.parametrize(
@@ -80,7 +86,7 @@ def test_times_are_shown_in_utc(stamp: int | None, shown: str) -> None:
     assert format_time(stamp) == shown
 
 
-def test_events_become_rows_of_time_level_and_message(fake, client) -> None:
+def test_events_become_rows_of_time_level_and_message(fake, client, trainer) -> None:
     job_id = _job(fake, client)
-    (row, *_) = event_rows(view_job(client, job_id).events)
+    (row, *_) = event_rows(view_job(trainer, job_id).events)
     assert set(row) == {"time", "level", "message"} and row["time"].endswith(" UTC")

@@ -55,6 +55,8 @@ PUBLIC = [
     "Started",
     "TemplateError",
     "Templates",
+    "TrainRequest",
+    "Trainer",
     "UploadError",
     "UploadResult",
     "WaitTimeoutError",
@@ -69,6 +71,7 @@ PUBLIC = [
     "estimate_training_cost",
     "evaluate",
     "export_support",
+    "follow_job",
     "get_run",
     "list_jobs",
     "list_models",
@@ -78,6 +81,7 @@ PUBLIC = [
     "load_run",
     "make_baseline",
     "open_store",
+    "open_trainer",
     "prepare",
     "read_export",
     "read_jsonl",
@@ -157,10 +161,11 @@ def test_every_stage_through_the_facade(tmp_path: Path, monkeypatch: pytest.Monk
     client = ftkit.client_from_settings(settings)
     store = ftkit.open_store(f"sqlite:///{tmp_path / 'history.db'}")
     upload = ftkit.upload_file(client, train, endpoint=settings.endpoint)
-    spec = ftkit.JobSpec(training_file=upload.file["id"])
+    trainer = ftkit.open_trainer("openai", client=client, endpoint=settings.endpoint)
+    request = ftkit.TrainRequest(training_file=upload.file["id"])
     record = ftkit.store_recorder(store, "ana")
-    started = ftkit.start_job(client, spec, endpoint=settings.endpoint, record=record)
-    job = ftkit.wait_for_job(client, started.job["id"], interval=0, sleep=lambda _: None)
+    started = ftkit.start_job(trainer, request, record=record)
+    job, _ = ftkit.follow_job(trainer, started.job["id"], interval=0, sleep=lambda _: None)
     assert job["status"] == "succeeded" and job["fine_tuned_model"]
 
     test = ftkit.load_items("sample", split="test").items[:20]

@@ -1,5 +1,11 @@
 """``python -m ftkit finetune``: create a fine-tuning job (and optionally watch it finish).
 
+``--backend openai|azure|compatible|local`` picks where to train; without it the provider comes
+from the flags and environment, as before. ``--backend local`` trains a LoRA adapter on this
+computer (``ftkit.cli.finetune_local``). Each backend's own flags are refused, one line each,
+with the other backends. With ``--backend`` and ``--json`` every backend prints the same
+summary object (backend, status, model, job_id, base_model, metrics, out).
+
 ``--training-file`` and ``--validation-file`` take uploaded file ids; an existing local path is
 uploaded first (reusing an earlier upload of the same content). Defaults are the lecture's:
 gpt-4o-mini-2024-07-18, ``DEFAULT_EPOCHS`` (one) epoch, the same number ``validate`` and the
@@ -12,23 +18,30 @@ carries that run's id in its metadata as ``ftkit_run_id``; ``--wait`` records ho
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
+from typing import Any
 
 import openai
 import orjson
 
 from ftkit.cli import quiet_recorder
 from ftkit.cli._provider import add_provider_flags, client_from_args
-from ftkit.cli.arguments import auto_or
+from ftkit.cli.arguments import auto_or, positive_int
+from ftkit.errors import ProviderError
 from ftkit.history.recorder import Recorder
 from ftkit.history.recording import current_user
 from ftkit.preflight.cost import DEFAULT_EPOCHS, MAX_EPOCHS
-from ftkit.training.events import EventInfo
-from ftkit.training.jobs import DEFAULT_SEED, DEFAULT_SUFFIX, JobInfo, JobSpec, Wandb
+from ftkit.providers import ProviderSettings
+from ftkit.training.backends import BACKENDS
+from ftkit.training.events import EventInfo, MetricRow
+from ftkit.training.jobs import DEFAULT_SEED, DEFAULT_SUFFIX, JobInfo, Wandb
 from ftkit.training.launch import record_finished, start_job, upload_recorded
 from ftkit.training.models import DEFAULT_MODEL
 from ftkit.training.monitor import follow_job, job_metrics
+from ftkit.training.openai_trainer import OpenAITrainer
+from ftkit.training.trainer import TrainRequest, summary
 
 __all__ = ["format_job", "register", "run"]
 
@@ -53,6 +66,36 @@ def format_job(job: JobInfo) -> str:
     return "\n".join(lines)
 
 
+# Flags only one kind of backend takes: (argparse dest, flag, what to use instead).
+LOCAL_ONLY = (
+    ("base_model", "--base-model", "; use --model"),
+    ("max_steps", "--max-steps", "; set --epochs"),
+    ("learning_rate", "--learning-rate", "; use --learning-rate-multiplier"),
+    ("lora_r", "--lora-r", ""),
+    ("lora_alpha", "--lora-alpha", ""),
+    ("qlora", "--qlora", ""),
+    ("out", "--out", ""),
+    ("resume", "--resume", "; resume a paused OpenAI job with `jobs resume ID`"),
+    ("merge", "--merge", ""),
+)
+OPENAI_ONLY = (
+    ("model", "--model", "; use --base-model"),
+    ("learning_rate_multiplier", "--learning-rate-multiplier", "; use --learning-rate"),
+    ("wandb_project", "--wandb-project", ""),
+    ("wandb_entity", "--wandb-entity", ""),
+    ("wandb_tag", "--wandb-tag", ""),
+    ("metadata", "--metadata", ""),
+    ("run_id", "--run-id", ""),
+    ("base_url", "--base-url", ""),
+    ("azure_endpoint", "--azure-endpoint", ""),
+    ("api_version", "--api-version", ""),
+)
+LORA_R, LORA_ALPHA = (
+    TrainRequest(training_file="").lora_r,
+    TrainRequest(training_file="").lora_alpha,
+)
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``finetune`` subcommand."""
     parser = subparsers.add_parser(
@@ -62,9 +105,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "job's metadata lets a retry find the job instead of creating a second one.",
     )
     add = parser.add_argument
+    add(
+        "--backend",
+        choices=BACKENDS,
+        help="where to train (default: the provider the flags and environment choose)",
+    )
     add("--training-file", required=True, metavar="ID|FILE", help="uploaded file id or a path")
     add("--validation-file", metavar="ID|FILE", help="uploaded file id or a path")
-    add("--model", default=DEFAULT_MODEL, help=f"default: {DEFAULT_MODEL} (Azure: deployment)")
     add(
         "--epochs",
         type=auto_or(int, 1, MAX_EPOCHS),
@@ -73,29 +120,86 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"default: {DEFAULT_EPOCHS}, the number validate prices",
     )
     add("--batch-size", type=auto_or(int, 1, 256), default="auto", metavar="N|auto")
-    add(
-        "--learning-rate-multiplier",
-        type=auto_or(float, 1e-6, 10),
-        default="auto",
-        metavar="X|auto",
-    )
     add("--seed", type=int, default=DEFAULT_SEED, help=f"default: {DEFAULT_SEED}")
     add(
         "--suffix",
         default=DEFAULT_SUFFIX,
         help=f"at most 64 characters (default: {DEFAULT_SUFFIX})",
     )
+    add("--wait", "--watch", action="store_true", help="watch the job until it finishes")
+    add("--interval", type=float, default=15.0, metavar="S", help="seconds between polls (--wait)")
+    add("--json", action="store_true", help="print the job as JSON")
+    add("--no-history", action="store_true", help="do not record this run (or its uploads)")
+    _add_openai_flags(parser)
+    _add_local_flags(parser)
+    add_provider_flags(parser)
+    parser.set_defaults(handler=run)
+
+
+def _add_openai_flags(parser: argparse.ArgumentParser) -> None:
+    """Add the flags only the OpenAI backends take."""
+    add = parser.add_argument_group("OpenAI, Azure and compatible endpoints").add_argument
+    add("--model", help=f"default: {DEFAULT_MODEL} (Azure: deployment)")
+    add(
+        "--learning-rate-multiplier",
+        type=auto_or(float, 1e-6, 10),
+        metavar="X|auto",
+        help="default: auto",
+    )
     add("--wandb-project", metavar="P", help="report to Weights & Biases under this project")
     add("--wandb-entity", metavar="E")
     add("--wandb-tag", action="append", default=[], metavar="T", help="repeatable")
     add("--metadata", type=_metadata, action="append", default=[], metavar="KEY=VALUE")
     add("--run-id", help="idempotency key put in the job's metadata (default: the history run id)")
-    add("--wait", "--watch", action="store_true", help="watch the job until it finishes")
-    add("--interval", type=float, default=15.0, metavar="S", help="seconds between polls (--wait)")
-    add("--json", action="store_true", help="print the job as JSON")
-    add("--no-history", action="store_true", help="do not record this run (or its uploads)")
-    add_provider_flags(parser)
-    parser.set_defaults(handler=run)
+
+
+def _add_local_flags(parser: argparse.ArgumentParser) -> None:
+    """Add the flags only ``--backend local`` takes."""
+    add = parser.add_argument_group(
+        "--backend local (a LoRA adapter on this computer)"
+    ).add_argument
+    add("--base-model", metavar="ID|DIR", help="a Hugging Face model id or a local folder")
+    add("--max-steps", type=positive_int, metavar="N", help="stop after N steps")
+    add("--learning-rate", type=auto_or(float, 1e-9, 1), metavar="X|auto", help="default: auto")
+    add("--lora-r", type=positive_int, metavar="N", help=f"LoRA rank (default: {LORA_R})")
+    add("--lora-alpha", type=positive_int, metavar="N", help=f"default: {LORA_ALPHA}")
+    add("--qlora", action="store_true", help="load the base model in 4 bits (needs a GPU)")
+    add("--out", metavar="DIR", help="the folder the run writes")
+    add("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    add("--merge", action="store_true", help="also save the adapter merged into the base model")
+
+
+def refused_flag(args: argparse.Namespace) -> str | None:
+    """Return one line naming a flag the chosen backend does not take, or None."""
+    local = args.backend == "local"
+    for dest, flag, instead in OPENAI_ONLY if local else LOCAL_ONLY:
+        if getattr(args, dest) not in (None, False, []):
+            if local:
+                return f"{flag} is only for the OpenAI backends, not --backend local{instead}"
+            return f"{flag} is only for --backend local{instead}"
+    return None
+
+
+def _check_provider(backend: str | None, settings: ProviderSettings) -> None:
+    """Refuse a ``--backend`` that the flags and environment's endpoint contradict.
+
+    "openai" takes OpenAI's API at its own address or at a base URL (a proxy, a test server).
+    """
+    if backend in (None, settings.kind) or (backend, settings.kind) == ("openai", "compatible"):
+        return
+    if backend == "azure":
+        raise ProviderError(
+            "--backend azure needs an Azure OpenAI endpoint: set AZURE_OPENAI_ENDPOINT "
+            "or --azure-endpoint"
+        )
+    if backend == "compatible":
+        raise ProviderError(
+            "--backend compatible needs an endpoint: set OPENAI_BASE_URL or --base-url"
+        )
+    raise ProviderError(
+        f"--backend {backend}, but the flags or environment choose an Azure endpoint "
+        f"({settings.endpoint}); use --backend azure or unset AZURE_OPENAI_ENDPOINT"
+    )
 
 
 def _file_id(
@@ -114,40 +218,74 @@ def _show_event(job: JobInfo, event: EventInfo) -> None:
     print(f"[{job['status']}] {event['message']}", file=sys.stderr)
 
 
-def _spec(
-    client: openai.OpenAI, endpoint: str, args: argparse.Namespace, record: Recorder | None
-) -> JobSpec:
+def _trainer(
+    client: openai.OpenAI, settings: ProviderSettings, args: argparse.Namespace
+) -> OpenAITrainer:
+    """Return the OpenAI trainer for the endpoint, with the W&B and metadata flags."""
     wandb = None
     if args.wandb_project:
         wandb = Wandb(args.wandb_project, args.wandb_entity, tuple(args.wandb_tag))
-    return JobSpec(
+    backend = args.backend or settings.kind
+    return OpenAITrainer(
+        client, settings.endpoint, backend=backend, wandb=wandb, metadata=dict(args.metadata)
+    )
+
+
+def _request(
+    client: openai.OpenAI, endpoint: str, args: argparse.Namespace, record: Recorder | None
+) -> TrainRequest:
+    """Return the request for an OpenAI backend, uploading local paths first."""
+    multiplier = args.learning_rate_multiplier
+    return TrainRequest(
         training_file=_file_id(client, endpoint, args.training_file, record) or "",
         validation_file=_file_id(client, endpoint, args.validation_file, record),
-        model=args.model,
-        n_epochs=args.epochs,
+        base_model=args.model or DEFAULT_MODEL,
+        epochs=args.epochs,
         batch_size=args.batch_size,
-        learning_rate_multiplier=args.learning_rate_multiplier,
+        learning_rate="auto" if multiplier is None else multiplier,
         seed=args.seed,
         suffix=args.suffix or None,
-        wandb=wandb,
-        metadata=dict(args.metadata),
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Create the job (uploading paths first); return 0, or 1 if a watched job did not succeed."""
+    refused = refused_flag(args)
+    if refused:
+        raise ProviderError(refused)
+    if args.backend == "local":
+        return _run_local(args)
     client, settings = client_from_args(args)
+    _check_provider(args.backend, settings)
     record = None if args.no_history else quiet_recorder(current_user())
-    spec = _spec(client, settings.endpoint, args, record)
-    started = start_job(client, spec, endpoint=settings.endpoint, record=record, run_id=args.run_id)
+    trainer = _trainer(client, settings, args)
+    request = _request(client, settings.endpoint, args, record)
+    started = start_job(trainer, request, record=record, run_id=args.run_id)
     job = started.job
+    metrics: list[MetricRow] = []
     if args.wait:
-        job, events = follow_job(client, job["id"], interval=args.interval, on_event=_show_event)
+        job, events = follow_job(trainer, job["id"], interval=args.interval, on_event=_show_event)
+        if started.run_id is not None or (args.json and args.backend):
+            metrics = job_metrics(trainer, job["id"], events)
         if started.run_id is not None:
-            metrics = job_metrics(client, job["id"], events)
             record_finished(job, metrics=metrics, record=record, run_id=started.run_id)
-    if args.json:
-        sys.stdout.write(orjson.dumps(job, option=orjson.OPT_INDENT_2).decode() + "\n")
-    else:
-        print(format_job(job))
+    _print_result(args, job, metrics)
     return 1 if args.wait and job["status"] != "succeeded" else 0
+
+
+def _print_result(args: argparse.Namespace, job: JobInfo, metrics: list[MetricRow]) -> None:
+    """Print the job: as today's JSON, the summary object (with ``--backend``) or text."""
+    if not args.json:
+        print(format_job(job))
+        return
+    shown: Any = summary(args.backend, job, metrics) if args.backend else job
+    sys.stdout.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _run_local(args: argparse.Namespace) -> int:
+    """Train on this computer (``ftkit.cli.finetune_local``), with the LoRA defaults filled in."""
+    args.lora_r = LORA_R if args.lora_r is None else args.lora_r
+    args.lora_alpha = LORA_ALPHA if args.lora_alpha is None else args.lora_alpha
+    local = importlib.import_module("ftkit.cli.finetune_local")
+    code: int = local.run_local(args)
+    return code

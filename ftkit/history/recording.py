@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # the SDK is heavy: loaded only by the commands that talk to 
     from ftkit.training.events import MetricRow
     from ftkit.training.files import UploadResult
     from ftkit.training.jobs import JobInfo, JobSpec
+    from ftkit.training.trainer import TrainRequest
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
@@ -72,6 +73,7 @@ __all__ = [
     "record_upload",
     "record_validate",
     "recorded_endpoint",
+    "request_settings",
     "rerun",
     "rerun_evaluate",
     "safe_url",
@@ -459,8 +461,8 @@ def record_upload(
 # ---- fine-tuning ----------------------------------------------------------------------------
 
 
-def finetune_settings(spec: JobSpec, *, endpoint: str) -> dict[str, Any]:
-    """Return the settings a fine-tuning run records: files, model, hyperparameters, seed."""
+def finetune_settings(spec: JobSpec, *, endpoint: str, backend: str = "openai") -> dict[str, Any]:
+    """Return the settings an OpenAI fine-tuning run records: files, model, hyperparameters."""
     wandb = None
     if spec.wandb is not None:
         wandb = {
@@ -469,6 +471,7 @@ def finetune_settings(spec: JobSpec, *, endpoint: str) -> dict[str, Any]:
             "tags": list(spec.wandb.tags),
         }
     return {
+        "backend": backend,
         "training_file": spec.training_file,
         "validation_file": spec.validation_file,
         "model": spec.model,
@@ -485,21 +488,39 @@ def finetune_settings(spec: JobSpec, *, endpoint: str) -> dict[str, Any]:
     }
 
 
+def request_settings(request: TrainRequest, *, backend: str, endpoint: str = "") -> dict[str, Any]:
+    """Return the settings any other backend's run records: files, base model, hyperparameters."""
+    return {
+        "backend": backend,
+        "training_file": request.training_file,
+        "validation_file": request.validation_file,
+        "model": request.base_model,
+        "hyperparameters": {
+            "n_epochs": request.epochs,
+            "max_steps": request.max_steps,
+            "batch_size": request.batch_size,
+            "learning_rate": request.learning_rate,
+            "lora_r": request.lora_r,
+            "lora_alpha": request.lora_alpha,
+            "qlora": request.qlora,
+        },
+        "seed": request.seed,
+        "suffix": request.suffix,
+        "base_url": safe_url(endpoint) if endpoint else None,
+        "out": request.out,
+        "merge": request.merge,
+    }
+
+
 def start_finetune(
-    spec: JobSpec, *, endpoint: str, user: str, store: HistoryStore | None = None
+    settings: Mapping[str, Any], *, user: str, store: HistoryStore | None = None
 ) -> int:
     """Record a fine-tuning run as "running" before its job exists; return the run id.
 
-    Pass ``str(run_id)`` as ``create_job``'s ``run_id`` so the job carries it in its metadata.
+    ``settings`` come from ``finetune_settings`` or ``request_settings``. Pass ``str(run_id)``
+    as the trainer's ``run_id`` so the job carries it.
     """
-    return record_run(
-        "finetune",
-        finetune_settings(spec, endpoint=endpoint),
-        {},
-        user=user,
-        status="running",
-        store=store,
-    )
+    return record_run("finetune", dict(settings), {}, user=user, status="running", store=store)
 
 
 def final_metrics(rows: Sequence[MetricRow]) -> dict[str, float]:
@@ -513,7 +534,11 @@ def final_metrics(rows: Sequence[MetricRow]) -> dict[str, float]:
 
 
 def finetune_outputs(job: JobInfo, metrics: Sequence[MetricRow] = ()) -> dict[str, Any]:
-    """Return the outputs a fine-tuning run records: job id and status, model, tokens, metrics."""
+    """Return the outputs a fine-tuning run records: job id and status, model, tokens, metrics.
+
+    ``model`` is what the Tester takes (``ft:...`` or ``local:DIR``); ``steps`` is the last step
+    with metrics.
+    """
     from ftkit.training.jobs import RUN_ID_KEY
 
     outputs: dict[str, Any] = {
@@ -522,13 +547,14 @@ def finetune_outputs(job: JobInfo, metrics: Sequence[MetricRow] = ()) -> dict[st
         RUN_ID_KEY: job["metadata"].get(RUN_ID_KEY),
     }
     if job["fine_tuned_model"]:
-        outputs["fine_tuned_model"] = job["fine_tuned_model"]
+        outputs["fine_tuned_model"] = outputs["model"] = job["fine_tuned_model"]
     if job["trained_tokens"] is not None:
         outputs["trained_tokens"] = job["trained_tokens"]
     if job["error"]:
         outputs["error"] = job["error"]["message"]
     if metrics:
         outputs["metrics"] = final_metrics(metrics)
+        outputs["steps"] = max(row.get("step", 0) for row in metrics)
     return outputs
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "EventInfo",
     "MetricRow",
     "collect_metrics",
+    "list_all_events",
     "list_checkpoints",
     "list_events",
 ]
@@ -98,6 +99,17 @@ def list_events(client: openai.OpenAI, job_id: str, *, limit: int = 100) -> list
     with calling(f"{job_id}: listing events"):
         page = client.fine_tuning.jobs.list_events(job_id, limit=limit)
         events = [_event(item) for item in page.data]
+    return sorted(events, key=lambda e: e["created_at"], reverse=True)
+
+
+def list_all_events(client: openai.OpenAI, job_id: str, *, cap: int = 20_000) -> list[EventInfo]:
+    """Return the job's events page by page (at most ``cap``), newest first."""
+    events: list[EventInfo] = []
+    with calling(f"{job_id}: listing events"):
+        for item in client.fine_tuning.jobs.list_events(job_id, limit=100):
+            events.append(_event(item))
+            if len(events) >= cap:
+                break
     return sorted(events, key=lambda e: e["created_at"], reverse=True)
 
 

@@ -4,7 +4,8 @@
 ``hyperparameters`` argument is deprecated) and puts a run id in the job's metadata. After a
 timeout or a lost response it looks for a job carrying that run id before trying again, so a
 retry never creates a second job. A 403 becomes ``FineTuningClosedError`` with one line naming
-OpenAI's wind-down dates and the ways forward.
+OpenAI's wind-down dates and the ways forward. ``poll_job``, the wait loop, takes any
+backend's ``retrieve``; ``wait_for_job`` is that loop for OpenAI.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "job_info",
     "list_jobs",
     "pause_job",
+    "poll_job",
     "resume_job",
     "retrieve_job",
     "wait_for_job",
@@ -299,9 +301,35 @@ def wait_for_job(
     on_update: Callable[[JobInfo], None] | None = None,
 ) -> JobInfo:
     """Poll until the job succeeds, fails or is cancelled; ``WaitTimeoutError`` at the deadline."""
+    return poll_job(
+        lambda job: retrieve_job(client, job),
+        job_id,
+        timeout=timeout,
+        interval=interval,
+        sleep=sleep,
+        clock=clock,
+        on_update=on_update,
+    )
+
+
+def poll_job(
+    retrieve: Callable[[str], JobInfo],
+    job_id: str,
+    *,
+    timeout: float = 4 * 3600.0,
+    interval: float = 15.0,
+    sleep: Sleep = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    on_update: Callable[[JobInfo], None] | None = None,
+) -> JobInfo:
+    """Call ``retrieve`` until the job has ended; ``WaitTimeoutError`` at the deadline.
+
+    Any backend's job works: ``retrieve`` is a trainer's ``retrieve``. ``timeout`` and
+    ``interval`` are in seconds; ``on_update`` sees the job after every look.
+    """
     deadline = clock() + timeout
     while True:
-        job = retrieve_job(client, job_id)
+        job = retrieve(job_id)
         if on_update is not None:
             on_update(job)
         if job["status"] in TERMINAL:

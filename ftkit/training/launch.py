@@ -1,11 +1,12 @@
-"""Start a fine-tuning job and record it: the one place that orchestrates a job.
+"""Start a training job on any backend and record it: the one place that orchestrates a job.
 
-``start_job`` records the run ("running"), creates the job carrying the run's id (at most once,
-by ``create_job``'s idempotency key) and records the outcome: the job, or "failed" with the
-one-line reason. ``upload_recorded`` uploads a file and records the upload; ``record_finished``
-records how a finished job ended. Each takes ``record``, the caller's ``Recorder`` (the
-dashboard shows one caption on a history error, the CLI prints one note), or None to record
-nothing. The dashboard and the CLI both call these; neither writes the steps out itself.
+``start_job`` records the run ("running", with its backend), starts the job through the
+``Trainer`` carrying the run's id (at most once, by the backend's idempotency key) and records
+the outcome: the job, or "failed" with the one-line reason. ``upload_recorded`` uploads a
+file and records the upload; ``record_finished`` records how a finished job ended. Each takes
+``record``, the caller's ``Recorder`` (the dashboard shows one caption on a history error, the
+CLI prints one note), or None to record nothing. The dashboard and the CLI both call these;
+neither writes the steps out itself.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import openai
 
@@ -20,16 +22,20 @@ from ftkit.errors import FtkitError
 from ftkit.history import update_run
 from ftkit.history.recorder import Recorder
 from ftkit.history.recording import (
+    finetune_settings,
     finish_linked_finetune,
     record_upload,
+    request_settings,
     start_finetune,
     update_finetune,
 )
 from ftkit.training.events import MetricRow
 from ftkit.training.files import UploadResult, upload_file
-from ftkit.training.jobs import JobInfo, JobSpec, create_job, is_terminal
+from ftkit.training.jobs import JobInfo, is_terminal
 from ftkit.training.large_files import Progress
 from ftkit.training.models import DEFAULT_MODEL
+from ftkit.training.openai_trainer import OpenAITrainer
+from ftkit.training.trainer import Trainer, TrainRequest
 
 __all__ = ["Started", "parse_auto", "record_finished", "start_job", "upload_recorded"]
 
@@ -88,27 +94,25 @@ def upload_recorded(
 
 
 def start_job(
-    client: openai.OpenAI,
-    spec: JobSpec,
+    trainer: Trainer,
+    request: TrainRequest,
     *,
-    endpoint: str,
     record: Recorder | None,
     run_id: str | None = None,
 ) -> Started:
-    """Record the run, create the job once and record the outcome; return the job and run id.
+    """Record the run, start the job once and record the outcome; return the job and run id.
 
     The job's idempotency key is ``run_id`` if given, else the history run's id. A refused
-    creation is recorded as "failed" with its one-line reason, then re-raised (``FtkitError``).
-    A spec with problems is not recorded: ``create_job`` refuses it before any request.
+    start is recorded as "failed" with its one-line reason, then re-raised (``FtkitError``).
+    A request OpenAI refuses before any request is sent is not recorded.
     """
     history_id = None
-    if record is not None and not spec.problems():
-        history_id = record(
-            lambda store, user: start_finetune(spec, endpoint=endpoint, user=user, store=store)
-        )
+    if record is not None and _sendable(trainer, request):
+        settings = _settings(trainer, request)
+        history_id = record(lambda store, user: start_finetune(settings, user=user, store=store))
     key = run_id or (None if history_id is None else str(history_id))
     try:
-        job = create_job(client, spec, run_id=key)
+        job = trainer.start(request, run_id=key)
     except FtkitError as err:
         if record is not None and history_id is not None:
             _record_failed(record, history_id, str(err))
@@ -116,6 +120,25 @@ def start_job(
     if record is not None and history_id is not None:
         _record_created(record, history_id, job)
     return Started(job, history_id)
+
+
+def _sendable(trainer: Trainer, request: TrainRequest) -> bool:
+    """Return False for a request the OpenAI backend refuses before sending anything."""
+    if not isinstance(trainer, OpenAITrainer):
+        return True
+    try:
+        return not trainer.spec(request).problems()
+    except FtkitError:
+        return False
+
+
+def _settings(trainer: Trainer, request: TrainRequest) -> dict[str, Any]:
+    """Return what the run records: the OpenAI job's spec, or the request itself."""
+    if isinstance(trainer, OpenAITrainer):
+        spec = trainer.spec(request)
+        return finetune_settings(spec, endpoint=trainer.endpoint, backend=trainer.backend)
+    endpoint = str(getattr(trainer, "endpoint", "") or "")  # a hosted backend may have one
+    return request_settings(request, backend=trainer.backend, endpoint=endpoint)
 
 
 def _record_failed(record: Recorder, run_id: int, reason: str) -> None:

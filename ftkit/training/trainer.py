@@ -11,13 +11,14 @@ for a local run).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from ftkit.training.events import CheckpointInfo, EventInfo, MetricRow
 from ftkit.training.jobs import DEFAULT_SEED, DEFAULT_SUFFIX, JobInfo
 
-__all__ = ["Auto", "TrainRequest", "Trainer"]
+__all__ = ["Auto", "TrainRequest", "Trainer", "summary"]
 
 Auto = Literal["auto"]
 
@@ -81,3 +82,27 @@ class Trainer(Protocol):
     def resume(self, job_id: str) -> JobInfo:
         """Continue a paused, cancelled or failed job (from its last checkpoint); return it."""
         ...
+
+
+def summary(
+    backend: str, job: JobInfo, metrics: Sequence[MetricRow], *, out: str | None = None
+) -> dict[str, Any]:
+    """Return what ``finetune --json`` prints: the backend, the job, the model to test, the loss.
+
+    ``model`` is what ``evaluate --model`` takes (None until the job succeeds); ``steps`` is the
+    last step with metrics; ``first_loss`` and ``last_loss`` are the first and last train loss.
+    """
+    losses = [row["train_loss"] for row in metrics if "train_loss" in row]
+    return {
+        "backend": backend,
+        "status": job["status"],
+        "model": job["fine_tuned_model"],
+        "job_id": job["id"],
+        "base_model": job["model"],
+        "metrics": {
+            "steps": max((row.get("step", 0) for row in metrics), default=0),
+            "first_loss": losses[0] if losses else None,
+            "last_loss": losses[-1] if losses else None,
+        },
+        "out": out,
+    }

@@ -1,0 +1,45 @@
+"""The places ftkit can train, by name: ``open_trainer`` returns the ``Trainer`` for one.
+
+"openai", "azure" and "compatible" are the same API behind different endpoints (one
+``OpenAITrainer``); "local" trains a LoRA adapter on this computer and is imported only when
+asked for, so nothing else loads torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import openai
+
+from ftkit.errors import ProviderError
+from ftkit.training.openai_trainer import OpenAITrainer
+from ftkit.training.trainer import Trainer
+
+__all__ = ["BACKENDS", "OPENAI_BACKENDS", "open_trainer"]
+
+OPENAI_BACKENDS = ("openai", "azure", "compatible")
+BACKENDS = (*OPENAI_BACKENDS, "local")
+
+
+def open_trainer(
+    backend: str,
+    *,
+    client: openai.OpenAI | None = None,
+    endpoint: str = "",
+    root: str | Path | None = None,
+) -> Trainer:
+    """Return the trainer for ``backend``; ``ProviderError`` names what is missing.
+
+    The OpenAI backends need ``client`` (and record ``endpoint``); "local" keeps its runs
+    under ``root`` (default: the current folder).
+    """
+    if backend in OPENAI_BACKENDS:
+        if client is None:
+            raise ProviderError(f"backend {backend}: no client for the endpoint")
+        return OpenAITrainer(client, endpoint, backend=backend)
+    if backend == "local":
+        local = importlib.import_module("ftkit.training.local")  # lazily: it may bring torch
+        trainer: Trainer = local.LocalTrainer(Path(root) if root is not None else Path.cwd())
+        return trainer
+    raise ProviderError(f"backend {backend!r}: not one of {', '.join(BACKENDS)}")
