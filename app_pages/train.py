@@ -12,11 +12,12 @@ from ftkit.preflight.cost import MAX_EPOCHS
 from ftkit.providers import redact
 from ftkit.training.events import MetricRow
 from ftkit.training.files import list_files
-from ftkit.training.jobs import MAX_SUFFIX, JobInfo, JobSpec, Wandb, list_jobs
+from ftkit.training.jobs import MAX_SUFFIX, JobInfo, Wandb, list_jobs, pause_job
 from ftkit.training.launch import parse_auto, record_finished, start_job, upload_recorded
 from ftkit.training.models import MODELS
+from ftkit.training.openai_trainer import OpenAITrainer
 from ftkit.training.shutdown import list_models, table_models
-from ftkit.training.trainer import Trainer
+from ftkit.training.trainer import TrainRequest
 from ftkit.ui import state
 from ftkit.ui.auth import hosting_config
 from ftkit.ui.components import next_step, show_error, stop_with_error
@@ -31,7 +32,7 @@ from ftkit.ui.providers import (
     render_provider_sidebar,
     show_endpoint,
 )
-from ftkit.ui.training import ProviderJobs, bind_kept, file_table, job_table, persist_kept, show_job
+from ftkit.ui.training import bind_kept, file_table, job_table, persist_kept, show_job
 from ftkit.ui.workspace import session_workspace, upload_into_workspace
 from ftkit.workspace import list_jsonl, relative_name, resolve_in, scrub_paths
 
@@ -251,30 +252,39 @@ def _job_form(no_key: bool) -> None:
         _create_job()
 
 
-def _job_spec() -> JobSpec:
+def _job_request() -> TrainRequest:
     """Return the job the form describes; ``FtkitError`` names a field that is not a number."""
+    ss = st.session_state
+    return TrainRequest(
+        training_file=ss["train_job_training_file"].strip(),
+        validation_file=ss["train_job_validation_file"].strip() or None,
+        base_model=ss["train_job_model"],
+        epochs=ss["train_job_epochs"],
+        batch_size=parse_auto(ss["train_job_batch"], int),  # type: ignore[arg-type]
+        learning_rate=parse_auto(ss["train_job_lr"], float),
+        seed=int(ss["train_job_seed"]),
+        suffix=ss["train_job_suffix"] or None,
+    )
+
+
+def _wandb() -> Wandb | None:
+    """Return the W&B integration the form names, if any."""
     ss = st.session_state
     tags = tuple(t.strip() for t in ss["train_job_wandb_tags"].split(",") if t.strip())
     project = ss["train_job_wandb_project"].strip()
-    return JobSpec(
-        training_file=ss["train_job_training_file"].strip(),
-        validation_file=ss["train_job_validation_file"].strip() or None,
-        model=ss["train_job_model"],
-        n_epochs=ss["train_job_epochs"],
-        batch_size=parse_auto(ss["train_job_batch"], int),  # type: ignore[arg-type]
-        learning_rate_multiplier=parse_auto(ss["train_job_lr"], float),
-        seed=int(ss["train_job_seed"]),
-        suffix=ss["train_job_suffix"] or None,
-        wandb=Wandb(project, ss["train_job_wandb_entity"] or None, tags) if project else None,
-    )
+    return Wandb(project, ss["train_job_wandb_entity"] or None, tags) if project else None
+
+
+def _provider_trainer(client: openai.OpenAI, wandb: Wandb | None = None) -> OpenAITrainer:
+    """Return the provider backend for the sidebar's endpoint."""
+    return OpenAITrainer(client, settings.endpoint, backend=settings.kind, wandb=wandb)
 
 
 def _create_job() -> None:
     """Create the job at the provider and put it in the monitor."""
     try:
-        client = current_client(settings)
-        spec = _job_spec()
-        job = start_job(client, spec, endpoint=settings.endpoint, record=record_from_page).job
+        trainer = _provider_trainer(current_client(settings), _wandb())
+        job = start_job(trainer, _job_request(), record=record_from_page).job
     except FtkitError as err:  # FineTuningClosedError among them: its line says what to do
         _fail(err)
         return
@@ -321,16 +331,20 @@ else:
 
 
 # ---- monitor -----------------------------------------------------------------------------------
-def _trainer(backend: str) -> Trainer:
-    """Return the backend that runs the job in the monitor."""
+def _show(backend: str, job_id: str) -> JobInfo:
+    """Draw the monitor for the job on its backend; return the job."""
     if backend == LOCAL:
-        return local_trainer(workspace)
-    return ProviderJobs(current_client(settings))
+        trainer = local_trainer(workspace)
+        return show_job(trainer, job_id, on_finished=_finished, shown=_shown_id)
+    client = current_client(settings)
+    trainer = _provider_trainer(client)
+    pause = lambda job: pause_job(client, job)  # noqa: E731
+    return show_job(trainer, job_id, on_finished=_finished, pause=pause)
 
 
-def _shown_id(job_id: str) -> str:
-    """Return a job id to show: a local run's folder without the workspace's path when hosted."""
-    return scrub_paths(job_id, workspace) if hosted else job_id
+def _shown_id(text: str) -> str:
+    """Return a job id or message to show: without the workspace's server path when hosted."""
+    return scrub_paths(text, workspace) if hosted else text
 
 
 def _finished(job: JobInfo, metrics: list[MetricRow]) -> None:
@@ -351,7 +365,7 @@ if job_id and (backend == LOCAL or provider_ok):
     def monitor() -> None:
         st.session_state["upload_polls"] += 1
         try:
-            job = show_job(_trainer(backend), job_id, on_finished=_finished)
+            job = _show(backend, job_id)
         except FtkitError as err:
             _fail(err)
             return

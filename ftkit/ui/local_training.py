@@ -27,6 +27,7 @@ __all__ = [
     "INSTALL_LINE",
     "LOCAL",
     "RUNS_FOLDER",
+    "in_words",
     "local_section",
     "local_trainer",
     "past_local_runs",
@@ -35,11 +36,10 @@ __all__ = [
 
 LOCAL = "local"
 RUNS_FOLDER = Path(".ftkit") / "local-runs"
-INSTALL_LINE = (
-    "Install them with `pip install -r requirements-train.txt` (on a GPU machine, install "
-    "PyTorch's CUDA build first); see docs/training.md."
-)
+INSTALL_LINE = "GPU set-up: docs/training.md. Everything else on this page works without them."
 LOCAL_KEYS = tuple(key for key in state.TRAIN_KEPT if key.startswith("train_local_"))
+_FLAG = re.compile(r"--([a-z][a-z-]*)")
+_FLAG_WORDS = {"qlora": "QLoRA", "batch-size": "batch size", "max-steps": "max steps"}
 _HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 
 
@@ -59,12 +59,16 @@ def runs_root(workspace: Path) -> Path:
 
 
 def local_trainer(workspace: Path) -> Trainer:
-    """Return the local backend rooted in the workspace; ``FtkitError`` where it is off."""
-    if not _config().allow_local_training:
+    """Return the local backend rooted in the workspace; ``FtkitError`` where it is off.
+
+    In hosted mode it is confined: a job id outside the workspace's runs folder is refused.
+    """
+    config = _config()
+    if not config.allow_local_training:
         raise FtkitError(LOCAL_TRAINING_OFF)
     from ftkit.training.local import LocalTrainer
 
-    return _InWorkspace(LocalTrainer(runs_root(workspace)), workspace)
+    return LocalTrainer(runs_root(workspace), confine=config.hosted)
 
 
 def past_local_runs(workspace: Path, limit: int = 20) -> list[JobInfo]:
@@ -73,51 +77,12 @@ def past_local_runs(workspace: Path, limit: int = 20) -> list[JobInfo]:
         return []
     from ftkit.training.local import LocalTrainer
 
-    return LocalTrainer(runs_root(workspace)).list_jobs(limit)
+    return LocalTrainer(runs_root(workspace), confine=True).list_jobs(limit)
 
 
-class _InWorkspace:
-    """A local backend that only touches runs inside the session's workspace."""
-
-    backend = LOCAL
-
-    def __init__(self, inner: Trainer, workspace: Path) -> None:
-        self.inner = inner
-        self.workspace = workspace
-
-    def _check(self, job_id: str) -> str:
-        """Return ``job_id`` if it names a folder inside the workspace, else refuse."""
-        if not Path(job_id).resolve().is_relative_to(self.workspace.resolve()):
-            raise OutputError(f"{Path(job_id).name}: not a run in your workspace")
-        return job_id
-
-    def start(self, request: TrainRequest, *, run_id: str | None = None) -> JobInfo:
-        """Start the run."""
-        return self.inner.start(request, run_id=run_id)
-
-    def retrieve(self, job_id: str) -> JobInfo:
-        """Return the run as it is now."""
-        return self.inner.retrieve(self._check(job_id))
-
-    def events(self, job_id: str, *, limit: int = 100) -> list:  # type: ignore[type-arg]
-        """Return the run's events, newest first."""
-        return self.inner.events(self._check(job_id), limit=limit)
-
-    def checkpoints(self, job_id: str) -> list:  # type: ignore[type-arg]
-        """Return the run's checkpoints, latest first."""
-        return self.inner.checkpoints(self._check(job_id))
-
-    def metrics(self, job_id: str) -> list:  # type: ignore[type-arg]
-        """Return the run's metrics, oldest step first."""
-        return self.inner.metrics(self._check(job_id))
-
-    def cancel(self, job_id: str) -> JobInfo:
-        """Stop the run."""
-        return self.inner.cancel(self._check(job_id))
-
-    def resume(self, job_id: str) -> JobInfo:
-        """Continue the run from its last checkpoint."""
-        return self.inner.resume(self._check(job_id))
+def in_words(text: str) -> str:
+    """Return a line from the plan or the backend with command-line flags said in words."""
+    return _FLAG.sub(lambda m: _FLAG_WORDS.get(m.group(1), m.group(1).replace("-", " ")), text)
 
 
 def _inside(workspace: Path, text: str, field: str) -> Path:
@@ -144,7 +109,7 @@ def _base_model(text: str, workspace: Path, hosted: bool) -> str:
         folder = None
     if folder is not None and folder.is_dir():
         return str(folder)
-    if _HUB_ID.fullmatch(text):
+    if _HUB_ID.fullmatch(text) and not Path(text).exists():  # not a server folder by accident
         return text
     raise OutputError(
         f"Base model: {text}: give a Hugging Face id (org/name) or a folder inside your workspace"
@@ -156,7 +121,9 @@ def _out(text: str, workspace: Path, hosted: bool) -> str | None:
     text = text.strip()
     if not text:
         return None
-    return str(_inside(workspace, text, "Output folder") if hosted else Path(text).expanduser())
+    if hosted:  # runs stay in the runs folder, where the confined backend finds them
+        return str(_inside(runs_root(workspace), text, "Output folder"))
+    return str(Path(text).expanduser())
 
 
 def _request(train: Path, val: Path | None, workspace: Path, hosted: bool) -> TrainRequest:
@@ -172,13 +139,14 @@ def _request(train: Path, val: Path | None, workspace: Path, hosted: bool) -> Tr
         learning_rate=float(ss["train_local_lr"]),
         lora_r=int(ss["train_local_lora_r"]),
         lora_alpha=int(ss["train_local_lora_alpha"]),
+        batch_size=int(ss["train_local_batch"]),
         qlora=bool(ss["train_local_qlora"]),
         out=_out(ss["train_local_out"], workspace, hosted),
         merge=bool(ss["train_local_merge"]),
     )
 
 
-def _form(disabled: bool, cuda: bool) -> None:
+def _form(disabled: bool, cuda: bool, hosted: bool) -> None:
     """Draw the local form; its values are kept between pages."""
     bind_kept(LOCAL_KEYS)
     st.text_input(
@@ -231,7 +199,9 @@ def _form(disabled: bool, cuda: bool) -> None:
         "Also save the model merged with its adapter", key="train_local_merge", disabled=disabled
     )
     st.text_input(
-        "Output folder (blank: a new folder in your workspace's .ftkit/local-runs)",
+        "Output folder (blank: a new folder in your workspace's .ftkit/local-runs)"
+        if not hosted
+        else "Output folder name in your workspace's .ftkit/local-runs (blank: a new one)",
         key="train_local_out",
         disabled=disabled,
     )
@@ -255,10 +225,12 @@ def local_section(
 
     missing = local_plan.missing_packages()
     if missing is not None:
-        st.info(f"{literal(missing)} {INSTALL_LINE}", icon=":material/download:")
+        st.info(f"{literal(missing.capitalize())}. {INSTALL_LINE}", icon=":material/download:")
     st.subheader("2. Train on this computer")
     st.caption("Trains a LoRA adapter on an open model; real data needs a GPU.")
-    _form(missing is not None, missing is None and local_plan.has_cuda())
+    _form(
+        missing is not None, missing is None and local_plan.select_device() == "cuda", config.hosted
+    )
     if missing is not None:
         return False
     refusal = _show_plan(workspace, train_path, val_path, source, config.hosted)
@@ -290,7 +262,8 @@ def _show_plan(
     except FtkitError as err:
         st.info(literal(_scrub(str(err), workspace, hosted)), icon=":material/info:")
         return str(err)
-    st.markdown("\n".join(f"- {literal(line)}" for line in plan.lines()))
+    lines = [line for line in plan.lines() if not line.startswith("refused: ")]
+    st.markdown("\n".join(f"- {literal(_scrub(line, workspace, hosted))}" for line in lines))
     if plan.refusal is not None:
         st.error(literal(_scrub(plan.refusal, workspace, hosted)), icon=":material/block:")
     return plan.refusal
@@ -319,4 +292,4 @@ def _scrub(text: str, workspace: Path, hosted: bool) -> str:
     """Return ``text`` without the workspace's server path in hosted mode."""
     from ftkit.workspace import scrub_paths
 
-    return scrub_paths(text, workspace) if hosted else text
+    return in_words(scrub_paths(text, workspace) if hosted else text)

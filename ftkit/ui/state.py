@@ -223,6 +223,7 @@ TRAIN_KEPT: dict[str, Any] = {
     "train_local_epochs": 1,
     "train_local_max_steps": 0,  # 0: no limit
     "train_local_lr": 2e-4,
+    "train_local_batch": 8,
     "train_local_lora_r": 16,
     "train_local_lora_alpha": 32,
     "train_local_qlora": False,

@@ -11,30 +11,22 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import openai
 import pandas as pd
 import streamlit as st
 
-from ftkit.errors import FtkitError
-from ftkit.training import jobs
 from ftkit.training.charts import accuracy_chart, loss_chart
-from ftkit.training.events import (
-    CheckpointInfo,
-    EventInfo,
-    MetricRow,
-    list_checkpoints,
-    list_events,
-)
+from ftkit.training.events import CheckpointInfo, EventInfo, MetricRow
 from ftkit.training.files import FileInfo
 from ftkit.training.jobs import JobInfo, is_terminal
-from ftkit.training.monitor import format_time, job_metrics
-from ftkit.training.trainer import Trainer, TrainRequest
+from ftkit.training.monitor import format_time, view_job
+from ftkit.training.trainer import Trainer
 from ftkit.ui import state
 from ftkit.ui.markdown import code, literal
 
 __all__ = [
     "RESUMABLE",
-    "ProviderJobs",
+    "Pause",
+    "Shown",
     "bind_kept",
     "checkpoint_table",
     "event_table",
@@ -45,6 +37,8 @@ __all__ = [
     "show_job",
 ]
 
+Shown = Callable[[str], str]  # text from a job as this person may see it
+Pause = Callable[[str], object]  # pauses a running job, for backends that can
 RESUMABLE: frozenset[str] = frozenset({"cancelled", "failed", "paused"})
 _CONFIRM = "train_confirm_cancel"  # the job id whose cancellation waits for a "yes"
 
@@ -119,21 +113,25 @@ def file_table(files: Sequence[FileInfo]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file", "name", "size", "status", "uploaded"])
 
 
-def event_table(events: Sequence[EventInfo]) -> pd.DataFrame:
-    """Return a job's events as a table: time, level and message, newest first."""
+def _same(text: str) -> str:
+    return text
+
+
+def event_table(events: Sequence[EventInfo], shown: Shown = _same) -> pd.DataFrame:
+    """Return a job's events as a table: time, level and message (as ``shown``), newest first."""
     rows = [
-        {"time": format_time(e["created_at"]), "level": e["level"], "message": e["message"]}
+        {"time": format_time(e["created_at"]), "level": e["level"], "message": shown(e["message"])}
         for e in events
     ]
     return pd.DataFrame(rows, columns=["time", "level", "message"])
 
 
-def checkpoint_table(points: Sequence[CheckpointInfo]) -> pd.DataFrame:
+def checkpoint_table(points: Sequence[CheckpointInfo], shown: Shown = _same) -> pd.DataFrame:
     """Return a job's checkpoints as a table: step, the model to call, when, and its metrics."""
     rows: list[dict[str, Any]] = [
         {
             "step": p["step_number"],
-            "checkpoint model": p["fine_tuned_model_checkpoint"],
+            "checkpoint model": shown(p["fine_tuned_model_checkpoint"]),
             "saved": format_time(p["created_at"]),
             **{name: round(value, 4) for name, value in p["metrics"].items()},
         }
@@ -142,7 +140,7 @@ def checkpoint_table(points: Sequence[CheckpointInfo]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _show_status(job: JobInfo) -> None:
+def _show_status(job: JobInfo, shown: Shown) -> None:
     """Draw the job's status, its estimated finish (or finish time) and trained tokens."""
     m1, m2, m3 = st.columns(3)
     m1.metric("Status", job["status"])
@@ -153,11 +151,12 @@ def _show_status(job: JobInfo) -> None:
     m3.metric("Trained tokens", f"{job['trained_tokens']:,}" if job["trained_tokens"] else "-")
     if job["error"]:
         param = f" (parameter: {job['error']['param']})" if job["error"]["param"] else ""
-        st.error(literal(f"{job['error']['message']}{param}"), icon=":material/error:")
+        message = shown(f"{job['error']['message']}{param}")
+        st.error(literal(message), icon=":material/error:")
     if job["fine_tuned_model"]:
         st.session_state["finetuned_model"] = job["fine_tuned_model"]
         st.success(
-            f"Trained model, ready to score on Evaluate: {code(job['fine_tuned_model'])}",
+            f"Trained model, ready to score on Evaluate: {code(shown(job['fine_tuned_model']))}",
             icon=":material/check_circle:",
         )
 
@@ -172,9 +171,11 @@ def _show_charts(metrics: Sequence[MetricRow]) -> None:
         column.altair_chart(chart, width="stretch")
 
 
-def _confirm_cancel(trainer: Trainer, job_id: str) -> None:
+def _confirm_cancel(trainer: Trainer, job_id: str, shown: Shown) -> None:
     """Ask before cancelling: the job's work so far is kept only up to its last checkpoint."""
-    st.warning(f"Cancel {code(job_id)}? Training stops; resume continues from its last checkpoint.")
+    st.warning(
+        f"Cancel {code(shown(job_id))}? Training stops; resume continues from its last checkpoint."
+    )
     yes, no = st.columns(2)
     if yes.button("Yes, cancel the job", key="train_cancel_yes", type="primary"):
         st.session_state[_CONFIRM] = None
@@ -185,20 +186,17 @@ def _confirm_cancel(trainer: Trainer, job_id: str) -> None:
         st.rerun()
 
 
-def _show_actions(trainer: Trainer, job: JobInfo) -> None:
+def _show_actions(trainer: Trainer, job: JobInfo, pause: Pause | None, shown: Shown) -> None:
     """Draw Cancel (asks first), Pause where the backend can, and Resume when it applies."""
     job_id, status = job["id"], job["status"]
     if st.session_state.get(_CONFIRM) == job_id and not is_terminal(status):
-        _confirm_cancel(trainer, job_id)
+        _confirm_cancel(trainer, job_id, shown)
         return
-    pause: Callable[[str], object] | None = getattr(trainer, "pause", None)
     b1, b2, b3 = st.columns(3)
     if b1.button("Cancel…", key="train_cancel", disabled=is_terminal(status)):
         st.session_state[_CONFIRM] = job_id
         st.rerun()
-    if pause is not None and b2.button(
-        "Pause", key="train_pause", disabled=status not in ("running", "queued")
-    ):
+    if pause is not None and b2.button("Pause", key="train_pause", disabled=status != "running"):
         pause(job_id)
         st.rerun()
     if b3.button(
@@ -212,61 +210,25 @@ def _show_actions(trainer: Trainer, job: JobInfo) -> None:
 
 
 def show_job(
-    trainer: Trainer, job_id: str, *, on_finished: Callable[[JobInfo, list[MetricRow]], None]
+    trainer: Trainer,
+    job_id: str,
+    *,
+    on_finished: Callable[[JobInfo, list[MetricRow]], None],
+    pause: Pause | None = None,
+    shown: Shown = _same,
 ) -> JobInfo:
-    """Draw the monitor for one job and return it; ``on_finished`` runs once it has ended."""
-    job = trainer.retrieve(job_id)
-    events = trainer.events(job_id)
-    waiting = job["status"] == "validating_files"
-    points = [] if waiting else trainer.checkpoints(job_id)
-    metrics = trainer.metrics(job_id)
-    _show_status(job)
-    if is_terminal(job["status"]):
-        on_finished(job, metrics)
-    _show_charts(metrics)
-    st.dataframe(event_table(events), hide_index=True, width="stretch")
-    if points:
-        st.dataframe(checkpoint_table(points), hide_index=True, width="stretch")
-    _show_actions(trainer, job)
-    return job
+    """Draw the monitor for one job and return it; ``on_finished`` runs once it has ended.
 
-
-class ProviderJobs:
-    """The OpenAI-compatible backend seen through the ``Trainer`` interface (monitor only)."""
-
-    backend = "openai"
-
-    def __init__(self, client: openai.OpenAI) -> None:
-        self.client = client
-
-    def start(self, request: TrainRequest, *, run_id: str | None = None) -> JobInfo:
-        """Not used by the page: it starts provider jobs with ``launch.start_job``."""
-        raise FtkitError("start OpenAI jobs with ftkit.training.launch.start_job")
-
-    def retrieve(self, job_id: str) -> JobInfo:
-        """Return the job as it is now."""
-        return jobs.retrieve_job(self.client, job_id)
-
-    def events(self, job_id: str, *, limit: int = 100) -> list[EventInfo]:
-        """Return up to ``limit`` events, newest first."""
-        return list_events(self.client, job_id, limit=limit)
-
-    def checkpoints(self, job_id: str) -> list[CheckpointInfo]:
-        """Return the checkpoints, latest step first."""
-        return list_checkpoints(self.client, job_id)
-
-    def metrics(self, job_id: str) -> list[MetricRow]:
-        """Return the metrics per step, oldest first."""
-        return job_metrics(self.client, job_id, self.events(job_id))
-
-    def cancel(self, job_id: str) -> JobInfo:
-        """Cancel the job."""
-        return jobs.cancel_job(self.client, job_id)
-
-    def pause(self, job_id: str) -> JobInfo:
-        """Pause the running job."""
-        return jobs.pause_job(self.client, job_id)
-
-    def resume(self, job_id: str) -> JobInfo:
-        """Resume the paused job."""
-        return jobs.resume_job(self.client, job_id)
+    ``shown`` turns text from the job (messages, names) into what this person may see.
+    """
+    view = view_job(trainer, job_id)
+    _show_status(view.job, shown)
+    if is_terminal(view.job["status"]):
+        on_finished(view.job, view.metrics)
+    _show_charts(view.metrics)
+    st.dataframe(event_table(view.events, shown), hide_index=True, width="stretch")
+    if view.checkpoints:
+        table = checkpoint_table(view.checkpoints, shown)
+        st.dataframe(table, hide_index=True, width="stretch")
+    _show_actions(trainer, view.job, pause, shown)
+    return view.job
