@@ -263,3 +263,21 @@ def test_past_jobs_and_files_show_readable_dates_and_open_in_the_monitor() -> No
     _button(at, "train_open_provider").click().run()
     assert at.session_state["upload_job_id"] == job_id
     assert metrics(at)["Status"] in ("queued", "running")
+
+
+def test_without_the_training_packages_the_local_choice_says_how_to_install_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ftkit.training import local_plan
+
+    line = "local training needs torch, trl: pip install -r requirements-train.txt"
+    monkeypatch.setattr(local_plan, "missing_packages", lambda: line)
+    at = on_page("train", timeout=30).run()
+    at.segmented_control(key="train_where_choice").set_value("local").run()
+    assert not at.exception and not at.error
+    [info] = [i.value for i in at.info if "requirements-train.txt" in i.value]
+    assert info.startswith("Local training needs torch, trl: pip install -r requirements-train.txt")
+    assert "docs/training.md" in info
+    assert at.text_input(key="train_local_base_model").disabled
+    assert not [b for b in at.button if b.key == "train_local_start"]
+    assert at.get("page_link")[-1].proto.label == "Next: Evaluate"  # the rest of the page works

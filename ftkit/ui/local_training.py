@@ -175,7 +175,10 @@ def _form(disabled: bool, cuda: bool, hosted: bool) -> None:
         key="train_local_lr",
         disabled=disabled,
     )
-    c4, c5 = st.columns(2)
+    c4, c5, c6 = st.columns(3)
+    c6.number_input(
+        "Batch size", min_value=1, max_value=256, step=1, key="train_local_batch", disabled=disabled
+    )
     c4.number_input(
         "LoRA r", min_value=1, max_value=512, step=1, key="train_local_lora_r", disabled=disabled
     )
@@ -256,7 +259,10 @@ def _show_plan(
     """Show what the run would do (GPU, memory, steps, time); return why it cannot start."""
     from ftkit.training.local_plan import plan_run
 
+    ss = st.session_state
     try:
+        _base_model(ss["train_local_base_model"], workspace, hosted)  # the form's own fields first
+        _out(ss["train_local_out"], workspace, hosted)
         train, val = _files(train_path, val_path, source)
         plan = plan_run(_request(train, val, workspace, hosted))
     except FtkitError as err:
