@@ -13,6 +13,7 @@ from ftkit.hosting import LOCAL_TRAINING_OFF
 from ftkit.preflight.cost import DEFAULT_EPOCHS
 from ftkit.providers import SETTING_NAMES
 from ftkit.ui import state
+from ftkit.ui.training import short_time, time_left
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 from tests.test_files_upload import write_examples
 
@@ -120,6 +121,7 @@ def test_a_closed_organisation_sees_one_clear_message() -> None:
 
 
 DATE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$")
+SHORT = re.compile(r"^[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d$")  # "Dec 6, 14:05"
 
 
 def _connected(fake: FakeOpenAI) -> AppTest:
@@ -212,7 +214,7 @@ def test_cancel_asks_first_and_resume_waits_for_a_stopped_job() -> None:
     at = _running_job(fake)
     job_id = at.session_state["upload_job_id"]
     assert _button(at, "train_resume").disabled
-    assert "Estimated finish" in metrics(at)
+    assert SHORT.match(metrics(at)["Estimated finish (UTC)"])
     _button(at, "train_cancel").click().run()
     assert fake.state.jobs[job_id]["status"] == "running"  # nothing happens without a yes
     assert "Cancel" in at.warning[0].value
@@ -237,7 +239,7 @@ def test_a_finished_job_shows_when_it_finished_and_both_charts() -> None:
         at.run()
     shown = metrics(at)
     assert shown["Status"] == "succeeded"
-    assert "Estimated finish" not in shown and DATE.match(shown["Finished"])
+    assert "Estimated finish (UTC)" not in shown and SHORT.match(shown["Finished (UTC)"])
     assert not [s for s in at.success if "Created" in s.value]  # no stale "Created" banner
     assert len(at.get("vega_lite_chart")) == 2  # loss, and token accuracy
     assert at.session_state["finetuned_model"].startswith("ft:")
@@ -281,3 +283,20 @@ def test_without_the_training_packages_the_local_choice_says_how_to_install_them
     assert at.text_input(key="train_local_base_model").disabled
     assert not [b for b in at.button if b.key == "train_local_start"]
     assert at.get("page_link")[-1].proto.label == "Next: Evaluate"  # the rest of the page works
+
+
+@pytest.mark.parametrize(
+    ("stamp", "now", "when", "left"),
+    [
+        (None, 0.0, "-", "not estimated yet"),
+        (1_765_029_900, 1_765_029_900 - 720.0, "Dec 6, 14:05", "in 12 min"),
+        (1_765_029_900, 1_765_029_900 - 7_500.0, "Dec 6, 14:05", "in 2 h 05 min"),
+        (1_765_029_900, 1_765_029_900 + 30.0, "Dec 6, 14:05", "any moment"),
+    ],
+    ids=["none", "minutes", "hours", "overdue"],
+)
+def test_the_estimated_finish_reads_as_a_time_and_how_long_is_left(
+    stamp: int | None, now: float, when: str, left: str
+) -> None:
+    assert short_time(stamp) == when
+    assert time_left(stamp, now) == left

@@ -69,7 +69,7 @@ def _chart(frame: pd.DataFrame, title: str, y_title: str, y_format: str) -> alt.
 def loss_chart(rows: Sequence[MetricRow]) -> alt.Chart | None:
     """Return the losses by step, or None when no step reported one."""
     frame = metric_frame(rows, _LOSSES)
-    return _chart(frame, "Loss", "Loss", ".3f") if len(frame) else None
+    return _chart(frame, "Loss", "Loss", ".2f") if len(frame) else None
 
 
 def accuracy_chart(rows: Sequence[MetricRow]) -> alt.Chart | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -31,10 +32,11 @@ __all__ = [
     "checkpoint_table",
     "event_table",
     "file_table",
-    "finish_text",
     "job_table",
     "persist_kept",
+    "short_time",
     "show_job",
+    "time_left",
 ]
 
 Shown = Callable[[str], str]  # text from a job as this person may see it
@@ -62,13 +64,20 @@ def _minutes(seconds: float) -> str:
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def finish_text(stamp: int | None, now: float) -> str:
-    """Return the estimated finish as "14:05 UTC (in 12 min)", or "not estimated yet"."""
+def short_time(stamp: int | None) -> str:
+    """Return a Unix time as "Dec 6, 14:05" (UTC), or "-" when there is none."""
+    if not stamp:
+        return "-"
+    when = datetime.fromtimestamp(stamp, UTC)
+    return f"{when:%b} {when.day}, {when:%H:%M}"
+
+
+def time_left(stamp: int | None, now: float) -> str:
+    """Return how long until ``stamp``: "in 12 min", "any moment", or "not estimated yet"."""
     if not stamp:
         return "not estimated yet"
-    when = format_time(stamp)
     left = stamp - now
-    return f"{when} (in {_minutes(left)})" if left > 0 else f"{when} (any moment)"
+    return f"in {_minutes(left)}" if left >= 60 else "any moment"
 
 
 def _size(count: int) -> str:
@@ -145,9 +154,18 @@ def _show_status(job: JobInfo, shown: Shown) -> None:
     m1, m2, m3 = st.columns(3)
     m1.metric("Status", job["status"])
     if is_terminal(job["status"]):
-        m2.metric("Finished", format_time(job["finished_at"]))
+        finished = job["finished_at"]
+        m2.metric("Finished (UTC)", short_time(finished), help=format_time(finished))
     else:
-        m2.metric("Estimated finish", finish_text(job["estimated_finish"], time.time()))
+        finish = job["estimated_finish"]
+        m2.metric(
+            "Estimated finish (UTC)",
+            short_time(finish),
+            time_left(finish, time.time()),
+            delta_color="off",
+            delta_arrow="off",
+            help=format_time(finish) if finish else "The backend has not estimated it yet.",
+        )
     m3.metric("Trained tokens", f"{job['trained_tokens']:,}" if job["trained_tokens"] else "-")
     if job["error"]:
         param = f" (parameter: {job['error']['param']})" if job["error"]["param"] else ""
