@@ -49,6 +49,7 @@ for key, value in {
     "upload_job_id": None,
     "upload_job_backend": PROVIDER,  # the backend of the job in the monitor
     "upload_polls": 0,
+    "upload_job_ended": False,  # the monitored job has ended: no refreshing, no refresh button
     "finetuned_model": None,  # handed to the evaluation page
     "train_past_jobs": None,  # the provider's jobs, files and models, once loaded
 }.items():
@@ -297,6 +298,7 @@ def _watch(job_id: str, backend: str) -> None:
     st.session_state["upload_job_id"] = job_id
     st.session_state["upload_job_backend"] = backend
     st.session_state["upload_polls"] = 0
+    st.session_state["upload_job_ended"] = False
 
 
 def _provider_section() -> bool:
@@ -369,11 +371,17 @@ if job_id and (backend == LOCAL or provider_ok):
         except FtkitError as err:
             _fail(err)
             return
-        if job["status"] in ("succeeded", "failed", "cancelled"):
+        ended = job["status"] in ("succeeded", "failed", "cancelled")
+        if ended:
             st.session_state["upload_polls"] = MAX_POLLS  # stop refreshing a finished job
+        elif st.session_state.get("upload_job_ended"):  # resumed: watch it again
+            _watch(job["id"], backend)
+            st.rerun()
+        st.session_state["upload_job_ended"] = ended
 
     monitor()
-    if not active and st.button("Refresh the monitor", key="upload_refresh"):
+    ended = st.session_state.get("upload_job_ended", False)
+    if not active and not ended and st.button("Refresh the monitor", key="upload_refresh"):
         st.session_state["upload_polls"] = 0
         st.rerun()
 

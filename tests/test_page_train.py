@@ -300,3 +300,20 @@ def test_the_estimated_finish_reads_as_a_time_and_how_long_is_left(
 ) -> None:
     assert short_time(stamp) == when
     assert time_left(stamp, now) == left
+
+
+def test_an_ended_job_stops_refreshing_and_a_resumed_one_is_watched_again() -> None:
+    fake = shared_fake()
+    at = _running_job(fake)
+    job_id = at.session_state["upload_job_id"]
+    _button(at, "train_cancel").click().run()
+    _button(at, "train_cancel_yes").click().run()
+    at.run()
+    assert metrics(at)["Status"] == "cancelled"
+    assert not [b for b in at.button if b.key == "upload_refresh"]  # nothing left to refresh
+    fake.state.jobs[job_id]["status"] = "paused"  # a backend that resumes cancelled jobs
+    at.run()
+    _button(at, "train_resume").click().run()
+    at.run()
+    assert metrics(at)["Status"] == "running"
+    assert at.session_state["upload_polls"] < 10  # the monitor refreshes itself again

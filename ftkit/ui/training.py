@@ -42,6 +42,11 @@ __all__ = [
 Shown = Callable[[str], str]  # text from a job as this person may see it
 Pause = Callable[[str], object]  # pauses a running job, for backends that can
 RESUMABLE: frozenset[str] = frozenset({"cancelled", "failed", "paused"})
+_EVENT_COLUMNS = {
+    "time": st.column_config.TextColumn("time", width="small"),
+    "level": st.column_config.TextColumn("level", width=60),
+    "message": st.column_config.TextColumn("message", width="large"),
+}
 _CONFIRM = "train_confirm_cancel"  # the job id whose cancellation waits for a "yes"
 
 
@@ -210,14 +215,14 @@ def _show_actions(trainer: Trainer, job: JobInfo, pause: Pause | None, shown: Sh
     if st.session_state.get(_CONFIRM) == job_id and not is_terminal(status):
         _confirm_cancel(trainer, job_id, shown)
         return
-    b1, b2, b3 = st.columns(3)
-    if b1.button("Cancel…", key="train_cancel", disabled=is_terminal(status)):
+    row = st.container(horizontal=True)
+    if row.button("Cancel…", key="train_cancel", disabled=is_terminal(status)):
         st.session_state[_CONFIRM] = job_id
         st.rerun()
-    if pause is not None and b2.button("Pause", key="train_pause", disabled=status != "running"):
+    if pause is not None and row.button("Pause", key="train_pause", disabled=status != "running"):
         pause(job_id)
         st.rerun()
-    if b3.button(
+    if row.button(
         "Resume",
         key="train_resume",
         disabled=status not in RESUMABLE,
@@ -244,8 +249,16 @@ def show_job(
     if is_terminal(view.job["status"]):
         on_finished(view.job, view.metrics)
     _show_charts(view.metrics)
-    st.dataframe(event_table(view.events, shown), hide_index=True, width="stretch")
+    st.caption("Events, newest first (times in UTC)")
+    st.dataframe(
+        event_table(view.events, shown),
+        hide_index=True,
+        width="stretch",
+        height=min(400, 38 + 35 * len(view.events)),
+        column_config=_EVENT_COLUMNS,
+    )
     if view.checkpoints:
+        st.caption("Checkpoints: each is a model you can score on Evaluate")
         table = checkpoint_table(view.checkpoints, shown)
         st.dataframe(table, hide_index=True, width="stretch")
     _show_actions(trainer, view.job, pause, shown)
