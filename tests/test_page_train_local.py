@@ -69,7 +69,8 @@ def test_the_page_drives_a_local_run_to_the_end(tiny_llama: Path, tmp_path: Path
     assert not at.exception and not errors(at)
     plan = "\n".join(m.value for m in at.markdown)
     assert "device: " in plan and "steps: 6" in plan  # the plan, before anything starts
-    assert at.checkbox(key="train_local_qlora").disabled  # no CUDA here: QLoRA is off
+    qlora = at.checkbox(key="train_local_qlora")
+    assert qlora.disabled and qlora.label.endswith("needs a CUDA GPU, none found")  # CPU here
     at.button(key="train_local_start").click().run()
     assert not errors(at)
     job_id = at.session_state["upload_job_id"]

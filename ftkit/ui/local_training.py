@@ -193,10 +193,11 @@ def _form(disabled: bool, cuda: bool, hosted: bool) -> None:
     if not cuda:
         st.session_state["train_local_qlora"] = False
     st.checkbox(
-        "QLoRA (4-bit base model)",
+        "QLoRA (4-bit base model)"
+        if cuda
+        else "QLoRA (4-bit base model): needs a CUDA GPU, none found",
         key="train_local_qlora",
         disabled=disabled or not cuda,
-        help=None if cuda else "QLoRA needs a CUDA GPU; none was found on this computer.",
     )
     st.checkbox(
         "Also save the model merged with its adapter", key="train_local_merge", disabled=disabled
@@ -269,6 +270,7 @@ def _show_plan(
         st.info(literal(_scrub(str(err), workspace, hosted)), icon=":material/info:")
         return str(err)
     lines = [line for line in plan.lines() if not line.startswith("refused: ")]
+    st.caption("The plan on this computer (estimates):")
     st.markdown("\n".join(f"- {literal(_scrub(line, workspace, hosted))}" for line in lines))
     if plan.refusal is not None:
         st.error(literal(_scrub(plan.refusal, workspace, hosted)), icon=":material/block:")

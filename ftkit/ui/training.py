@@ -25,6 +25,7 @@ from ftkit.ui import state
 from ftkit.ui.markdown import code, literal
 
 __all__ = [
+    "METRIC_TITLES",
     "RESUMABLE",
     "Pause",
     "Shown",
@@ -42,6 +43,14 @@ __all__ = [
 Shown = Callable[[str], str]  # text from a job as this person may see it
 Pause = Callable[[str], object]  # pauses a running job, for backends that can
 RESUMABLE: frozenset[str] = frozenset({"cancelled", "failed", "paused"})
+METRIC_TITLES = {
+    "train_loss": "training loss",
+    "valid_loss": "validation loss (batch)",
+    "full_valid_loss": "validation loss (full)",
+    "train_mean_token_accuracy": "training accuracy",
+    "valid_mean_token_accuracy": "validation accuracy (batch)",
+    "full_valid_mean_token_accuracy": "validation accuracy (full)",
+}
 _EVENT_COLUMNS = {
     "time": st.column_config.TextColumn("time", width="small"),
     "level": st.column_config.TextColumn("level", width=60),
@@ -147,7 +156,10 @@ def checkpoint_table(points: Sequence[CheckpointInfo], shown: Shown = _same) -> 
             "step": p["step_number"],
             "checkpoint model": shown(p["fine_tuned_model_checkpoint"]),
             "saved": format_time(p["created_at"]),
-            **{name: round(value, 4) for name, value in p["metrics"].items()},
+            **{
+                METRIC_TITLES.get(name, name): round(value, 4)
+                for name, value in p["metrics"].items()
+            },
         }
         for p in points
     ]
