@@ -17,6 +17,7 @@ import ftkit.history as history
 from ftkit.cli import main
 from ftkit.dataset.jsonl import write_jsonl
 from ftkit.dataset.messages import render_messages
+from ftkit.errors import FtkitError
 from ftkit.history import HistoryStore, list_runs, open_store
 from ftkit.history.recorder import store_recorder
 from ftkit.sources.load import load_items
@@ -139,3 +140,10 @@ def test_finetune_backend_local_waits_and_prints_the_summary(
     assert shown["model"] == f"local:{out_dir.resolve()}"
     assert shown["metrics"]["steps"] == STEPS
     assert shown["metrics"]["first_loss"] > 0 and shown["metrics"]["last_loss"] > 0
+
+
+def test_a_confined_local_trainer_refuses_another_folders_run(trained, tmp_path) -> None:
+    _, job = trained
+    with pytest.raises(FtkitError, match="not a run of this workspace"):
+        open_trainer("local", root=tmp_path, confine=True).retrieve(job["id"])
+    assert open_trainer("local", root=tmp_path).retrieve(job["id"])["status"] == "succeeded"

@@ -28,11 +28,13 @@ def open_trainer(
     client: openai.OpenAI | None = None,
     endpoint: str = "",
     root: str | Path | None = None,
+    confine: bool = False,
 ) -> Trainer:
     """Return the trainer for ``backend``; ``ProviderError`` names what is missing.
 
     The OpenAI backends need ``client`` (and record ``endpoint``); "local" keeps its runs
-    under ``root`` (default: ``.ftkit/local-runs`` in the current folder).
+    under ``root`` (default: ``.ftkit/local-runs`` in the current folder); with ``confine``
+    (hosted mode) it refuses job ids outside ``root``.
     """
     if backend in OPENAI_BACKENDS:
         if client is None:
@@ -41,5 +43,6 @@ def open_trainer(
     if backend == "local":
         from ftkit.training.local import LocalTrainer  # only when asked: the training stack
 
-        return LocalTrainer(Path(root) if root is not None else Path.cwd() / LOCAL_RUNS)
+        folder = Path(root) if root is not None else Path.cwd() / LOCAL_RUNS
+        return LocalTrainer(folder, confine=confine)
     raise ProviderError(f"backend {backend!r}: not one of {', '.join(BACKENDS)}")
