@@ -11,7 +11,7 @@ from ftkit.sources.columns import ColumnOverrides, describe_mapping
 from ftkit.sources.load import PICKLE_SUFFIXES, ColumnMapping
 from ftkit.sources.sniff import UPLOAD_SUFFIXES
 from ftkit.ui import data, state
-from ftkit.ui.components import dataset_or_stop, show_error
+from ftkit.ui.components import dataset_or_stop, next_step, show_error
 from ftkit.ui.markdown import literal
 from ftkit.ui.paths import shown_text
 
@@ -93,6 +93,7 @@ with path_col:
     if state.is_hosted():
         st.caption(":material/lock: Local paths are off on this server (hosted mode).")
     else:
+        state.bind("data_path", state.DATA_PATH)  # a form's field has no on_change: kept on Load
         with st.form("data_path_form", border=False):
             path_text = st.text_input(
                 "Local path (a course pickle or a table)",
@@ -103,6 +104,7 @@ with path_col:
             )
             load_clicked = st.form_submit_button("Load", icon=":material/folder_open:")
         if load_clicked:
+            st.session_state[state.DATA_PATH] = path_text
             slot = st.empty()  # a progress bar while a table file is read and hashed
             shown = [-1.0]
 
@@ -179,3 +181,5 @@ if mapping is not None:
                 st.rerun()
         except FtkitError as err:
             show_error(err)
+
+next_step("app_pages/compose.py", "Compose", "Write the prompts; choose how many examples to draw.")

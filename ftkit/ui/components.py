@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NoReturn
 
 import streamlit as st
@@ -20,7 +21,10 @@ __all__ = [
     "show_error",
     "show_messages",
     "stop_with_error",
+    "train_page",
 ]
+
+APP_PAGES = Path(__file__).resolve().parents[2] / "app_pages"
 
 
 def show_error(err: FtkitError) -> None:
@@ -69,3 +73,9 @@ def next_step(page: str, label: str, caption: str = "") -> None:
     st.page_link(page, label=f"Next: {label}", icon=":material/arrow_forward:")
     if caption:
         st.caption(caption)
+
+
+def train_page() -> str:
+    """Return the Train page's file: "app_pages/train.py", or the older upload_train.py."""
+    name = "train.py" if (APP_PAGES / "train.py").is_file() else "upload_train.py"
+    return f"app_pages/{name}"
