@@ -68,9 +68,6 @@ with editor:
         field_slot(widget_key)
     with st.expander("Fields you can use in templates", icon=":material/data_object:"):
         st.markdown("\n".join(f"- `{{{name}}}`: {about}" for name, about in FIELDS.items()))
-
-sizes, bands = st.columns(2, gap="large")
-with sizes:
     st.markdown("**The split**")
     train_col, validation_col = st.columns(2)
     train_col.number_input(
@@ -130,6 +127,7 @@ with sizes:
         on_click=state.reset_to_lecture,
         args=(WIDGETS,),
     )
+    bands = st.container()  # the split by price band, once it is drawn
 
 # A template error shows under its field; the preview keeps the last templates that worked.
 try:

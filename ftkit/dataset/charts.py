@@ -32,8 +32,12 @@ def _bins_frame(bins: Sequence[Bin]) -> pd.DataFrame:
 
 
 def price_histogram(bins: Sequence[Bin], *, log: bool = True) -> alt.Chart:
-    """Return a bar chart of item counts per price bin (dollars, log scale by default)."""
-    scale = alt.Scale(type="log") if log else alt.Scale()
+    """Return a bar chart of item counts per price bin (dollars, log scale by default).
+
+    The price axis spans the bins, from the cheapest item's bin rather than from $1 or $0.
+    """
+    domain = [bins[0].start, bins[-1].end] if bins else alt.Undefined
+    scale = alt.Scale(type="log" if log else "linear", domain=domain, nice=False)
     chart: alt.Chart = (
         alt.Chart(_bins_frame(bins), title="Prices")
         .mark_bar(color=_TRAIN)
