@@ -12,7 +12,7 @@ from ftkit.history.recording import record_validate
 from ftkit.preflight.cost import MAX_EPOCHS
 from ftkit.training.models import MODELS, find_model
 from ftkit.ui import data, state
-from ftkit.ui.components import composition_or_stop, next_step, stop_with_error
+from ftkit.ui.components import composition_or_stop, metric_row, next_step, stop_with_error
 from ftkit.ui.history import composed_settings, record_from_page, recorded_once
 from ftkit.ui.paths import shown_path
 
@@ -77,14 +77,14 @@ else:
     st.error(f"{errors:,} errors: fix them before uploading.", icon=":material/error:")
 
 cost = report.estimated_cost_usd
-epochs_col, tokens_col, billed_col, cost_col = st.columns(4)
-epochs_col.metric(
+metrics = metric_row()
+metrics.metric(
     "Epochs", report.epochs, help="auto: OpenAI's rule" if report.epochs_source == "auto" else None
 )
 approx = " (approximate)" if report.approximate else ""
-tokens_col.metric(f"Training tokens{approx}", f"{report.tokens.total:,}")
-billed_col.metric(f"Billed tokens{approx}", f"{report.billed_tokens:,}", help="tokens × epochs")
-cost_col.metric(f"Estimated cost{approx}", "unknown" if cost is None else f"${cost:,.2f}")
+metrics.metric(f"Training tokens{approx}", f"{report.tokens.total:,}")
+metrics.metric(f"Billed tokens{approx}", f"{report.billed_tokens:,}", help="tokens × epochs")
+metrics.metric(f"Estimated cost{approx}", "unknown" if cost is None else f"${cost:,.2f}")
 priced = f"{report.epochs} epoch{'s' if report.epochs != 1 else ''}"
 if report.epochs_source == "auto":
     priced += f" (auto: OpenAI's rule for {report.examples:,} examples)"

@@ -11,7 +11,13 @@ from ftkit.dataset.sampling import STRATEGIES
 from ftkit.dataset.stats import band_counts
 from ftkit.errors import FtkitError, TemplateError
 from ftkit.ui import data, state
-from ftkit.ui.components import dataset_or_stop, next_step, show_messages, stop_with_error
+from ftkit.ui.components import (
+    dataset_or_stop,
+    metric_row,
+    next_step,
+    show_messages,
+    stop_with_error,
+)
 from ftkit.ui.markdown import literal
 
 # widget key -> setting it edits
@@ -153,12 +159,12 @@ with bands:
     st.altair_chart(band_split_chart(band_counts(split)), width="stretch")
 
 with preview:
-    train_metric, validation_metric, tokens_metric = st.columns(3)
-    train_metric.metric("Train", f"{len(split.train):,}")
-    validation_metric.metric("Validation", f"{len(split.validation):,}")
+    metrics = metric_row()
+    metrics.metric("Train", f"{len(split.train):,}")
+    metrics.metric("Validation", f"{len(split.validation):,}")
     train_tokens = sum(composition.tokens[: len(split.train)])
     tok = composition.tokenizer
-    tokens_metric.metric(
+    metrics.metric(
         "Train tokens (approximate)" if tok.approximate else "Train tokens",
         f"{train_tokens:,}",
         help=tok.notice or f"Counted with {tok.encoding_name}.",

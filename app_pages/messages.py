@@ -61,7 +61,7 @@ st.caption(
     + f" · tokens by {composition.tokenizer.encoding_name}"
     + (" (approximate)" if composition.tokenizer.approximate else "")
     + (" · search hits in amber" if query.strip() else "")
-    + " · click a row to see it in full"
+    + ("" if listed.empty else " · click a row to see it in full")
 )
 if leaks:
     st.warning(

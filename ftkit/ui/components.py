@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from ftkit.dataset.messages import Message
 from ftkit.errors import FtkitError
@@ -17,6 +18,7 @@ __all__ = [
     "composition_or_stop",
     "dataset_line",
     "dataset_or_stop",
+    "metric_row",
     "next_step",
     "show_error",
     "show_messages",
@@ -79,3 +81,8 @@ def train_page() -> str:
     """Return the Train page's file: "app_pages/train.py", or the older upload_train.py."""
     name = "train.py" if (APP_PAGES / "train.py").is_file() else "upload_train.py"
     return f"app_pages/{name}"
+
+
+def metric_row() -> DeltaGenerator:
+    """Return a row for metrics that wraps two by two on a narrow screen, not one per line."""
+    return st.container(horizontal=True, gap="medium")
