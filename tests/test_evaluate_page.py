@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_support import goto, open_app
 from tests.fake_chat import serve
 
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "evaluate.py")
 KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY")
 
 
@@ -22,8 +22,7 @@ def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.run()
+    at = open_app("evaluate")
     assert not at.exception
     return at
 
@@ -55,8 +54,8 @@ def test_two_runs_are_compared_side_by_side() -> None:
     at.button(key="evaluate_run").click().run()
     assert not at.exception
     assert at.subheader[0].value == "Compare runs"
-    assert len(at.get("vega_lite_chart")) == 4
-    assert list(at.dataframe[-1].value["run"]) == ["baseline:mean", "baseline:random"]
+    assert len(at.get("vega_lite_chart")) == 3 + 4  # the shown run's three, the comparison's four
+    assert list(at.dataframe[-1].value["Run"]) == ["baseline:mean", "baseline:random"]
 
 
 def test_a_chat_model_without_a_key_says_what_to_set() -> None:
@@ -105,9 +104,9 @@ def test_a_run_cut_short_by_a_rerun_keeps_what_finished() -> None:
 
 
 def test_the_model_upload_and_train_produced_is_ready_to_score() -> None:
-    at = AppTest.from_file(PAGE, default_timeout=60)
+    at = open_app()
     at.session_state["finetuned_model"] = "ft:gpt-4o-mini-2024-07-18:acme::abc123"
-    at.run()
+    goto(at, "evaluate")
     assert not at.exception
     assert at.selectbox(key="evaluate_predictor").value.startswith("Chat model")
     assert at.text_input(key="evaluate_model").value == "ft:gpt-4o-mini-2024-07-18:acme::abc123"

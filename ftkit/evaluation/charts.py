@@ -22,17 +22,34 @@ from ftkit.evaluation.saved import compare_runs
 from ftkit.evaluation.scoring import BAND_LABELS, COLORS, Metrics, Scored, title_for
 
 __all__ = [
+    "RUN_COLORS",
     "band_chart",
     "chart_to_png",
     "comparison_chart",
+    "comparison_charts",
     "course_chart",
     "running_error_chart",
     "running_error_frame",
 ]
 
 WIDTH, HEIGHT = 640, 420
+SIDE = 420  # the truth-against-estimate chart is square: the y = x line at 45 degrees
 Z_95 = 1.96
 _COLOR_SCALE = alt.Scale(domain=list(COLORS), range=list(COLORS))
+# Distinct hues for runs and bands, not shades of one blue (Tableau 10; they repeat after ten).
+RUN_COLORS = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+)
+_LEGEND = alt.Legend(orient="bottom", direction="vertical", labelLimit=400, symbolType="square")
 
 
 def _frame(rows: Sequence[Scored]) -> pd.DataFrame:
@@ -48,27 +65,40 @@ def _frame(rows: Sequence[Scored]) -> pd.DataFrame:
     )
 
 
-def course_chart(rows: Sequence[Scored], metrics: Metrics, *, name: str = "") -> alt.LayerChart:
-    """Return the course's chart: truth against estimate, coloured, with the y = x line."""
+def course_chart(
+    rows: Sequence[Scored], metrics: Metrics, *, name: str = "", log: bool = False
+) -> alt.LayerChart:
+    """Return the course's chart: truth against estimate, coloured, with the y = x line.
+
+    The chart is square. ``log`` puts both axes on a log-like scale (symlog, so a $0 guess
+    still shows) that spreads out the cheap items a few outliers would squeeze together.
+    """
     frame = _frame(rows)
     top = max([*frame["truth"], *frame["guess"], 1.0])
+    scale = alt.Scale(type="symlog", domain=[0, top]) if log else alt.Scale(domain=[0, top])
     line = (
         alt.Chart(pd.DataFrame({"truth": [0.0, top], "guess": [0.0, top]}))
         .mark_line(color="deepskyblue", opacity=0.6, strokeWidth=2)
-        .encode(x="truth:Q", y="guess:Q")
+        .encode(x=alt.X("truth:Q", scale=scale), y=alt.Y("guess:Q", scale=scale))
     )
+    dollars = alt.Axis(format="$,.0f")
     points = (
         alt.Chart(frame)
         .mark_circle(size=18, opacity=0.8)
         .encode(
-            x=alt.X("truth:Q", title="Ground Truth", scale=alt.Scale(domain=[0, top])),
-            y=alt.Y("guess:Q", title="Model Estimate", scale=alt.Scale(domain=[0, top])),
+            x=alt.X("truth:Q", title="Ground Truth", scale=scale, axis=dollars),
+            y=alt.Y("guess:Q", title="Model Estimate", scale=scale, axis=dollars),
             color=alt.Color("color:N", scale=_COLOR_SCALE, legend=None),
-            tooltip=["title:N", alt.Tooltip("truth:Q", format="$,.2f"), "guess:Q", "error:Q"],
+            tooltip=[
+                "title:N",
+                alt.Tooltip("truth:Q", format="$,.2f"),
+                alt.Tooltip("guess:Q", format="$,.2f"),
+                alt.Tooltip("error:Q", format="$,.2f"),
+            ],
         )
     )
     chart: alt.LayerChart = (line + points).properties(
-        title=title_for(name, metrics), width=WIDTH, height=HEIGHT
+        title=title_for(name, metrics), width=SIDE, height=SIDE
     )
     return chart
 
@@ -104,7 +134,7 @@ def running_error_chart(rows: Sequence[Scored]) -> alt.LayerChart:
 
 
 def band_chart(metrics: Metrics) -> alt.Chart:
-    """Return average error by price band, labelled with each band's item count."""
+    """Return average error by price band, one colour per band, with each band's item count."""
     frame = pd.DataFrame(
         [
             {"band": b.band, "average_error": b.average_error, "hits": b.hit_rate_pct, "n": b.count}
@@ -112,46 +142,66 @@ def band_chart(metrics: Metrics) -> alt.Chart:
         ],
         columns=["band", "average_error", "hits", "n"],
     )
+    bands = list(BAND_LABELS)
     chart: alt.Chart = (
         alt.Chart(frame)
-        .mark_bar(color="steelblue")
+        .mark_bar()
         .encode(
-            x=alt.X(
+            x=alt.X("band:N", sort=bands, title="True price band", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("average_error:Q", title="Average error", axis=alt.Axis(format="$,.0f")),
+            color=alt.Color(
                 "band:N",
-                sort=list(BAND_LABELS),
+                sort=bands,
+                scale=alt.Scale(domain=bands, range=list(RUN_COLORS)),
                 title="True price band",
-                axis=alt.Axis(labelAngle=0),
+                legend=alt.Legend(orient="bottom", columns=4, symbolType="square"),
             ),
-            y=alt.Y("average_error:Q", title="Average error ($)"),
-            tooltip=["band:N", "n:Q", alt.Tooltip("average_error:Q", format="$,.2f"), "hits:Q"],
+            tooltip=[
+                alt.Tooltip("band:N", title="band"),
+                alt.Tooltip("n:Q", title="items"),
+                alt.Tooltip("average_error:Q", title="average error", format="$,.2f"),
+                alt.Tooltip("hits:Q", title="hits (%)", format=".1f"),
+            ],
         )
         .properties(title="Error by price band", width=WIDTH, height=240)
     )
     return chart
 
 
-def comparison_chart(runs: Sequence[Run]) -> alt.VConcatChart:
-    """Return runs side by side: error, RMSLE and hit rate bars, then error by price band."""
+def _run_color(labels: list[str], *, legend: bool) -> alt.Color:
+    return alt.Color(
+        "run:N",
+        sort=labels,
+        scale=alt.Scale(domain=labels, range=list(RUN_COLORS)),
+        title="Run",
+        legend=_LEGEND if legend else None,
+    )
+
+
+def comparison_charts(runs: Sequence[Run]) -> list[alt.Chart]:
+    """Return the comparison, one chart per panel: error, RMSLE, hits, then error by price band.
+
+    Each run keeps its colour in every panel; the last chart carries the legend. The page lays
+    the panels out in columns, so they stack on a narrow screen.
+    """
     table = pd.DataFrame(compare_runs(runs))
     labels = list(table["run"])
-    metrics = alt.hconcat(
-        *(
-            alt.Chart(table)
-            .mark_bar()
-            .encode(
-                x=alt.X("run:N", sort=labels, title=None),
-                y=alt.Y(f"{field}:Q", title=title),
-                color=alt.Color("run:N", sort=labels, legend=None),
-                tooltip=["run:N", alt.Tooltip(f"{field}:Q", format=",.2f")],
-            )
-            .properties(width=180, height=220, title=title)
-            for field, title in (
-                ("average_error", "Average error ($)"),
-                ("rmsle", "RMSLE"),
-                ("hit_rate_pct", "Hits (%)"),
-            )
+    panels = [
+        alt.Chart(table)
+        .mark_bar()
+        .encode(
+            x=alt.X("run:N", sort=labels, title=None, axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y(f"{field}:Q", title=None, axis=alt.Axis(format=axis)),
+            color=_run_color(labels, legend=False),
+            tooltip=["run:N", alt.Tooltip(f"{field}:Q", title=title, format=tip)],
         )
-    )
+        .properties(width=180, height=200, title=title)
+        for field, title, axis, tip in (
+            ("average_error", "Average error", "$,.0f", "$,.2f"),
+            ("rmsle", "RMSLE", ".2f", ".2f"),
+            ("hit_rate_pct", "Hits (%)", ".0f", ".1f"),
+        )
+    ]
     bands = pd.DataFrame(
         [
             {"run": label, "band": b.band, "average_error": b.average_error}
@@ -171,13 +221,19 @@ def comparison_chart(runs: Sequence[Run]) -> alt.VConcatChart:
                 axis=alt.Axis(labelAngle=0),
             ),
             xOffset=alt.XOffset("run:N", sort=labels),
-            y=alt.Y("average_error:Q", title="Average error ($)"),
-            color=alt.Color("run:N", sort=labels, title="Run"),
+            y=alt.Y("average_error:Q", title="Average error", axis=alt.Axis(format="$,.0f")),
+            color=_run_color(labels, legend=True),
             tooltip=["run:N", "band:N", alt.Tooltip("average_error:Q", format="$,.2f")],
         )
         .properties(title="Error by price band", width=WIDTH, height=240)
     )
-    return alt.vconcat(metrics, by_band)
+    return [*panels, by_band]
+
+
+def comparison_chart(runs: Sequence[Run]) -> alt.VConcatChart:
+    """Return the comparison panels as one chart (for a PNG): three metrics, then by band."""
+    *panels, by_band = comparison_charts(runs)
+    return alt.vconcat(alt.hconcat(*panels), by_band)
 
 
 def chart_to_png(chart: Any, path: str | os.PathLike[str], *, scale: float = 2.0) -> Path:
