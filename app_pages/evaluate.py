@@ -13,7 +13,7 @@ from ftkit.evaluation.charts import (
     running_error_chart,
 )
 from ftkit.evaluation.chat import ChatPredictor
-from ftkit.evaluation.display import comparison_table, items_table, metric_values
+from ftkit.evaluation.display import color_lines, comparison_table, items_table, metric_values
 from ftkit.evaluation.failures import FailureLog, describe_failures
 from ftkit.evaluation.predictors import BASELINES, Predictor, is_baseline, needs_training
 from ftkit.evaluation.run import DEFAULT_SIZE, DEFAULT_WORKERS, Progress, Run, estimate_cost
@@ -372,7 +372,9 @@ with chart_tab:
         on_change=persist,
         args=("evaluate_log_scale", state.EVALUATE_LOG_SCALE),
     )
-    st.altair_chart(course_chart(run.rows, m, name=run.model, log=log), width="content")
+    plot_col, key_col = st.columns(2, vertical_alignment="center")
+    plot_col.altair_chart(course_chart(run.rows, m, name=run.model, log=log), width="stretch")
+    key_col.markdown("  \n".join(color_lines(m)))
 running_tab.altair_chart(running_error_chart(run.rows), width="stretch")
 band_tab.altair_chart(band_chart(m), width="stretch")
 items_tab.dataframe(items_table(run.rows), hide_index=True, width="stretch")

@@ -88,7 +88,7 @@ def test_the_scatter_is_square_and_offers_a_log_scale() -> None:
     logged = course_chart(run.rows, run.metrics, name="m", log=True).to_dict()
     scales = [layer["encoding"]["x"]["scale"] for layer in _layers(logged)]
     assert scales and all(scale["type"] == "symlog" for scale in scales)
-    assert all("type" not in layer["encoding"]["x"]["scale"] for layer in _layers(plain))
+    assert all(layer["encoding"]["x"]["scale"]["type"] == "linear" for layer in _layers(plain))
 
 
 def test_the_band_chart_gives_each_band_its_own_colour_and_a_legend() -> None:

@@ -90,13 +90,16 @@ def test_counts_and_all_zero_metrics_get_no_chart() -> None:
     assert metric_charts(prepared, prepared) == []
 
 
-def test_each_chart_has_two_distinct_colours_and_a_legend() -> None:
+def test_the_charts_give_the_runs_two_distinct_colours_and_one_legend() -> None:
     left, right = _evaluation(4, "a", 120.0, 0.1), _evaluation(5, "b", 96.0, 0.2)
-    for chart in metric_charts(left, right):
-        color = chart.to_dict()["encoding"]["color"]
-        assert color["legend"]["orient"] == "bottom"
+    colors = [chart.to_dict()["encoding"]["color"] for chart in metric_charts(left, right)]
+    assert colors[0]["legend"]["orient"] == "bottom"
+    assert all(color["legend"] is None for color in colors[1:])
+    for color in colors:
         assert color["scale"]["domain"] == ["#4 a", "#5 b"]
         assert len(set(color["scale"]["range"])) == 2
+    titles = [chart.to_dict()["title"] for chart in metric_charts(left, right)]
+    assert titles == ["Average error", "Hits (%)", "MSE", "R²", "RMSLE"]
 
 
 def test_the_comparison_starts_with_the_newest_run_and_the_last_of_its_kind() -> None:

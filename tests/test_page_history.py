@@ -152,4 +152,4 @@ def test_history_reads_at_a_glance(db: str, tmp_path: Path) -> None:
     assert values["r2"] == "0.00"
     assert values["requested"] == "250"
     titles = [json.loads(c.proto.spec)["title"] for c in at.get("vega_lite_chart")]
-    assert titles == ["average_error", "hit_rate_pct", "mse", "r2", "rmsle"]  # no counts
+    assert titles == ["Average error", "Hits (%)", "MSE", "R²", "RMSLE"]  # no counts

@@ -22,6 +22,7 @@ from ftkit.evaluation.saved import compare_runs
 from ftkit.evaluation.scoring import BAND_LABELS, COLORS, Metrics, Scored, title_for
 
 __all__ = [
+    "FIT_WIDTH",
     "RUN_COLORS",
     "band_chart",
     "chart_to_png",
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 WIDTH, HEIGHT = 640, 420
-SIDE = 420  # the truth-against-estimate chart is square: the y = x line at 45 degrees
+SIDE = 440  # the truth-against-estimate chart is square: the y = x line at 45 degrees
 Z_95 = 1.96
 _COLOR_SCALE = alt.Scale(domain=list(COLORS), range=list(COLORS))
 # Distinct hues for runs and bands, not shades of one blue (Tableau 10; they repeat after ten).
@@ -49,6 +50,8 @@ RUN_COLORS = (
     "#9c755f",
     "#bab0ac",
 )
+# Fit the width only: a legend under a chart then adds height instead of squashing the bars.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 _LEGEND = alt.Legend(orient="bottom", direction="vertical", labelLimit=400, symbolType="square")
 
 
@@ -75,10 +78,10 @@ def course_chart(
     """
     frame = _frame(rows)
     top = max([*frame["truth"], *frame["guess"], 1.0])
-    scale = alt.Scale(type="symlog", domain=[0, top]) if log else alt.Scale(domain=[0, top])
+    scale = alt.Scale(type="symlog" if log else "linear", domain=[0, top], nice=False)
     line = (
         alt.Chart(pd.DataFrame({"truth": [0.0, top], "guess": [0.0, top]}))
-        .mark_line(color="deepskyblue", opacity=0.6, strokeWidth=2)
+        .mark_line(color="deepskyblue", opacity=0.6, strokeWidth=2, clip=True)
         .encode(x=alt.X("truth:Q", scale=scale), y=alt.Y("guess:Q", scale=scale))
     )
     dollars = alt.Axis(format="$,.0f")
@@ -163,7 +166,7 @@ def band_chart(metrics: Metrics) -> alt.Chart:
                 alt.Tooltip("hits:Q", title="hits (%)", format=".1f"),
             ],
         )
-        .properties(title="Error by price band", width=WIDTH, height=240)
+        .properties(title="Error by price band", width=WIDTH, height=240, autosize=FIT_WIDTH)
     )
     return chart
 
@@ -184,6 +187,11 @@ def comparison_charts(runs: Sequence[Run]) -> list[alt.Chart]:
     Each run keeps its colour in every panel; the last chart carries the legend. The page lays
     the panels out in columns, so they stack on a narrow screen.
     """
+    *panels, by_band = _comparison_panels(runs)
+    return [*panels, by_band.properties(autosize=FIT_WIDTH)]
+
+
+def _comparison_panels(runs: Sequence[Run]) -> list[alt.Chart]:
     table = pd.DataFrame(compare_runs(runs))
     labels = list(table["run"])
     panels = [
@@ -232,7 +240,7 @@ def comparison_charts(runs: Sequence[Run]) -> list[alt.Chart]:
 
 def comparison_chart(runs: Sequence[Run]) -> alt.VConcatChart:
     """Return the comparison panels as one chart (for a PNG): three metrics, then by band."""
-    *panels, by_band = comparison_charts(runs)
+    *panels, by_band = _comparison_panels(runs)
     return alt.vconcat(alt.hconcat(*panels), by_band)
 
 

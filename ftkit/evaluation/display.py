@@ -14,6 +14,7 @@ from ftkit.evaluation.scoring import Metrics, Scored
 __all__ = [
     "HIT_COLORS",
     "METRIC_LABELS",
+    "color_lines",
     "comparison_table",
     "format_r2",
     "items_table",
@@ -59,6 +60,23 @@ def comparison_table(runs: Sequence[Run]) -> pd.DataFrame:
         shown = metric_values(run.metrics)
         rows.append({"Run": row["run"], "Items": f"{row['size']:,}", **shown})
     return pd.DataFrame(rows, columns=["Run", "Items", *METRIC_LABELS])
+
+
+_COLOR_MEANING = {
+    "green": "off by under $40 or 20%",
+    "orange": "off by under $80 or 40%",
+    "red": "off by more",
+}
+
+
+def color_lines(m: Metrics) -> list[str]:
+    """Return the scatter's key as markdown lines: each colour, what it means, how many items."""
+    total = max(m.size, 1)
+    return [
+        f":{color}[●] **{color.capitalize()}**, {meaning}: {m.colors.get(color, 0):,} items "
+        f"({100 * m.colors.get(color, 0) / total:.0f}%)"
+        for color, meaning in _COLOR_MEANING.items()
+    ]
 
 
 def _hit_style(value: object) -> str:

@@ -17,6 +17,7 @@ __all__ = [
     "diff_frame",
     "format_metric",
     "metric_charts",
+    "metric_title",
     "metrics_frame",
     "numeric_metrics",
     "run_label",
@@ -28,6 +29,8 @@ _QUALITY = re.compile(r"error|rmsle|hit|mse|r2|loss|accuracy", re.IGNORECASE)
 _DOLLARS = re.compile(r"average_error|dollars|cost", re.IGNORECASE)
 _PERCENT = re.compile(r"_pct$", re.IGNORECASE)
 _COLORS = ["#4e79a7", "#f28e2b"]  # run A, run B: two distinct hues
+# Fit the width only: the legend under a chart adds height instead of squashing the bars.
+_FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
 def run_label(run: Run) -> str:
@@ -140,32 +143,58 @@ def chart_metrics(left: Run, right: Run) -> list[str]:
     return [n for n in shared if _QUALITY.search(n) and (a[n] != 0 or b[n] != 0)]
 
 
+_TITLES = {
+    "average_error": "Average error",
+    "hit_rate_pct": "Hits (%)",
+    "mse": "MSE",
+    "r2": "R²",
+    "rmsle": "RMSLE",
+}
+
+
+def metric_title(name: str) -> str:
+    """Return a metric's name for a chart title: "Average error", "R²", "train loss"."""
+    return _TITLES.get(name, name.replace("_", " ").replace(".", " · "))
+
+
+def _metric_chart(name: str, labels: list[str], values: list[float], legend: bool) -> alt.Chart:
+    dollars = bool(_DOLLARS.search(name))
+    data = pd.DataFrame({"run": labels, "value": values})
+    chart: alt.Chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("run:N", title=None, sort=labels, axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y("value:Q", title=None, axis=alt.Axis(format="$,.0f" if dollars else ",~r")),
+            color=alt.Color(
+                "run:N",
+                sort=labels,
+                scale=alt.Scale(domain=labels, range=_COLORS),
+                title=None,
+                legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400)
+                if legend
+                else None,
+            ),
+            tooltip=[
+                "run:N",
+                alt.Tooltip("value:Q", title=name, format="$,.2f" if dollars else ",.4~f"),
+            ],
+        )
+        .properties(title=metric_title(name), height=180, autosize=_FIT_WIDTH)
+    )
+    return chart
+
+
 def metric_charts(left: Run, right: Run) -> list[alt.Chart]:
-    """Return one small bar chart per metric worth a chart (``chart_metrics``), A then B."""
+    """Return one small bar chart per metric worth a chart (``chart_metrics``), A then B.
+
+    The runs keep their colours in every chart; the first chart carries the legend.
+    """
     a, b = numeric_metrics(left), numeric_metrics(right)
     labels = [_label(left), _label(right)]
     if labels[0] == labels[1]:  # the same run twice
         labels[1] += " "
-    charts = []
-    for name in chart_metrics(left, right):
-        axis = "$,.2f" if _DOLLARS.search(name) else ",.2~f"
-        data = pd.DataFrame({"run": labels, "value": [a[name], b[name]]})
-        bars = (
-            alt.Chart(data)
-            .mark_bar()
-            .encode(
-                x=alt.X("run:N", title=None, sort=labels, axis=alt.Axis(labels=False, ticks=False)),
-                y=alt.Y("value:Q", title=None, axis=alt.Axis(format=axis)),
-                color=alt.Color(
-                    "run:N",
-                    sort=labels,
-                    scale=alt.Scale(domain=labels, range=_COLORS),
-                    title=None,
-                    legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400),
-                ),
-                tooltip=["run:N", alt.Tooltip("value:Q", title=name, format=axis)],
-            )
-            .properties(title=name, height=180)
-        )
-        charts.append(bars)
-    return charts
+    return [
+        _metric_chart(name, labels, [a[name], b[name]], legend=index == 0)
+        for index, name in enumerate(chart_metrics(left, right))
+    ]
