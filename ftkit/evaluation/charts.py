@@ -125,7 +125,7 @@ def running_error_chart(rows: Sequence[Scored]) -> alt.LayerChart:
     """Return the running average error over the items, with its 95% confidence band."""
     base = alt.Chart(running_error_frame(rows)).encode(x=alt.X("item:Q", title="Items scored"))
     band = base.mark_area(opacity=0.25, color="steelblue").encode(
-        y=alt.Y("low:Q", title="Average error ($)"), y2="high:Q"
+        y=alt.Y("low:Q", title="Average error", axis=alt.Axis(format="$,.0f")), y2="high:Q"
     )
     line = base.mark_line(color="steelblue").encode(
         y="mean:Q", tooltip=["item:Q", alt.Tooltip("mean:Q", format="$,.2f")]
