@@ -20,6 +20,7 @@ from ftkit.history.store import database_name
 from ftkit.history.views import (
     compare_pair,
     diff_frame,
+    headline,
     metric_charts,
     metrics_frame,
     run_label,
@@ -106,10 +107,12 @@ def _shown(run: Run) -> Run:
 
 
 def _show_run(run: Run) -> None:
+    when = run.created_at[:16].replace("T", " ")
     st.markdown(
-        f"**Run {run.id}**: {run.kind}, {run.status}, by {literal(run.user or '—')} at "
-        f"{run.created_at} UTC"
+        f"**Run {run.id}**: {run.kind}, {run.status}, by {literal(run.user or '—')} at {when} UTC"
     )
+    if line := headline(run):
+        st.markdown(literal(line))
     if run.parent_run_id:
         st.caption(f"A re-run of run {run.parent_run_id}.")
     shown = _shown(run)

@@ -11,6 +11,7 @@ from ftkit.history.views import (
     chart_metrics,
     compare_pair,
     format_metric,
+    headline,
     metric_charts,
     metrics_frame,
     run_label,
@@ -84,7 +85,7 @@ def test_the_metrics_table_is_formatted_and_headed_by_model() -> None:
 
 def test_counts_and_all_zero_metrics_get_no_chart() -> None:
     left, right = _evaluation(4, "a", 120.0, 0.0), _evaluation(5, "b", 96.0, 0.0)
-    assert chart_metrics(left, right) == ["average_error", "hit_rate_pct", "mse", "rmsle"]
+    assert chart_metrics(left, right) == ["average_error", "rmsle", "hit_rate_pct", "mse"]
     prepared = _run(2, "prepare", {}, {"train_count": 500, "validation_count": 50})
     assert chart_metrics(prepared, prepared) == []
     assert metric_charts(prepared, prepared) == []
@@ -99,7 +100,7 @@ def test_the_charts_give_the_runs_two_distinct_colours_and_one_legend() -> None:
         assert color["scale"]["domain"] == ["#4 a", "#5 b"]
         assert len(set(color["scale"]["range"])) == 2
     titles = [chart.to_dict()["title"] for chart in metric_charts(left, right)]
-    assert titles == ["Average error", "Hits (%)", "MSE", "R²", "RMSLE"]
+    assert titles == ["Average error", "RMSLE", "Hits (%)", "MSE", "R²"]
 
 
 def test_the_comparison_starts_with_the_newest_run_and_the_last_of_its_kind() -> None:
@@ -110,3 +111,9 @@ def test_the_comparison_starts_with_the_newest_run_and_the_last_of_its_kind() ->
     ]
     assert compare_pair(newest_first) == (2, 0)
     assert compare_pair([_run(2, "prepare", {}, {}), _evaluation(1, "a", 1.0, 0.1)]) == (1, 0)
+
+
+def test_a_runs_headline_lists_its_quality_metrics_formatted() -> None:
+    line = headline(_evaluation(4, "a", 96.9544, 0.0601))
+    assert line == "Average error $96.95 · RMSLE 0.96 · Hits 46.8% · MSE 23,792.35 · R² 0.06"
+    assert headline(_run(3, "prepare", {}, {"train_count": 500})) == ""

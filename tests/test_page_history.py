@@ -14,6 +14,7 @@ from ftkit.dataset.messages import Templates
 from ftkit.dataset.prepare import prepare
 from ftkit.history import get_run, list_runs, open_store, record_run
 from ftkit.history.recording import prepare_settings, record_prepare
+from tests.apptest_support import as_read
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "history.py")
 
@@ -140,6 +141,10 @@ def test_history_reads_at_a_glance(db: str, tmp_path: Path) -> None:
     assert [h.value for h in at.header] == ["History"] and not at.title
     opened = at.selectbox(key="history_open")
     assert opened.format_func(newest).startswith("#3 ft:gpt-4o-mini:acme::1 · evaluate · ")
+    lines = [as_read(m.value) for m in at.markdown]
+    assert any(
+        line.startswith("Average error $80.50 · RMSLE 0.96 · Hits 46.8%") for line in lines
+    ), lines
 
     # the comparison starts with the newest run and the last run of its kind, not the prepare
     assert at.selectbox(key="history_left").value == older
@@ -152,4 +157,4 @@ def test_history_reads_at_a_glance(db: str, tmp_path: Path) -> None:
     assert values["r2"] == "0.00"
     assert values["requested"] == "250"
     titles = [json.loads(c.proto.spec)["title"] for c in at.get("vega_lite_chart")]
-    assert titles == ["Average error", "Hits (%)", "MSE", "R²", "RMSLE"]  # no counts
+    assert titles == ["Average error", "RMSLE", "Hits (%)", "MSE", "R²"]  # no counts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import altair as alt
@@ -16,6 +16,7 @@ __all__ = [
     "compare_pair",
     "diff_frame",
     "format_metric",
+    "headline",
     "metric_charts",
     "metric_title",
     "metrics_frame",
@@ -140,16 +141,22 @@ def chart_metrics(left: Run, right: Run) -> list[str]:
     """Return the metrics worth a chart: quality metrics both runs have, not both zero."""
     a, b = numeric_metrics(left), numeric_metrics(right)
     shared = sorted(a.keys() & b.keys())
-    return [n for n in shared if _QUALITY.search(n) and (a[n] != 0 or b[n] != 0)]
+    return _in_order(n for n in shared if _QUALITY.search(n) and (a[n] != 0 or b[n] != 0))
 
 
 _TITLES = {
     "average_error": "Average error",
+    "rmsle": "RMSLE",
     "hit_rate_pct": "Hits (%)",
     "mse": "MSE",
     "r2": "R²",
-    "rmsle": "RMSLE",
 }
+
+
+def _in_order(names: Iterable[str]) -> list[str]:
+    """Return metric names in the Tester's order (error, RMSLE, hits, MSE, R²), then by name."""
+    order = list(_TITLES)
+    return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
 
 
 def metric_title(name: str) -> str:
@@ -183,6 +190,16 @@ def _metric_chart(name: str, labels: list[str], values: list[float], legend: boo
         .properties(title=metric_title(name), height=180, autosize=_FIT_WIDTH)
     )
     return chart
+
+
+def headline(run: Run) -> str:
+    """Return a run's quality metrics in one line: "Average error $96.95 · RMSLE 0.96 · …"."""
+    found = numeric_metrics(run)
+    names = _in_order(n for n in found if _QUALITY.search(n))
+    return " · ".join(
+        f"{metric_title(name).removesuffix(' (%)')} {format_metric(name, found[name])}"
+        for name in names
+    )
 
 
 def metric_charts(left: Run, right: Run) -> list[alt.Chart]:
