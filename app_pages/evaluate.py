@@ -7,6 +7,7 @@ import streamlit as st
 
 from ftkit.errors import FtkitError
 from ftkit.evaluation.charts import (
+    FIT_WIDTH,
     band_chart,
     comparison_charts,
     course_chart,
@@ -373,7 +374,9 @@ with chart_tab:
         args=("evaluate_log_scale", state.EVALUATE_LOG_SCALE),
     )
     plot_col, key_col = st.columns(2, vertical_alignment="center")
-    plot_col.altair_chart(course_chart(run.rows, m, name=run.model, log=log), width="stretch")
+    scatter = course_chart(run.rows, m, name=run.model, log=log)
+    # the column sets the width; the plot keeps its height, so it stays about square
+    plot_col.altair_chart(scatter.properties(autosize=FIT_WIDTH), width="stretch")
     key_col.markdown("  \n".join(color_lines(m)))
 running_tab.altair_chart(running_error_chart(run.rows), width="stretch")
 band_tab.altair_chart(band_chart(m), width="stretch")

@@ -82,13 +82,15 @@ def _layers(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_the_scatter_is_square_and_offers_a_log_scale() -> None:
-    run = _run("m", PRICES)
+    run = _run("m", [*PRICES, (0.5, 0.0)])  # a $0 guess still shows, at $1, on log axes
     plain = course_chart(run.rows, run.metrics, name="m").to_dict()
     assert plain["width"] == plain["height"]
     logged = course_chart(run.rows, run.metrics, name="m", log=True).to_dict()
     scales = [layer["encoding"]["x"]["scale"] for layer in _layers(logged)]
-    assert scales and all(scale["type"] == "symlog" for scale in scales)
+    assert scales and all(scale["type"] == "log" for scale in scales)
     assert all(layer["encoding"]["x"]["scale"]["type"] == "linear" for layer in _layers(plain))
+    points = logged["datasets"][logged["layer"][1]["data"]["name"]]
+    assert min(p["y"] for p in points) == 1.0 and min(p["guess"] for p in points) == 0.0
 
 
 def test_the_band_chart_gives_each_band_its_own_colour_and_a_legend() -> None:

@@ -34,8 +34,9 @@ __all__ = [
 ]
 
 WIDTH, HEIGHT = 640, 420
-SIDE = 440  # the truth-against-estimate chart is square: the y = x line at 45 degrees
+SIDE = 400  # the truth-against-estimate chart is square: the y = x line at 45 degrees
 Z_95 = 1.96
+LOG_FLOOR = 1.0  # on log axes, prices under $1 (and $0 guesses) are drawn at $1
 _COLOR_SCALE = alt.Scale(domain=list(COLORS), range=list(COLORS))
 # Distinct hues for runs and bands, not shades of one blue (Tableau 10; they repeat after ten).
 RUN_COLORS = (
@@ -73,24 +74,29 @@ def course_chart(
 ) -> alt.LayerChart:
     """Return the course's chart: truth against estimate, coloured, with the y = x line.
 
-    The chart is square. ``log`` puts both axes on a log-like scale (symlog, so a $0 guess
-    still shows) that spreads out the cheap items a few outliers would squeeze together.
+    The chart is square. ``log`` puts both axes on a log scale, which spreads out the cheap
+    items a few expensive ones squeeze into a corner; prices under $1 (a $0 guess) sit at $1.
     """
     frame = _frame(rows)
-    top = max([*frame["truth"], *frame["guess"], 1.0])
-    scale = alt.Scale(type="symlog" if log else "linear", domain=[0, top], nice=False)
+    low = LOG_FLOOR if log else 0.0
+    frame["x"], frame["y"] = frame["truth"].clip(lower=low), frame["guess"].clip(lower=low)
+    top = max([*frame["x"], *frame["y"], 1.0])
+    if log:
+        scale = alt.Scale(type="log", domain=[low, top], nice=False)
+    else:
+        scale = alt.Scale(type="linear", domain=[low, top], nice=False)
     line = (
-        alt.Chart(pd.DataFrame({"truth": [0.0, top], "guess": [0.0, top]}))
+        alt.Chart(pd.DataFrame({"x": [low, top], "y": [low, top]}))
         .mark_line(color="deepskyblue", opacity=0.6, strokeWidth=2, clip=True)
-        .encode(x=alt.X("truth:Q", scale=scale), y=alt.Y("guess:Q", scale=scale))
+        .encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))
     )
     dollars = alt.Axis(format="$,.0f")
     points = (
         alt.Chart(frame)
         .mark_circle(size=18, opacity=0.8)
         .encode(
-            x=alt.X("truth:Q", title="Ground Truth", scale=scale, axis=dollars),
-            y=alt.Y("guess:Q", title="Model Estimate", scale=scale, axis=dollars),
+            x=alt.X("x:Q", title="Ground Truth", scale=scale, axis=dollars),
+            y=alt.Y("y:Q", title="Model Estimate", scale=scale, axis=dollars),
             color=alt.Color("color:N", scale=_COLOR_SCALE, legend=None),
             tooltip=[
                 "title:N",
