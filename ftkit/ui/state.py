@@ -251,3 +251,14 @@ def is_hosted() -> bool:
         return hosting_config().hosted
     except FtkitError:
         return True
+
+
+# Evaluate page: its settings, kept while the user visits other pages (``bind``/``persist``).
+EVALUATE_SIZE = "evaluate_size_setting"  # items to score; None: the page's default
+EVALUATE_WORKERS = "evaluate_workers_setting"  # requests in flight for a chat model
+EVALUATE_LOG_SCALE = "evaluate_log_scale_setting"  # truth-vs-estimate chart on log axes
+EVALUATE_COMPARE = "evaluate_compare_setting"  # indexes of the runs compared; None: the last two
+DEFAULTS.update(
+    {EVALUATE_SIZE: None, EVALUATE_WORKERS: None, EVALUATE_LOG_SCALE: False, EVALUATE_COMPARE: None}
+)
+__all__ += ["EVALUATE_COMPARE", "EVALUATE_LOG_SCALE", "EVALUATE_SIZE", "EVALUATE_WORKERS"]
