@@ -107,7 +107,7 @@ def _located(typed: str, workspace: Path | None) -> tuple[Path, str]:
     if workspace is not None:
         folder, inside = _in_workspace(typed, workspace)
         return folder, LOCAL_PREFIX + inside
-    folder = Path(typed).expanduser()
+    folder = Path(os.path.abspath(Path(typed).expanduser()))
     name = LOCAL_PREFIX + shown_dir(folder)
     if not folder.exists():
         raise EvaluationError(f"{name}: no such folder; {EXPECTED}")
@@ -132,7 +132,7 @@ def _base_model(name: str, adapter: Path, workspace: Path | None) -> tuple[str, 
     base = base.strip()
     if workspace is not None:
         return _workspace_base(name, base, workspace)
-    folder = Path(base).expanduser()
+    folder = Path(os.path.abspath(Path(base).expanduser()))
     if folder.is_dir():
         return str(folder), False
     if _HUB_ID.fullmatch(base):
