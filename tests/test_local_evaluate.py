@@ -76,7 +76,7 @@ def test_evaluate_scores_ten_items_with_a_local_model(
 ) -> None:
     shutil.copytree(tiny_llama, here / "tiny")
     code, out, err = cli(
-        ["evaluate", "--model", "local:tiny", "--size", "10", "--json", "--out", "runs"], capsys
+        ["evaluate", "--model", "local:tiny", "--size", "10", "--batch-size", "4", "--json"], capsys
     )
     assert code == 0, err
     data = orjson.loads(out)
@@ -86,7 +86,9 @@ def test_evaluate_scores_ten_items_with_a_local_model(
     assert data["input_tokens"] > 10 * 50 and 10 <= data["output_tokens"] <= 10 * 7
     assert "loading local:tiny (a full model)" in err
     assert "cost: local model: no API cost" in err
-    assert [p.suffix for p in sorted((here / "runs").iterdir())] == [".csv", ".json"]
+    saved = sorted((here / ".ftkit" / "runs").iterdir())
+    assert [p.suffix for p in saved] == [".csv", ".json"]
+    assert orjson.loads(saved[1].read_bytes())["model"] == "local:tiny"
 
 
 def test_the_text_report_and_history_name_the_local_model(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ftkit.dataset.messages import DEFAULT_SYSTEM_PROMPT
@@ -48,8 +48,8 @@ class LocalPredictor:
     """Guess prices with a loaded local model; ask it ``batch_size`` items at a time."""
 
     name: str
-    model: Any  # a transformers (or PEFT) causal language model, ready for ``generate``
-    tokenizer: Any  # its tokenizer, padding on the left
+    model: Any = field(repr=False)  # a transformers (or PEFT) causal LM, ready to ``generate``
+    tokenizer: Any = field(repr=False)  # its tokenizer, padding on the left
     batch_size: int = DEFAULT_BATCH_SIZE
     max_tokens: int = DEFAULT_MAX_TOKENS
     system: str = DEFAULT_SYSTEM_PROMPT
@@ -83,7 +83,7 @@ class LocalPredictor:
             ) from None
         try:
             return self._generate(prompts)
-        except (RuntimeError, ValueError) as err:  # out of memory, a bad shape, a broken model
+        except Exception as err:  # out of memory, a bad shape, a broken model: stop with one line
             raise EvaluationError(f"{self.name}: generation failed: {_first_line(err)}") from None
 
     def _generate(self, prompts: list[str]) -> list[Guess]:
