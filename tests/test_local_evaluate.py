@@ -249,3 +249,16 @@ def test_hosted_errors_never_show_the_workspace_path(tiny_llama: Path, here: Pat
         local_predictor("local:broken", workspace=workspace)
     assert str(caught.value).startswith("local:broken: cannot load the model")
     assert str(here) not in str(caught.value)
+
+
+def test_a_tokenizer_without_a_pad_token_pads_with_end_of_text(
+    tiny_llama: Path, here: Path
+) -> None:
+    folder = shutil.copytree(tiny_llama, here / "nopad")
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config.pop("pad_token")
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    predictor = load_local(resolve_local("local:nopad"), batch_size=4)
+    assert predictor.tokenizer.pad_token == predictor.tokenizer.eos_token == "</s>"
+    run = evaluate(ITEMS[:4], predictor, model=predictor.name)
+    assert len(run.rows) == 4 and run.stopped is None
