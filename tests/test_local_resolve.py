@@ -13,9 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from ftkit import history
+from ftkit.dataset.sampling import SplitSettings
 from ftkit.errors import EvaluationError
 from ftkit.evaluation.local import LocalModel, is_local, resolve_local
-from ftkit.evaluation.session import workers_for
+from ftkit.evaluation.predictors import Guess
+from ftkit.evaluation.run import evaluate
+from ftkit.evaluation.session import record_evaluation, workers_for
+from ftkit.history import list_runs, open_store
+from ftkit.history.recorder import store_recorder
+from ftkit.items import Item
+from ftkit.providers import ProviderSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +61,32 @@ def test_local_names_are_recognised() -> None:
 def test_a_local_model_is_asked_on_one_worker() -> None:
     assert workers_for("local:runs/pricer", 8) == 1
     assert workers_for("gpt-4o-mini", 8) == 8
+
+
+def test_a_local_run_is_recorded_without_an_endpoint(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'history.db'}")
+    try:
+        items = [Item(f"Widget {i}", 10.0 * (i + 1)) for i in range(3)]
+        result = evaluate(items, lambda item: Guess(12.0, "12.00"), model="local:runs/pricer")
+        fields = {
+            "source": "sample",
+            "dataset_hash": "sha256:" + "0" * 64,
+            "split": SplitSettings(),
+        }
+        provider = ProviderSettings(api_key="k", base_url="http://127.0.0.1:9/v1")
+        record_evaluation(
+            result,
+            provider=provider,
+            size=3,
+            workers=8,
+            fields=fields,
+            record=store_recorder(store, "ana"),
+        )
+        (run,) = list_runs("evaluate", store=store)
+        assert run.settings["model"] == "local:runs/pricer"
+        assert run.settings.get("base_url") is None and run.settings["workers"] == 1
+    finally:
+        history.close_all()
 
 
 def test_a_model_folder(tmp_path: Path) -> None:
