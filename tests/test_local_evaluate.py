@@ -101,7 +101,7 @@ def test_the_text_report_and_history_name_the_local_model(
     assert out.startswith("local:") and "items 3 of 3" in out
     code, listing, _ = cli(["history", "--json"], capsys)
     runs = orjson.loads(listing)
-    mine = [run for run in runs if run["settings"]["model"].startswith("local:")]
+    mine = [run for run in runs if str(run["settings"].get("model")).startswith("local:")]
     assert mine and mine[0]["settings"].get("base_url") is None
 
 
