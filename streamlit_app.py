@@ -24,7 +24,9 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("app_pages/history.py", "History", ":material/history:"),
 )
 
-st.set_page_config(page_title="ftkit", page_icon="🏷️", layout="wide")
+st.set_page_config(  # "auto": the sidebar starts closed on phones and closes after navigating
+    page_title="ftkit", page_icon="🏷️", layout="wide", initial_sidebar_state="auto"
+)
 try:
     config = hosting_config()
 except FtkitError as err:  # a broken secrets.toml: say so, and serve nothing else

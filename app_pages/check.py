@@ -12,7 +12,7 @@ from ftkit.history.recording import record_validate
 from ftkit.preflight.cost import MAX_EPOCHS
 from ftkit.training.models import MODELS, find_model
 from ftkit.ui import data, state
-from ftkit.ui.components import composition_or_stop, stop_with_error
+from ftkit.ui.components import composition_or_stop, metric_row, next_step, stop_with_error
 from ftkit.ui.history import composed_settings, record_from_page, recorded_once
 from ftkit.ui.paths import shown_path
 
@@ -23,27 +23,18 @@ st.caption(
 )
 EPOCH_CHOICES: list[int | str] = ["auto", *range(1, MAX_EPOCHS + 1)]
 
-state.bind("check_model", state.MODEL)
-state.bind("check_epochs", state.EPOCHS)
 model_col, epochs_col = st.columns([3, 1])
-model_col.selectbox(
-    "Model",
-    list(MODELS),
-    key="check_model",
-    on_change=state.persist,
-    args=("check_model", state.MODEL),
-)
+model_col.selectbox("Model", list(MODELS), **state.keep("check_model", state.CHECK_MODEL))
 epochs_col.selectbox(
     "Epochs",
     EPOCH_CHOICES,
-    key="check_epochs",
-    format_func=lambda n: "auto (OpenAI's rule)" if n == "auto" else str(n),
-    help="One choice for the estimate here and the job form on Upload & Train.",
-    on_change=state.persist,
-    args=("check_epochs", state.EPOCHS),
+    format_func=lambda n: "auto" if n == "auto" else str(n),
+    help="auto: OpenAI's rule picks the epochs from the number of examples. One choice for "
+    "the estimate here and the job form on Upload & Train.",
+    **state.keep("check_epochs", state.EPOCHS),
 )
 epochs = st.session_state[state.EPOCHS]
-spec = find_model(st.session_state[state.MODEL])
+spec = find_model(st.session_state[state.CHECK_MODEL])
 if spec.shutdown:
     st.warning(
         f"OpenAI is winding down self-serve fine-tuning: fine-tuned {spec.name} models stop "
@@ -86,14 +77,14 @@ else:
     st.error(f"{errors:,} errors: fix them before uploading.", icon=":material/error:")
 
 cost = report.estimated_cost_usd
-epochs_col, tokens_col, billed_col, cost_col = st.columns(4)
-epochs_col.metric(
+metrics = metric_row()
+metrics.metric(
     "Epochs", report.epochs, help="auto: OpenAI's rule" if report.epochs_source == "auto" else None
 )
 approx = " (approximate)" if report.approximate else ""
-tokens_col.metric(f"Training tokens{approx}", f"{report.tokens.total:,}")
-billed_col.metric(f"Billed tokens{approx}", f"{report.billed_tokens:,}", help="tokens × epochs")
-cost_col.metric(f"Estimated cost{approx}", "unknown" if cost is None else f"${cost:,.2f}")
+metrics.metric(f"Training tokens{approx}", f"{report.tokens.total:,}")
+metrics.metric(f"Billed tokens{approx}", f"{report.billed_tokens:,}", help="tokens × epochs")
+metrics.metric(f"Estimated cost{approx}", "unknown" if cost is None else f"${cost:,.2f}")
 priced = f"{report.epochs} epoch{'s' if report.epochs != 1 else ''}"
 if report.epochs_source == "auto":
     priced += f" (auto: OpenAI's rule for {report.examples:,} examples)"
@@ -130,3 +121,5 @@ if issues:
     counts = {code: n for kind in report.issue_counts.values() for code, n in kind.items()}
     if sum(counts.values()) > len(issues):
         st.caption(f"Showing {len(issues):,} of {sum(counts.values()):,} issues.")
+
+next_step("app_pages/export.py", "Export", "Write the two JSONL files the fine-tuning job takes.")

@@ -11,7 +11,7 @@ from ftkit.sources.columns import ColumnOverrides, describe_mapping
 from ftkit.sources.load import PICKLE_SUFFIXES, ColumnMapping
 from ftkit.sources.sniff import UPLOAD_SUFFIXES
 from ftkit.ui import data, state
-from ftkit.ui.components import dataset_or_stop, show_error
+from ftkit.ui.components import dataset_or_stop, metric_row, next_step, show_error
 from ftkit.ui.markdown import literal
 from ftkit.ui.paths import shown_text
 
@@ -93,6 +93,7 @@ with path_col:
     if state.is_hosted():
         st.caption(":material/lock: Local paths are off on this server (hosted mode).")
     else:
+        state.bind("data_path", state.DATA_PATH)  # a form's field has no on_change: kept on Load
         with st.form("data_path_form", border=False):
             path_text = st.text_input(
                 "Local path (a course pickle or a table)",
@@ -103,6 +104,7 @@ with path_col:
             )
             load_clicked = st.form_submit_button("Load", icon=":material/folder_open:")
         if load_clicked:
+            st.session_state[state.DATA_PATH] = path_text
             slot = st.empty()  # a progress bar while a table file is read and hashed
             shown = [-1.0]
 
@@ -149,11 +151,11 @@ if dataset.kind != "sample":
     st.button("Use the built-in sample", key="data_use_sample", on_click=data.use_sample)
 
 summary, bins = data.dataset_stats(dataset.key, loaded.items)
-items_col, rows_col, dropped_col, price_col = st.columns(4)
-items_col.metric("Items", f"{summary.count:,}")
-rows_col.metric("Rows read", f"{loaded.rows:,}")
-dropped_col.metric("Dropped", f"{loaded.dropped_total:,}")
-price_col.metric("Median price", f"${summary.price_median:,.2f}")
+metrics = metric_row()
+metrics.metric("Items", f"{summary.count:,}")
+metrics.metric("Rows read", f"{loaded.rows:,}")
+metrics.metric("Dropped", f"{loaded.dropped_total:,}")
+metrics.metric("Median price", f"${summary.price_median:,.2f}")
 st.caption(f"Prices from ${summary.price_min:,.2f} to ${summary.price_max:,.2f}.")
 if loaded.dropped:
     reasons = pd.DataFrame(sorted(loaded.dropped.items()), columns=["reason", "rows dropped"])
@@ -179,3 +181,5 @@ if mapping is not None:
                 st.rerun()
         except FtkitError as err:
             show_error(err)
+
+next_step("app_pages/compose.py", "Compose", "Write the prompts; choose how many examples to draw.")

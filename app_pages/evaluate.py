@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import orjson
-import pandas as pd
 import streamlit as st
 
 from ftkit.errors import FtkitError
-from ftkit.evaluation.charts import band_chart, comparison_chart, course_chart, running_error_chart
+from ftkit.evaluation.charts import (
+    FIT_WIDTH,
+    band_chart,
+    comparison_charts,
+    course_chart,
+    running_error_chart,
+)
 from ftkit.evaluation.chat import ChatPredictor
+from ftkit.evaluation.display import color_lines, comparison_table, items_table, metric_values
 from ftkit.evaluation.failures import FailureLog, describe_failures
 from ftkit.evaluation.predictors import BASELINES, Predictor, is_baseline, needs_training
 from ftkit.evaluation.run import DEFAULT_SIZE, DEFAULT_WORKERS, Progress, Run, estimate_cost
@@ -30,8 +36,16 @@ from ftkit.evaluation.session import (
 )
 from ftkit.providers import redact
 from ftkit.sources.sniff import UPLOAD_SUFFIXES
-from ftkit.ui.components import stop_with_error
-from ftkit.ui.evaluation import NOTHING_HELD_OUT, baseline_for, page_items, record_fields
+from ftkit.ui import state
+from ftkit.ui.components import next_step, stop_with_error
+from ftkit.ui.evaluation import (
+    NOTHING_HELD_OUT,
+    baseline_for,
+    is_local_model,
+    local_predictor,
+    page_items,
+    record_fields,
+)
 from ftkit.ui.history import record_from_page
 from ftkit.ui.keys import scrub
 from ftkit.ui.markdown import code, literal
@@ -53,6 +67,14 @@ st.session_state.setdefault(RUNS, [])
 st.session_state.setdefault(PARTIAL, None)
 st.session_state.setdefault(PENDING, None)
 st.session_state.setdefault(CHAT_MODEL, "")
+state.init_state()
+
+
+def show_newest() -> None:
+    """After a run is added: show it, and compare the last two runs again."""
+    st.session_state["evaluate_shown"] = len(st.session_state[RUNS]) - 1
+    st.session_state[state.EVALUATE_COMPARE] = None
+    st.session_state.pop("evaluate_compare", None)
 
 
 st.header("Evaluate")
@@ -60,7 +82,7 @@ render_provider_sidebar()
 st.caption(
     "The course's Tester: ask a model the price of each test item, score the answer "
     "(green under $40 or 20%, orange under $80 or 40%, red otherwise) and chart it. "
-    "The baselines need no API key."
+    "The baselines and local models (local:DIR) need no API key."
 )
 
 # A run cut short by the Stop button or another rerun: keep what finished.
@@ -69,6 +91,7 @@ if (partial := st.session_state[PARTIAL]) is not None:
     kept, line = settle_partial(partial, by_user=st.session_state.pop(STOPPING, False))
     if kept is not None:
         st.session_state[RUNS].append(kept)
+        show_newest()
     st.warning(line)
 st.session_state.pop(STOPPING, None)
 
@@ -98,11 +121,17 @@ if choice == CHAT:
     model = st.text_input(
         "Model name",
         key="evaluate_model",
-        placeholder="ft:gpt-4o-mini-2024-07-18:org::id",
+        placeholder="ft:gpt-4o-mini-2024-07-18:org::id, or local:DIR",
+        help="A chat model at the endpoint under Provider and keys (gpt-4o-mini, ft:…), or a "
+        "model trained on this computer: local:DIR (DIR holds its merged/ or adapter/ folder).",
         on_change=persist,
         args=("evaluate_model", CHAT_MODEL),
     ).strip()
-    show_endpoint(settings)
+    if is_local_model(model):
+        st.caption("Local model: scored on this computer with transformers; no API cost.")
+    else:
+        show_endpoint(settings)
+remote = choice == CHAT and not is_local_model(model)
 
 upload = st.file_uploader(
     "Separate test file (optional: CSV, JSONL, JSON or Parquet; default: the current "
@@ -120,15 +149,34 @@ if not picked.chosen.items:
 st.caption(literal(picked.caption(needs_training(choice))))
 test_items, source = picked.chosen.items, picked.run_label
 size_col, workers_col = st.columns(2)
+most = max(len(test_items), 1)
+# The user's size is kept as they set it, and shown cut to what this dataset holds.
+wanted = st.session_state[state.EVALUATE_SIZE] or DEFAULT_SIZE
+if st.session_state.get("evaluate_size", most + 1) > most:
+    st.session_state["evaluate_size"] = min(wanted, most)
+if st.session_state[state.EVALUATE_WORKERS] is None:
+    st.session_state[state.EVALUATE_WORKERS] = DEFAULT_WORKERS
+bind("evaluate_workers", state.EVALUATE_WORKERS)
 size = size_col.number_input(
-    "Items", 1, max(len(test_items), 1), min(DEFAULT_SIZE, len(test_items)), key="evaluate_size"
+    "Items",
+    1,
+    most,
+    key="evaluate_size",
+    on_change=persist,
+    args=("evaluate_size", state.EVALUATE_SIZE),
 )
 workers = workers_col.number_input(
-    "Requests in flight", 1, 32, DEFAULT_WORKERS, key="evaluate_workers", disabled=choice != CHAT
+    "Requests in flight",
+    1,
+    32,
+    key="evaluate_workers",
+    disabled=not remote,
+    on_change=persist,
+    args=("evaluate_workers", state.EVALUATE_WORKERS),
 )
 items = test_items[: int(size)]
 try:
-    cost = None if choice != CHAT else estimate_cost(items, model)
+    cost = None if not remote else estimate_cost(items, model)
 except FtkitError as err:  # an unreadable price table: one line, no server path
     stop_with_error(err)
 
@@ -142,10 +190,10 @@ def cost_line() -> str:
     )
 
 
-if choice == CHAT:
-    if not model:
-        st.info("Enter the chat model to evaluate, e.g. gpt-4o-mini or an ft: model.")
-        st.stop()
+if choice == CHAT and not model:
+    st.info("Enter the model to evaluate, e.g. gpt-4o-mini, an ft: model, or local:DIR.")
+    st.stop()
+if remote:
     if (problem := missing_key(settings)) is not None:
         st.info(
             f"No API key: {literal(problem)}. The baselines run without one.", icon=":material/key:"
@@ -160,6 +208,8 @@ if choice == CHAT:
 def predictor_for() -> Predictor:
     if choice in BASELINES:
         return baseline_for(choice, picked)
+    if is_local_model(model):
+        return local_predictor(model)
     # the chat predictor retries itself; the client is checked against the endpoint guard
     return ChatPredictor(client=current_client(settings), model=model)
 
@@ -236,6 +286,7 @@ def run_and_show() -> None:
         )
     if result.rows:
         st.session_state[RUNS].append(run_to_json(result))
+        show_newest()
 
 
 def review_chat_run() -> None:
@@ -269,7 +320,7 @@ def review_chat_run() -> None:
         run_and_show()
 
 
-if choice == CHAT:
+if remote:
     review_chat_run()
 else:
     st.session_state[PENDING] = None
@@ -292,6 +343,7 @@ with st.expander("Reopen saved runs (JSON)"):
             continue
         if run_to_json(reopened) not in st.session_state[RUNS]:
             st.session_state[RUNS].append(run_to_json(reopened))
+            show_newest()
 
 runs = [run_from_json(data) for data in st.session_state[RUNS]]
 if not runs:
@@ -299,45 +351,36 @@ if not runs:
     st.stop()
 
 labels = [row["run"] for row in compare_runs(runs)]
+if st.session_state.get("evaluate_shown") not in range(len(runs)):
+    st.session_state["evaluate_shown"] = len(runs) - 1
 shown = st.selectbox(
-    "Show run",
-    range(len(runs)),
-    len(runs) - 1,
-    format_func=labels.__getitem__,
-    key="evaluate_shown",
+    "Show run", range(len(runs)), format_func=labels.__getitem__, key="evaluate_shown"
 )
 run = runs[shown]
 m = run.metrics
-cols = st.columns(6)
-cols[0].metric("Average error", f"${m.average_error:,.2f}")
-cols[1].metric("RMSLE", f"{m.rmsle:.2f}")
-cols[2].metric("Hits", f"{m.hit_rate_pct:.1f}%")
-cols[3].metric("MSE", f"{m.mse:,.0f}")
-cols[4].metric("R²", "n/a" if m.r2 is None else f"{m.r2:.3f}")
-cols[5].metric("Unparsed", f"{m.unparsed}")
+for col, (label, value) in zip(st.columns(6), metric_values(m).items(), strict=True):
+    col.metric(label, value)
 
 chart_tab, running_tab, band_tab, items_tab = st.tabs(
     ["Truth vs estimate", "Running error", "By price band", "Items"]
 )
-chart_tab.altair_chart(course_chart(run.rows, m, name=run.model), width="stretch")
+with chart_tab:
+    bind("evaluate_log_scale", state.EVALUATE_LOG_SCALE)
+    log = st.toggle(
+        "Log scale",
+        key="evaluate_log_scale",
+        help="Spread out the cheap items that a few expensive ones squeeze into a corner.",
+        on_change=persist,
+        args=("evaluate_log_scale", state.EVALUATE_LOG_SCALE),
+    )
+    plot_col, key_col = st.columns(2, vertical_alignment="center")
+    scatter = course_chart(run.rows, m, name=run.model, log=log)
+    # the column sets the width; the plot keeps its height, so it stays about square
+    plot_col.altair_chart(scatter.properties(autosize=FIT_WIDTH), width="stretch")
+    key_col.markdown("  \n".join(color_lines(m)))
 running_tab.altair_chart(running_error_chart(run.rows), width="stretch")
 band_tab.altair_chart(band_chart(m), width="stretch")
-items_tab.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "title": r.title,
-                "truth": r.truth,
-                "guess": r.guess,
-                "error": r.error,
-                "color": r.color,
-                "answer": r.answer,
-            }
-            for r in run.rows
-        ]
-    ),
-    hide_index=True,
-)
+items_tab.dataframe(items_table(run.rows), hide_index=True, width="stretch")
 stem = run_filename(run)
 json_col, csv_col = st.columns(2)
 json_col.download_button(
@@ -351,16 +394,33 @@ csv_col.download_button(
     "Download CSV", run_to_csv(run), f"{stem}.csv", "text/csv", key="evaluate_download_csv"
 )
 
+
 if len(runs) >= 2:
     st.subheader("Compare runs")
-    picked = st.multiselect(
+    kept = st.session_state[state.EVALUATE_COMPARE]
+    if kept is None or any(i not in range(len(runs)) for i in kept):
+        st.session_state[state.EVALUATE_COMPARE] = list(range(len(runs)))[-2:]
+    bind("evaluate_compare", state.EVALUATE_COMPARE)
+    compared = st.multiselect(
         "Runs",
         range(len(runs)),
-        default=list(range(len(runs)))[-2:],
         format_func=labels.__getitem__,
         key="evaluate_compare",
+        on_change=persist,
+        args=("evaluate_compare", state.EVALUATE_COMPARE),
     )
-    if len(picked) >= 2:
-        chosen = [runs[i] for i in picked]
-        st.dataframe(pd.DataFrame(compare_runs(chosen)), hide_index=True)
-        st.altair_chart(comparison_chart(chosen))
+    if len(compared) >= 2:
+        chosen = [runs[i] for i in sorted(compared)]
+        st.dataframe(comparison_table(chosen), hide_index=True, width="stretch")
+        *panels, by_band = comparison_charts(chosen)
+        for col, panel in zip(st.columns(len(panels)), panels, strict=True):
+            col.altair_chart(panel, width="stretch")
+        st.altair_chart(by_band, width="stretch")
+    else:
+        st.caption("Pick two or more runs to compare them.")
+
+next_step(
+    "app_pages/history.py",
+    "History",
+    "Every evaluation is recorded there: compare it with earlier runs, or re-run it.",
+)

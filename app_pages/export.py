@@ -13,7 +13,7 @@ from ftkit.errors import FtkitError
 from ftkit.exports import RULES, export_support, support_table, write_export
 from ftkit.history import record_run
 from ftkit.ui import state
-from ftkit.ui.components import composition_or_stop, stop_with_error
+from ftkit.ui.components import composition_or_stop, next_step, stop_with_error, train_page
 from ftkit.ui.history import composed_settings, export_outputs, record_from_page
 from ftkit.ui.markdown import literal
 from ftkit.ui.workspace import session_workspace
@@ -67,11 +67,33 @@ def _recorded_dir() -> str:
     return folder if hosted else str(Path(folder).resolve())
 
 
+def _show_written() -> None:
+    """Show the files this session last wrote: line counts and their first lines."""
+    written = [p for p in (ss[state.EXPORT_TRAIN_PATH], ss[state.EXPORT_VALIDATION_PATH]) if p]
+    if not written:
+        st.info("Nothing written yet in this session.", icon=":material/info:")
+        return
+    st.subheader("Written files")
+    if ss[state.EXPORT_FINGERPRINT] != composition.fingerprint:
+        st.warning("The data or settings changed since these files were written; write them again.")
+    for path in written:
+        try:
+            lines, head = count_lines(path), head_lines(path, HEAD)
+        except FtkitError as err:
+            _error(err)
+            continue
+        shown = Path(path).name if hosted else path
+        st.markdown(f"`{shown}`: **{lines:,} lines**; the first {min(HEAD, lines)}:")
+        st.code("\n".join(head), language="json", wrap_lines=True)
+
+
 if write_clicked:
     try:
         with st.spinner(f"Writing {len(split.train) + len(split.validation):,} examples…"):
             written = write_split_hashed(split, folder, templates)
     except FtkitError as err:
+        state.set_exported(None, None)  # what was written before is no longer what is shown
+        ss[state.EXPORT_FINGERPRINT] = None
         _error(err)
     else:
         train_path, validation_path = written.train_path, written.validation_path
@@ -80,12 +102,16 @@ if write_clicked:
         record_from_page(
             lambda store, user: record_run("prepare", settings, outputs, user=user, store=store)
         )
-        ss[state.EXPORT_TRAIN_PATH] = str(train_path)
-        ss[state.EXPORT_VALIDATION_PATH] = None if validation_path is None else str(validation_path)
+        state.set_exported(
+            str(train_path), None if validation_path is None else str(validation_path)
+        )
         ss[state.EXPORT_FINGERPRINT] = composition.fingerprint
         names = " and ".join(p.name for p in (train_path, validation_path) if p is not None)
         st.success(f"Wrote {names} to {where}.")
 
+_show_written()
+
+st.subheader("Download")
 train_col, validation_col = st.columns(2)
 train_col.download_button(
     f"Download {TRAIN_FILENAME} ({len(split.train):,} lines)",
@@ -138,20 +164,4 @@ if other_clicked:
         for note in exported.notes:
             st.caption(_hide(note))
 
-written = [p for p in (ss[state.EXPORT_TRAIN_PATH], ss[state.EXPORT_VALIDATION_PATH]) if p]
-if not written:
-    st.info("Nothing written yet in this session.", icon=":material/info:")
-    st.stop()
-
-st.subheader("Written files")
-if ss[state.EXPORT_FINGERPRINT] != composition.fingerprint:
-    st.warning("The data or settings changed since these files were written; write them again.")
-for path in written:
-    try:
-        lines, head = count_lines(path), head_lines(path, HEAD)
-    except FtkitError as err:
-        _error(err)
-        continue
-    shown = Path(path).name if hosted else path
-    st.markdown(f"`{shown}`: **{lines:,} lines**; the first {min(HEAD, lines)}:")
-    st.code("\n".join(head), language="json", wrap_lines=True)
+next_step(train_page(), "Upload & Train", "Upload the written files and start the fine-tuning job.")

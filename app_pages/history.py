@@ -17,7 +17,15 @@ from ftkit.errors import FtkitError
 from ftkit.history import KINDS, Run, get_run, list_runs
 from ftkit.history.recording import RERUNNABLE, local_sources, recorded_endpoint, rerun, safe_url
 from ftkit.history.store import database_name
-from ftkit.history.views import diff_frame, metrics_chart, metrics_frame, runs_frame
+from ftkit.history.views import (
+    compare_pair,
+    diff_frame,
+    headline,
+    metric_charts,
+    metrics_frame,
+    run_label,
+    runs_frame,
+)
 from ftkit.providers import ProviderSettings
 from ftkit.ui.auth import hosting_config, session_owner
 from ftkit.ui.history import history_store
@@ -33,7 +41,7 @@ from ftkit.ui.providers import (
 from ftkit.ui.workspace import session_workspace
 
 st.session_state.setdefault("history_notice", None)
-st.title("History")
+st.header("History")
 render_provider_sidebar()
 
 try:
@@ -89,7 +97,8 @@ by_id = {run.id: run for run in runs}
 
 def _label(run_id: int) -> str:
     run = by_id[run_id]
-    return f"#{run.id} {run.kind} · {run.created_at[:16].replace('T', ' ')} · {run.user or '—'}"
+    when = run.created_at[:16].replace("T", " ")
+    return f"{run_label(run)} · {run.kind} · {when} · {run.user or '—'}"
 
 
 def _shown(run: Run) -> Run:
@@ -98,10 +107,12 @@ def _shown(run: Run) -> Run:
 
 
 def _show_run(run: Run) -> None:
+    when = run.created_at[:16].replace("T", " ")
     st.markdown(
-        f"**Run {run.id}**: {run.kind}, {run.status}, by {literal(run.user or '—')} at "
-        f"{run.created_at} UTC"
+        f"**Run {run.id}**: {run.kind}, {run.status}, by {literal(run.user or '—')} at {when} UTC"
     )
+    if line := headline(run):
+        st.markdown(literal(line))
     if run.parent_run_id:
         st.caption(f"A re-run of run {run.parent_run_id}.")
     shown = _shown(run)
@@ -206,11 +217,12 @@ with compare_tab:
     else:
         left_col, right_col = st.columns(2)
         ids = list(by_id)
+        first, second = compare_pair(runs)
         left = by_id[
-            left_col.selectbox("Run A", ids, index=1, format_func=_label, key="history_left")
+            left_col.selectbox("Run A", ids, index=first, format_func=_label, key="history_left")
         ]
         right = by_id[
-            right_col.selectbox("Run B", ids, index=0, format_func=_label, key="history_right")
+            right_col.selectbox("Run B", ids, index=second, format_func=_label, key="history_right")
         ]
         st.subheader("Settings that differ")
         changes = diff_frame(_shown(left), _shown(right))
@@ -224,6 +236,8 @@ with compare_tab:
             st.caption("Neither run recorded numeric outputs.")
         else:
             st.dataframe(metrics, hide_index=True, width="stretch")
-            chart = metrics_chart(left, right)
-            if chart is not None:
-                st.altair_chart(chart)
+            charts = metric_charts(left, right)
+            for start in range(0, len(charts), 3):
+                row = charts[start : start + 3]
+                for col, chart in zip(st.columns(3), row, strict=False):
+                    col.altair_chart(chart, width="stretch")

@@ -64,15 +64,12 @@ st.caption(
     "Train a model on the files Export wrote, at OpenAI (or Azure, or a compatible endpoint) "
     "or on this computer's GPU, and watch it train. The trained model is handed to Evaluate."
 )
-state.bind("train_where_choice", state.TRAIN_WHERE)
 where = st.segmented_control(
     "Where to train",
     list(WHERE),
     format_func=WHERE.__getitem__,
     required=True,
-    key="train_where_choice",
-    on_change=state.persist,
-    args=("train_where_choice", state.TRAIN_WHERE),
+    **state.keep("train_where_choice", state.TRAIN_WHERE),
 )
 
 
@@ -219,7 +216,7 @@ def _send_files(client: openai.OpenAI, *, fresh: bool, force: bool) -> None:
 def _job_form(no_key: bool) -> None:
     """Draw the job form (kept between pages) and create the job when it is sent."""
     st.subheader("3. Create the fine-tuning job")
-    state.bind("train_job_model", state.MODEL)
+    state.bind("train_job_model", state.CHECK_MODEL)
     state.bind("train_job_epochs", state.EPOCHS)
     for kind, info in st.session_state["upload_files"].items():  # uploaded ids fill the job
         field = state.kept(f"train_job_{kind}_file")
@@ -247,7 +244,7 @@ def _job_form(no_key: bool) -> None:
         w3.text_input("W&B tags, comma-separated", key="train_job_wandb_tags")
         submitted = st.form_submit_button("Create job", type="primary", disabled=no_key)
     persist_kept(JOB_KEYS)
-    state.persist("train_job_model", state.MODEL)
+    state.persist("train_job_model", state.CHECK_MODEL)
     state.persist("train_job_epochs", state.EPOCHS)
     if submitted:
         _create_job()

@@ -49,7 +49,7 @@ def test_epochs_and_model_change_the_estimate() -> None:
 
 def test_a_leaky_template_shows_warnings_with_line_numbers() -> None:
     at = open_app("compose")
-    at.text_input(key="compose_user").input("{title} sells for ${price:.2f}").run()
+    at.text_area(key="compose_user").input("{title} sells for ${price:.2f}").run()
     goto(at, "check")
     assert_clean(at)  # warnings do not fail the check
     issues = at.dataframe[0].value

@@ -84,7 +84,7 @@ def test_reset_restores_the_lectures_settings() -> None:
 
 def test_a_bad_template_is_one_error_line() -> None:
     at = open_app("compose")
-    at.text_input(key="compose_user").input("{title} costs {cost}").run()
+    at.text_area(key="compose_user").input("{title} costs {cost}").run()
     assert not at.exception
     assert len(errors(at)) == 1
     assert errors(at)[0].startswith("user template: unknown field {cost}")
@@ -117,7 +117,7 @@ def test_an_unsafe_template_is_refused_in_one_line(
     if hosted:
         monkeypatch.setenv(state.HOSTED_ENV, "1")
     at = open_app("compose")
-    at.text_input(key="compose_user").input(user).run()
+    at.text_area(key="compose_user").input(user).run()
     assert not at.exception
     [error] = errors(at)
     assert error.startswith(problem)
@@ -134,6 +134,6 @@ def test_an_empty_system_prompt_is_one_error_line() -> None:
 
 def test_a_leaky_user_template_is_warned_about() -> None:
     at = open_app("compose")
-    at.text_input(key="compose_user").input("{prompt}").run()
+    at.text_area(key="compose_user").input("{prompt}").run()
     assert_clean(at)
     assert any("reveals the price" in w.value for w in at.warning)

@@ -6,6 +6,8 @@ import orjson
 from apptest_support import assert_clean, goto, open_app
 
 from ftkit.dataset.messages import DEFAULT_SYSTEM_PROMPT
+from ftkit.dataset.stats import BAND_ORDER
+from ftkit.ui import state
 
 
 def test_the_table_lists_every_example_with_tokens() -> None:
@@ -49,15 +51,65 @@ def test_nothing_matching_says_so() -> None:
     assert any("No example matches" in i.value for i in at.info)
 
 
-def test_the_detail_view_shows_one_example_in_full() -> None:
+def test_the_system_prompt_is_shown_once_above_the_table_not_in_every_row() -> None:
     at = open_app("messages")
-    at.selectbox(key="messages_detail").select(500).run()  # validation #1
+    assert at.text[0].value == DEFAULT_SYSTEM_PROMPT
+    listed = list(at.dataframe[0].proto.column_order)
+    assert listed == ["example", "split", "user", "assistant", "tokens", "price", "band"]
+
+
+def test_the_detail_view_shows_the_first_listed_example_until_a_row_is_picked() -> None:
+    at = open_app("messages")
     assert_clean(at)
+    assert at.subheader[0].value == "Train example #1"
     roles = [m.name for m in at.chat_message]
     assert roles == ["system", "user", "assistant"]
     assert at.chat_message[0].text[0].value == DEFAULT_SYSTEM_PROMPT
+
+
+def test_the_picked_row_is_shown_in_full_and_kept_across_pages() -> None:
+    at = open_app("messages")
+    at.session_state[state.MESSAGES_EXAMPLE] = 500  # what clicking validation #1 keeps
+    at.run()
+    assert_clean(at)
+    assert at.subheader[0].value == "Validation example #1"
     line = orjson.loads(at.code[0].value)
-    assert [m["role"] for m in line["messages"]] == roles
+    assert [m["role"] for m in line["messages"]] == ["system", "user", "assistant"]
     table = at.dataframe[0].value
     assert line["messages"][1]["content"] == table["user"].iloc[500]
+    goto(at, "compose")
     goto(at, "messages")
+    assert at.subheader[0].value == "Validation example #1"
+
+
+def test_a_picked_row_filtered_out_gives_way_to_the_first_listed() -> None:
+    at = open_app("messages")
+    at.session_state[state.MESSAGES_EXAMPLE] = 500
+    at.multiselect(key="messages_split").select("train").run()
+    assert at.subheader[0].value == "Train example #1"
+
+
+def test_search_and_filters_are_kept_across_pages() -> None:
+    at = open_app("messages")
+    at.text_input(key="messages_search").input("sony").run()
+    at.multiselect(key="messages_split").select("train").run()
+    at.multiselect(key="messages_band").select(BAND_ORDER[1]).run()
+    goto(at, "check")
+    goto(at, "messages")
+    assert at.text_input(key="messages_search").value == "sony"
+    assert at.multiselect(key="messages_split").value == ["train"]
+    assert at.multiselect(key="messages_band").value == [BAND_ORDER[1]]
+    assert any("search hits in amber" in c.value for c in at.caption)
+
+
+def test_a_leaking_template_marks_the_rows_that_show_the_price() -> None:
+    at = open_app("compose")
+    at.text_area(key="compose_user").input("{title}. It costs ${price:.2f}").run()
+    goto(at, "messages")
+    assert_clean(at)
+    assert any("550 listed user messages hold the answer's price" in w.value for w in at.warning)
+
+
+def test_the_page_ends_with_the_next_step() -> None:
+    at = open_app("messages")
+    assert [link.value for link in at.page_link] == ["Next: Check"]

@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 NEW_PROMPT = "Estimate the price of this item in dollars."
-SYSTEM_CELL = "glide-cell-2-0"  # the grid's accessible copy: column 2 (system), first row
 
 pytestmark = pytest.mark.browser
 
@@ -101,10 +100,10 @@ def test_edit_the_prompt_see_it_in_the_table_and_download(app_url: str, tmp_path
             page.set_default_timeout(20_000)
             expect = sync_api.expect
 
-            page.goto(f"{app_url}/messages")
-            grid = page.get_by_test_id("stDataFrame").first
-            expect(grid).to_be_visible()
-            expect(grid.get_by_test_id(SYSTEM_CELL)).to_have_text(DEFAULT_SYSTEM_PROMPT)
+            page.goto(f"{app_url}/messages")  # the first run loads the sample: allow it time
+            expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=30_000)
+            system = page.get_by_test_id("stText").first  # shown once, above the table
+            expect(system).to_have_text(DEFAULT_SYSTEM_PROMPT)
 
             page.get_by_test_id("stSidebarNav").get_by_text("Compose").click()
             editor = page.get_by_label("System prompt")
@@ -113,8 +112,8 @@ def test_edit_the_prompt_see_it_in_the_table_and_download(app_url: str, tmp_path
             expect(page.get_by_test_id("stChatMessage").first).to_contain_text(NEW_PROMPT)
 
             page.get_by_test_id("stSidebarNav").get_by_text("Messages").click()
-            grid = page.get_by_test_id("stDataFrame").first
-            expect(grid.get_by_test_id(SYSTEM_CELL)).to_have_text(NEW_PROMPT)
+            expect(page.get_by_test_id("stText").first).to_have_text(NEW_PROMPT)
+            expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
 
             page.get_by_test_id("stSidebarNav").get_by_text("Export").click()
             button = page.get_by_role("button", name="Download fine_tune_train.jsonl")

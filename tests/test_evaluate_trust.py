@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_support import goto
 from tests.fake_chat import serve, user_text
 
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "evaluate.py")
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 CHAT = "Chat model (OpenAI, Azure or compatible)"
 OTHER_URL = "http://127.0.0.1:9/v1"
 FINETUNED = "ft:gpt-4o-mini-2024-07-18:acme::abc123"
@@ -41,10 +42,12 @@ def answer(body: dict[str, Any], attempt: int) -> tuple[Any, ...]:
 
 
 def page(secrets: dict[str, Any] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
+    """Open the app (with ``secrets``, if given) and go to the Evaluate page."""
+    at = AppTest.from_file(APP, default_timeout=60)
     if secrets is not None:
         at.secrets = secrets
     at.run()
+    goto(at, "evaluate")
     assert not at.exception
     return at
 
@@ -78,9 +81,9 @@ def forget_hidden_model_box(at: AppTest) -> None:
 
 
 def test_toggling_to_a_baseline_after_a_succeeded_job_never_ends_on_chat() -> None:
-    at = AppTest.from_file(PAGE, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=60).run()
     at.session_state["finetuned_model"] = FINETUNED
-    at.run()
+    goto(at, "evaluate")
     predictor = at.selectbox(key="evaluate_predictor")
     assert predictor.value == CHAT and at.text_input(key="evaluate_model").value == FINETUNED
     for baseline in ("baseline:mean", "baseline:random", "baseline:mean", "baseline:regression"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from ftkit.dataset.messages import Templates
 from ftkit.dataset.prepare import prepare
 from ftkit.history import get_run, list_runs, open_store, record_run
 from ftkit.history.recording import prepare_settings, record_prepare
+from tests.apptest_support import as_read
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "history.py")
 
@@ -90,7 +92,7 @@ def test_list_filter_open_compare(db: str, tmp_path: Path) -> None:
     }
     metrics = at.dataframe[2].value
     assert "train_count" in set(metrics["metric"])
-    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    assert not at.get("vega_lite_chart")  # counts stay in the table: no chart of them
 
 
 def test_rerun_records_a_new_run_with_the_same_settings(db: str, tmp_path: Path) -> None:
@@ -114,3 +116,45 @@ def test_kinds_that_cannot_be_rerun_say_so(db: str) -> None:
     assert not [b for b in at.button if b.key == "history_rerun"]
     assert any("can be re-run from here" in c.value for c in at.caption)
     assert "Record a second run" in at.info[0].value
+
+
+def _evaluation(model: str, error: float, r2: float) -> int:
+    metrics = {
+        "average_error": error,
+        "rmsle": 0.9616,
+        "hit_rate_pct": 46.8,
+        "mse": 23792.3544,
+        "r2": r2,
+        "unparsed": 0,
+        "scored": 250,
+    }
+    outputs = {"metrics": metrics, "requested": 250, "failed": 0, "stopped": None}
+    return record_run("evaluate", {"model": model}, outputs, user="ana@example.com")
+
+
+def test_history_reads_at_a_glance(db: str, tmp_path: Path) -> None:
+    older = _evaluation("baseline:mean", 120.7735, -0.001)
+    _prepare(tmp_path, seed=42)
+    newest = _evaluation("ft:gpt-4o-mini:acme::1", 80.5, 0.25)
+    at = _page()
+    assert not at.exception
+    assert [h.value for h in at.header] == ["History"] and not at.title
+    opened = at.selectbox(key="history_open")
+    assert opened.format_func(newest).startswith("#3 ft:gpt-4o-mini:acme::1 · evaluate · ")
+    lines = [as_read(m.value) for m in at.markdown]
+    assert any(
+        line.startswith("Average error $80.50 · RMSLE 0.96 · Hits 46.8%") for line in lines
+    ), lines
+
+    # the comparison starts with the newest run and the last run of its kind, not the prepare
+    assert at.selectbox(key="history_left").value == older
+    assert at.selectbox(key="history_right").value == newest
+    metrics = at.dataframe[2].value
+    assert list(metrics.columns) == ["metric", "#1 baseline:mean", "#3 ft:gpt-4o-mini:acme::1"]
+    values = dict(zip(metrics["metric"], metrics["#1 baseline:mean"], strict=True))
+    assert values["average_error"] == "$120.77"
+    assert values["hit_rate_pct"] == "46.8%"
+    assert values["r2"] == "0.00"
+    assert values["requested"] == "250"
+    titles = [json.loads(c.proto.spec)["title"] for c in at.get("vega_lite_chart")]
+    assert titles == ["Average error", "RMSLE", "Hits (%)", "MSE", "R²"]  # no counts

@@ -100,7 +100,7 @@ def test_check_records_one_validate_per_distinct_check() -> None:
 
 
 def test_evaluate_page_baseline_run_records_an_evaluation() -> None:
-    at = _page("evaluate").run()
+    at = open_app("evaluate")
     at.selectbox(key="evaluate_predictor").select("baseline:mean").run()
     at.number_input(key="evaluate_size").set_value(30).run()
     at.button(key="evaluate_run").click().run()
@@ -116,7 +116,7 @@ def test_evaluate_page_baseline_run_records_an_evaluation() -> None:
 
 
 def test_history_reruns_a_baseline_evaluation_without_a_key() -> None:
-    at = _page("evaluate").run()
+    at = open_app("evaluate")
     at.selectbox(key="evaluate_predictor").select("baseline:random").run()
     at.number_input(key="evaluate_size").set_value(12).run()
     at.button(key="evaluate_run").click().run()

@@ -178,7 +178,7 @@ def test_the_choice_of_where_to_train_is_kept_between_pages(
 
 def test_checks_model_and_epochs_fill_the_job_form() -> None:
     at = on_page("train", timeout=30)
-    at.session_state[state.MODEL] = "gpt-4.1-mini-2025-04-14"
+    at.session_state[state.CHECK_MODEL] = "gpt-4.1-mini-2025-04-14"
     at.session_state[state.EPOCHS] = 3
     at.run()
     assert at.selectbox(key="train_job_model").value == "gpt-4.1-mini-2025-04-14"

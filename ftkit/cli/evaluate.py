@@ -1,5 +1,8 @@
 """``python -m ftkit evaluate --model M``: the course's Tester from the command line.
 
+``--model local:DIR`` scores a model on this computer (a run folder, a LoRA adapter or a full
+model; see ``ftkit.evaluation.local``), loaded once and asked ``--batch-size`` items at a time.
+
 On a data file it scores only the held-out items: those outside the training and validation
 split ``prepare`` draws with the same ``--sampling``, ``--seed``, ``--train`` and
 ``--validation`` (see ``ftkit.evaluation.holdout`` for the whole rule).
@@ -35,6 +38,7 @@ from ftkit.errors import EvaluationError, FtkitError
 from ftkit.evaluation.chat import DEFAULT_MAX_TOKENS, ChatPredictor
 from ftkit.evaluation.failures import FailureLog, describe_failures
 from ftkit.evaluation.holdout import EvaluationItems, choose_items, size_hint, split_to_settings
+from ftkit.evaluation.local import DEFAULT_BATCH_SIZE, LocalModel, is_local, resolve_local
 from ftkit.evaluation.predictors import (
     BASELINES,
     Predictor,
@@ -86,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"no API: {', '.join(BASELINES)}. {WHICH_ITEMS}",
     )
     add = parser.add_argument
-    add("--model", help="a chat model, an ft: model, or a baseline:* name")
+    add("--model", help="a chat model, an ft: model, local:DIR, or a baseline:* name")
     add("--source", default=SAMPLE, help="sample (its test split), a data file, or test.pkl")
     add(
         "--train",
@@ -118,6 +122,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add("--workers", type=positive_int, default=DEFAULT_WORKERS, help="requests in flight")
     add("--max-tokens", type=positive_int, default=DEFAULT_MAX_TOKENS, help="reply token limit")
+    add(
+        "--batch-size",
+        type=positive_int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"items a local: model answers at once ({DEFAULT_BATCH_SIZE})",
+    )
     add("--no-prefill", action="store_true", help='do not send the "Price is $" prefill')
     add("--out", type=Path, default=DEFAULT_OUT, help=f"where runs are saved ({DEFAULT_OUT})")
     add("--no-save", action="store_true", help="do not save the run")
@@ -155,9 +165,22 @@ def _choose(args: argparse.Namespace) -> EvaluationItems:
     return chosen
 
 
-def _predictor(args: argparse.Namespace, chosen: EvaluationItems) -> tuple[Predictor, int]:
+def _predictor(
+    args: argparse.Namespace, chosen: EvaluationItems, local: LocalModel | None
+) -> tuple[Predictor, int]:
     if is_baseline(args.model):
         return make_baseline(args.model, chosen.train), 1
+    if local is not None:
+        from ftkit.evaluation.local_predictor import load_local
+
+        print(f"loading {local.describe()}", file=sys.stderr)
+        loaded = load_local(
+            local,
+            batch_size=args.batch_size,
+            max_tokens=args.max_tokens,
+            prefill=not args.no_prefill,
+        )
+        return loaded, 1
     client, _ = client_from_args(args, keyless_ok=True)  # a local chat server needs no key
     predictor = ChatPredictor(
         client=client, model=args.model, prefill=not args.no_prefill, max_tokens=args.max_tokens
@@ -166,6 +189,8 @@ def _predictor(args: argparse.Namespace, chosen: EvaluationItems) -> tuple[Predi
 
 
 def _cost_line(cost: CostEstimate | None, model: str, count: int) -> str:
+    if is_local(model):
+        return "cost: local model: no API cost"
     if cost is None:
         return f"cost: {model} is not in the price table; not estimated"
     approx = " (approximate token counts)" if cost.approximate else ""
@@ -230,18 +255,20 @@ def run(args: argparse.Namespace) -> int:
         return _compare(args)
     if not args.model:
         raise EvaluationError("--model is required (a chat model name or baseline:random)")
+    local = resolve_local(args.model) if is_local(args.model) else None  # fails before the data
     chosen = _choose(args)
     items = chosen.items[: args.size]
-    predictor, workers = _predictor(args, chosen)
+    predictor, workers = _predictor(args, chosen, local)
     log = FailureLog(predictor)
     _say_which(args, chosen)
-    cost = estimate_cost(items, args.model, max_tokens=args.max_tokens)
+    model = args.model if local is None else local.name
+    cost = None if local else estimate_cost(items, args.model, max_tokens=args.max_tokens)
     if not is_baseline(args.model):
-        print(_cost_line(cost, args.model, len(items)), file=sys.stderr)
+        print(_cost_line(cost, model, len(items)), file=sys.stderr)
     result = evaluate(
         items,
         log,
-        model=args.model,
+        model=model,
         source=args.source,
         workers=workers,
         cost=cost,
@@ -286,16 +313,17 @@ def _record(
     args: argparse.Namespace, result: Run, workers: int, saved: Path | None, chosen: EvaluationItems
 ) -> int:
     baseline = is_baseline(args.model)
+    asked_api = not baseline and not is_local(args.model)
     train = _train_source(args, chosen)
     dataset_hash = content_hash(args.source)
     train_hash = dataset_hash if train == args.source else content_hash(train)
     settings = evaluate_settings(
-        model=args.model,
+        model=result.model,
         source=_where(args.source),
         dataset_hash=dataset_hash,
         size=args.size,
         workers=workers,
-        base_url=None if baseline else settings_from_args(args).base_url,
+        base_url=settings_from_args(args).base_url if asked_api else None,
         train_source=_where(train) if baseline else None,
         train_hash=train_hash if baseline else None,
         max_tokens=args.max_tokens,

@@ -283,9 +283,10 @@ def _print_result(args: argparse.Namespace, job: JobInfo, metrics: list[MetricRo
 
 
 def _run_local(args: argparse.Namespace) -> int:
-    """Train on this computer (``ftkit.cli.finetune_local``), with the LoRA defaults filled in."""
+    """Train on this computer (``ftkit.cli.finetune_local``), with the defaults filled in."""
     args.lora_r = LORA_R if args.lora_r is None else args.lora_r
     args.lora_alpha = LORA_ALPHA if args.lora_alpha is None else args.lora_alpha
+    args.learning_rate = "auto" if args.learning_rate is None else args.learning_rate
     local = importlib.import_module("ftkit.cli.finetune_local")
     code: int = local.run_local(args)
     return code

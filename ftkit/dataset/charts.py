@@ -17,6 +17,8 @@ __all__ = ["band_split_chart", "category_chart", "price_histogram", "token_histo
 
 _TRAIN = "#2e7d32"
 _VALIDATION = "#f9a825"
+# Legends sit under the plot, so a narrow screen keeps the bars' width; labels are never cut.
+_LEGEND = alt.Legend(orient="bottom", title=None, labelLimit=0)
 
 
 def _bins_frame(bins: Sequence[Bin]) -> pd.DataFrame:
@@ -30,8 +32,12 @@ def _bins_frame(bins: Sequence[Bin]) -> pd.DataFrame:
 
 
 def price_histogram(bins: Sequence[Bin], *, log: bool = True) -> alt.Chart:
-    """Return a bar chart of item counts per price bin (dollars, log scale by default)."""
-    scale = alt.Scale(type="log") if log else alt.Scale()
+    """Return a bar chart of item counts per price bin (dollars, log scale by default).
+
+    The price axis spans the bins, from the cheapest item's bin rather than from $1 or $0.
+    """
+    domain = [bins[0].start, bins[-1].end] if bins else alt.Undefined
+    scale = alt.Scale(type="log" if log else "linear", domain=domain, nice=False)
     chart: alt.Chart = (
         alt.Chart(_bins_frame(bins), title="Prices")
         .mark_bar(color=_TRAIN)
@@ -51,12 +57,16 @@ def price_histogram(bins: Sequence[Bin], *, log: bool = True) -> alt.Chart:
 
 
 def token_histogram(bins: Sequence[Bin], *, limit: int | None = None) -> alt.LayerChart | alt.Chart:
-    """Return a bar chart of examples per token-count bin, with a rule at ``limit`` if given."""
+    """Return a bar chart of examples per token-count bin, with a rule at ``limit`` if given.
+
+    The token axis spans the bins (from the shortest example), not 0 to the longest.
+    """
+    scale = alt.Scale(domain=[bins[0].start, bins[-1].end], nice=False) if bins else alt.Scale()
     bars: alt.Chart = (
         alt.Chart(_bins_frame(bins), title="Tokens per example")
         .mark_bar(color=_TRAIN)
         .encode(
-            x=alt.X("start:Q", title="tokens"),
+            x=alt.X("start:Q", title="tokens", scale=scale),
             x2="end:Q",
             y=alt.Y("count:Q", title="examples"),
             y2=alt.datum(0),
@@ -90,6 +100,7 @@ def band_split_chart(rows: Sequence[tuple[str, str, int, float]]) -> alt.Chart:
                 "split:N",
                 sort=["train", "validation"],
                 scale=alt.Scale(range=[_TRAIN, _VALIDATION]),
+                legend=_LEGEND,
             ),
             tooltip=[
                 "band:N",
@@ -110,7 +121,7 @@ def category_chart(categories: Sequence[tuple[str, int]], *, top: int = 15) -> a
         .mark_bar(color=_TRAIN)
         .encode(
             x=alt.X("items:Q", title="items"),
-            y=alt.Y("category:N", sort="-x", title=None),
+            y=alt.Y("category:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0)),
             tooltip=["category:N", alt.Tooltip("items:Q", format=",")],
         )
     )

@@ -22,17 +22,38 @@ from ftkit.evaluation.saved import compare_runs
 from ftkit.evaluation.scoring import BAND_LABELS, COLORS, Metrics, Scored, title_for
 
 __all__ = [
+    "FIT_WIDTH",
+    "RUN_COLORS",
     "band_chart",
     "chart_to_png",
     "comparison_chart",
+    "comparison_charts",
     "course_chart",
     "running_error_chart",
     "running_error_frame",
 ]
 
 WIDTH, HEIGHT = 640, 420
+SIDE = 400  # the truth-against-estimate chart is square: the y = x line at 45 degrees
 Z_95 = 1.96
+LOG_FLOOR = 1.0  # on log axes, prices under $1 (and $0 guesses) are drawn at $1
 _COLOR_SCALE = alt.Scale(domain=list(COLORS), range=list(COLORS))
+# Distinct hues for runs and bands, not shades of one blue (Tableau 10; they repeat after ten).
+RUN_COLORS = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+)
+# Fit the width only: a legend under a chart then adds height instead of squashing the bars.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+_LEGEND = alt.Legend(orient="bottom", direction="vertical", labelLimit=400, symbolType="square")
 
 
 def _frame(rows: Sequence[Scored]) -> pd.DataFrame:
@@ -48,27 +69,45 @@ def _frame(rows: Sequence[Scored]) -> pd.DataFrame:
     )
 
 
-def course_chart(rows: Sequence[Scored], metrics: Metrics, *, name: str = "") -> alt.LayerChart:
-    """Return the course's chart: truth against estimate, coloured, with the y = x line."""
+def course_chart(
+    rows: Sequence[Scored], metrics: Metrics, *, name: str = "", log: bool = False
+) -> alt.LayerChart:
+    """Return the course's chart: truth against estimate, coloured, with the y = x line.
+
+    The chart is square. ``log`` puts both axes on a log scale, which spreads out the cheap
+    items a few expensive ones squeeze into a corner; prices under $1 (a $0 guess) sit at $1.
+    """
     frame = _frame(rows)
-    top = max([*frame["truth"], *frame["guess"], 1.0])
+    low = LOG_FLOOR if log else 0.0
+    frame["x"], frame["y"] = frame["truth"].clip(lower=low), frame["guess"].clip(lower=low)
+    top = max([*frame["x"], *frame["y"], 1.0])
+    if log:
+        scale = alt.Scale(type="log", domain=[low, top], nice=False)
+    else:
+        scale = alt.Scale(type="linear", domain=[low, top], nice=False)
     line = (
-        alt.Chart(pd.DataFrame({"truth": [0.0, top], "guess": [0.0, top]}))
-        .mark_line(color="deepskyblue", opacity=0.6, strokeWidth=2)
-        .encode(x="truth:Q", y="guess:Q")
+        alt.Chart(pd.DataFrame({"x": [low, top], "y": [low, top]}))
+        .mark_line(color="deepskyblue", opacity=0.6, strokeWidth=2, clip=True)
+        .encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale))
     )
+    dollars = alt.Axis(format="$,.0f")
     points = (
         alt.Chart(frame)
         .mark_circle(size=18, opacity=0.8)
         .encode(
-            x=alt.X("truth:Q", title="Ground Truth", scale=alt.Scale(domain=[0, top])),
-            y=alt.Y("guess:Q", title="Model Estimate", scale=alt.Scale(domain=[0, top])),
+            x=alt.X("x:Q", title="Ground Truth", scale=scale, axis=dollars),
+            y=alt.Y("y:Q", title="Model Estimate", scale=scale, axis=dollars),
             color=alt.Color("color:N", scale=_COLOR_SCALE, legend=None),
-            tooltip=["title:N", alt.Tooltip("truth:Q", format="$,.2f"), "guess:Q", "error:Q"],
+            tooltip=[
+                "title:N",
+                alt.Tooltip("truth:Q", format="$,.2f"),
+                alt.Tooltip("guess:Q", format="$,.2f"),
+                alt.Tooltip("error:Q", format="$,.2f"),
+            ],
         )
     )
     chart: alt.LayerChart = (line + points).properties(
-        title=title_for(name, metrics), width=WIDTH, height=HEIGHT
+        title=title_for(name, metrics), width=SIDE, height=SIDE
     )
     return chart
 
@@ -92,7 +131,7 @@ def running_error_chart(rows: Sequence[Scored]) -> alt.LayerChart:
     """Return the running average error over the items, with its 95% confidence band."""
     base = alt.Chart(running_error_frame(rows)).encode(x=alt.X("item:Q", title="Items scored"))
     band = base.mark_area(opacity=0.25, color="steelblue").encode(
-        y=alt.Y("low:Q", title="Average error ($)"), y2="high:Q"
+        y=alt.Y("low:Q", title="Average error", axis=alt.Axis(format="$,.0f")), y2="high:Q"
     )
     line = base.mark_line(color="steelblue").encode(
         y="mean:Q", tooltip=["item:Q", alt.Tooltip("mean:Q", format="$,.2f")]
@@ -104,7 +143,7 @@ def running_error_chart(rows: Sequence[Scored]) -> alt.LayerChart:
 
 
 def band_chart(metrics: Metrics) -> alt.Chart:
-    """Return average error by price band, labelled with each band's item count."""
+    """Return average error by price band, one colour per band, with each band's item count."""
     frame = pd.DataFrame(
         [
             {"band": b.band, "average_error": b.average_error, "hits": b.hit_rate_pct, "n": b.count}
@@ -112,46 +151,71 @@ def band_chart(metrics: Metrics) -> alt.Chart:
         ],
         columns=["band", "average_error", "hits", "n"],
     )
+    bands = list(BAND_LABELS)
     chart: alt.Chart = (
         alt.Chart(frame)
-        .mark_bar(color="steelblue")
+        .mark_bar()
         .encode(
-            x=alt.X(
+            x=alt.X("band:N", sort=bands, title="True price band", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("average_error:Q", title="Average error", axis=alt.Axis(format="$,.0f")),
+            color=alt.Color(
                 "band:N",
-                sort=list(BAND_LABELS),
+                sort=bands,
+                scale=alt.Scale(domain=bands, range=list(RUN_COLORS)),
                 title="True price band",
-                axis=alt.Axis(labelAngle=0),
+                legend=alt.Legend(orient="bottom", columns=4, symbolType="square"),
             ),
-            y=alt.Y("average_error:Q", title="Average error ($)"),
-            tooltip=["band:N", "n:Q", alt.Tooltip("average_error:Q", format="$,.2f"), "hits:Q"],
+            tooltip=[
+                alt.Tooltip("band:N", title="band"),
+                alt.Tooltip("n:Q", title="items"),
+                alt.Tooltip("average_error:Q", title="average error", format="$,.2f"),
+                alt.Tooltip("hits:Q", title="hits (%)", format=".1f"),
+            ],
         )
-        .properties(title="Error by price band", width=WIDTH, height=240)
+        .properties(title="Error by price band", width=WIDTH, height=240, autosize=FIT_WIDTH)
     )
     return chart
 
 
-def comparison_chart(runs: Sequence[Run]) -> alt.VConcatChart:
-    """Return runs side by side: error, RMSLE and hit rate bars, then error by price band."""
+def _run_color(labels: list[str], *, legend: bool) -> alt.Color:
+    return alt.Color(
+        "run:N",
+        sort=labels,
+        scale=alt.Scale(domain=labels, range=list(RUN_COLORS)),
+        title="Run",
+        legend=_LEGEND if legend else None,
+    )
+
+
+def comparison_charts(runs: Sequence[Run]) -> list[alt.Chart]:
+    """Return the comparison, one chart per panel: error, RMSLE, hits, then error by price band.
+
+    Each run keeps its colour in every panel; the last chart carries the legend. The page lays
+    the panels out in columns, so they stack on a narrow screen.
+    """
+    *panels, by_band = _comparison_panels(runs)
+    return [*panels, by_band.properties(autosize=FIT_WIDTH)]
+
+
+def _comparison_panels(runs: Sequence[Run]) -> list[alt.Chart]:
     table = pd.DataFrame(compare_runs(runs))
     labels = list(table["run"])
-    metrics = alt.hconcat(
-        *(
-            alt.Chart(table)
-            .mark_bar()
-            .encode(
-                x=alt.X("run:N", sort=labels, title=None),
-                y=alt.Y(f"{field}:Q", title=title),
-                color=alt.Color("run:N", sort=labels, legend=None),
-                tooltip=["run:N", alt.Tooltip(f"{field}:Q", format=",.2f")],
-            )
-            .properties(width=180, height=220, title=title)
-            for field, title in (
-                ("average_error", "Average error ($)"),
-                ("rmsle", "RMSLE"),
-                ("hit_rate_pct", "Hits (%)"),
-            )
+    panels = [
+        alt.Chart(table)
+        .mark_bar()
+        .encode(
+            x=alt.X("run:N", sort=labels, title=None, axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y(f"{field}:Q", title=None, axis=alt.Axis(format=axis)),
+            color=_run_color(labels, legend=False),
+            tooltip=["run:N", alt.Tooltip(f"{field}:Q", title=title, format=tip)],
         )
-    )
+        .properties(width=180, height=200, title=title)
+        for field, title, axis, tip in (
+            ("average_error", "Average error", "$,.0f", "$,.2f"),
+            ("rmsle", "RMSLE", ".2f", ".2f"),
+            ("hit_rate_pct", "Hits (%)", ".0f", ".1f"),
+        )
+    ]
     bands = pd.DataFrame(
         [
             {"run": label, "band": b.band, "average_error": b.average_error}
@@ -171,13 +235,19 @@ def comparison_chart(runs: Sequence[Run]) -> alt.VConcatChart:
                 axis=alt.Axis(labelAngle=0),
             ),
             xOffset=alt.XOffset("run:N", sort=labels),
-            y=alt.Y("average_error:Q", title="Average error ($)"),
-            color=alt.Color("run:N", sort=labels, title="Run"),
+            y=alt.Y("average_error:Q", title="Average error", axis=alt.Axis(format="$,.0f")),
+            color=_run_color(labels, legend=True),
             tooltip=["run:N", "band:N", alt.Tooltip("average_error:Q", format="$,.2f")],
         )
         .properties(title="Error by price band", width=WIDTH, height=240)
     )
-    return alt.vconcat(metrics, by_band)
+    return [*panels, by_band]
+
+
+def comparison_chart(runs: Sequence[Run]) -> alt.VConcatChart:
+    """Return the comparison panels as one chart (for a PNG): three metrics, then by band."""
+    *panels, by_band = _comparison_panels(runs)
+    return alt.vconcat(alt.hconcat(*panels), by_band)
 
 
 def chart_to_png(chart: Any, path: str | os.PathLike[str], *, scale: float = 2.0) -> Path:

@@ -4,21 +4,38 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 
 from ftkit.errors import RetriesExhaustedError
-from ftkit.evaluation.predictors import Guess, Predictor
+from ftkit.evaluation.predictors import BatchPredictor, Guess, Predictor, batch_size_of
 from ftkit.items import Item
 
 __all__ = ["FailureLog", "describe_failures"]
 
 
 class FailureLog:
-    """Ask ``predictor``; count the reason of every item that still failed after its retries."""
+    """Ask ``predictor``; count the reason of every item that still failed after its retries.
+
+    It takes batches as ``predictor`` does: ``batch_size`` is the wrapped predictor's (1 for a
+    predictor that takes one item at a time).
+    """
 
     def __init__(self, predictor: Predictor) -> None:
         self.predictor = predictor
+        self.batch_size = batch_size_of(predictor)
         self.reasons: Counter[str] = Counter()
         self._lock = threading.Lock()
+
+    def predict_batch(self, items: Sequence[Item]) -> list[Guess]:
+        """Ask the wrapped predictor for ``items`` at once (one by one if it takes no batches)."""
+        if not isinstance(self.predictor, BatchPredictor):
+            return [self(item) for item in items]
+        try:
+            return self.predictor.predict_batch(items)
+        except RetriesExhaustedError as err:
+            with self._lock:
+                self.reasons[str(err)] += len(items)
+            raise
 
     def __call__(self, item: Item) -> Guess:
         try:

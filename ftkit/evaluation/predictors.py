@@ -18,6 +18,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -26,9 +27,11 @@ from ftkit.items import Item
 
 __all__ = [
     "BASELINES",
+    "BatchPredictor",
     "Guess",
     "Predictor",
     "TextRegression",
+    "batch_size_of",
     "fit_text_regression",
     "is_baseline",
     "make_baseline",
@@ -96,6 +99,29 @@ class Guess:
 
 
 Predictor = Callable[[Item], Guess]
+
+
+@runtime_checkable
+class BatchPredictor(Protocol):
+    """A predictor that is faster asked several items at once (a local model on this machine).
+
+    ``evaluate`` asks it ``batch_size`` items at a time, in order, on the calling thread;
+    ``predict_batch`` returns one guess per item, in the items' order. Called with one item it
+    is an ordinary ``Predictor``.
+    """
+
+    batch_size: int
+
+    def __call__(self, item: Item) -> Guess: ...
+
+    def predict_batch(self, items: Sequence[Item]) -> list[Guess]: ...
+
+
+def batch_size_of(predictor: Predictor) -> int:
+    """Return how many items ``predictor`` takes at once: its ``batch_size``, else 1."""
+    if isinstance(predictor, BatchPredictor):
+        return max(int(predictor.batch_size), 1)
+    return 1
 
 
 def is_baseline(model: str) -> bool:

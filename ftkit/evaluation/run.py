@@ -6,6 +6,10 @@ at all (a 401 or 404, say: ``stopped`` then holds the one-line reason), or when 
 ``GIVE_UP_AFTER`` items all failed after every retry (an endpoint that is down or dropping).
 An item that still fails after every retry is counted in ``failed`` and left out of the
 metrics.
+
+A ``BatchPredictor`` (a local model) with a ``batch_size`` above 1 is asked that many items at
+a time, in order, on the calling thread; progress, stopping and giving up then follow each
+item of a finished batch as for any other predictor, and a batch that fails fails its items.
 """
 
 from __future__ import annotations
@@ -16,9 +20,15 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ftkit.errors import FtkitError, ModelError, RetriesExhaustedError
+from ftkit.errors import EvaluationError, FtkitError, ModelError, RetriesExhaustedError
 from ftkit.evaluation.chat import DEFAULT_MAX_TOKENS, messages_for
-from ftkit.evaluation.predictors import Guess, Predictor, is_baseline
+from ftkit.evaluation.predictors import (
+    BatchPredictor,
+    Guess,
+    Predictor,
+    batch_size_of,
+    is_baseline,
+)
 from ftkit.evaluation.scoring import Metrics, Scored, compute_metrics, score_item
 from ftkit.items import Item
 from ftkit.preflight.cost import PriceTable, estimate_inference_cost, has_base_rates, load_prices
@@ -175,6 +185,37 @@ def _inline(items: Sequence[Item], predictor: Predictor) -> Iterator[tuple[int, 
         yield index, future
 
 
+def _batched(
+    items: Sequence[Item], predictor: BatchPredictor, size: int
+) -> Iterator[tuple[int, Future[Guess]]]:
+    for start in range(0, len(items), size):
+        chunk = items[start : start + size]
+        futures: list[Future[Guess]] = [Future() for _ in chunk]
+        try:
+            guesses = predictor.predict_batch(chunk)
+            if len(guesses) != len(chunk):
+                raise EvaluationError(
+                    f"the predictor returned {len(guesses)} guesses for {len(chunk)} items"
+                )
+        except Exception as err:
+            for future in futures:
+                future.set_exception(err)
+        else:
+            for future, guess in zip(futures, guesses, strict=True):
+                future.set_result(guess)
+        yield from enumerate(futures, start)
+
+
+def _pairs(
+    pool: ThreadPoolExecutor, items: Sequence[Item], predictor: Predictor, workers: int
+) -> Iterator[tuple[int, Future[Guess]]]:
+    """Return (index, outcome) pairs: in batches, in order on this thread, or from the pool."""
+    size = batch_size_of(predictor)
+    if size > 1 and isinstance(predictor, BatchPredictor):
+        return _batched(items, predictor, size)
+    return _inline(items, predictor) if workers <= 1 else _pooled(pool, items, predictor)
+
+
 def _pooled(
     pool: ThreadPoolExecutor, items: Sequence[Item], predictor: Predictor
 ) -> Iterator[tuple[int, Future[Guess]]]:
@@ -198,15 +239,15 @@ def evaluate(
     """Score ``predictor`` on ``items`` with at most ``workers`` requests in flight.
 
     ``on_progress`` is called on the calling thread after each item. With ``workers=1`` the
-    items are asked in order on the calling thread (the seeded random baseline relies on it).
+    items are asked in order on the calling thread (the seeded random baseline relies on it),
+    as are a ``BatchPredictor``'s batches (``batch_size`` above 1) whatever ``workers`` says.
     """
     started, created = clock(), _now()
     tally = _Tally()
     total = len(items)
     pool = ThreadPoolExecutor(max_workers=min(max(workers, 1), MAX_WORKERS))
     try:
-        pairs = _inline(items, predictor) if workers <= 1 else _pooled(pool, items, predictor)
-        for index, future in pairs:
+        for index, future in _pairs(pool, items, predictor, workers):
             try:
                 scored = _record(tally, index, items[index], future)
             except FtkitError as err:

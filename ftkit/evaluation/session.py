@@ -5,14 +5,21 @@ change after the review asks for another review. While a run goes, ``evaluate_tr
 each scored item into a plain ``partial`` dict the caller keeps (session state); if the run is
 cut short, ``settle_partial`` turns that dict into a saved run and one line saying what happened.
 ``record_evaluation`` records a finished run through the caller's ``Recorder``.
+
+A ``local:DIR`` model is loaded by ``local_predictor`` (in hosted mode only from a folder inside
+the session's workspace); the run goes by the predictor's ``name`` and asks one batch at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from ftkit.errors import EvaluationError
+from ftkit.evaluation.chat import DEFAULT_MAX_TOKENS
+from ftkit.evaluation.local import DEFAULT_BATCH_SIZE, is_local, resolve_local
 from ftkit.evaluation.predictors import Predictor, is_baseline
 from ftkit.evaluation.run import CostEstimate, Progress, Run, evaluate
 from ftkit.evaluation.saved import run_to_json
@@ -20,9 +27,14 @@ from ftkit.history.recorder import Recorder
 from ftkit.history.recording import evaluate_settings, record_evaluate
 from ftkit.items import Item
 from ftkit.providers import ProviderSettings
+from ftkit.workspace import scrub_paths
+
+if TYPE_CHECKING:
+    from ftkit.evaluation.local_predictor import LocalPredictor
 
 __all__ = [
     "evaluate_tracked",
+    "local_predictor",
     "new_partial",
     "record_evaluation",
     "run_signature",
@@ -32,8 +44,39 @@ __all__ = [
 
 
 def workers_for(model: str, workers: int) -> int:
-    """Return the requests in flight for ``model``: one for a baseline, else ``workers``."""
-    return 1 if is_baseline(model) else int(workers)
+    """Return the requests in flight: one for a baseline or a local model, else ``workers``."""
+    return 1 if is_baseline(model) or is_local(model) else int(workers)
+
+
+def local_predictor(
+    model: str,
+    *,
+    workspace: Path | None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    prefill: bool = True,
+) -> LocalPredictor:
+    """Load ``local:DIR``; the run's model name is the returned predictor's ``name``.
+
+    In hosted mode (``workspace`` given) DIR must be a folder inside the workspace, a Hub base
+    model comes only from the server's cache, and no message shows the workspace's path.
+    Raises ``EvaluationError`` with one line.
+    """
+    from ftkit.evaluation.local_predictor import load_local
+
+    try:
+        resolved = resolve_local(model, workspace=workspace)
+        return load_local(
+            resolved,
+            batch_size=batch_size,
+            max_tokens=max_tokens,
+            prefill=prefill,
+            local_files_only=workspace is not None,
+        )
+    except EvaluationError as err:
+        if workspace is None:
+            raise
+        raise EvaluationError(scrub_paths(str(err), workspace)) from None
 
 
 def run_signature(
@@ -111,12 +154,12 @@ def record_evaluation(
     fields: Mapping[str, Any],
     record: Recorder,
 ) -> int | None:
-    """Record a finished (or stopped) run; the endpoint only for a model not on OpenAI.
+    """Record a finished (or stopped) run; the endpoint only for a chat model not on OpenAI.
 
     ``fields`` are the ``evaluate_settings`` arguments saying what was scored and trained on.
     """
-    baseline = is_baseline(result.model)
-    endpoint = None if baseline or provider.kind == "openai" else provider.endpoint
+    asked_api = not is_baseline(result.model) and not is_local(result.model)
+    endpoint = provider.endpoint if asked_api and provider.kind != "openai" else None
     settings = evaluate_settings(
         model=result.model,
         size=size,

@@ -7,7 +7,6 @@ asked for, so nothing else loads torch.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import openai
@@ -16,10 +15,11 @@ from ftkit.errors import ProviderError
 from ftkit.training.openai_trainer import OpenAITrainer
 from ftkit.training.trainer import Trainer
 
-__all__ = ["BACKENDS", "OPENAI_BACKENDS", "open_trainer"]
+__all__ = ["BACKENDS", "LOCAL_RUNS", "OPENAI_BACKENDS", "open_trainer"]
 
 OPENAI_BACKENDS = ("openai", "azure", "compatible")
 BACKENDS = (*OPENAI_BACKENDS, "local")
+LOCAL_RUNS = Path(".ftkit") / "local-runs"  # local runs' folder, under the current one
 
 
 def open_trainer(
@@ -28,18 +28,21 @@ def open_trainer(
     client: openai.OpenAI | None = None,
     endpoint: str = "",
     root: str | Path | None = None,
+    confine: bool = False,
 ) -> Trainer:
     """Return the trainer for ``backend``; ``ProviderError`` names what is missing.
 
     The OpenAI backends need ``client`` (and record ``endpoint``); "local" keeps its runs
-    under ``root`` (default: the current folder).
+    under ``root`` (default: ``.ftkit/local-runs`` in the current folder); with ``confine``
+    (hosted mode) it refuses job ids outside ``root``.
     """
     if backend in OPENAI_BACKENDS:
         if client is None:
             raise ProviderError(f"backend {backend}: no client for the endpoint")
         return OpenAITrainer(client, endpoint, backend=backend)
     if backend == "local":
-        local = importlib.import_module("ftkit.training.local")  # lazily: it may bring torch
-        trainer: Trainer = local.LocalTrainer(Path(root) if root is not None else Path.cwd())
-        return trainer
+        from ftkit.training.local import LocalTrainer  # only when asked: the training stack
+
+        folder = Path(root) if root is not None else Path.cwd() / LOCAL_RUNS
+        return LocalTrainer(folder, confine=confine)
     raise ProviderError(f"backend {backend!r}: not one of {', '.join(BACKENDS)}")

@@ -87,20 +87,21 @@ class Trainer(Protocol):
 def summary(
     backend: str, job: JobInfo, metrics: Sequence[MetricRow], *, out: str | None = None
 ) -> dict[str, Any]:
-    """Return what ``finetune --json`` prints: the backend, the job, the model to test, the loss.
+    """Return the one object ``finetune --json`` prints for a job of any backend.
 
-    ``model`` is what ``evaluate --model`` takes (None until the job succeeds); ``steps`` is the
-    last step with metrics; ``first_loss`` and ``last_loss`` are the first and last train loss.
+    ``model`` is the name the Tester takes once the job succeeded (else None); ``metrics``
+    gives the last step and the first and last training loss; ``out`` is a local run's folder.
     """
     losses = [row["train_loss"] for row in metrics if "train_loss" in row]
+    succeeded = job["status"] == "succeeded"
     return {
         "backend": backend,
         "status": job["status"],
-        "model": job["fine_tuned_model"],
+        "model": job["fine_tuned_model"] if succeeded else None,
         "job_id": job["id"],
         "base_model": job["model"],
         "metrics": {
-            "steps": max((row.get("step", 0) for row in metrics), default=0),
+            "steps": max((row["step"] for row in metrics), default=0),
             "first_loss": losses[0] if losses else None,
             "last_loss": losses[-1] if losses else None,
         },

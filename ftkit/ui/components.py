@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NoReturn
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from ftkit.dataset.messages import Message
 from ftkit.errors import FtkitError
@@ -16,11 +18,15 @@ __all__ = [
     "composition_or_stop",
     "dataset_line",
     "dataset_or_stop",
+    "metric_row",
     "next_step",
     "show_error",
     "show_messages",
     "stop_with_error",
+    "train_page",
 ]
+
+APP_PAGES = Path(__file__).resolve().parents[2] / "app_pages"
 
 
 def show_error(err: FtkitError) -> None:
@@ -69,3 +75,14 @@ def next_step(page: str, label: str, caption: str = "") -> None:
     st.page_link(page, label=f"Next: {label}", icon=":material/arrow_forward:")
     if caption:
         st.caption(caption)
+
+
+def train_page() -> str:
+    """Return the Train page's file: "app_pages/train.py", or the older upload_train.py."""
+    name = "train.py" if (APP_PAGES / "train.py").is_file() else "upload_train.py"
+    return f"app_pages/{name}"
+
+
+def metric_row() -> DeltaGenerator:
+    """Return a row for metrics that wraps two by two on a narrow screen, not one per line."""
+    return st.container(horizontal=True, gap="medium")

@@ -511,14 +511,17 @@ class Composition:
         return orjson.dumps([*self.split_id, t.system, t.user, t.assistant]).decode()
 
 
-def current_composition() -> Composition:
-    """Return the session's composed split; raise an ``FtkitError`` the page shows in one line."""
+def current_composition(templates: Templates | None = None) -> Composition:
+    """Return the session's composed split; raise an ``FtkitError`` the page shows in one line.
+
+    ``templates`` replaces the session's own (Compose previews the last good ones with it).
+    """
     ss = st.session_state
     dataset = current_dataset()
     available = len(dataset.loaded.items)
     if state.clamp_sizes(available):
         st.info(state.sizes_notice(available), icon=":material/straighten:")
-    templates = current_templates()
+    templates = templates or current_templates()
     split_id: SplitId = (
         dataset.key,
         int(ss[state.TRAIN_SIZE]),

@@ -7,13 +7,16 @@ built-in sample gives its own test split and a course test set (test*.pkl) all o
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any, Protocol
 
 import streamlit as st
 
 from ftkit.dataset.sampling import SplitSettings, Strategy
+from ftkit.errors import EvaluationError
 from ftkit.evaluation.holdout import (
     SAMPLE_LABEL,
     EvaluationItems,
@@ -40,11 +43,15 @@ from ftkit.ui.data import (
     upload_limit,
     upload_read_limits,
 )
+from ftkit.ui.workspace import session_workspace
 
 __all__ = [
+    "LOCAL_PREFIX",
     "NOTHING_HELD_OUT",
     "PageItems",
     "baseline_for",
+    "is_local_model",
+    "local_predictor",
     "page_items",
     "page_split",
     "record_fields",
@@ -54,6 +61,7 @@ NOTHING_HELD_OUT = (
     "lower the training or validation size on the Compose page, or upload a separate test file"
 )
 SAMPLE_TRAIN = SAMPLE_LABEL
+LOCAL_PREFIX = "local:"  # a model trained on this computer: "local:DIR"
 
 
 class Upload(Protocol):
@@ -206,3 +214,44 @@ def record_fields(picked: PageItems, *, baseline: bool, size: int) -> dict[str, 
         "scored": picked.chosen.scope,
         "scored_items": picked.chosen.describe(size),
     }
+
+
+def is_local_model(name: str) -> bool:
+    """Return True for a model trained on this computer, named ``local:DIR``."""
+    return name.startswith(LOCAL_PREFIX) and len(name) > len(LOCAL_PREFIX)
+
+
+def _hosted_local_name(name: str) -> str:
+    """Return ``local:DIR`` with DIR inside this session's workspace, or raise one line."""
+    folder = name[len(LOCAL_PREFIX) :].strip()
+    parts = PurePosixPath(folder.replace("\\", "/"))
+    root = session_workspace().resolve()
+    wrong = EvaluationError(f"{folder}: not a model folder in your workspace")
+    if parts.is_absolute() or ".." in parts.parts or folder.startswith("~"):
+        raise wrong
+    try:
+        path = (root / parts).resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):
+        raise wrong from None
+    if not path.is_relative_to(root) or not path.is_dir():
+        raise wrong
+    return f"{LOCAL_PREFIX}{path}"
+
+
+def local_predictor(name: str) -> Predictor:
+    """Return the predictor that scores the ``local:DIR`` model ``name`` on this computer.
+
+    In hosted mode DIR must be a folder in this session's workspace. ``ftkit.evaluation.local``
+    loads the model; without it, an ``EvaluationError`` says so.
+    """
+    if state.is_hosted():
+        name = _hosted_local_name(name)
+    try:
+        module = importlib.import_module("ftkit.evaluation.local")
+    except ImportError:
+        module = None
+    make = getattr(module, "local_predictor", None)
+    if make is None:
+        raise EvaluationError(f"{name}: this ftkit cannot score local models (no local evaluator)")
+    predictor: Predictor = make(name)
+    return predictor

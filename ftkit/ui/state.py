@@ -5,11 +5,16 @@ Settings live under the plain keys below (one browser session each). Widgets use
 forgets a widget's value when its page is not shown.
 
 ``EPOCHS`` is the one epochs choice: Check prices it and the job form on Train starts
-from it (an int, or "auto" for OpenAI's rule). ``clamp_sizes`` fits the two split sizes to the
+from it (an int, or "auto" for OpenAI's rule); ``CHECK_MODEL`` is the model chosen on Check,
+which the job form starts from too. ``clamp_sizes`` fits the two split sizes to the
 loaded dataset together and leaves a notice saying what it changed (``sizes_notice``).
 
-Other pages rely on these keys: after Export writes files, ``EXPORT_TRAIN_PATH`` and
-``EXPORT_VALIDATION_PATH`` hold their paths as strings (the Upload page reads them).
+Other pages rely on these keys: after Export writes files, ``EXPORTED_FILES`` holds
+``{"training": path, "validation": path or None}`` (strings; None before a write or after a
+failed one), and ``EXPORT_TRAIN_PATH``/``EXPORT_VALIDATION_PATH`` hold the same two paths.
+
+``keep(widget_key, setting)`` is the one way a page keeps a widget's value across pages: it
+binds the widget to its setting and returns the ``key``/``on_change``/``args`` to draw it with.
 """
 
 from __future__ import annotations
@@ -31,18 +36,26 @@ from ftkit.training.models import DEFAULT_MODEL
 
 __all__ = [
     "ASSISTANT_TEMPLATE",
+    "CHECK_MODEL",
     "DATASET_HASH",
     "DATASET_KIND",
     "DATASET_MAPPING",
     "DATASET_SOURCE",
+    "DATA_PATH",
     "DEFAULTS",
     "EPOCHS",
+    "EXPORTED_FILES",
     "EXPORT_DIR",
     "EXPORT_FINGERPRINT",
     "EXPORT_TRAIN_PATH",
     "EXPORT_VALIDATION_PATH",
     "HOSTED_ENV",
+    "LAST_GOOD_TEMPLATES",
     "LECTURE_DEFAULTS",
+    "MESSAGES_BANDS",
+    "MESSAGES_EXAMPLE",
+    "MESSAGES_SEARCH",
+    "MESSAGES_SPLITS",
     "MODEL",
     "SEED",
     "SIZES_NOTICE",
@@ -56,9 +69,11 @@ __all__ = [
     "fit_sizes",
     "init_state",
     "is_hosted",
+    "keep",
     "persist",
     "persist_size",
     "reset_to_lecture",
+    "set_exported",
     "sizes_notice",
 ]
 
@@ -77,6 +92,7 @@ SYSTEM_PROMPT = "system_prompt"
 USER_TEMPLATE = "user_template"
 ASSISTANT_TEMPLATE = "assistant_template"
 MODEL = "model"
+CHECK_MODEL = MODEL  # the model chosen on Check; the job form starts from it
 EPOCHS = "epochs"  # int, or "auto" for OpenAI's rule
 SIZES_NOTICE = "sizes_notice"  # (items available, what was changed) or None
 
@@ -85,6 +101,15 @@ EXPORT_DIR = "export_dir"
 EXPORT_TRAIN_PATH = "export_train_path"
 EXPORT_VALIDATION_PATH = "export_validation_path"
 EXPORT_FINGERPRINT = "export_fingerprint"
+EXPORTED_FILES = "exported_files"  # {"training": str, "validation": str | None} or None
+
+# What a page's widgets showed last, kept while the user is on other pages.
+DATA_PATH = "data_path_text"  # the local path typed on Data
+MESSAGES_SEARCH = "messages_search_text"
+MESSAGES_SPLITS = "messages_splits"
+MESSAGES_BANDS = "messages_bands"
+MESSAGES_EXAMPLE = "messages_example"  # the table row (index) shown in full, or None
+LAST_GOOD_TEMPLATES = "last_good_templates"  # (system, user, assistant) Compose last rendered
 
 HOSTED_ENV = hosting.HOSTED_ENV
 
@@ -111,13 +136,20 @@ DEFAULTS: dict[str, Any] = {
     EXPORT_TRAIN_PATH: None,
     EXPORT_VALIDATION_PATH: None,
     EXPORT_FINGERPRINT: None,
+    EXPORTED_FILES: None,
+    DATA_PATH: "",
+    MESSAGES_SEARCH: "",
+    MESSAGES_SPLITS: [],
+    MESSAGES_BANDS: [],
+    MESSAGES_EXAMPLE: None,
+    LAST_GOOD_TEMPLATES: None,
 }
 
 
 def init_state() -> None:
     """Give every setting its default in this session (values already set are kept)."""
     for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value)
+        st.session_state.setdefault(key, list(value) if isinstance(value, list) else value)
 
 
 def bind(widget_key: str, setting: str) -> None:
@@ -129,6 +161,24 @@ def bind(widget_key: str, setting: str) -> None:
 def persist(widget_key: str, setting: str) -> None:
     """Widget callback: copy the widget's new value into the setting."""
     st.session_state[setting] = st.session_state[widget_key]
+
+
+def keep(widget_key: str, setting: str) -> dict[str, Any]:
+    """Bind a widget to a setting; return its ``key``, ``on_change`` and ``args`` keywords.
+
+    ``st.text_input("Search", **state.keep("messages_search", state.MESSAGES_SEARCH))`` shows
+    the setting's value, and every change is kept while the user is on other pages.
+    """
+    bind(widget_key, setting)
+    return {"key": widget_key, "on_change": persist, "args": (widget_key, setting)}
+
+
+def set_exported(training: str | None, validation: str | None) -> None:
+    """Record what Export wrote (both None after a failed write) for the Upload page."""
+    ss = st.session_state
+    files = None if training is None else {"training": training, "validation": validation}
+    ss[EXPORTED_FILES] = files
+    ss[EXPORT_TRAIN_PATH], ss[EXPORT_VALIDATION_PATH] = training, validation
 
 
 def persist_size(widget_key: str, setting: str, available: int, other: tuple[str, str]) -> None:
@@ -203,11 +253,22 @@ def is_hosted() -> bool:
         return True
 
 
+# Evaluate page: its settings, kept while the user visits other pages (``bind``/``persist``).
+EVALUATE_SIZE = "evaluate_size_setting"  # items to score; None: the page's default
+EVALUATE_WORKERS = "evaluate_workers_setting"  # requests in flight for a chat model
+EVALUATE_LOG_SCALE = "evaluate_log_scale_setting"  # truth-vs-estimate chart on log axes
+EVALUATE_COMPARE = "evaluate_compare_setting"  # indexes of the runs compared; None: the last two
+DEFAULTS.update(
+    {EVALUATE_SIZE: None, EVALUATE_WORKERS: None, EVALUATE_LOG_SCALE: False, EVALUATE_COMPARE: None}
+)
+__all__ += ["EVALUATE_COMPARE", "EVALUATE_LOG_SCALE", "EVALUATE_SIZE", "EVALUATE_WORKERS"]
+
+
 # ---- Train page ----------------------------------------------------------------------------
 # "Where to train", and the Train page's job form and local form. Each form widget ``<key>``
 # keeps its value under ``kept(<key>)`` (``bind`` before drawing it, ``persist`` after), so a
 # visit to another page loses nothing. The job form's model and epochs are the session's
-# ``MODEL`` and ``EPOCHS`` (Check's choices); its file ids start from what was just uploaded.
+# ``CHECK_MODEL`` and ``EPOCHS`` (Check's choices); its file ids start from what was just uploaded.
 TRAIN_WHERE = "train_where"  # "provider" (OpenAI, Azure or compatible) or "local"
 TRAIN_KEPT: dict[str, Any] = {
     "train_job_training_file": "",

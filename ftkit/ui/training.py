@@ -22,6 +22,7 @@ from ftkit.training.jobs import JobInfo, is_terminal
 from ftkit.training.monitor import format_time, view_job
 from ftkit.training.trainer import Trainer
 from ftkit.ui import state
+from ftkit.ui.components import metric_row
 from ftkit.ui.markdown import code, literal
 
 __all__ = [
@@ -168,14 +169,14 @@ def checkpoint_table(points: Sequence[CheckpointInfo], shown: Shown = _same) -> 
 
 def _show_status(job: JobInfo, shown: Shown) -> None:
     """Draw the job's status, its estimated finish (or finish time) and trained tokens."""
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Status", job["status"])
+    row = metric_row()
+    row.metric("Status", job["status"])
     if is_terminal(job["status"]):
         finished = job["finished_at"]
-        m2.metric("Finished (UTC)", short_time(finished), help=format_time(finished))
+        row.metric("Finished (UTC)", short_time(finished), help=format_time(finished))
     else:
         finish = job["estimated_finish"]
-        m2.metric(
+        row.metric(
             "Estimated finish (UTC)",
             short_time(finish),
             time_left(finish, time.time()),
@@ -183,7 +184,7 @@ def _show_status(job: JobInfo, shown: Shown) -> None:
             delta_arrow="off",
             help=format_time(finish) if finish else "The backend has not estimated it yet.",
         )
-    m3.metric("Trained tokens", f"{job['trained_tokens']:,}" if job["trained_tokens"] else "-")
+    row.metric("Trained tokens", f"{job['trained_tokens']:,}" if job["trained_tokens"] else "-")
     if job["error"]:
         param = f" (parameter: {job['error']['param']})" if job["error"]["param"] else ""
         message = shown(f"{job['error']['message']}{param}")
