@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -317,3 +318,21 @@ def test_an_ended_job_stops_refreshing_and_a_resumed_one_is_watched_again() -> N
     at.run()
     assert metrics(at)["Status"] == "running"
     assert at.session_state["upload_polls"] < 10  # the monitor refreshes itself again
+
+
+def test_a_hosted_session_cannot_open_a_run_outside_its_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ftkit.training.local import RUN_MARKER
+
+    monkeypatch.setenv("FTKIT_HOSTED", "1")
+    monkeypatch.setenv("FTKIT_LOCAL_TRAINING", "1")
+    other = tmp_path / "someone-else" / "run"
+    other.mkdir(parents=True)
+    (other / "request.json").write_text(json.dumps({"ftkit": RUN_MARKER, "request": {}}))
+    at = on_page("train", timeout=30)
+    at.session_state["upload_job_id"] = str(other)  # what a forged session would carry
+    at.session_state["upload_job_backend"] = "local"
+    at.run()
+    assert not at.exception and not at.metric
+    assert [e.value for e in at.error] == [f"{other}: not a run of this workspace"]
