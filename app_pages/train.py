@@ -250,6 +250,14 @@ def _job_form(no_key: bool) -> None:
         _create_job()
 
 
+def _number(field: str, text: str, kind: type[int] | type[float]) -> int | float | str:
+    """Return the field's number, or "auto"; ``FtkitError`` names the field otherwise."""
+    try:
+        return parse_auto(text, kind)
+    except FtkitError as err:
+        raise FtkitError(f"{field}: {err}") from None
+
+
 def _job_request() -> TrainRequest:
     """Return the job the form describes; ``FtkitError`` names a field that is not a number."""
     ss = st.session_state
@@ -258,8 +266,8 @@ def _job_request() -> TrainRequest:
         validation_file=ss["train_job_validation_file"].strip() or None,
         base_model=ss["train_job_model"],
         epochs=ss["train_job_epochs"],
-        batch_size=parse_auto(ss["train_job_batch"], int),  # type: ignore[arg-type]
-        learning_rate=parse_auto(ss["train_job_lr"], float),
+        batch_size=_number("Batch size", ss["train_job_batch"], int),  # type: ignore[arg-type]
+        learning_rate=_number("Learning rate multiplier", ss["train_job_lr"], float),
         seed=int(ss["train_job_seed"]),
         suffix=ss["train_job_suffix"] or None,
     )

@@ -336,3 +336,13 @@ def test_a_hosted_session_cannot_open_a_run_outside_its_workspace(
     at.run()
     assert not at.exception and not at.metric
     assert [e.value for e in at.error] == [f"{other}: not a run of this workspace"]
+
+
+def test_a_field_that_is_not_a_number_is_named() -> None:
+    fake = shared_fake()
+    at = _connected(fake).run()
+    at.text_input(key="train_job_training_file").input("file-x")
+    at.text_input(key="train_job_batch").input("eight")
+    at.button(key="FormSubmitter:upload_job_form-Create job").click().run()
+    assert [e.value for e in at.error] == ["Batch size: 'eight' is not a number or auto"]
+    assert not fake.state.jobs
