@@ -28,7 +28,7 @@ def test_the_loss_chart_holds_only_losses_named_for_people() -> None:
 def test_the_accuracy_chart_holds_only_accuracies() -> None:
     spec = _spec(accuracy_chart(ROWS))
     assert spec["title"] == "Token accuracy"
-    assert spec["encoding"]["y"]["title"] == "Mean token accuracy"
+    assert spec["encoding"]["y"]["title"] == "Accuracy"
     assert spec["encoding"]["y"]["axis"]["format"] == ".0%"
 
 
@@ -40,6 +40,7 @@ def test_both_charts_title_their_axes_count_whole_steps_and_keep_the_legend_belo
         assert encoding["y"]["title"]
         legend = encoding["color"]["legend"]
         assert legend["orient"] == "bottom" and legend["labelLimit"] == 0
+        assert legend["direction"] == "vertical"  # never wider than a phone's screen
 
 
 def test_no_chart_before_the_first_step_reports() -> None:

@@ -39,9 +39,9 @@ def metric_frame(rows: Sequence[MetricRow], names: Sequence[str]) -> pd.DataFram
 
 
 def _chart(frame: pd.DataFrame, title: str, y_title: str, y_format: str) -> alt.Chart:
-    """Return one line per series against whole-number steps, the legend below the plot."""
+    """Return one line per series against whole-number steps, the legend below, one per line."""
     chart: alt.Chart = (
-        alt.Chart(frame, title=title)
+        alt.Chart(frame, title=title, padding={"left": 5, "top": 5, "right": 16, "bottom": 5})
         .mark_line(point=True)
         .encode(
             x=alt.X(
@@ -54,7 +54,7 @@ def _chart(frame: pd.DataFrame, title: str, y_title: str, y_format: str) -> alt.
             color=alt.Color(
                 "series:N",
                 title=None,
-                legend=alt.Legend(orient="bottom", labelLimit=0, columns=3),
+                legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0),
             ),
             tooltip=[
                 alt.Tooltip("series:N", title="Series"),
@@ -75,4 +75,4 @@ def loss_chart(rows: Sequence[MetricRow]) -> alt.Chart | None:
 def accuracy_chart(rows: Sequence[MetricRow]) -> alt.Chart | None:
     """Return the mean token accuracies by step, or None when no step reported one."""
     frame = metric_frame(rows, _ACCURACIES)
-    return _chart(frame, "Token accuracy", "Mean token accuracy", ".0%") if len(frame) else None
+    return _chart(frame, "Token accuracy", "Accuracy", ".0%") if len(frame) else None
