@@ -20,7 +20,7 @@ import orjson
 
 from ftkit.cli import quiet_recorder
 from ftkit.cli._provider import add_provider_flags, client_from_args
-from ftkit.cli.arguments import auto_or
+from ftkit.cli.arguments import auto_or, positive_int
 from ftkit.history.recorder import Recorder
 from ftkit.history.recording import current_user
 from ftkit.preflight.cost import DEFAULT_EPOCHS, MAX_EPOCHS
@@ -94,6 +94,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--interval", type=float, default=15.0, metavar="S", help="seconds between polls (--wait)")
     add("--json", action="store_true", help="print the job as JSON")
     add("--no-history", action="store_true", help="do not record this run (or its uploads)")
+    local = parser.add_argument_group("--backend local (LoRA on this computer, docs/training.md)")
+    add("--backend", choices=["openai", "local"], default="openai", help="default: openai")
+    local.add_argument("--base-model", metavar="ID|DIR", help="Hub id or model folder to adapt")
+    local.add_argument("--max-steps", type=positive_int, metavar="N", help="stop after N steps")
+    local.add_argument(
+        "--learning-rate", type=auto_or(float, 1e-8, 1), default="auto", metavar="X|auto"
+    )
+    local.add_argument("--lora-r", type=positive_int, default=16, metavar="N", help="default: 16")
+    local.add_argument("--lora-alpha", type=positive_int, default=32, metavar="N")
+    local.add_argument("--qlora", action="store_true", help="4-bit base model (CUDA only)")
+    local.add_argument("--out", metavar="DIR", help="the run folder (default: .ftkit/local-runs)")
+    local.add_argument("--resume", action="store_true", help="continue or follow the run in --out")
+    local.add_argument("--merge", action="store_true", help="also save the merged model")
     add_provider_flags(parser)
     parser.set_defaults(handler=run)
 
@@ -136,6 +149,10 @@ def _spec(
 
 def run(args: argparse.Namespace) -> int:
     """Create the job (uploading paths first); return 0, or 1 if a watched job did not succeed."""
+    if args.backend == "local":
+        from ftkit.cli.finetune_local import run_local
+
+        return run_local(args)
     client, settings = client_from_args(args)
     record = None if args.no_history else quiet_recorder(current_user())
     spec = _spec(client, settings.endpoint, args, record)

@@ -75,8 +75,11 @@ def base_model_problem(name: str) -> str | None:
     if not name.strip():
         return "base model: required (a Hugging Face Hub id or a model folder)"
     if os.path.isdir(os.path.expanduser(name)):
-        if not os.path.isfile(os.path.join(os.path.expanduser(name), "config.json")):
+        config = Path(os.path.expanduser(name)) / "config.json"
+        if not config.is_file():
             return f"base model {name}: the folder has no config.json"
+        if _read_config(config) is None:
+            return f"base model {name}: config.json is not a JSON object"
         return None
     if _looks_like_path(name):
         return f"base model {name}: no such folder (and not a Hub id like org/name)"

@@ -11,13 +11,14 @@ for a local run).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from ftkit.training.events import CheckpointInfo, EventInfo, MetricRow
 from ftkit.training.jobs import DEFAULT_SEED, DEFAULT_SUFFIX, JobInfo
 
-__all__ = ["Auto", "TrainRequest", "Trainer"]
+__all__ = ["Auto", "TrainRequest", "Trainer", "summary"]
 
 Auto = Literal["auto"]
 
@@ -81,3 +82,28 @@ class Trainer(Protocol):
     def resume(self, job_id: str) -> JobInfo:
         """Continue a paused, cancelled or failed job (from its last checkpoint); return it."""
         ...
+
+
+def summary(
+    backend: str, job: JobInfo, metrics: Sequence[MetricRow], *, out: str | None = None
+) -> dict[str, Any]:
+    """Return the one object ``finetune --json`` prints for a job of any backend.
+
+    ``model`` is the name the Tester takes once the job succeeded (else None); ``metrics``
+    gives the last step and the first and last training loss; ``out`` is a local run's folder.
+    """
+    losses = [row["train_loss"] for row in metrics if "train_loss" in row]
+    succeeded = job["status"] == "succeeded"
+    return {
+        "backend": backend,
+        "status": job["status"],
+        "model": job["fine_tuned_model"] if succeeded else None,
+        "job_id": job["id"],
+        "base_model": job["model"],
+        "metrics": {
+            "steps": max((row["step"] for row in metrics), default=0),
+            "first_loss": losses[0] if losses else None,
+            "last_loss": losses[-1] if losses else None,
+        },
+        "out": out,
+    }
