@@ -264,7 +264,8 @@ def _parameters(name: str) -> tuple[int | None, dict[str, Any] | None, str | Non
     """Return the model's parameter count and config, or a line why they cannot be known."""
     config_path, weights = _model_files(name)
     config = _read_config(config_path)
-    if config_path is None and os.environ.get("HF_HUB_OFFLINE") == "1":
+    offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
+    if config_path is None and offline:
         return None, None, f"base model {name}: not in the Hugging Face cache and HF_HUB_OFFLINE=1"
     if config_path is not None and config is None:
         return None, None, f"base model {name}: config.json is not a JSON object"
