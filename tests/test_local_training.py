@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import time
 from argparse import Namespace
 from collections.abc import Iterator
@@ -283,3 +284,23 @@ def test_a_corrupt_base_model_config_is_refused_before_anything_starts(
     with pytest.raises(FtkitError, match=r"config.json is not a JSON object$"):
         LocalTrainer(runs).start(_request(split, model))
     assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_a_run_whose_process_died_is_failed_even_if_its_pid_is_reused(
+    tmp_path: Path, split: tuple[Path, Path], tiny_llama: Path
+) -> None:
+    trainer = LocalTrainer(tmp_path)
+    job = trainer.start(_request(split, tiny_llama))
+    os.killpg(_pid(job), signal.SIGKILL)
+    _wait_for(lambda: _is_gone(_pid(job)))
+    died = LocalTrainer(tmp_path).retrieve(job["id"])
+    folder = Path(job["id"])
+    assert died["status"] == "failed"
+    assert died["error"] is not None
+    assert died["error"]["message"] == (
+        f"the training process ended without saying why; see {folder / 'train.log'}"
+    )
+    # another process now has the pid: still failed
+    (folder / "status.json").write_text(json.dumps({"status": "running"}))
+    (folder / "process.json").write_text(json.dumps({"pid": os.getpid(), "token": "old-boot:1"}))
+    assert LocalTrainer(tmp_path).retrieve(job["id"])["status"] == "failed"
