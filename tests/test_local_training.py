@@ -268,6 +268,11 @@ def test_a_broken_training_line_fails_the_run_with_one_line(
     assert job["error"] is not None
     assert job["error"]["message"] == f"{broken}: line 3 is not JSON"
     assert "Traceback" in (Path(job["id"]) / "train.log").read_text()
+    with open(Path(job["id"]) / "events.jsonl", "a") as events:
+        events.write('{"created_at": 1, "mess')  # a torn last line
+    assert (
+        trainer.events(job["id"])[0]["message"] == f"Training failed: {broken}: line 3 is not JSON"
+    )
     with pytest.raises(FtkitError, match="no checkpoint to resume from"):
         trainer.resume(job["id"])
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +44,7 @@ __all__ = ["RUN_MARKER", "LocalTrainer", "find_run"]
 
 RUN_MARKER = "ftkit-local-run"
 CANCEL_GRACE = 30.0
+STARTING = 30.0  # seconds a queued run may go without a process while it is being started
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 _METRIC_NAMES = {"loss": "train_loss", "eval_loss": "valid_loss"}
 
@@ -70,6 +72,13 @@ def _is_alive(folder: Path) -> bool:
         pass
     token = process.get("token")
     return token is None or process_token(pid) == token
+
+
+def _is_starting(folder: Path, status: dict[str, Any]) -> bool:
+    """Return whether the run was queued a moment ago and its process is being started."""
+    updated = status.get("updated_at")
+    recent = isinstance(updated, int | float) and time.time() - updated < STARTING
+    return status.get("status") == "queued" and recent and not (folder / PROCESS_FILE).exists()
 
 
 def _int(value: Any) -> int | None:
@@ -160,18 +169,26 @@ class LocalTrainer:
         if run_id is not None and (found := self._existing(run_id)) is not None:
             return self.retrieve(str(found))
         request = _absolute(request)
+        if self.confine and request.out and not Path(request.out).is_relative_to(self.root):
+            raise FtkitError(f"{request.out}: the run folder must be inside {self.root}")
         plan = plan_run(request)
         if plan.refusal:
             raise FtkitError(plan.refusal)
         folder = self._new_folder(request)
-        record = {"ftkit": RUN_MARKER, "run_id": run_id, "created_at": int(time.time())}
-        write_json(folder / REQUEST_FILE, {**record, "request": asdict(request)})
-        append_event(folder, "Run created: " + "; ".join(plan.lines()))
-        self._spawn(folder, resume=False)
+        try:
+            record = {"ftkit": RUN_MARKER, "run_id": run_id, "created_at": int(time.time())}
+            write_json(folder / REQUEST_FILE, {**record, "request": asdict(request)})
+            append_event(folder, "Run created: " + "; ".join(plan.lines()))
+            self._spawn(folder, resume=False)
+        except OSError as err:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise FtkitError(f"{folder}: cannot start the run ({err.strerror or err})") from None
         return self.retrieve(str(folder))
 
     def _spawn(self, folder: Path, *, resume: bool) -> None:
         """Start the training process for ``folder`` in its own session, logging to train.log."""
+        with contextlib.suppress(FileNotFoundError):
+            (folder / PROCESS_FILE).unlink()
         write_json(folder / STATUS_FILE, {"status": "queued", "updated_at": int(time.time())})
         env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
         package_parent = str(Path(ftkit.__file__).resolve().parent.parent)
@@ -197,7 +214,7 @@ class LocalTrainer:
         status = read_json(folder / STATUS_FILE) or {"status": "queued"}
         state = str(status.get("status") or "queued")
         error = _error(status)
-        if state not in TERMINAL and not _is_alive(folder):
+        if state not in TERMINAL and not _is_alive(folder) and not _is_starting(folder, status):
             state = "failed"
             message = f"the training process ended without saying why; see {folder / LOG_FILE}"
             error = JobError(code="process_ended", message=message, param=None)

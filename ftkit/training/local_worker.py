@@ -103,8 +103,11 @@ def _callback(folder: Path, status: _Status) -> Any:
 
     class Watch(TrainerCallback):  # type: ignore[misc]
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            status.update(step=state.global_step, max_steps=state.max_steps)
-            status.update(session_step=state.global_step, session_started=time.time())
+            if (folder / CANCEL_FILE).exists():
+                raise Cancelled
+            step = state.global_step
+            status.update(step=step, max_steps=state.max_steps, session_step=step)
+            status.update(session_started=time.time())
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             status.update(step=state.global_step)
