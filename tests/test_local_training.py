@@ -78,7 +78,7 @@ def one_thread() -> Iterator[None]:
         os.environ["OMP_NUM_THREADS"] = old
 
 
-def _args(split: tuple[Path, Path], model: Path, out: Path, **changes: object) -> Namespace:
+def _args(split: tuple[Path, Path], model: Path, out: Path | None, **changes: object) -> Namespace:
     """Return the arguments ``finetune --backend local`` parses, with ``changes``."""
     values: dict[str, object] = {
         "backend": "local",
@@ -94,7 +94,7 @@ def _args(split: tuple[Path, Path], model: Path, out: Path, **changes: object) -
         "qlora": False,
         "seed": 42,
         "suffix": "pricer",
-        "out": str(out),
+        "out": str(out) if out else None,
         "resume": False,
         "merge": False,
         "wait": False,
@@ -229,9 +229,9 @@ def test_cancel_stops_the_run_and_resume_continues_from_its_checkpoint(
     tmp_path: Path, split: tuple[Path, Path], tiny_llama: Path
 ) -> None:
     trainer = LocalTrainer(tmp_path, cancel_grace=60)
-    job = trainer.start(_request(split, tiny_llama, max_steps=400, validation_file=None))
+    job = trainer.start(_request(split, tiny_llama, max_steps=200, validation_file=None))
     folder = Path(job["id"])
-    _wait_for(lambda: (folder / "checkpoint-40" / "trainer_state.json").exists())
+    _wait_for(lambda: (folder / "checkpoint-20" / "trainer_state.json").exists())
     with pytest.raises(FtkitError, match="only a cancelled or failed run resumes"):
         trainer.resume(job["id"])
 
@@ -240,11 +240,11 @@ def test_cancel_stops_the_run_and_resume_continues_from_its_checkpoint(
     assert _is_gone(_pid(job))
     assert not (folder / "adapter").exists()
     checkpoint = trainer.checkpoints(job["id"])[0]["step_number"]
-    assert checkpoint >= 40
+    assert checkpoint >= 20
 
     resumed = LocalTrainer(tmp_path, cancel_grace=0).resume(job["id"])
     assert resumed["status"] in ("queued", "running")
-    _wait_for(lambda: max(_steps(trainer, job["id"])) > checkpoint + 20)
+    _wait_for(lambda: max(_steps(trainer, job["id"])) > checkpoint + 10)
     stopped = LocalTrainer(tmp_path, cancel_grace=0).cancel(job["id"])
     assert stopped["status"] == "cancelled"
     assert _is_gone(_pid(resumed))
@@ -309,3 +309,22 @@ def test_a_run_whose_process_died_is_failed_even_if_its_pid_is_reused(
     (folder / "status.json").write_text(json.dumps({"status": "running"}))
     (folder / "process.json").write_text(json.dumps({"pid": os.getpid(), "token": "old-boot:1"}))
     assert LocalTrainer(tmp_path).retrieve(job["id"])["status"] == "failed"
+
+
+def test_finetune_local_resume_shows_a_finished_run_without_training_again(
+    capsys: pytest.CaptureFixture[str],
+    finished: JobInfo,
+    split: tuple[Path, Path],
+    tiny_llama: Path,
+) -> None:
+    folder = finished["id"]
+    assert run_local(_args(split, tiny_llama, Path(folder), resume=True)) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        f"run:    {folder}",
+        "status: succeeded",
+        f"base model: {tiny_llama.resolve()}",
+        f"fine-tuned model: local:{folder}",
+    ]
+    with pytest.raises(FtkitError, match=r"^--resume: give the run's folder with --out DIR$"):
+        run_local(_args(split, tiny_llama, None, resume=True))

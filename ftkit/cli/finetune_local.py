@@ -21,7 +21,7 @@ from ftkit.training.local import LocalTrainer, find_run
 from ftkit.training.local_plan import plan_run
 from ftkit.training.trainer import TrainRequest, summary
 
-__all__ = ["LOCAL_INTERVAL", "local_root", "run_local"]
+__all__ = ["LOCAL_INTERVAL", "format_run", "local_root", "run_local"]
 
 LOCAL_INTERVAL = 2.0
 OPENAI_INTERVAL = 15.0  # finetune's --interval default, meant for OpenAI's servers
@@ -54,6 +54,16 @@ def _request(args: argparse.Namespace) -> TrainRequest:
         out=args.out,
         merge=args.merge,
     )
+
+
+def format_run(job: JobInfo) -> str:
+    """Return the run's folder, status, base model and (once done) the model to evaluate."""
+    lines = [f"run:    {job['id']}", f"status: {job['status']}", f"base model: {job['model']}"]
+    if job["fine_tuned_model"]:
+        lines.append(f"fine-tuned model: {job['fine_tuned_model']}")
+    if job["error"]:
+        lines.append(f"error: {job['error']['message']}")
+    return "\n".join(lines)
 
 
 def _start(trainer: LocalTrainer, args: argparse.Namespace) -> JobInfo:
@@ -107,9 +117,7 @@ def run_local(args: argparse.Namespace) -> int:
         data = summary("local", job, trainer.metrics(job["id"]), out=job["id"])
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        from ftkit.cli.finetune import format_job
-
-        print(format_job(job))
+        print(format_run(job))
     failed = job["status"] in ("failed", "cancelled") or (
         args.wait and job["status"] != "succeeded"
     )
