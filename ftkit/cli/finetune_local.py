@@ -3,28 +3,35 @@
 The plan (device, size, memory, steps, time) goes to stderr first; a refused plan is one line
 and nothing starts. The run trains in the background in its own folder (``--out`` or
 ``.ftkit/local-runs/<time>-<suffix>``); ``--wait`` follows it, ``--resume`` continues or follows
-the run in ``--out``. Local runs are not recorded in the history yet.
+the run in ``--out``. A new run is recorded in the history like an OpenAI job (``start_job``),
+and ``--wait`` records how it ended.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import orjson
 
+from ftkit.cli import quiet_recorder
 from ftkit.errors import FtkitError
-from ftkit.training.jobs import TERMINAL, JobInfo
+from ftkit.history.recorder import Recorder
+from ftkit.history.recording import current_user
+from ftkit.training.events import EventInfo
+from ftkit.training.jobs import JobInfo
+from ftkit.training.launch import record_finished, start_job
 from ftkit.training.local import LocalTrainer, find_run
 from ftkit.training.local_plan import plan_run
+from ftkit.training.monitor import follow_job
 from ftkit.training.trainer import TrainRequest, summary
 
 __all__ = ["LOCAL_INTERVAL", "format_run", "local_root", "run_local"]
 
 LOCAL_INTERVAL = 2.0
 OPENAI_INTERVAL = 15.0  # finetune's --interval default, meant for OpenAI's servers
+MAX_WAIT = 7 * 24 * 3600.0  # a long local run is followed for up to a week
 
 
 def local_root() -> Path:
@@ -33,6 +40,8 @@ def local_root() -> Path:
 
 
 def _request(args: argparse.Namespace) -> TrainRequest:
+    if not args.training_file:
+        raise FtkitError("--training-file: required for a new run (the chat JSONL to train on)")
     if not args.base_model:
         raise FtkitError(
             "--base-model: required with --backend local (a Hugging Face Hub id such as "
@@ -66,46 +75,46 @@ def format_run(job: JobInfo) -> str:
     return "\n".join(lines)
 
 
-def _start(trainer: LocalTrainer, args: argparse.Namespace) -> JobInfo:
-    """Plan and start a new run, or with ``--resume`` continue (or rejoin) the run in --out."""
+def _start(
+    trainer: LocalTrainer, args: argparse.Namespace, record: Recorder | None
+) -> tuple[JobInfo, int | None]:
+    """Plan, record and start a new run, or with ``--resume`` continue (or rejoin) --out's run.
+
+    Returns the job and its history run id (None for a resumed run or without history).
+    """
     if args.resume:
         if not args.out:
             raise FtkitError("--resume: give the run's folder with --out DIR")
         folder = str(find_run(str(Path(args.out).expanduser().resolve())))
         job = trainer.retrieve(folder)
-        return trainer.resume(folder) if job["status"] in ("cancelled", "failed") else job
+        return (trainer.resume(folder) if job["status"] in ("cancelled", "failed") else job), None
     request = _request(args)
     plan = plan_run(request)
     for line in plan.lines():
         print(f"ftkit: {line}", file=sys.stderr)
     if plan.refusal:
         raise FtkitError(plan.refusal)
-    return trainer.start(request)
+    started = start_job(trainer, request, record=record)
+    return started.job, started.run_id
 
 
-def _follow(trainer: LocalTrainer, job: JobInfo, interval: float) -> JobInfo:
-    """Print each new event to stderr until the run ends; return the job as it ended."""
-    seen: set[str] = set()
-    while True:
-        for event in trainer.events(job["id"], limit=100_000)[::-1]:
-            if event["id"] not in seen:
-                seen.add(event["id"])
-                print(f"[{job['status']}] {event['message']}", file=sys.stderr)
-        if job["status"] in TERMINAL:
-            return job
-        time.sleep(interval)
-        job = trainer.retrieve(job["id"])
+def _show_event(job: JobInfo, event: EventInfo) -> None:
+    """Print one event of the followed run to stderr, with the run's status."""
+    print(f"[{job['status']}] {event['message']}", file=sys.stderr)
 
 
 def run_local(args: argparse.Namespace) -> int:
     """Start (or resume) a local run; return 0 when it succeeded or started, else 1."""
     trainer = LocalTrainer(local_root())
-    job = _start(trainer, args)
+    record = None if args.no_history else quiet_recorder(current_user())
+    job, run_id = _start(trainer, args, record)
     print(f"ftkit: run folder {job['id']}", file=sys.stderr)
     if args.wait:
         interval = args.interval if args.interval not in (None, OPENAI_INTERVAL) else LOCAL_INTERVAL
         try:
-            job = _follow(trainer, job, interval)
+            job, _ = follow_job(
+                trainer, job["id"], interval=interval, on_event=_show_event, timeout=MAX_WAIT
+            )
         except KeyboardInterrupt:
             print(
                 f"ftkit: stopped watching; the run keeps going in the background in {job['id']} "
@@ -113,8 +122,11 @@ def run_local(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
+    metrics = trainer.metrics(job["id"])
+    if run_id is not None:
+        record_finished(job, metrics=metrics, record=record, run_id=run_id)
     if args.json:
-        data = summary("local", job, trainer.metrics(job["id"]), out=job["id"])
+        data = summary("local", job, metrics, out=job["id"])
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         print(format_run(job))
