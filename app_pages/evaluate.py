@@ -236,10 +236,12 @@ def run_now(predictor: Predictor) -> Run:
             progress.done / progress.total, text=f"{progress.done}/{progress.total} scored{failed}"
         )
 
+    # a local model's run is named as the user sees its folder, never by its server path
+    named = getattr(getattr(predictor, "predictor", predictor), "name", model)
     result = evaluate_tracked(
         items,
         predictor,
-        model=model,
+        model=named if is_local_model(model) else model,
         source=source,
         workers=int(workers),
         cost=cost,

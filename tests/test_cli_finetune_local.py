@@ -123,7 +123,6 @@ def test_a_folder_ftkit_did_not_write_is_one_line(tmp_path, capsys) -> None:
 def test_finetune_backend_local_waits_and_prints_the_summary(
     split, tiny_llama, tmp_path, capsys, monkeypatch
 ) -> None:
-    pytest.importorskip("ftkit.cli.finetune_local")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FTKIT_DATABASE_URL", f"sqlite:///{tmp_path / 'history.db'}")
     out_dir = tmp_path / "run"
@@ -140,6 +139,10 @@ def test_finetune_backend_local_waits_and_prints_the_summary(
     assert shown["model"] == f"local:{out_dir.resolve()}"
     assert shown["metrics"]["steps"] == STEPS
     assert shown["metrics"]["first_loss"] > 0 and shown["metrics"]["last_loss"] > 0
+    (run,) = list_runs("finetune", store=open_store(f"sqlite:///{tmp_path / 'history.db'}"))
+    history.close_all()
+    assert run.status == "succeeded"
+    assert run.outputs["model"] == shown["model"]  # recorded like an OpenAI job, and how it ended
 
 
 def test_a_confined_local_trainer_refuses_another_folders_run(trained, tmp_path) -> None:

@@ -110,7 +110,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=BACKENDS,
         help="where to train (default: the provider the flags and environment choose)",
     )
-    add("--training-file", required=True, metavar="ID|FILE", help="uploaded file id or a path")
+    add("--training-file", metavar="ID|FILE", help="uploaded file id or a path (required)")
     add("--validation-file", metavar="ID|FILE", help="uploaded file id or a path")
     add(
         "--epochs",
@@ -255,6 +255,8 @@ def run(args: argparse.Namespace) -> int:
         raise ProviderError(refused)
     if args.backend == "local":
         return _run_local(args)
+    if not args.training_file:
+        raise ProviderError("--training-file: required (an uploaded file id or a JSONL path)")
     client, settings = client_from_args(args)
     _check_provider(args.backend, settings)
     record = None if args.no_history else quiet_recorder(current_user())

@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
 
 import ftkit
 from ftkit.errors import FtkitError
@@ -32,9 +32,16 @@ from ftkit.training.local_run import (
     REQUEST_FILE,
     STATUS_FILE,
     append_event,
+    as_int,
+    checkpoint_metrics,
+    estimated_finish,
+    is_alive,
+    is_starting,
     process_token,
     read_events,
     read_json,
+    status_error,
+    stored_request,
     write_json,
 )
 from ftkit.training.trainer import TrainRequest
@@ -44,7 +51,6 @@ __all__ = ["RUN_MARKER", "LocalTrainer", "find_run"]
 RUN_MARKER = "ftkit-local-run"
 CANCEL_GRACE = 30.0
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
-_METRIC_NAMES = {"loss": "train_loss", "eval_loss": "valid_loss"}
 
 
 def find_run(job_id: str) -> Path:
@@ -54,46 +60,6 @@ def find_run(job_id: str) -> Path:
     if data is None or data.get("ftkit") != RUN_MARKER:
         raise FtkitError(f"{job_id}: not a local training run folder written by ftkit")
     return folder.resolve()
-
-
-def _is_alive(folder: Path) -> bool:
-    """Return whether the run's training process is still there (not a reused pid)."""
-    process = read_json(folder / PROCESS_FILE) or {}
-    pid = process.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    token = process.get("token")
-    return token is None or process_token(pid) == token
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _estimated_finish(status: dict[str, Any]) -> int | None:
-    """Return when a running job should finish, from the steps done since it (re)started."""
-    step, total = _int(status.get("step")), _int(status.get("max_steps"))
-    first, began = _int(status.get("session_step")), status.get("session_started")
-    if None in (step, total, first) or not isinstance(began, float | int):
-        return None
-    assert step is not None and total is not None and first is not None
-    elapsed = time.time() - began
-    if step <= first or elapsed <= 0:
-        return None
-    return int(time.time() + (total - step) * elapsed / (step - first))
-
-
-def _error(status: dict[str, Any]) -> JobError | None:
-    error = status.get("error")
-    if not isinstance(error, dict) or not isinstance(error.get("message"), str):
-        return None
-    return JobError(code=str(error.get("code") or ""), message=error["message"], param=None)
 
 
 class LocalTrainer:
@@ -160,18 +126,26 @@ class LocalTrainer:
         if run_id is not None and (found := self._existing(run_id)) is not None:
             return self.retrieve(str(found))
         request = _absolute(request)
+        if self.confine and request.out and not Path(request.out).is_relative_to(self.root):
+            raise FtkitError(f"{request.out}: the run folder must be inside {self.root}")
         plan = plan_run(request)
         if plan.refusal:
             raise FtkitError(plan.refusal)
         folder = self._new_folder(request)
-        record = {"ftkit": RUN_MARKER, "run_id": run_id, "created_at": int(time.time())}
-        write_json(folder / REQUEST_FILE, {**record, "request": asdict(request)})
-        append_event(folder, "Run created: " + "; ".join(plan.lines()))
-        self._spawn(folder, resume=False)
+        try:
+            record = {"ftkit": RUN_MARKER, "run_id": run_id, "created_at": int(time.time())}
+            write_json(folder / REQUEST_FILE, {**record, "request": asdict(request)})
+            append_event(folder, "Run created: " + "; ".join(plan.lines()))
+            self._spawn(folder, resume=False)
+        except OSError as err:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise FtkitError(f"{folder}: cannot start the run ({err.strerror or err})") from None
         return self.retrieve(str(folder))
 
     def _spawn(self, folder: Path, *, resume: bool) -> None:
         """Start the training process for ``folder`` in its own session, logging to train.log."""
+        with contextlib.suppress(FileNotFoundError):
+            (folder / PROCESS_FILE).unlink()
         write_json(folder / STATUS_FILE, {"status": "queued", "updated_at": int(time.time())})
         env = dict(os.environ, TOKENIZERS_PARALLELISM="false")
         package_parent = str(Path(ftkit.__file__).resolve().parent.parent)
@@ -193,11 +167,11 @@ class LocalTrainer:
         """Return the run as a job, read from its folder."""
         folder = self._folder(job_id)
         data = read_json(folder / REQUEST_FILE) or {}
-        request = _request(data)
+        request = stored_request(data)
         status = read_json(folder / STATUS_FILE) or {"status": "queued"}
         state = str(status.get("status") or "queued")
-        error = _error(status)
-        if state not in TERMINAL and not _is_alive(folder):
+        error = status_error(status)
+        if state not in TERMINAL and not is_alive(folder) and not is_starting(folder, status):
             state = "failed"
             message = f"the training process ended without saying why; see {folder / LOG_FILE}"
             error = JobError(code="process_ended", message=message, param=None)
@@ -207,10 +181,10 @@ class LocalTrainer:
             status=state,
             model=request.base_model,
             fine_tuned_model=f"local:{folder}" if state == "succeeded" else None,
-            created_at=_int(data.get("created_at")) or 0,
-            finished_at=_int(status.get("finished_at")) if state in TERMINAL else None,
-            estimated_finish=_estimated_finish(status) if state == "running" else None,
-            trained_tokens=_int(status.get("trained_tokens")),
+            created_at=as_int(data.get("created_at")) or 0,
+            finished_at=as_int(status.get("finished_at")) if state in TERMINAL else None,
+            estimated_finish=estimated_finish(status) if state == "running" else None,
+            trained_tokens=as_int(status.get("trained_tokens")),
             training_file=request.training_file,
             validation_file=request.validation_file,
             seed=request.seed,
@@ -239,7 +213,7 @@ class LocalTrainer:
         found = [
             EventInfo(
                 id=f"event-{number}",
-                created_at=_int(event.get("created_at")) or 0,
+                created_at=as_int(event.get("created_at")) or 0,
                 level=str(event.get("level") or "info"),
                 message=event["message"],
                 type=event.get("type") if isinstance(event.get("type"), str) else None,
@@ -265,7 +239,7 @@ class LocalTrainer:
                     created_at=int(path.stat().st_mtime),
                     fine_tuned_model_checkpoint=f"local:{path}",
                     step_number=step,
-                    metrics=_checkpoint_metrics(state, step),
+                    metrics=checkpoint_metrics(state, step),
                 )
             )
         return sorted(found, key=lambda point: point["step_number"], reverse=True)
@@ -284,7 +258,7 @@ class LocalTrainer:
         deadline = time.monotonic() + self.cancel_grace
         while time.monotonic() < deadline and self.retrieve(job_id)["status"] not in TERMINAL:
             time.sleep(0.2)
-        if _is_alive(folder):
+        if is_alive(folder):
             self._terminate(folder)
         job = self.retrieve(job_id)
         if job["status"] != "cancelled" and not (folder / "adapter").exists():
@@ -302,7 +276,7 @@ class LocalTrainer:
                 os.killpg(pid, signal.SIGTERM)
         child = self._children.get(folder)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _is_alive(folder):
+        while time.monotonic() < deadline and is_alive(folder):
             if child is not None:
                 child.poll()
             time.sleep(0.1)
@@ -325,8 +299,6 @@ class LocalTrainer:
 
 def _absolute(request: TrainRequest) -> TrainRequest:
     """Return the request with its files (and a base model folder) as absolute paths."""
-    from dataclasses import replace
-
     base = request.base_model
     if os.path.isdir(os.path.expanduser(base)):
         base = str(Path(base).expanduser().resolve())
@@ -337,29 +309,3 @@ def _absolute(request: TrainRequest) -> TrainRequest:
         validation_file=str(Path(valid).expanduser().resolve()) if valid else None,
         base_model=base,
     )
-
-
-def _request(data: dict[str, Any]) -> TrainRequest:
-    """Return the TrainRequest stored in request.json (ftkit's defaults where it is damaged)."""
-    from dataclasses import fields
-
-    stored = data.get("request")
-    if not isinstance(stored, dict):
-        stored = {}
-    known = {f.name: f.type for f in fields(TrainRequest)}
-    try:
-        return TrainRequest(**{k: v for k, v in stored.items() if k in known})
-    except TypeError:
-        return TrainRequest(training_file="")
-
-
-def _checkpoint_metrics(state: dict[str, Any], step: int) -> dict[str, float]:
-    """Return the train and validation loss logged at ``step`` in a checkpoint's trainer_state."""
-    found: dict[str, float] = {}
-    history = state.get("log_history")
-    for entry in history if isinstance(history, list) else []:
-        if isinstance(entry, dict) and entry.get("step") == step:
-            for key, name in _METRIC_NAMES.items():
-                if isinstance(entry.get(key), int | float):
-                    found[name] = float(entry[key])
-    return found

@@ -75,8 +75,11 @@ def base_model_problem(name: str) -> str | None:
     if not name.strip():
         return "base model: required (a Hugging Face Hub id or a model folder)"
     if os.path.isdir(os.path.expanduser(name)):
-        if not os.path.isfile(os.path.join(os.path.expanduser(name), "config.json")):
+        config = Path(os.path.expanduser(name)) / "config.json"
+        if not config.is_file():
             return f"base model {name}: the folder has no config.json"
+        if _read_config(config) is None:
+            return f"base model {name}: config.json is not a JSON object"
         return None
     if _looks_like_path(name):
         return f"base model {name}: no such folder (and not a Hub id like org/name)"
@@ -261,7 +264,8 @@ def _parameters(name: str) -> tuple[int | None, dict[str, Any] | None, str | Non
     """Return the model's parameter count and config, or a line why they cannot be known."""
     config_path, weights = _model_files(name)
     config = _read_config(config_path)
-    if config_path is None and os.environ.get("HF_HUB_OFFLINE") == "1":
+    offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
+    if config_path is None and offline:
         return None, None, f"base model {name}: not in the Hugging Face cache and HF_HUB_OFFLINE=1"
     if config_path is not None and config is None:
         return None, None, f"base model {name}: config.json is not a JSON object"

@@ -103,8 +103,11 @@ def _callback(folder: Path, status: _Status) -> Any:
 
     class Watch(TrainerCallback):  # type: ignore[misc]
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            status.update(step=state.global_step, max_steps=state.max_steps)
-            status.update(session_step=state.global_step, session_started=time.time())
+            if (folder / CANCEL_FILE).exists():
+                raise Cancelled
+            step = state.global_step
+            status.update(step=step, max_steps=state.max_steps, session_step=step)
+            status.update(session_started=time.time())
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             status.update(step=state.global_step)
@@ -162,22 +165,16 @@ def _load_model(request: TrainRequest, device: str) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def _trainer(folder: Path, request: TrainRequest, status: _Status) -> Any:
-    """Build the ``SFTTrainer`` for the request."""
-    from datasets import Dataset
-    from peft import LoraConfig
-    from trl import SFTConfig, SFTTrainer
+def _config(
+    folder: Path, request: TrainRequest, steps: int, device: str, *, has_validation: bool
+) -> Any:
+    """Return the ``SFTConfig``: log 20 times, save and evaluate 10 times, loss on answers."""
+    from trl import SFTConfig
 
-    device = select_device()
-    train = load_conversations(request.training_file)
-    valid = load_conversations(request.validation_file) if request.validation_file else None
     epochs, batch, rate = resolve_settings(request)
-    model, tokenizer = _load_model(request, device)
-    steps = request.max_steps or -(-len(train) // batch) * epochs
-    shown = f"{len(train)} examples" + (f", {len(valid)} for validation" if valid else "")
-    append_event(folder, f"Plan: {steps} steps of batch {batch} on {device} ({shown})")
-    log_steps = max(1, min(10, (request.max_steps or 10**9) // 20 or 1))
-    config = SFTConfig(
+    log_steps = max(1, min(10, steps // 20))
+    save_steps = max(10, steps // 10)
+    return SFTConfig(
         output_dir=str(folder),
         num_train_epochs=epochs,
         max_steps=request.max_steps or -1,
@@ -185,10 +182,10 @@ def _trainer(folder: Path, request: TrainRequest, status: _Status) -> Any:
         per_device_eval_batch_size=batch,
         learning_rate=rate,
         logging_steps=log_steps,
-        save_steps=max(log_steps, 10),
+        save_steps=save_steps,
         save_total_limit=2,
-        eval_strategy="steps" if valid else "no",
-        eval_steps=max(log_steps, 10) if valid else None,
+        eval_strategy="steps" if has_validation else "no",
+        eval_steps=save_steps if has_validation else None,
         completion_only_loss=True,
         report_to=[],
         seed=request.seed if request.seed is not None else 42,
@@ -196,6 +193,24 @@ def _trainer(folder: Path, request: TrainRequest, status: _Status) -> Any:
         fp16=device == "cuda" and not _bf16(),
         disable_tqdm=True,
     )
+
+
+def _trainer(
+    folder: Path, request: TrainRequest, status: _Status, data: tuple[list[Any], list[Any] | None]
+) -> Any:
+    """Build the ``SFTTrainer`` for the request and its examples (training, validation)."""
+    from datasets import Dataset
+    from peft import LoraConfig
+    from trl import SFTTrainer
+
+    train, valid = data
+    device = select_device()
+    epochs, batch, _ = resolve_settings(request)
+    model, tokenizer = _load_model(request, device)
+    steps = request.max_steps or -(-len(train) // batch) * epochs
+    shown = f"{len(train)} examples" + (f", {len(valid)} for validation" if valid else "")
+    append_event(folder, f"Plan: {steps} steps of batch {batch} on {device} ({shown})")
+    config = _config(folder, request, steps, device, has_validation=bool(valid))
     lora = LoraConfig(
         r=request.lora_r,
         lora_alpha=request.lora_alpha,
@@ -248,7 +263,9 @@ def train(folder: Path, *, resume: bool) -> None:
     append_event(folder, "Resuming from the last checkpoint" if resume else "Training started")
     try:
         request = _read_request(folder)
-        trainer = _trainer(folder, request, status)
+        train = load_conversations(request.training_file)
+        valid = load_conversations(request.validation_file) if request.validation_file else None
+        trainer = _trainer(folder, request, status, (train, valid))
         trainer.train(resume_from_checkpoint=True if resume else None)
         _finish(folder, request, trainer)
     except Cancelled:

@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 from ftkit.training.events import CheckpointInfo, EventInfo, MetricRow
 from ftkit.training.jobs import DEFAULT_SEED, DEFAULT_SUFFIX, JobInfo
 
-__all__ = ["Auto", "TrainRequest", "Trainer", "summary"]
+__all__ = ["Auto", "HostedTrainer", "Serving", "TrainRequest", "Trainer", "summary"]
 
 Auto = Literal["auto"]
 
@@ -81,6 +81,44 @@ class Trainer(Protocol):
 
     def resume(self, job_id: str) -> JobInfo:
         """Continue a paused, cancelled or failed job (from its last checkpoint); return it."""
+        ...
+
+
+@dataclass(frozen=True)
+class Serving:
+    """How a trained model is called: the name Evaluate sends, where, and what to know first.
+
+    ``base_url`` is the provider's OpenAI-compatible inference endpoint (None: call it where
+    ``note`` says); ``note`` says how it is served (serverless, or the deployment it needs,
+    with the link or the exact command).
+    """
+
+    model: str
+    base_url: str | None
+    note: str
+
+
+class HostedTrainer(Trainer, Protocol):
+    """A provider that trains by API: it also takes uploads, lists models and prices a run."""
+
+    def upload(self, path: str) -> str:
+        """Check the JSONL against the provider's rules, upload it and return its file id."""
+        ...
+
+    def base_models(self) -> list[str]:
+        """Return the models this account can fine-tune (live where the API lists them)."""
+        ...
+
+    def estimate(self, request: TrainRequest) -> str | None:
+        """Return the provider's price estimate for the run as one line, or None."""
+        ...
+
+    def serving(self, job: JobInfo) -> Serving:
+        """Return how the job's trained model is called."""
+        ...
+
+    def list_jobs(self, limit: int = 20) -> list[JobInfo]:
+        """Return up to ``limit`` jobs, newest first."""
         ...
 
 

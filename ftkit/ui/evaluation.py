@@ -7,16 +7,14 @@ built-in sample gives its own test split and a course test set (test*.pkl) all o
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any, Protocol
 
 import streamlit as st
 
 from ftkit.dataset.sampling import SplitSettings, Strategy
-from ftkit.errors import EvaluationError
+from ftkit.evaluation import session
 from ftkit.evaluation.holdout import (
     SAMPLE_LABEL,
     EvaluationItems,
@@ -25,6 +23,7 @@ from ftkit.evaluation.holdout import (
     is_test_set,
     training_split,
 )
+from ftkit.evaluation.local import LOCAL_PREFIX, is_local
 from ftkit.evaluation.predictors import (
     Predictor,
     TextRegression,
@@ -61,7 +60,6 @@ NOTHING_HELD_OUT = (
     "lower the training or validation size on the Compose page, or upload a separate test file"
 )
 SAMPLE_TRAIN = SAMPLE_LABEL
-LOCAL_PREFIX = "local:"  # a model trained on this computer: "local:DIR"
 
 
 class Upload(Protocol):
@@ -218,40 +216,13 @@ def record_fields(picked: PageItems, *, baseline: bool, size: int) -> dict[str, 
 
 def is_local_model(name: str) -> bool:
     """Return True for a model trained on this computer, named ``local:DIR``."""
-    return name.startswith(LOCAL_PREFIX) and len(name) > len(LOCAL_PREFIX)
-
-
-def _hosted_local_name(name: str) -> str:
-    """Return ``local:DIR`` with DIR inside this session's workspace, or raise one line."""
-    folder = name[len(LOCAL_PREFIX) :].strip()
-    parts = PurePosixPath(folder.replace("\\", "/"))
-    root = session_workspace().resolve()
-    wrong = EvaluationError(f"{folder}: not a model folder in your workspace")
-    if parts.is_absolute() or ".." in parts.parts or folder.startswith("~"):
-        raise wrong
-    try:
-        path = (root / parts).resolve(strict=True)
-    except (OSError, RuntimeError, ValueError):
-        raise wrong from None
-    if not path.is_relative_to(root) or not path.is_dir():
-        raise wrong
-    return f"{LOCAL_PREFIX}{path}"
+    return is_local(name) and len(name.strip()) > len(LOCAL_PREFIX)
 
 
 def local_predictor(name: str) -> Predictor:
-    """Return the predictor that scores the ``local:DIR`` model ``name`` on this computer.
+    """Load the ``local:DIR`` model ``name`` (in hosted mode, only from this session's workspace).
 
-    In hosted mode DIR must be a folder in this session's workspace. ``ftkit.evaluation.local``
-    loads the model; without it, an ``EvaluationError`` says so.
+    Raises ``EvaluationError`` with one line; the run's model name is the predictor's ``name``.
     """
-    if state.is_hosted():
-        name = _hosted_local_name(name)
-    try:
-        module = importlib.import_module("ftkit.evaluation.local")
-    except ImportError:
-        module = None
-    make = getattr(module, "local_predictor", None)
-    if make is None:
-        raise EvaluationError(f"{name}: this ftkit cannot score local models (no local evaluator)")
-    predictor: Predictor = make(name)
-    return predictor
+    workspace = session_workspace() if state.is_hosted() else None
+    return session.local_predictor(name, workspace=workspace)
