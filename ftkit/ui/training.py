@@ -144,7 +144,7 @@ def _same(text: str) -> str:
 def event_table(events: Sequence[EventInfo], shown: Shown = _same) -> pd.DataFrame:
     """Return a job's events as a table: time, level and message (as ``shown``), newest first."""
     rows = [
-        {"time": format_time(e["created_at"]), "level": e["level"], "message": shown(e["message"])}
+        {"time": short_time(e["created_at"]), "level": e["level"], "message": shown(e["message"])}
         for e in events
     ]
     return pd.DataFrame(rows, columns=["time", "level", "message"])
