@@ -30,7 +30,7 @@ epochs_col.selectbox(
     EPOCH_CHOICES,
     format_func=lambda n: "auto" if n == "auto" else str(n),
     help="auto: OpenAI's rule picks the epochs from the number of examples. One choice for "
-    "the estimate here and the job form on Upload & Train.",
+    "the estimate here and the job form on Train.",
     **state.keep("check_epochs", state.EPOCHS),
 )
 epochs = st.session_state[state.EPOCHS]
@@ -89,7 +89,7 @@ priced = f"{report.epochs} epoch{'s' if report.epochs != 1 else ''}"
 if report.epochs_source == "auto":
     priced += f" (auto: OpenAI's rule for {report.examples:,} examples)"
 st.caption(
-    f"Priced for {priced}, as the job form on Upload & Train will send unless you change it. "
+    f"Priced for {priced}, as the job form on Train will send unless you change it. "
     f"Prices as of {report.prices_as_of} ({shown_path(report.prices_source)}). "
     f"Tokens per example: min {report.tokens.min:,}, median {report.tokens.median:,}, "
     f"p90 {report.tokens.p90:,}, max {report.tokens.max:,}; limit {report.token_limit:,}."

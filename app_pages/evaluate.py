@@ -95,7 +95,7 @@ if (partial := st.session_state[PARTIAL]) is not None:
     st.warning(line)
 st.session_state.pop(STOPPING, None)
 
-# The model a job on Upload & Train just produced: its name is filled in once. The chat model
+# The model a job on Train just produced: its name is filled in once. The chat model
 # is chosen for the user only if they have not picked a predictor here yet.
 finetuned = st.session_state.get("finetuned_model")
 if finetuned and st.session_state.get(PREFILLED) != finetuned:

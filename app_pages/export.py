@@ -13,7 +13,7 @@ from ftkit.errors import FtkitError
 from ftkit.exports import RULES, export_support, support_table, write_export
 from ftkit.history import record_run
 from ftkit.ui import state
-from ftkit.ui.components import composition_or_stop, next_step, stop_with_error, train_page
+from ftkit.ui.components import composition_or_stop, next_step, stop_with_error
 from ftkit.ui.history import composed_settings, export_outputs, record_from_page
 from ftkit.ui.markdown import literal
 from ftkit.ui.workspace import session_workspace
@@ -35,8 +35,7 @@ if hosted:  # the session's own folder (a signed-in user's is kept across their 
     except FtkitError as err:
         stop_with_error(err)
     st.caption(
-        "Files are written to your own workspace on this server; Upload & Train offers "
-        "them from there."
+        "Files are written to your own workspace on this server; Train offers them from there."
     )
     write_clicked = st.button("Write JSONL files", type="primary", icon=":material/save:")
 else:
@@ -164,4 +163,4 @@ if other_clicked:
         for note in exported.notes:
             st.caption(_hide(note))
 
-next_step(train_page(), "Upload & Train", "Upload the written files and start the fine-tuning job.")
+next_step("app_pages/train.py", "Train", "Upload the written files and start the fine-tuning job.")

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from ftkit.dataset.messages import DEFAULT_USER_TEMPLATE
 from ftkit.dataset.prepare import TRAIN_FILENAME, VALIDATION_FILENAME
-from ftkit.ui import components, state
+from ftkit.ui import state
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +25,7 @@ def local_mode(monkeypatch: pytest.MonkeyPatch) -> None:
         ("compose", "Compose", "Next: Messages"),
         ("messages", "Messages", "Next: Check"),
         ("check", "Check", "Next: Export"),
-        ("export", "Export", "Next: Upload & Train"),
+        ("export", "Export", "Next: Train"),
     ],
 )
 def test_each_page_has_one_heading_and_ends_with_the_next_step(
@@ -42,24 +42,6 @@ def test_export_links_to_the_train_page_that_exists() -> None:
     at = open_app("export")
     [link] = at.page_link
     assert (ROOT / "app_pages" / f"{link.proto.page}.py").is_file()
-
-
-@pytest.mark.parametrize(
-    ("files", "target"),
-    [
-        (["upload_train.py"], "app_pages/upload_train.py"),
-        (["train.py"], "app_pages/train.py"),
-        (["train.py", "upload_train.py"], "app_pages/train.py"),
-    ],
-    ids=["before-the-rename", "after-the-rename", "both"],
-)
-def test_the_train_page_is_train_py_once_it_exists(
-    files: list[str], target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in files:
-        (tmp_path / name).write_text("")
-    monkeypatch.setattr(components, "APP_PAGES", tmp_path)
-    assert components.train_page() == target
 
 
 def test_check_model_and_epochs_are_kept_and_carried_to_the_job_form() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NoReturn
 
 import streamlit as st
@@ -23,10 +22,7 @@ __all__ = [
     "show_error",
     "show_messages",
     "stop_with_error",
-    "train_page",
 ]
-
-APP_PAGES = Path(__file__).resolve().parents[2] / "app_pages"
 
 
 def show_error(err: FtkitError) -> None:
@@ -75,12 +71,6 @@ def next_step(page: str, label: str, caption: str = "") -> None:
     st.page_link(page, label=f"Next: {label}", icon=":material/arrow_forward:")
     if caption:
         st.caption(caption)
-
-
-def train_page() -> str:
-    """Return the Train page's file: "app_pages/train.py", or the older upload_train.py."""
-    name = "train.py" if (APP_PAGES / "train.py").is_file() else "upload_train.py"
-    return f"app_pages/{name}"
 
 
 def metric_row() -> DeltaGenerator:
