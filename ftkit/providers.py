@@ -34,11 +34,17 @@ __all__ = [
     "DEFAULT_AZURE_API_VERSION",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "HOSTED_BACKENDS",
+    "HOSTED_SETTINGS",
+    "KEY_PAGES",
     "SETTING_NAMES",
     "ProviderKind",
     "ProviderSettings",
     "client_from_settings",
+    "env_hosted",
     "env_settings",
+    "hosted_keys",
+    "hosted_missing",
     "redact",
     "resolve_settings",
 ]
@@ -152,14 +158,14 @@ def resolve_settings(*sources: Mapping[str, object]) -> ProviderSettings:
     return ProviderSettings(**values)
 
 
-def _read_dotenv(path: Path) -> dict[str, str]:
-    """Return the ftkit settings found in a ``.env`` file (empty when there is none)."""
+def _read_dotenv(path: Path, names: tuple[str, ...] = SETTING_NAMES) -> dict[str, str]:
+    """Return the settings named ``names`` found in a ``.env`` file (empty when there is none)."""
     if not path.is_file():
         return {}
     from dotenv import dotenv_values
 
     found = dotenv_values(path)
-    return {k: v for k, v in found.items() if k in _FIELD_OF and v}
+    return {k: v for k, v in found.items() if k in names and v}
 
 
 def env_settings(
@@ -170,6 +176,61 @@ def env_settings(
     merged = _read_dotenv(Path(dotenv)) if dotenv is not None else {}
     merged.update({k: env[k] for k in SETTING_NAMES if _clean(env.get(k))})
     return merged
+
+
+# The providers that train by API with their own key (one key per provider). The base URLs are
+# the operator's (or a test's) only: never typed in the dashboard.
+HOSTED_SETTINGS: dict[str, tuple[str, ...]] = {
+    "together": ("TOGETHER_API_KEY", "TOGETHER_BASE_URL"),
+    "fireworks": ("FIREWORKS_API_KEY", "FIREWORKS_ACCOUNT_ID", "FIREWORKS_BASE_URL"),
+}
+HOSTED_BACKENDS = tuple(HOSTED_SETTINGS)
+HOSTED_KEY = {"together": "TOGETHER_API_KEY", "fireworks": "FIREWORKS_API_KEY"}
+HOSTED_REQUIRED = {
+    "together": ("TOGETHER_API_KEY",),
+    "fireworks": ("FIREWORKS_API_KEY", "FIREWORKS_ACCOUNT_ID"),
+}
+KEY_PAGES = {
+    "together": "https://api.together.ai/settings/api-keys",
+    "fireworks": "https://app.fireworks.ai/settings/users/api-keys",
+}
+_HOSTED_NAMES = tuple(name for names in HOSTED_SETTINGS.values() for name in names)
+
+
+def env_hosted(
+    environ: Mapping[str, str] | None = None, *, dotenv: str | os.PathLike[str] | None = ".env"
+) -> dict[str, str]:
+    """Return the hosted providers' settings: the environment, then ``.env`` for the rest."""
+    env = os.environ if environ is None else environ
+    merged = _read_dotenv(Path(dotenv), _HOSTED_NAMES) if dotenv is not None else {}
+    merged.update({k: env[k] for k in _HOSTED_NAMES if _clean(env.get(k))})
+    return merged
+
+
+def hosted_keys(backend: str, *sources: Mapping[str, object]) -> dict[str, str]:
+    """Return ``backend``'s settings, each from the first source that has it (blank falls through).
+
+    The key is registered for redaction, so no error line ever shows it.
+    """
+    values: dict[str, str] = {}
+    for name in HOSTED_SETTINGS.get(backend, ()):
+        for source in sources:
+            value = _clean(source.get(name))
+            if value is not None:
+                values[name] = value
+                break
+    key = values.get(HOSTED_KEY.get(backend, ""))
+    if key:
+        register_secret(key)
+    return values
+
+
+def hosted_missing(backend: str, keys: Mapping[str, str]) -> str | None:
+    """Return one line naming the settings ``backend`` still needs and where to get a key."""
+    missing = [name for name in HOSTED_REQUIRED.get(backend, ()) if not keys.get(name)]
+    if not missing:
+        return None
+    return f"set {' and '.join(missing)} (get a key at {KEY_PAGES[backend]})"
 
 
 def _guarded_http_client(

@@ -2,9 +2,10 @@
 
 Precedence: these flags, then the environment, then ``.env``. There is deliberately no flag for
 the key itself (a key on a command line ends up in shell history): set ``OPENAI_API_KEY`` or
-``AZURE_OPENAI_API_KEY``. A chat server other than OpenAI's (vLLM, Ollama) may need no key:
-``evaluate`` then sends a placeholder, which such servers ignore; files and fine-tuning always
-need a key.
+``AZURE_OPENAI_API_KEY`` (Together: ``TOGETHER_API_KEY``; Fireworks: ``FIREWORKS_API_KEY``
+with ``--fireworks-account-id`` or ``FIREWORKS_ACCOUNT_ID``). A chat server other than
+OpenAI's (vLLM, Ollama) may need no key: ``evaluate`` then sends a placeholder, which such
+servers ignore; files and fine-tuning always need a key.
 """
 
 from __future__ import annotations
@@ -15,9 +16,23 @@ from urllib.parse import urlsplit
 
 import openai
 
-from ftkit.providers import ProviderSettings, client_from_settings, env_settings, resolve_settings
+from ftkit.providers import (
+    ProviderSettings,
+    client_from_settings,
+    env_hosted,
+    env_settings,
+    hosted_keys,
+    resolve_settings,
+)
 
-__all__ = ["KEYLESS_PLACEHOLDER", "add_provider_flags", "client_from_args", "settings_from_args"]
+__all__ = [
+    "KEYLESS_PLACEHOLDER",
+    "add_hosted_flags",
+    "add_provider_flags",
+    "client_from_args",
+    "hosted_keys_from_args",
+    "settings_from_args",
+]
 
 KEYLESS_PLACEHOLDER = "not-needed"
 _OPENAI_HOST = "api.openai.com"
@@ -68,3 +83,19 @@ def client_from_args(
     """Return a client and its settings; raise ``ProviderError`` when no key is set."""
     settings = settings_from_args(args, keyless_ok=keyless_ok)
     return client_from_settings(settings), settings
+
+
+def add_hosted_flags(parser: argparse.ArgumentParser) -> None:
+    """Add ``--fireworks-account-id`` (the keys themselves come from the environment only)."""
+    group = parser.add_argument_group(
+        "Together and Fireworks (keys: TOGETHER_API_KEY, FIREWORKS_API_KEY in the environment)"
+    )
+    group.add_argument(
+        "--fireworks-account-id", metavar="ID", help="your Fireworks account (FIREWORKS_ACCOUNT_ID)"
+    )
+
+
+def hosted_keys_from_args(args: argparse.Namespace, backend: str) -> dict[str, str]:
+    """Return ``backend``'s settings: the flags, then the environment, then ``.env``."""
+    flags = {"FIREWORKS_ACCOUNT_ID": getattr(args, "fireworks_account_id", None)}
+    return hosted_keys(backend, flags, env_hosted())

@@ -1,10 +1,14 @@
 """``python -m ftkit finetune``: create a fine-tuning job (and optionally watch it finish).
 
-``--backend openai|azure|compatible|local`` picks where to train; without it the provider comes
-from the flags and environment, as before. ``--backend local`` trains a LoRA adapter on this
-computer (``ftkit.cli.finetune_local``). Each backend's own flags are refused, one line each,
-with the other backends. With ``--backend`` and ``--json`` every backend prints the same
-summary object (backend, status, model, job_id, base_model, metrics, out).
+``--backend openai|azure|compatible|together|fireworks|local`` picks where to train; without it
+the provider comes from the flags and environment, as before. ``--backend local`` trains a LoRA
+adapter on this computer (``ftkit.cli.finetune_local``); ``together`` and ``fireworks`` train at
+those providers with their own key (``TOGETHER_API_KEY``; ``FIREWORKS_API_KEY`` and the account
+id), taking the shared flags (``--model``/``--base-model``, ``--epochs``, ``--batch-size``,
+``--learning-rate``, ``--lora-r``, ``--lora-alpha``, ``--suffix``, ``--seed``). Each backend's own
+flags are refused, one line each, with the other backends. With ``--backend`` and ``--json``
+every backend prints the same summary object (backend, status, model, job_id, base_model,
+metrics, out), plus ``serving`` {model, base_url, note} once a hosted provider's job succeeded.
 
 ``--training-file`` and ``--validation-file`` take uploaded file ids; an existing local path is
 uploaded first (reusing an earlier upload of the same content). Defaults are the lecture's:
@@ -27,23 +31,30 @@ import openai
 import orjson
 
 from ftkit.cli import quiet_recorder
-from ftkit.cli._provider import add_provider_flags, client_from_args
+from ftkit.cli._provider import (
+    add_hosted_flags,
+    add_provider_flags,
+    client_from_args,
+    hosted_keys_from_args,
+)
 from ftkit.cli.arguments import auto_or, positive_int
 from ftkit.errors import ProviderError
 from ftkit.history.recorder import Recorder
 from ftkit.history.recording import current_user
 from ftkit.preflight.cost import DEFAULT_EPOCHS, MAX_EPOCHS
-from ftkit.providers import ProviderSettings
+from ftkit.providers import HOSTED_BACKENDS, ProviderSettings
 from ftkit.training.backends import BACKENDS
 from ftkit.training.events import EventInfo, MetricRow
 from ftkit.training.jobs import DEFAULT_SEED, DEFAULT_SUFFIX, JobInfo, Wandb
-from ftkit.training.launch import record_finished, start_job, upload_recorded
+from ftkit.training.launch import open_hosted, record_finished, start_job, upload_recorded
 from ftkit.training.models import DEFAULT_MODEL
 from ftkit.training.monitor import follow_job, job_metrics
 from ftkit.training.openai_trainer import OpenAITrainer
-from ftkit.training.trainer import TrainRequest, summary
+from ftkit.training.trainer import HostedTrainer, TrainRequest, summary
 
-__all__ = ["format_job", "register", "run"]
+__all__ = ["ALL_BACKENDS", "format_job", "register", "run"]
+
+ALL_BACKENDS = tuple(dict.fromkeys((*BACKENDS, *HOSTED_BACKENDS)))
 
 
 def _metadata(value: str) -> tuple[str, str]:
@@ -90,6 +101,9 @@ OPENAI_ONLY = (
     ("azure_endpoint", "--azure-endpoint", ""),
     ("api_version", "--api-version", ""),
 )
+# The shared flags a provider with its own key takes; the rest of both lists are refused.
+HOSTED_TAKES = frozenset({"model", "base_model", "learning_rate", "lora_r", "lora_alpha", "run_id"})
+FIREWORKS_ONLY = (("fireworks_account_id", "--fireworks-account-id", ""),)
 LORA_R, LORA_ALPHA = (
     TrainRequest(training_file="").lora_r,
     TrainRequest(training_file="").lora_alpha,
@@ -107,7 +121,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add = parser.add_argument
     add(
         "--backend",
-        choices=BACKENDS,
+        choices=ALL_BACKENDS,
         help="where to train (default: the provider the flags and environment choose)",
     )
     add("--training-file", metavar="ID|FILE", help="uploaded file id or a path (required)")
@@ -133,6 +147,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_openai_flags(parser)
     _add_local_flags(parser)
     add_provider_flags(parser)
+    add_hosted_flags(parser)
     parser.set_defaults(handler=run)
 
 
@@ -169,8 +184,31 @@ def _add_local_flags(parser: argparse.ArgumentParser) -> None:
     add("--merge", action="store_true", help="also save the adapter merged into the base model")
 
 
+def _given(args: argparse.Namespace, dest: str) -> bool:
+    return getattr(args, dest, None) not in (None, False, [])
+
+
+def _refused_hosted(args: argparse.Namespace) -> str | None:
+    """Return one line naming a flag a Together or Fireworks run does not take, or None."""
+    for dest, flag, _ in (*OPENAI_ONLY, *LOCAL_ONLY, *FIREWORKS_ONLY):
+        if dest in HOSTED_TAKES or not _given(args, dest):
+            continue
+        if (dest, args.backend) == ("fireworks_account_id", "fireworks"):
+            continue
+        instead = "; use --learning-rate" if dest == "learning_rate_multiplier" else ""
+        return f"{flag} is not taken by --backend {args.backend}{instead}"
+    if args.model and args.base_model and args.model != args.base_model:
+        return "--model and --base-model name different models: give one"
+    return None
+
+
 def refused_flag(args: argparse.Namespace) -> str | None:
     """Return one line naming a flag the chosen backend does not take, or None."""
+    if args.backend in HOSTED_BACKENDS:
+        return _refused_hosted(args)
+    for dest, flag, _ in FIREWORKS_ONLY:
+        if _given(args, dest):
+            return f"{flag} is only for --backend fireworks"
     local = args.backend == "local"
     for dest, flag, instead in OPENAI_ONLY if local else LOCAL_ONLY:
         if getattr(args, dest) not in (None, False, []):
@@ -255,6 +293,8 @@ def run(args: argparse.Namespace) -> int:
         raise ProviderError(refused)
     if args.backend == "local":
         return _run_local(args)
+    if args.backend in HOSTED_BACKENDS:
+        return _run_hosted(args)
     if not args.training_file:
         raise ProviderError("--training-file: required (an uploaded file id or a JSONL path)")
     client, settings = client_from_args(args)
@@ -282,6 +322,67 @@ def _print_result(args: argparse.Namespace, job: JobInfo, metrics: list[MetricRo
         return
     shown: Any = summary(args.backend, job, metrics) if args.backend else job
     sys.stdout.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _hosted_file(trainer: HostedTrainer, value: str | None) -> str | None:
+    """Return ``value`` as the provider's file id, checking and uploading a local path first."""
+    if value is None or not os.path.isfile(value):
+        return value
+    file_id = trainer.upload(value)
+    print(f"ftkit: {value} -> {file_id}", file=sys.stderr)
+    return file_id
+
+
+def _hosted_request(trainer: HostedTrainer, args: argparse.Namespace) -> TrainRequest:
+    """Return the request the shared flags describe, uploading local paths first."""
+    model = args.model or args.base_model
+    if not model:
+        raise ProviderError(
+            f"--model: name the base model to tune at {args.backend} (docs/training.md lists them)"
+        )
+    return TrainRequest(
+        training_file=_hosted_file(trainer, args.training_file) or "",
+        validation_file=_hosted_file(trainer, args.validation_file),
+        base_model=model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate="auto" if args.learning_rate is None else args.learning_rate,
+        lora_r=LORA_R if args.lora_r is None else args.lora_r,
+        lora_alpha=LORA_ALPHA if args.lora_alpha is None else args.lora_alpha,
+        seed=args.seed,
+        suffix=args.suffix or None,
+    )
+
+
+def _run_hosted(args: argparse.Namespace) -> int:
+    """Train at Together or Fireworks: check and upload, create once, optionally watch."""
+    if not args.training_file:
+        raise ProviderError("--training-file: required (a JSONL path or the provider's file id)")
+    trainer = open_hosted(args.backend, hosted_keys_from_args(args, args.backend))
+    record = None if args.no_history else quiet_recorder(current_user())
+    started = start_job(trainer, _hosted_request(trainer, args), record=record, run_id=args.run_id)
+    job = started.job
+    metrics: list[MetricRow] = []
+    if args.wait:
+        job, events = follow_job(trainer, job["id"], interval=args.interval, on_event=_show_event)
+        metrics = job_metrics(trainer, job["id"], events)
+        record_finished(job, metrics=metrics, record=record, run_id=started.run_id)
+    serving = trainer.serving(job) if job["status"] == "succeeded" else None
+    if args.json:
+        shown = summary(args.backend, job, metrics)
+        if serving is not None:
+            shown["serving"] = {
+                "model": serving.model,
+                "base_url": serving.base_url,
+                "note": serving.note,
+            }
+        sys.stdout.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(format_job(job))
+        if serving is not None:
+            where = serving.base_url or "see the note"
+            print(f"evaluate with: model {serving.model} at {where}\n{serving.note}")
+    return 1 if args.wait and job["status"] != "succeeded" else 0
 
 
 def _run_local(args: argparse.Namespace) -> int:

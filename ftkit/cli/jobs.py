@@ -1,8 +1,10 @@
 """``python -m ftkit jobs list|show ID|events ID|cancel ID|pause ID|resume ID``.
 
 An ID that is a folder is a local training run (``finetune --backend local``): show, events,
-cancel and resume work on it through the local trainer, with no API key; listing local runs is
-not offered here.
+cancel and resume work on it through the local trainer, with no API key. ``--backend`` picks
+where the jobs are: ``local`` lists this folder's local runs, ``together`` and ``fireworks``
+use that provider's key (``TOGETHER_API_KEY``; ``FIREWORKS_API_KEY`` and the account id);
+without it, the endpoint the flags and environment choose, as before.
 
 A job that ``finetune`` created without ``--wait`` is still "running" in the history. When one
 of these commands sees such a job ended, it records how it ended on that run (its model,
@@ -16,19 +18,27 @@ import functools
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ftkit.api import shown_text
 from ftkit.cli import record_quietly
-from ftkit.cli._provider import add_provider_flags, client_from_args
-from ftkit.cli.finetune import format_job
+from ftkit.cli._provider import (
+    add_hosted_flags,
+    add_provider_flags,
+    client_from_args,
+    hosted_keys_from_args,
+)
+from ftkit.cli.finetune import ALL_BACKENDS, format_job
 from ftkit.errors import FtkitError
 from ftkit.history.recording import finish_linked_finetune, linked_run_id, pending_linked_run
 from ftkit.history.store import DATABASE_URL_ENV, DEFAULT_DB_PATH
-from ftkit.training.backends import open_trainer
+from ftkit.providers import HOSTED_BACKENDS
+from ftkit.training.backends import LOCAL_RUNS, open_trainer
 from ftkit.training.jobs import JobInfo, is_terminal, list_jobs, pause_job
+from ftkit.training.launch import open_hosted
 from ftkit.training.openai_trainer import OpenAITrainer
 from ftkit.training.trainer import Trainer
 
@@ -51,11 +61,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("action", choices=["list", "show", "events", "cancel", "pause", "resume"])
     parser.add_argument("job_id", nargs="?", metavar="ID", help="the job (all but list)")
     parser.add_argument("--limit", type=int, default=20, help="how many (list, events)")
+    parser.add_argument(
+        "--backend",
+        choices=ALL_BACKENDS,
+        help="where the jobs are (default: the endpoint the flags and environment choose)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument(
         "--no-history", action="store_true", help="do not record ended jobs on their runs"
     )
     add_provider_flags(parser)
+    add_hosted_flags(parser)
     parser.set_defaults(handler=run, parser=parser)
 
 
@@ -66,8 +82,7 @@ def run(args: argparse.Namespace) -> int:
     result: Any
     trainer: Trainer
     if args.action == "list":
-        trainer = endpoint = _endpoint_trainer(args)
-        result = list_jobs(endpoint.client, limit=args.limit)
+        trainer, result = _list(args)
         text = (
             "\n".join(
                 f"{j['id']}  {j['status']:<16} {_when(j['created_at'])}  "
@@ -95,11 +110,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list(args: argparse.Namespace) -> tuple[Trainer, list[JobInfo]]:
+    """Return the backend's trainer and up to ``--limit`` of its jobs, newest first."""
+    if args.backend == "local":
+        from ftkit.training.local import LocalTrainer  # only when asked: the training stack
+
+        local = LocalTrainer(Path.cwd() / LOCAL_RUNS)
+        return local, local.list_jobs(args.limit)
+    if args.backend in HOSTED_BACKENDS:
+        hosted = open_hosted(args.backend, hosted_keys_from_args(args, args.backend))
+        return hosted, hosted.list_jobs(args.limit)
+    endpoint = _endpoint_trainer(args)
+    return endpoint, list_jobs(endpoint.client, limit=args.limit)
+
+
 def _trainer(args: argparse.Namespace) -> Trainer:
-    """Return the local trainer for a run folder's id (made absolute), else the endpoint's."""
-    if os.path.isdir(args.job_id):
+    """Return the local trainer for a run folder's id (made absolute), else the backend's."""
+    if args.backend == "local" or (args.backend is None and os.path.isdir(args.job_id)):
         args.job_id = os.path.abspath(args.job_id)
         return open_trainer("local")
+    if args.backend in HOSTED_BACKENDS:
+        return open_hosted(args.backend, hosted_keys_from_args(args, args.backend))
     return _endpoint_trainer(args)
 
 
@@ -113,7 +144,8 @@ def _act(trainer: Trainer, action: str, job_id: str) -> JobInfo:
     """Show, cancel, pause or resume the job; pausing is OpenAI's alone."""
     if action == "pause":
         if not isinstance(trainer, OpenAITrainer):
-            raise FtkitError(f"{job_id}: a local run cannot be paused; cancel it and resume later")
+            where = "a local run" if trainer.backend == "local" else f"a {trainer.backend} job"
+            raise FtkitError(f"{job_id}: {where} cannot be paused; cancel it instead")
         return pause_job(trainer.client, job_id)
     actions = {"show": trainer.retrieve, "cancel": trainer.cancel, "resume": trainer.resume}
     return actions[action](job_id)

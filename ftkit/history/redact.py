@@ -20,7 +20,7 @@ _SECRET_NAME = re.compile(
     r"^(?:.*_)?(?:api_?key|key|token|secret|password|passwd|authorization|credentials?|cookie)$"
 )
 _SECRET_VALUE = re.compile(
-    r"(?:\bsk-[A-Za-z0-9_\-]{8,}|\bBearer\s+\S{8,}|\b(?:eyJ)[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+)"
+    r"(?:\bsk-[A-Za-z0-9_\-]{8,}|\btgp_v1_[A-Za-z0-9_\-]{8,}|\bfw_[A-Za-z0-9]{8,}|\bBearer\s+\S{8,}|\b(?:eyJ)[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]+)"
 )
 
 
