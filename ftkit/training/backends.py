@@ -20,7 +20,7 @@ from ftkit.training.trainer import Trainer
 __all__ = ["BACKENDS", "LOCAL_RUNS", "OPENAI_BACKENDS", "open_trainer"]
 
 OPENAI_BACKENDS = ("openai", "azure", "compatible")
-BACKENDS = (*OPENAI_BACKENDS, "local", "fireworks")
+BACKENDS = (*OPENAI_BACKENDS, "local")
 LOCAL_RUNS = Path(".ftkit") / "local-runs"  # local runs' folder, under the current one
 
 
