@@ -3,11 +3,12 @@
 ``FakeFireworks`` serves on 127.0.0.1 from a ``ThreadingHTTPServer`` in a daemon thread and
 replays the documented shapes (Gateway REST API, ``/v1/accounts/{account_id}/...``): datasets
 are created with a chosen ``datasetId`` (409 when it exists), filled by ``:upload`` (multipart)
-or by a signed-URL PUT plus ``:validateUpload``, and become READY on the next GET, or carry an
-error status when ``fake.dataset_outcome = "invalid"``. Jobs are created with a chosen
-``supervisedFineTuningJobId`` (409 when it exists) and advance one state each time they are
-read: CREATING → PENDING → RUNNING (50 %) → COMPLETED with ``outputModel``, or FAILED when
-``fake.job_outcome = "failed"``; ``:cancel`` and ``:resume`` work.
+or by a signed-URL PUT plus ``:validateUpload``, and become READY on the next GET, carry an error
+status when ``fake.dataset_outcome = "invalid"``, or stay UPLOADING when it is ``"stuck"``.
+Jobs are created with a chosen ``supervisedFineTuningJobId`` (409 when it exists) and
+advance one state each time they are read: CREATING → PENDING → RUNNING (50 %) → COMPLETED
+with ``outputModel``, or FAILED when ``fake.job_outcome = "failed"``; ``:cancel`` and
+``:resume`` work.
 
 ``fake.inject(method, prefix, kind, times)`` makes the next requests whose path starts with
 ``prefix`` fail: ``"429"`` (Retry-After: 0), ``"500"``, ``"drop"`` (closes the connection before
@@ -93,7 +94,7 @@ class FakeFireworks:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -206,6 +207,8 @@ class FakeFireworks:
         return 200, dataset
 
     def _settle(self, dataset: dict[str, Any]) -> None:
+        if self.dataset_outcome == "stuck":
+            return
         if self.dataset_outcome == "invalid":
             dataset["status"] = {
                 "code": "INVALID_ARGUMENT",

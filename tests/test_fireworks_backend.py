@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,22 @@ import httpx2
 import pytest
 from fake_fireworks import ACCOUNT, KEY, FakeFireworks
 
-from ftkit.errors import ApiError, ExportCheckError, FtkitError, ProviderError, UploadError
+from ftkit.errors import (
+    ApiError,
+    ExportCheckError,
+    FtkitError,
+    ProviderError,
+    UploadError,
+    WaitTimeoutError,
+)
 from ftkit.training.backends import open_trainer
-from ftkit.training.fireworks import FireworksTrainer, job_id_for, status_of
+from ftkit.training.fireworks import (
+    DEFAULT_BASE_MODEL,
+    FireworksTrainer,
+    job_id_for,
+    run_id_of,
+    status_of,
+)
 from ftkit.training.fireworks_data import dataset_id_for
 from ftkit.training.trainer import TrainRequest, summary
 
@@ -83,9 +97,9 @@ def _finish(trainer: FireworksTrainer, job_id: str) -> dict[str, Any]:
 def test_happy_path_trains_a_model_that_evaluate_can_call(
     trainer: FireworksTrainer, fake: FakeFireworks, files: tuple[str, str]
 ) -> None:
-    job = trainer.start(_request(files), run_id="20261206-030000-pricer")
+    job = trainer.start(_request(files), run_id="42")
 
-    assert job["id"] == "ftkit-20261206-030000-pricer"
+    assert job["id"].startswith("ftkit-42-") and job["metadata"] == {"ftkit_run_id": "42"}
     assert job["status"] == "validating_files"
     body = fake.job_creates()[0].json()
     assert body["baseModel"] == "accounts/fireworks/models/llama-v3p1-8b-instruct"
@@ -98,7 +112,7 @@ def test_happy_path_trains_a_model_that_evaluate_can_call(
 
     done = _finish(trainer, job["id"])
     assert done["seen"] == ["queued", "running", "succeeded"]
-    model = f"accounts/{ACCOUNT}/models/ftkit-20261206-030000-pricer"
+    model = f"accounts/{ACCOUNT}/models/{job['id']}"
     assert done["job"]["fine_tuned_model"] == model
     serving = trainer.serving(done["job"])
     assert serving.model == model
@@ -117,7 +131,7 @@ def test_events_tell_the_state_and_progress_newest_first(
     messages = [event["message"] for event in trainer.events(job["id"])]
     assert messages[0].startswith("Job state COMPLETED: model accounts/")
     assert messages[1] == "Training 100% done, epoch 2"
-    assert messages[-1].startswith("Created job ftkit-events on accounts/fireworks/models/")
+    assert messages[-1] == f"Created job {job['id']} on {DEFAULT_BASE_MODEL}"
 
 
 def test_a_failed_job_says_why(
@@ -203,8 +217,7 @@ def test_a_lost_create_response_does_not_make_a_second_job(
     fake.inject("POST", f"/v1/accounts/{ACCOUNT}/supervisedFineTuningJobs", "lost")
     fake.inject("POST", f"/v1/accounts/{ACCOUNT}/datasets", "lost")
     job = trainer.start(_request(files), run_id="lost")
-    assert job["id"] == "ftkit-lost"
-    assert len(fake.job_creates()) == 2 and list(fake.jobs) == ["ftkit-lost"]
+    assert len(fake.job_creates()) == 2 and list(fake.jobs) == [job["id"]]
     assert len(fake.datasets) == 2
 
 
@@ -305,9 +318,32 @@ def test_states_map_to_ftkit_statuses() -> None:
 
 
 def test_job_ids_come_from_run_ids_and_fit_fireworks_rules() -> None:
-    assert job_id_for("20261206-030000_Pricer") == "ftkit-20261206-030000-pricer"
-    long = job_id_for("x" * 200)
-    assert len(long) == 63 and long.startswith("ftkit-x")
+    body = {"dataset": "d", "baseModel": "m"}
+    same = job_id_for("20261206-030000_Pricer", body)
+    assert same == job_id_for("20261206-030000_Pricer", dict(body))
+    assert re.fullmatch(r"ftkit-20261206-030000-pricer-[0-9a-f]{8}", same)
+    assert run_id_of(same) == "20261206-030000-pricer"
+    assert job_id_for("20261206-030000_Pricer", {**body, "epochs": 3}) != same
+    long = job_id_for("x" * 200, body)
+    assert len(long) <= 63 and run_id_of(long) == "x" * 48
+
+
+def test_a_run_id_reused_with_another_request_makes_its_own_job(
+    trainer: FireworksTrainer, fake: FakeFireworks, files: tuple[str, str]
+) -> None:
+    first = trainer.start(_request(files), run_id="7")
+    second = trainer.start(_request(files, epochs=3), run_id="7")
+    assert first["id"] != second["id"] and len(fake.jobs) == 2
+    assert first["metadata"] == second["metadata"] == {"ftkit_run_id": "7"}
+
+
+def test_a_dataset_that_never_gets_ready_ends_the_wait_with_one_line(
+    trainer: FireworksTrainer, fake: FakeFireworks, sleeps: list[float], files: tuple[str, str]
+) -> None:
+    fake.dataset_outcome = "stuck"
+    with pytest.raises(WaitTimeoutError, match=r"was not READY after 600 s; upload the file"):
+        trainer.upload(files[0])
+    assert len(sleeps) == 300
 
 
 def test_open_trainer_takes_the_keys_and_names_a_missing_one(fake: FakeFireworks) -> None:
@@ -322,12 +358,6 @@ def test_open_trainer_takes_the_keys_and_names_a_missing_one(fake: FakeFireworks
 
 def test_a_mock_transport_sees_the_documented_requests(files: tuple[str, str]) -> None:
     seen: list[httpx2.Request] = []
-    job = {
-        "name": f"accounts/{ACCOUNT}/supervisedFineTuningJobs/ftkit-mock",
-        "dataset": "d",
-        "state": "JOB_STATE_PENDING",
-        "createTime": "2026-12-06T03:00:00.5Z",
-    }
 
     def answer(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
@@ -335,18 +365,20 @@ def test_a_mock_transport_sees_the_documented_requests(files: tuple[str, str]) -
             return httpx2.Response(200, json={"name": "d", "state": "READY"})
         if request.method == "POST":
             return httpx2.Response(409, json={"code": 6, "message": "already exists"})
-        return httpx2.Response(200, json=job)
+        name = request.url.path.removeprefix("/v1/")
+        job = {"name": name, "dataset": "d", "state": "JOB_STATE_PENDING"}
+        return httpx2.Response(200, json={**job, "createTime": "2026-12-06T03:00:00.5Z"})
 
     client = httpx2.Client(transport=httpx2.MockTransport(answer))
     trainer = FireworksTrainer(KEY, ACCOUNT, http=client, sleep=lambda _: None)
     found = trainer.start(_request(files), run_id="mock")
-    assert (found["id"], found["status"]) == ("ftkit-mock", "queued")
+    assert found["id"].startswith("ftkit-mock-") and found["status"] == "queued"
     assert found["created_at"] == 1796526000
     create = next(r for r in seen if r.url.path.endswith("supervisedFineTuningJobs"))
     assert str(create.url).startswith(
         f"https://api.fireworks.ai/v1/accounts/{ACCOUNT}/supervisedFineTuningJobs?"
     )
-    assert create.url.params["supervisedFineTuningJobId"] == "ftkit-mock"
+    assert create.url.params["supervisedFineTuningJobId"] == found["id"]
     assert create.headers["authorization"] == f"Bearer {KEY}"
 
 

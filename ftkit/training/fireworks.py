@@ -14,6 +14,8 @@ to ``https://api.fireworks.ai/inference/v1`` once the model is deployed (see ``s
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 import uuid
@@ -43,6 +45,7 @@ __all__ = [
     "job_id_for",
     "open_fireworks",
     "refused_fields",
+    "run_id_of",
     "status_of",
 ]
 
@@ -67,6 +70,7 @@ _STATUSES = {
 }
 STATUS_OF = {f"JOB_STATE_{state}": ours for ours, states in _STATUSES.items() for state in states}
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_RUN = re.compile(r"ftkit-([a-z0-9-]+)-[0-9a-f]{8}")
 _DEFAULTS = TrainRequest(training_file="")
 
 
@@ -75,10 +79,22 @@ def status_of(state: str) -> str:
     return STATUS_OF.get(state, "running")
 
 
-def job_id_for(run_id: str | None) -> str:
-    """Return the Fireworks job id for ftkit's run id (a fresh one without a run id)."""
+def job_id_for(run_id: str | None, body: Mapping[str, Any]) -> str:
+    """Return the Fireworks job id for ftkit's run id and the create body.
+
+    The same run and request always give the same id (so a retried create meets 409); the
+    digest of the body keeps a run id reused elsewhere (another history database) from
+    claiming someone else's job. Without a run id the id is fresh.
+    """
     slug = re.sub(r"[^a-z0-9]+", "-", (run_id or uuid.uuid4().hex).lower()).strip("-")
-    return ("ftkit-" + slug)[:63].rstrip("-")
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:8]
+    return f"ftkit-{slug[:48].strip('-') or 'run'}-{digest}"
+
+
+def run_id_of(job_id: str) -> str | None:
+    """Return the run id (as slug) a job id made by ``job_id_for`` carries, else None."""
+    found = _RUN.fullmatch(job_id)
+    return found.group(1) if found else None
 
 
 def refused_fields(request: TrainRequest) -> list[str]:
@@ -176,7 +192,7 @@ class FireworksTrainer:
             validation_file=optional(job.get("evaluationDataset"), str, "evaluationDataset"),
             seed=None,
             hyperparameters=_hyper(job),
-            metadata={RUN_ID_KEY: short.removeprefix("ftkit-")},
+            metadata={RUN_ID_KEY: run} if (run := run_id_of(short)) else {},
             error=_error(job, status),
         )
 
@@ -213,7 +229,7 @@ class FireworksTrainer:
     def start(self, request: TrainRequest, *, run_id: str | None = None) -> JobInfo:
         """Create the job (at most once for ``run_id``: its id is derived from it) and return it."""
         body = self.body(request)
-        job_id = job_id_for(run_id)
+        job_id = job_id_for(run_id, body)
         url = self.api.url("supervisedFineTuningJobs")
         params = {"supervisedFineTuningJobId": job_id}
         made = self.api.call(
@@ -225,13 +241,11 @@ class FireworksTrainer:
         """Return the job as it is now."""
         return self._job(self.api.call("GET", self._job_url(job_id), action="get job"), "get job")
 
-    def _raw(self, job_id: str) -> dict[str, Any]:
-        return dict(self.api.call("GET", self._job_url(job_id), action="get job"))
-
     def events(self, job_id: str, *, limit: int = 100) -> list[EventInfo]:
         """Return the job's state and progress as events, newest first."""
-        raw = self._raw(job_id)
-        return job_events(self._job(raw, "get job"), raw)[:limit]
+        raw = self.api.call("GET", self._job_url(job_id), action="get job")
+        with calling("Fireworks get job"):
+            return job_events(self.job_info(raw), raw)[:limit]
 
     def checkpoints(self, job_id: str) -> list[CheckpointInfo]:
         """Return no checkpoints: Fireworks keeps only the final model of a job."""

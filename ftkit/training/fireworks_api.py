@@ -21,7 +21,7 @@ import httpx2
 from ftkit.api import MAX_RETRY_WAIT, Sleep, shown_text
 from ftkit.errors import ApiError, redact_text
 
-__all__ = ["API_URL", "ATTEMPTS", "INFERENCE_URL", "FireworksApi", "field", "retry_delay"]
+__all__ = ["API_URL", "ATTEMPTS", "INFERENCE_URL", "FireworksApi", "reply_object", "retry_delay"]
 
 API_URL = "https://api.fireworks.ai"
 INFERENCE_URL = "https://api.fireworks.ai/inference/v1"
@@ -151,8 +151,8 @@ class FireworksApi:
             ) from None
 
 
-def field(data: Mapping[str, Any], name: str) -> Any:
-    """Return ``data[name]``; ``ValueError`` naming the field when the reply lacks it."""
-    if not isinstance(data, Mapping) or name not in data:
-        raise ValueError(f"{name} is missing")
-    return data[name]
+def reply_object(reply: Any, action: str) -> dict[str, Any]:
+    """Return a JSON object reply; ``ApiError`` when Fireworks answered something else."""
+    if not isinstance(reply, Mapping):
+        raise ApiError(f"Fireworks {action}: the reply cannot be read (it is not an object)")
+    return dict(reply)

@@ -10,7 +10,7 @@ message in one line.
 from __future__ import annotations
 
 import hashlib
-import time
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from ftkit.api import shown_text
 from ftkit.dataset.jsonl import read_jsonl
 from ftkit.errors import ExportCheckError, UploadError, WaitTimeoutError
 from ftkit.exports.check import check_split
-from ftkit.training.fireworks_api import FireworksApi
+from ftkit.training.fireworks_api import FireworksApi, reply_object
 
 __all__ = ["DATASET_WAIT", "UPLOAD_LIMIT", "check_file", "dataset_id_for", "upload_dataset"]
 
@@ -69,8 +69,9 @@ def _ensure(api: FireworksApi, dataset_id: str, name: str, count: int) -> dict[s
     url = api.url("datasets")
     made = api.call("POST", url, action="create dataset", json=body, exists_ok=True)
     if made is not None:
-        return dict(made)
-    return dict(api.call("GET", api.url(f"datasets/{dataset_id}"), action="get dataset"))
+        return reply_object(made, "create dataset")
+    found = api.call("GET", api.url(f"datasets/{dataset_id}"), action="get dataset")
+    return reply_object(found, "get dataset")
 
 
 def _send(api: FireworksApi, dataset_id: str, name: str, data: bytes, limit: int) -> None:
@@ -96,22 +97,22 @@ def _send(api: FireworksApi, dataset_id: str, name: str, data: bytes, limit: int
 
 def _wait(api: FireworksApi, dataset_id: str, timeout: float) -> None:
     """Poll the dataset until READY; one line with its status message if Fireworks rejects it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        dataset = api.call("GET", api.url(f"datasets/{dataset_id}"), action="get dataset")
-        problem = _failure(dataset) if isinstance(dataset, Mapping) else None
+    for poll in range(math.ceil(timeout / POLL_EVERY) + 1):
+        if poll:
+            api.sleep(POLL_EVERY)
+        reply = api.call("GET", api.url(f"datasets/{dataset_id}"), action="get dataset")
+        dataset = reply_object(reply, "get dataset")
+        problem = _failure(dataset)
         if problem:
             raise UploadError(
                 api.line(f"Fireworks rejected dataset {dataset_id}: {shown_text(problem)}")
             )
-        if isinstance(dataset, Mapping) and dataset.get("state") == READY:
+        if dataset.get("state") == READY:
             return
-        if time.monotonic() >= deadline:
-            raise WaitTimeoutError(
-                f"Fireworks dataset {dataset_id} was not READY after {timeout:.0f} s; "
-                "upload again later to pick it up"
-            )
-        api.sleep(POLL_EVERY)
+    raise WaitTimeoutError(
+        f"Fireworks dataset {dataset_id} was not READY after {timeout:.0f} s; "
+        "upload the file again later to pick it up"
+    )
 
 
 def upload_dataset(

@@ -14,7 +14,7 @@ from typing import Any
 
 from ftkit.api import calling, shown_text
 from ftkit.training.events import EventInfo
-from ftkit.training.fireworks_api import FireworksApi
+from ftkit.training.fireworks_api import FireworksApi, reply_object
 from ftkit.training.jobs import JobInfo
 
 __all__ = ["MAX_MODEL_PAGES", "job_events", "serving_note", "tunable_models"]
@@ -80,7 +80,9 @@ def tunable_models(api: FireworksApi) -> list[str]:
     params: dict[str, Any] = {"filter": "tunable=true", "pageSize": 200}
     url = api.url("models", account="fireworks")
     for _ in range(MAX_MODEL_PAGES):
-        reply = api.call("GET", url, action="list models", params=params)
+        reply = reply_object(
+            api.call("GET", url, action="list models", params=params), "list models"
+        )
         with calling("Fireworks list models"):
             models = reply.get("models") or []
             if not isinstance(models, list):
