@@ -7,6 +7,8 @@ asked for, so nothing else loads torch.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import openai
@@ -29,12 +31,14 @@ def open_trainer(
     endpoint: str = "",
     root: str | Path | None = None,
     confine: bool = False,
+    keys: Mapping[str, str] | None = None,
 ) -> Trainer:
     """Return the trainer for ``backend``; ``ProviderError`` names what is missing.
 
     The OpenAI backends need ``client`` (and record ``endpoint``); "local" keeps its runs
     under ``root`` (default: ``.ftkit/local-runs`` in the current folder); with ``confine``
-    (hosted mode) it refuses job ids outside ``root``.
+    (hosted mode) it refuses job ids outside ``root``. "fireworks" reads FIREWORKS_API_KEY and
+    FIREWORKS_ACCOUNT_ID from ``keys`` (default: the environment; hosted mode passes its own).
     """
     if backend in OPENAI_BACKENDS:
         if client is None:
@@ -45,4 +49,8 @@ def open_trainer(
 
         folder = Path(root) if root is not None else Path.cwd() / LOCAL_RUNS
         return LocalTrainer(folder, confine=confine)
+    if backend == "fireworks":
+        from ftkit.training.fireworks import open_fireworks
+
+        return open_fireworks(os.environ if keys is None else keys)
     raise ProviderError(f"backend {backend!r}: not one of {', '.join(BACKENDS)}")

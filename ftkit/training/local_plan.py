@@ -198,6 +198,14 @@ def _available_ram() -> int | None:
         return None
 
 
+def _count(parameters: int) -> str:
+    """Return a parameter count as people say it: 1.24B, 494M, 52K."""
+    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if parameters >= scale:
+            return f"{parameters / scale:.3g}{unit}"
+    return str(parameters)
+
+
 def _lora_parameters(config: dict[str, Any] | None, parameters: int, r: int) -> int:
     """Return the LoRA adapter's parameter count on every linear layer (an estimate)."""
     try:
@@ -238,7 +246,7 @@ class LocalPlan:
 
     def lines(self) -> list[str]:
         """Return the plan as lines for the CLI and the Train page."""
-        size = f"{self.parameters / 1e9:.2f}B" if self.parameters else "unknown"
+        size = _count(self.parameters) if self.parameters else "unknown"
         found = [f"device: {self.device}", f"base model parameters: {size}"]
         if self.memory is not None:
             limit = f" of {self.memory_limit / GIB:.1f} GiB" if self.memory_limit else ""
