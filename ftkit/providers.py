@@ -230,7 +230,7 @@ def hosted_missing(backend: str, keys: Mapping[str, str]) -> str | None:
     missing = [name for name in HOSTED_REQUIRED.get(backend, ()) if not keys.get(name)]
     if not missing:
         return None
-    return f"set {' and '.join(missing)} (get a key at {KEY_PAGES[backend]})"
+    return f"set {' and '.join(missing)} (find them at {KEY_PAGES[backend]})"
 
 
 def _guarded_http_client(

@@ -63,13 +63,13 @@ def _open_together(keys: Mapping[str, str]) -> HostedTrainer:
 
 def _open_fireworks(keys: Mapping[str, str]) -> HostedTrainer:
     """Return the Fireworks trainer for the key and account id (and FIREWORKS_BASE_URL)."""
-    module = importlib.import_module("ftkit.training.fireworks")
-    trainer: HostedTrainer = module.FireworksTrainer(
+    from ftkit.training.fireworks import FireworksTrainer
+
+    return FireworksTrainer(
         keys["FIREWORKS_API_KEY"],
         keys["FIREWORKS_ACCOUNT_ID"],
         base_url=keys.get("FIREWORKS_BASE_URL"),
     )
-    return trainer
 
 
 # The providers that train by API with their own key, by backend name (tests put fakes here).
