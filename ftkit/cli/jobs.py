@@ -144,8 +144,11 @@ def _act(trainer: Trainer, action: str, job_id: str) -> JobInfo:
     """Show, cancel, pause or resume the job; pausing is OpenAI's alone."""
     if action == "pause":
         if not isinstance(trainer, OpenAITrainer):
-            where = "a local run" if trainer.backend == "local" else f"a {trainer.backend} job"
-            raise FtkitError(f"{job_id}: {where} cannot be paused; cancel it instead")
+            if trainer.backend == "local":
+                raise FtkitError(
+                    f"{job_id}: a local run cannot be paused; cancel it and resume later"
+                )
+            raise FtkitError(f"{job_id}: a {trainer.backend} job cannot be paused; cancel it")
         return pause_job(trainer.client, job_id)
     actions = {"show": trainer.retrieve, "cancel": trainer.cancel, "resume": trainer.resume}
     return actions[action](job_id)
