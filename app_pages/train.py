@@ -22,6 +22,7 @@ from ftkit.ui import state
 from ftkit.ui.auth import hosting_config
 from ftkit.ui.components import next_step, show_error, stop_with_error
 from ftkit.ui.history import record_from_page, recorded_once
+from ftkit.ui.hosted_training import HOSTED_WHERE, hosted_section, hosted_trainer, show_serving
 from ftkit.ui.local_training import LOCAL, local_section, local_trainer, past_local_runs
 from ftkit.ui.markdown import literal
 from ftkit.ui.providers import (
@@ -39,7 +40,7 @@ from ftkit.workspace import list_jsonl, relative_name, resolve_in, scrub_paths
 POLL_SECONDS = 10
 MAX_POLLS = 2160  # six hours of refreshes, then the monitor stops and offers a button
 PROVIDER = "provider"
-WHERE = {PROVIDER: "OpenAI / Azure / compatible", LOCAL: "This computer (GPU)"}
+WHERE = {PROVIDER: "OpenAI / Azure / compatible", **HOSTED_WHERE, LOCAL: "This computer (GPU)"}
 EPOCH_CHOICES: list[int | str] = ["auto", *range(1, MAX_EPOCHS + 1)]
 JOB_KEYS = tuple(key for key in state.TRAIN_KEPT if key.startswith("train_job_"))
 
@@ -61,8 +62,9 @@ hosted = state.is_hosted()
 
 st.header("Train")
 st.caption(
-    "Train a model on the files Export wrote, at OpenAI (or Azure, or a compatible endpoint) "
-    "or on this computer's GPU, and watch it train. The trained model is handed to Evaluate."
+    "Train a model on the files Export wrote, at OpenAI (or Azure, or a compatible endpoint), "
+    "Together AI, Fireworks AI or on this computer's GPU, and watch it train. The trained "
+    "model is handed to Evaluate."
 )
 where = st.segmented_control(
     "Where to train",
@@ -333,6 +335,14 @@ if where == LOCAL:
         source=_source,
         on_started=lambda job_id: _watch(job_id, LOCAL),
     )
+elif where in HOSTED_WHERE:
+    usable = hosted_section(
+        where,
+        _source(train_path) if train_path else None,
+        _source(val_path) if val_path else None,
+        on_started=lambda job_id: _watch(job_id, where),
+        fail=_fail,
+    )
 else:
     usable = _provider_section()
 
@@ -343,6 +353,12 @@ def _show(backend: str, job_id: str) -> JobInfo:
     if backend == LOCAL:
         trainer = local_trainer(workspace)
         return show_job(trainer, job_id, on_finished=_finished, shown=_shown_id)
+    if backend in HOSTED_WHERE:
+        hosted = hosted_trainer(backend)
+        job = show_job(hosted, job_id, on_finished=_finished)
+        if job["status"] == "succeeded":
+            show_serving(backend, hosted, job)
+        return job
     client = current_client(settings)
     trainer = _provider_trainer(client)
     pause = lambda job: pause_job(client, job)  # noqa: E731
@@ -363,7 +379,7 @@ def _finished(job: JobInfo, metrics: list[MetricRow]) -> None:
 job_id = st.session_state["upload_job_id"]
 backend = st.session_state["upload_job_backend"]
 provider_ok = missing_key(settings) is None and endpoint_refusal(settings) is None
-if job_id and (backend == LOCAL or provider_ok):
+if job_id and (backend == LOCAL or backend in HOSTED_WHERE or provider_ok):
     st.subheader("Monitor")
     st.caption(f"{WHERE.get(backend, backend)} · job {_shown_id(job_id)}")
     active = st.session_state["upload_polls"] < MAX_POLLS
@@ -433,6 +449,20 @@ def _provider_lists() -> None:
     st.dataframe(models, hide_index=True, width="stretch")
 
 
+def _hosted_lists(backend: str) -> None:
+    """Show the provider's past jobs, on request; each opens in the monitor."""
+    st.subheader(f"Past jobs at {WHERE[backend]}")
+    if st.button("Load past jobs", key=f"train_{backend}_lists", disabled=not usable):
+        try:
+            st.session_state[f"train_{backend}_past"] = hosted_trainer(backend).list_jobs()
+        except FtkitError as err:
+            _fail(err)
+    jobs = st.session_state.get(f"train_{backend}_past")
+    if jobs:
+        st.dataframe(job_table(jobs), hide_index=True, width="stretch")
+        _open_past([job["id"] for job in jobs], backend)
+
+
 if where == LOCAL:
     st.subheader("Past runs on this computer")
     try:
@@ -447,6 +477,8 @@ if where == LOCAL:
     else:
         st.caption("No runs on this computer yet.")
     _open_past([job["id"] for job in runs], LOCAL)
+elif where in HOSTED_WHERE:
+    _hosted_lists(where)
 else:
     _provider_lists()
 

@@ -5,6 +5,11 @@ Typed values live only in this browser session's ``st.session_state`` (keys ``op
 ``openai_api_version``); they are never written to disk, cached or shown. Nothing built from a
 key is cached either: pages build a client per run with ``current_client``.
 
+Together and Fireworks have one key each (``together_api_key``; ``fireworks_api_key`` with
+``fireworks_account_id``), resolved by ``hosted_settings`` with the same rules: a typed key beats
+the server's; in hosted mode the server's key is used only with ``allow_server_key = true``
+(their endpoints are the providers' own, set by the operator only, never typed).
+
 Precedence: a typed endpoint (base URL or Azure endpoint) replaces the server's endpoint as a
 whole; otherwise the operator's (``st.secrets``, then the environment and ``.env``) applies,
 else OpenAI's. A typed key beats the server's. Locally the server's key is the user's own. In
@@ -25,10 +30,14 @@ from ftkit.endpoints import OPENAI_ENDPOINT, EndpointGuard, normalize_endpoint
 from ftkit.errors import FtkitError, ProviderError
 from ftkit.hosting import HostingConfig
 from ftkit.providers import (
+    HOSTED_KEY,
+    HOSTED_SETTINGS,
     SETTING_NAMES,
     ProviderSettings,
     client_from_settings,
+    env_hosted,
     env_settings,
+    hosted_keys,
     resolve_settings,
 )
 
@@ -39,6 +48,8 @@ __all__ = [
     "current_settings",
     "endpoint_line",
     "endpoint_refusal",
+    "hosted_settings",
+    "key_field",
     "key_source",
     "missing_key",
     "render_provider_sidebar",
@@ -47,13 +58,28 @@ __all__ = [
 
 KeySource = Literal["session", "server", "none"]
 STATE_KEYS: dict[str, str] = {name: name.lower() for name in SETTING_NAMES}
-_SECRET_FIELDS = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")
+HOSTED_STATE: dict[str, str] = {
+    "TOGETHER_API_KEY": "together_api_key",
+    "FIREWORKS_API_KEY": "fireworks_api_key",
+    "FIREWORKS_ACCOUNT_ID": "fireworks_account_id",
+}
+_SECRET_FIELDS = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "TOGETHER_API_KEY", "FIREWORKS_API_KEY")
+_LABELS = {
+    "OPENAI_API_KEY": "OpenAI API key",
+    "OPENAI_BASE_URL": "Base URL (OpenAI-compatible endpoint)",
+    "AZURE_OPENAI_ENDPOINT": "Azure OpenAI endpoint",
+    "AZURE_OPENAI_API_KEY": "Azure OpenAI API key",
+    "OPENAI_API_VERSION": "Azure API version",
+    "TOGETHER_API_KEY": "Together API key",
+    "FIREWORKS_API_KEY": "Fireworks API key",
+    "FIREWORKS_ACCOUNT_ID": "Fireworks account id",
+}
 
 
-def _secrets() -> Mapping[str, object]:
+def _secrets(names: tuple[str, ...] = SETTING_NAMES) -> Mapping[str, object]:
     """Return the settings found in ``st.secrets`` (none when there is no secrets file)."""
     try:
-        return {name: st.secrets[name] for name in SETTING_NAMES if name in st.secrets}
+        return {name: st.secrets[name] for name in names if name in st.secrets}
     except Exception:  # no secrets.toml, or an unreadable one: fall through to the environment
         return {}
 
@@ -119,6 +145,25 @@ def _resolve(config: HostingConfig) -> tuple[ProviderSettings, KeySource]:
 def current_settings() -> ProviderSettings:
     """Return this session's provider settings (see the module's precedence rules)."""
     return _resolve(_config())[0]
+
+
+def hosted_settings(backend: str) -> tuple[dict[str, str], KeySource]:
+    """Return Together's or Fireworks' settings for this session, and where the key is from.
+
+    A typed key comes with the typed account id (else the server's); the server's key is used
+    locally, and in hosted mode only with ``allow_server_key``. Base URLs are the server's only.
+    """
+    names = HOSTED_SETTINGS[backend]
+    typed_state = {name: st.session_state.get(HOSTED_STATE[name]) for name in HOSTED_STATE}
+    typed = hosted_keys(backend, typed_state)
+    server = hosted_keys(backend, _secrets(names), env_hosted())
+    unkeyed = {name: value for name, value in server.items() if name != HOSTED_KEY[backend]}
+    if typed.get(HOSTED_KEY[backend]):
+        return {**unkeyed, **typed}, "session"
+    config = _config()
+    if server.get(HOSTED_KEY[backend]) and (not config.hosted or config.allow_server_key):
+        return {**server, **typed}, "server"
+    return {**unkeyed, **typed}, "none"
 
 
 def key_source() -> KeySource:
@@ -195,9 +240,10 @@ def show_endpoint(settings: ProviderSettings | None = None) -> ProviderSettings:
     return settings
 
 
-def _keep(name: str) -> None:
-    """Copy a sidebar widget's value into the plain session key that outlives the page."""
-    st.session_state[STATE_KEYS[name]] = st.session_state.get(f"_input_{STATE_KEYS[name]}", "")
+def _keep(name: str, where: str = "_input_") -> None:
+    """Copy a widget's value into the plain session key that outlives the page."""
+    key = STATE_KEYS.get(name) or HOSTED_STATE[name]
+    st.session_state[key] = st.session_state.get(f"{where}{key}", "")
 
 
 def render_provider_sidebar() -> None:
@@ -208,21 +254,19 @@ def render_provider_sidebar() -> None:
             "that calls an API. Blank fields fall back to the server's settings (its key "
             "only where its operator allows)."
         )
-        labels = {
-            "OPENAI_API_KEY": "OpenAI API key",
-            "OPENAI_BASE_URL": "Base URL (OpenAI-compatible endpoint)",
-            "AZURE_OPENAI_ENDPOINT": "Azure OpenAI endpoint",
-            "AZURE_OPENAI_API_KEY": "Azure OpenAI API key",
-            "OPENAI_API_VERSION": "Azure API version",
-        }
-        for name, label in labels.items():
-            key = STATE_KEYS[name]
-            st.text_input(
-                label,
-                value=st.session_state.get(key) or "",
-                key=f"_input_{key}",
-                type="password" if name in _SECRET_FIELDS else "default",
-                on_change=_keep,
-                args=(name,),
-                placeholder=name,
-            )
+        for name in _LABELS:
+            key_field(name)
+
+
+def key_field(name: str, *, where: str = "_input_") -> None:
+    """Draw one provider setting's input (a password field for a key), kept per session."""
+    key = STATE_KEYS.get(name) or HOSTED_STATE[name]
+    st.text_input(
+        _LABELS[name],
+        value=st.session_state.get(key) or "",
+        key=f"{where}{key}",
+        type="password" if name in _SECRET_FIELDS else "default",
+        on_change=_keep,
+        args=(name, where),
+        placeholder=name,
+    )
