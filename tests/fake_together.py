@@ -9,7 +9,7 @@ with a validation report). A job advances one stage per retrieve: pending -> que
 running (one metric record per step) -> completed with ``model_output_name``, or error when
 ``job_outcome = "error"``; cancel works.
 
-``fake.inject(method, prefix, kind, times)`` makes the next matching requests fail: ``"429"``
+``fake.inject(method, path, kind, times)`` makes the next requests to that path fail: ``"429"``
 (with ``retry-after-ms``), ``"500"``, or ``"lost"`` (does the work, then closes the
 connection: a lost response). Every request is logged in ``fake.requests``.
 """
@@ -67,7 +67,7 @@ class Request:
 @dataclass
 class _Fault:
     method: str
-    prefix: str
+    path: str
     kind: str
     times: int
 
@@ -116,14 +116,14 @@ class FakeTogether:
         self.server.shutdown()
         self.server.server_close()
 
-    def inject(self, method: str, prefix: str, kind: str, times: int = 1) -> None:
-        """Make the next ``times`` requests ``method prefix...`` fail as ``kind``."""
-        self.faults.append(_Fault(method, prefix, kind, times))
+    def inject(self, method: str, path: str, kind: str, times: int = 1) -> None:
+        """Make the next ``times`` requests ``method path`` (exactly) fail as ``kind``."""
+        self.faults.append(_Fault(method, path, kind, times))
 
     def take_fault(self, method: str, path: str) -> str | None:
         with self.lock:
             for fault in self.faults:
-                if fault.method == method and path.startswith(fault.prefix) and fault.times > 0:
+                if fault.method == method and path == fault.path and fault.times > 0:
                     fault.times -= 1
                     return fault.kind
         return None
@@ -204,7 +204,9 @@ class FakeTogether:
         self.event(job_id, "JOB_PENDING", "Fine tune request created")
         return _public(job)
 
-    def event(self, job_id: str, kind: str, message: str, level: str = "info", **extra: Any) -> None:
+    def event(
+        self, job_id: str, kind: str, message: str, level: str = "info", **extra: Any
+    ) -> None:
         self.state.events[job_id].append(
             {
                 "object": "fine-tune-event",
@@ -320,7 +322,9 @@ class _Handler(BaseHTTPRequestHandler):
         if "json" in (self.headers.get("Content-Type") or ""):
             body = json.loads(raw or b"null")
         fake = self.fake
-        request = Request(method, parts.path, dict(parse_qsl(parts.query)), body, dict(self.headers))
+        request = Request(
+            method, parts.path, dict(parse_qsl(parts.query)), body, dict(self.headers)
+        )
         fake.requests.append(request)
         if parts.path.startswith("/v1/") and self.headers.get("Authorization") != f"Bearer {KEY}":
             self.reply(401, {"error": {"message": "Invalid API key provided", "type": "auth"}})
@@ -361,7 +365,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self.route_jobs(method, segments[2:], body)
         return 404, {"error": {"message": f"no route {method} {path}"}}, {}
 
-    def route_jobs(self, method: str, rest: list[str], body: Any) -> tuple[int, Any, dict[str, str]]:
+    def route_jobs(
+        self, method: str, rest: list[str], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
         fake = self.fake
         state = fake.state
         if method == "GET" and rest == ["models", "limits"]:

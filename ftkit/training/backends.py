@@ -29,12 +29,15 @@ def open_trainer(
     endpoint: str = "",
     root: str | Path | None = None,
     confine: bool = False,
+    api_key: str | None = None,
+    base_url: str | None = None,
 ) -> Trainer:
     """Return the trainer for ``backend``; ``ProviderError`` names what is missing.
 
     The OpenAI backends need ``client`` (and record ``endpoint``); "local" keeps its runs
     under ``root`` (default: ``.ftkit/local-runs`` in the current folder); with ``confine``
-    (hosted mode) it refuses job ids outside ``root``.
+    (hosted mode) it refuses job ids outside ``root``. "together" needs ``api_key``
+    (``base_url``: another host than Together's).
     """
     if backend in OPENAI_BACKENDS:
         if client is None:
@@ -45,4 +48,8 @@ def open_trainer(
 
         folder = Path(root) if root is not None else Path.cwd() / LOCAL_RUNS
         return LocalTrainer(folder, confine=confine)
+    if backend == "together":
+        from ftkit.training.together import TogetherTrainer  # only when asked: optional SDK
+
+        return TogetherTrainer(api_key or "", base_url=base_url)
     raise ProviderError(f"backend {backend!r}: not one of {', '.join(BACKENDS)}")

@@ -209,6 +209,7 @@ class TogetherTrainer:
         with calling(f"listing the events of job {job_id}", self._secrets):
             data = self._client.fine_tuning.list_events(job_id).data
             found = [event_info(job_id, n, event) for n, event in enumerate(data)]
+        found.reverse()  # Together lists oldest first; equal seconds keep that order, reversed
         return sorted(found, key=lambda e: e["created_at"], reverse=True)[:limit]
 
     def checkpoints(self, job_id: str) -> list[CheckpointInfo]:
@@ -258,7 +259,7 @@ class TogetherTrainer:
             "model": params["model"],
             "n_epochs": params["n_epochs"],
             "n_evals": params.get("n_evals", 0),
-            "training_method": {"method": "sft"},
+            "training_method": {"method": "sft", "train_on_inputs": "auto"},
             "training_type": {
                 "type": "Lora",
                 "lora_r": request.lora_r,
