@@ -209,6 +209,15 @@ def test_a_lost_create_response_finds_the_job_instead_of_making_a_second(
     assert list(fake.state.jobs) == [job["id"]]
 
 
+def test_an_upload_rate_limited_to_the_end_is_one_line(
+    trainer: TogetherTrainer, fake: FakeTogether, files: tuple[str, str]
+) -> None:
+    fake.inject("POST", "/v1/files", "429", times=100)
+    with pytest.raises(ApiError) as caught:
+        trainer.upload(files[0])
+    assert str(caught.value) == "Together: uploading train.jsonl: rate limited (429) - rate limited"
+
+
 def test_cancel_stops_the_job(trainer: TogetherTrainer, files: tuple[str, str]) -> None:
     job = trainer.start(TrainRequest(files[0]))
     assert trainer.cancel(job["id"])["status"] == "cancelled"

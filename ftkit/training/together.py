@@ -281,7 +281,8 @@ class TogetherTrainer:
             f"Together serves {model} on a dedicated endpoint: create one first ({ENDPOINTS_DOC}), "
             f"then Evaluate calls it at {INFERENCE_URL} with your TOGETHER_API_KEY; it bills "
             f"per minute until you stop it. Or download the adapter (together fine-tuning "
-            f"download {job['id']}) and evaluate it here as local:DIR."
+            f"download {job['id']} --checkpoint-type adapter -o DIR) and evaluate it here "
+            "as local:DIR."
         )
         return Serving(model, INFERENCE_URL, note)
 

@@ -9,15 +9,16 @@ lost response may have created, and only then tries again.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import ModuleType
 from typing import Any, TypeVar
 
 from ftkit.api import MAX_RETRY_WAIT, SETTLE_WAITS, Sleep, shown_text
-from ftkit.errors import ApiError, ProviderError, redact_text
+from ftkit.errors import ApiError, ProviderError, redact_text, register_secret
 
 __all__ = [
     "INSTALL_LINE",
@@ -60,14 +61,21 @@ def make_client(api_key: str, base_url: str | None = None) -> Any:
     if not api_key.strip():
         raise ProviderError("Together: no API key (set TOGETHER_API_KEY or type one in)")
     sdk = load_sdk()
+    register_secret(api_key)  # masked in every message from now on
     return sdk.Together(
         api_key=api_key, base_url=base_url, max_retries=MAX_RETRIES, timeout=TIMEOUT
     )
 
 
 def _message(err: Any) -> str:
-    """Return Together's own words from an error's JSON body, else the response text."""
+    """Return Together's own words from an error's JSON body, else the response text.
+
+    The SDK's upload passes the body on as text, so a text body is read as JSON first.
+    """
     body = err.body
+    if isinstance(body, str):
+        with suppress(ValueError):
+            body = json.loads(body)
     if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
         body = body["error"]
     if isinstance(body, Mapping) and body.get("message"):
