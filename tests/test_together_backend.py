@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from ftkit.errors import ApiError, ExportCheckError, ProviderError, UploadError
+from ftkit.errors import (
+    ApiError,
+    ExportCheckError,
+    ProviderError,
+    UploadError,
+    WaitTimeoutError,
+)
 from ftkit.training.backends import open_trainer
 from ftkit.training.together import (
     DEFAULT_BASE_MODEL,
@@ -216,6 +222,31 @@ def test_an_upload_rate_limited_to_the_end_is_one_line(
     with pytest.raises(ApiError) as caught:
         trainer.upload(files[0])
     assert str(caught.value) == "Together: uploading train.jsonl: rate limited (429) - rate limited"
+
+
+def test_a_batch_size_outside_the_model_limits_is_one_line_before_creating(
+    trainer: TogetherTrainer, fake: FakeTogether, files: tuple[str, str]
+) -> None:
+    with pytest.raises(ProviderError, match=r"^Together: creating the .*batch size"):
+        trainer.start(TrainRequest(files[0], batch_size=2))
+    assert jobs_created(fake) == 0
+
+
+def test_a_file_never_validated_stops_waiting_with_one_line(
+    fake: FakeTogether, files: tuple[str, str]
+) -> None:
+    fake.process_after = 10_000
+    clock = iter(range(0, 10_000, 100))
+    trainer = TogetherTrainer(
+        KEY, base_url=fake.url, sleep=lambda _: None, clock=lambda: next(clock)
+    )
+    with pytest.raises(WaitTimeoutError, match=r"Together: train.jsonl still PENDING after 600s"):
+        trainer.upload(files[0])
+
+
+def test_an_unknown_job_is_one_line(trainer: TogetherTrainer) -> None:
+    with pytest.raises(ApiError, match=r"^Together: retrieving job ft-nope: not found \(404\)"):
+        trainer.retrieve("ft-nope")
 
 
 def test_cancel_stops_the_job(trainer: TogetherTrainer, files: tuple[str, str]) -> None:
