@@ -30,6 +30,7 @@ from ftkit.training.together_data import (
     event_info,
     job_info,
     metric_rows,
+    price_line,
     timestamp,
 )
 from ftkit.training.trainer import Serving, TrainRequest
@@ -285,17 +286,3 @@ class TogetherTrainer:
             "as local:DIR."
         )
         return Serving(model, INFERENCE_URL, note)
-
-
-def price_line(found: Any) -> str:
-    """Return Together's price estimate as one line."""
-    if not found.estimation_available:
-        return f"Together cannot estimate this run yet ({found.unavailable_reason})"
-    price = found.estimated_total_price or 0.0
-    tokens = int(found.estimated_train_token_count or 0)
-    line = f"Together estimates ${price:,.2f} for about {tokens:,} training tokens"
-    if found.estimated_eval_token_count:
-        line += f" and {int(found.estimated_eval_token_count):,} validation tokens"
-    if found.allowed_to_proceed is False:
-        line += f"; that is over your account's limit (${found.user_limit or 0:,.2f})"
-    return line
