@@ -20,8 +20,10 @@ from ftkit.training.azure import AzureTrainer, deploy_command, is_open_weight
 from ftkit.training.backends import open_trainer
 from ftkit.training.files import upload_file
 from ftkit.training.jobs import CLOSED_MESSAGE
+from ftkit.training.models import base_name, find_model
 from ftkit.training.monitor import follow_job
 from ftkit.training.openai_trainer import OpenAITrainer
+from ftkit.training.shutdown import list_models
 from ftkit.training.trainer import HostedTrainer, TrainRequest, summary
 from tests.fake_openai import KEY, FakeOpenAI, shared_fake
 
@@ -181,6 +183,23 @@ def test_base_models_fall_back_to_ftkits_table_with_a_caption(fake, trainer) -> 
     assert listing.caption is not None
     assert listing.caption.startswith("Azure's model list could not be read (")
     assert "showing ftkit's table of OpenAI models" in listing.caption
+
+
+def test_the_models_list_shows_azures_retirement_dates_and_fine_tuned_models(fake) -> None:
+    fake.azure_models = [
+        _azure_model("gpt-4o-mini-2024-07-18", True, {"inference": JAN_2027}),
+        _azure_model("gpt-4o-mini-2024-07-18.ft-0123abcd", False, {"inference": JAN_2027}),
+    ]
+    rows = {row["name"]: row for row in list_models(_client(fake))}
+    base = rows["gpt-4o-mini-2024-07-18"]
+    assert (base["available"], base["shutdown_date"], base["source"]) == (True, "2027-01-01", "api")
+    tuned = rows["gpt-4o-mini-2024-07-18.ft-0123abcd"]
+    assert tuned["fine_tuned"] and tuned["base"] == "gpt-4o-mini-2024-07-18"
+
+
+def test_an_azure_fine_tuned_name_maps_to_its_base() -> None:
+    assert base_name("gpt-4.1-mini-2025-04-14.ft-b044a9d3") == "gpt-4.1-mini-2025-04-14"
+    assert find_model("gpt-4.1-mini-2025-04-14.ft-b044a9d3").name == "gpt-4.1-mini-2025-04-14"
 
 
 # ---- uploads -------------------------------------------------------------------------------
