@@ -16,7 +16,7 @@ from openai.types.fine_tuning import job_create_params
 
 from ftkit.errors import ApiError, FineTuningClosedError, ProviderError, UploadError
 from ftkit.providers import DEFAULT_AZURE_API_VERSION, ProviderSettings, client_from_settings
-from ftkit.training.azure import AzureTrainer, deploy_command, is_open_weight
+from ftkit.training.azure import PRICING_URL, AzureTrainer, deploy_command, is_open_weight
 from ftkit.training.backends import open_trainer
 from ftkit.training.files import upload_file
 from ftkit.training.jobs import CLOSED_MESSAGE
@@ -243,6 +243,16 @@ def test_on_azure_files_over_100_mb_use_the_uploads_api_by_default(tmp_path) -> 
         assert len(fake.calls("POST", "/uploads")) == 1
     finally:
         fake.stop()
+
+
+def test_the_estimate_prices_a_local_file_and_points_to_azures_prices(trainer, tmp_path) -> None:
+    path = _write(tmp_path / "train.jsonl", 20)
+    line = trainer.estimate(TrainRequest(training_file=path, epochs=2))
+    assert line is not None and line.startswith("about $")
+    assert "training tokens at OpenAI's list price" in line
+    assert line.endswith(f"(globalStandard): {PRICING_URL}")
+    assert trainer.estimate(TrainRequest(training_file="file-abc")) is None
+    assert trainer.estimate(TrainRequest(training_file=path, base_model="gpt-oss-20b")) is None
 
 
 # ---- jobs ----------------------------------------------------------------------------------

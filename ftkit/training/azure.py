@@ -44,6 +44,7 @@ from ftkit.training.trainer import Serving, TrainRequest
 
 __all__ = [
     "DEFAULT_TRAINING_TYPE",
+    "PRICING_URL",
     "TRAINING_TYPES",
     "TRAINING_TYPE_KEY",
     "AzureModel",
