@@ -288,6 +288,19 @@ def test_a_failed_job_says_why(fake, trainer) -> None:
     assert job["error"]["message"] == "The job failed due to an invalid training file."
 
 
+@pytest.mark.parametrize(
+    ("azure", "ftkit"),
+    [("pending", "queued"), ("created", "validating_files"), ("running", "running")],
+    ids=["pending", "created", "running"],
+)
+def test_azures_job_states_read_as_ftkits(fake, trainer, azure, ftkit) -> None:
+    job = trainer.start(TrainRequest(training_file=_file_id(fake)))
+    fake.state.jobs[job["id"]]["status"] = azure
+    fake.state.jobs[job["id"]]["_step"] = 99  # a running job stays running for this look
+    assert trainer.retrieve(job["id"])["status"] == ftkit
+    assert [j["status"] for j in trainer.list_jobs()] == [ftkit]
+
+
 @pytest.mark.parametrize("fault", ["429", "500"])
 def test_a_429_or_5xx_on_create_is_retried_into_one_job(fake, fault) -> None:
     waits: list[float] = []

@@ -51,6 +51,7 @@ __all__ = [
     "AzureTrainer",
     "ModelListing",
     "deploy_command",
+    "ftkit_status",
     "is_open_weight",
     "list_trainable",
     "training_type",
@@ -68,6 +69,15 @@ _ALIASES = {"global": "globalStandard", "developer": "developerTier"}
 # Azure's own OpenAI models; anything else Azure fine-tunes (gpt-oss, Llama, Qwen, Ministral,
 # ...) is open-weight.
 _OPENAI_PREFIXES = ("gpt-35", "gpt-3.5", "gpt-4", "gpt-5", "o1", "o3", "o4", "babbage", "davinci")
+# Azure's job states in ftkit's words (others, and OpenAI's own, pass through unchanged).
+_STATUS = {
+    "created": "validating_files",
+    "pending": "queued",
+    "notrunning": "queued",
+    "pausing": "running",
+    "resuming": "running",
+    "canceled": "cancelled",
+}
 PRICING_URL = "https://azure.microsoft.com/pricing/details/cognitive-services/openai-service/"
 
 
@@ -168,6 +178,12 @@ def _table_listing(reason: str) -> ModelListing:
     return ModelListing(rows, caption)
 
 
+def ftkit_status(job: JobInfo) -> JobInfo:
+    """Return the job with Azure's state (``pending``, ``created``, ...) in ftkit's words."""
+    job["status"] = _STATUS.get(job["status"].lower(), job["status"])
+    return job
+
+
 def _resource_name(endpoint: str) -> str:
     """Return the resource name from ``https://NAME.openai.azure.com`` (a placeholder if none)."""
     host = urlsplit(endpoint).hostname or ""
@@ -215,7 +231,20 @@ class AzureTrainer(OpenAITrainer):
 
     def start(self, request: TrainRequest, *, run_id: str | None = None) -> JobInfo:
         """Create the job (at most once for ``run_id``, retrying 429/5xx) and return it."""
-        return create_job(self.client, self.spec(request), run_id=run_id, sleep=self.sleep)
+        spec = self.spec(request)
+        return ftkit_status(create_job(self.client, spec, run_id=run_id, sleep=self.sleep))
+
+    def retrieve(self, job_id: str) -> JobInfo:
+        """Return the job as it is now, its state in ftkit's words."""
+        return ftkit_status(super().retrieve(job_id))
+
+    def cancel(self, job_id: str) -> JobInfo:
+        """Cancel the job; return it."""
+        return ftkit_status(super().cancel(job_id))
+
+    def resume(self, job_id: str) -> JobInfo:
+        """Resume a paused job; return it."""
+        return ftkit_status(super().resume(job_id))
 
     def spec(self, request: TrainRequest) -> JobSpec:
         """Return the job with ``trainingType`` in its body; ``ProviderError`` if refused."""
@@ -313,4 +342,4 @@ class AzureTrainer(OpenAITrainer):
 
     def list_jobs(self, limit: int = 20) -> list[JobInfo]:
         """Return up to ``limit`` jobs, newest first."""
-        return list_jobs(self.client, limit=limit)
+        return [ftkit_status(job) for job in list_jobs(self.client, limit=limit)]
