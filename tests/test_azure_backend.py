@@ -216,6 +216,18 @@ def test_a_file_azure_would_refuse_is_one_line_and_never_sent(fake, trainer, tmp
     assert fake.requests == []
 
 
+def test_a_file_over_azures_512_mb_limit_is_refused_unread(fake, trainer, tmp_path) -> None:
+    path = tmp_path / "huge.jsonl"
+    with open(path, "wb") as handle:
+        handle.truncate(600 * 2**20)
+    with pytest.raises(UploadError) as refused:
+        trainer.upload(str(path))
+    assert str(refused.value) == (
+        f"{path}: not uploaded, 600 MB is over Azure OpenAI's 512 MB limit for a training file"
+    )
+    assert fake.requests == []
+
+
 def test_a_file_over_the_threshold_goes_through_the_uploads_api(fake, tmp_path) -> None:
     trainer = AzureTrainer(_client(fake), fake.azure_url, uploads_threshold=500)
     path = _write(tmp_path / "train.jsonl", 20)

@@ -28,6 +28,8 @@ from ftkit.api import Sleep, calling
 from ftkit.dataset.jsonl import read_jsonl
 from ftkit.errors import FtkitError, ProviderError, UploadError
 from ftkit.exports.check import check_split
+from ftkit.exports.rules import RULES
+from ftkit.sources.sniff import require_regular_file
 from ftkit.training.files import upload_file
 from ftkit.training.jobs import (
     DEFAULT_SUFFIX,
@@ -266,7 +268,15 @@ class AzureTrainer(OpenAITrainer):
 
     def upload(self, path: str) -> str:
         """Check the JSONL against Azure's rules, upload it (Uploads API over 100 MB); its id."""
-        support = check_split("azure-openai", read_jsonl(path))
+        limit = RULES["azure-openai"].max_file_bytes
+        source = require_regular_file(path, error=UploadError)
+        size = source.stat().st_size
+        if limit is not None and size > limit:  # refused before reading it all into memory
+            raise UploadError(
+                f"{path}: not uploaded, {size / 2**20:,.0f} MB is over Azure OpenAI's "
+                f"{limit // 2**20} MB limit for a training file"
+            )
+        support = check_split("azure-openai", read_jsonl(source))
         if not support["ok"]:
             raise UploadError(
                 f"{path}: not uploaded, Azure OpenAI would refuse it: "
