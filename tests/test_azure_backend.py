@@ -394,8 +394,14 @@ def test_serving_gives_the_exact_deploy_command_and_who_may_run_it(fake) -> None
 def test_a_developer_tier_deployment_is_said_to_be_deleted_after_24_hours(fake) -> None:
     serving = AzureTrainer(_client(fake), RESOURCE).serving(_job("developerTier"))  # type: ignore[arg-type]
     assert "--sku-name DeveloperTier" in serving.note
-    assert "--resource-group <your-resource-group>" in serving.note
+    assert "--resource-group '<your-resource-group>'" in serving.note
     assert "A Developer-tier deployment is deleted after 24 hours" in serving.note
+
+
+def test_a_hostile_model_name_cannot_run_anything_in_the_deploy_command(fake) -> None:
+    trainer = AzureTrainer(_client(fake), RESOURCE, resource_group="course-rg")
+    serving = trainer.serving(_job("standard", fine_tuned="m; rm -rf ~"))  # type: ignore[arg-type]
+    assert "--model-name 'm; rm -rf ~' --model-version" in serving.note
 
 
 def test_the_deploy_command_names_each_sku() -> None:

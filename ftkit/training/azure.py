@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ __all__ = [
     "AzureTrainer",
     "ModelListing",
     "deploy_command",
+    "deployment_name",
     "ftkit_status",
     "is_open_weight",
     "list_trainable",
@@ -204,10 +206,14 @@ def deployment_name(job: JobInfo) -> str:
 def deploy_command(
     *, resource_group: str, resource: str, deployment: str, model: str, kind: str
 ) -> str:
-    """Return the exact ``az`` command that deploys a fine-tuned model (one line)."""
+    """Return the exact ``az`` command that deploys a fine-tuned model (one line).
+
+    Every value is shell-quoted: the model name comes from the endpoint's reply.
+    """
+    group, name, dep, mod = (shlex.quote(v) for v in (resource_group, resource, deployment, model))
     return (
-        f"az cognitiveservices account deployment create --resource-group {resource_group} "
-        f"--name {resource} --deployment-name {deployment} --model-name {model} "
+        f"az cognitiveservices account deployment create --resource-group {group} "
+        f"--name {name} --deployment-name {dep} --model-name {mod} "
         f'--model-version "1" --model-format OpenAI --sku-name {_SKU[kind]} --sku-capacity 1'
     )
 
