@@ -45,6 +45,10 @@ def open_trainer(
     if backend in OPENAI_BACKENDS:
         if client is None:
             raise ProviderError(f"backend {backend}: no client for the endpoint")
+        if backend == "azure":
+            from ftkit.training.azure import AzureTrainer
+
+            return AzureTrainer(client, endpoint)
         return OpenAITrainer(client, endpoint, backend=backend)
     if backend == "local":
         from ftkit.training.local import LocalTrainer  # only when asked: the training stack
