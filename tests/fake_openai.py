@@ -14,6 +14,9 @@ with a body that is not JSON), ``"wrongtypes"`` (does the work, then answers 200
 field of the object turned into a list), ``"empty"`` (answers 200 with ``{}``) or ``"huge"``
 (answers 400 with a 10 MB message).
 
+An ``AzureOpenAI`` client reaches the same routes under ``/openai`` (``fake.azure_url``);
+``fake.azure_models`` (a list of Azure model objects) replaces the ``/models`` answer.
+
 ``fake.echo_key = True`` makes a 401 echo the key it was sent (as a careless server does);
 ``fake.clock_skew`` (seconds, negative when the server's clock is behind) shifts every
 ``created_at``; ``fake.allow_content = True`` serves ``GET /files/{id}/content`` (OpenAI refuses
@@ -93,6 +96,11 @@ class FakeOpenAI:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
+    @property
+    def azure_url(self) -> str:
+        """The resource endpoint an ``AzureOpenAI`` client takes (it adds ``/openai``)."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
     def reset(self) -> None:
         """Forget all state and faults; open fine-tuning again."""
         self.state = _State()
@@ -108,6 +116,7 @@ class FakeOpenAI:
         self.echo_key = False
         self.clock_skew = 0
         self.allow_content = False
+        self.azure_models: list[dict[str, Any]] | None = None  # Azure's /openai/models answer
 
     def now(self) -> int:
         """Return the server's clock, ``clock_skew`` seconds off ours."""
@@ -373,7 +382,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         split = urlsplit(self.path)
-        path = split.path.removeprefix("/v1")
+        path = split.path.removeprefix("/v1").removeprefix("/openai")  # OpenAI's or Azure's
         query = dict(parse_qsl(split.query))
         fault = self.fake.take_fault(method, path)
         if fault == "drop":
@@ -545,6 +554,8 @@ def _route(
             return 200, upl
         if parts[2] == "complete":
             return _complete(fake, upl, body)
+    if parts == ["models"] and fake.azure_models is not None:
+        return 200, {"object": "list", "data": fake.azure_models}
     if parts == ["models"]:
         models = [
             {

@@ -138,7 +138,7 @@ def test_each_openai_backend_opens_the_same_trainer(client, backend) -> None:
 
 @pytest.mark.parametrize(
     ("backend", "line"),
-    [("openai", "backend openai: no client"), ("together", "not one of openai, azure")],
+    [("openai", "backend openai: no client"), ("nowhere", "not one of openai, azure")],
     ids=["no-client", "unknown"],
 )
 def test_a_backend_that_cannot_open_is_one_line(backend, line) -> None:

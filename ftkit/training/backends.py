@@ -37,20 +37,32 @@ def open_trainer(
 
     The OpenAI backends need ``client`` (and record ``endpoint``); "local" keeps its runs
     under ``root`` (default: ``.ftkit/local-runs`` in the current folder); with ``confine``
-    (hosted mode) it refuses job ids outside ``root``. "fireworks" reads FIREWORKS_API_KEY and
-    FIREWORKS_ACCOUNT_ID from ``keys`` (default: the environment; hosted mode passes its own).
+    (hosted mode) it refuses job ids outside ``root``. The hosted providers read their keys from
+    ``keys`` (default: the environment; hosted mode passes its own): "together" TOGETHER_API_KEY
+    (and TOGETHER_BASE_URL, another host than Together's), "fireworks" FIREWORKS_API_KEY and
+    FIREWORKS_ACCOUNT_ID.
     """
     if backend in OPENAI_BACKENDS:
         if client is None:
             raise ProviderError(f"backend {backend}: no client for the endpoint")
+        if backend == "azure":
+            from ftkit.training.azure import AzureTrainer
+
+            return AzureTrainer(client, endpoint)
         return OpenAITrainer(client, endpoint, backend=backend)
     if backend == "local":
         from ftkit.training.local import LocalTrainer  # only when asked: the training stack
 
         folder = Path(root) if root is not None else Path.cwd() / LOCAL_RUNS
         return LocalTrainer(folder, confine=confine)
+    found = os.environ if keys is None else keys
     if backend == "fireworks":
         from ftkit.training.fireworks import open_fireworks
 
-        return open_fireworks(os.environ if keys is None else keys)
+        return open_fireworks(found)
+    if backend == "together":
+        from ftkit.training.together import TogetherTrainer  # only when asked: optional SDK
+
+        key = (found.get("TOGETHER_API_KEY") or "").strip()
+        return TogetherTrainer(key, base_url=found.get("TOGETHER_BASE_URL") or None)
     raise ProviderError(f"backend {backend!r}: not one of {', '.join(BACKENDS)}")

@@ -3,7 +3,8 @@
 ``upload_file`` is the one entry point. In order it: refuses a file that fails the pre-flight
 check (unless ``override``); reuses the file id remembered for the same content on the same
 endpoint (unless ``fresh``, and only if the file still exists there); uploads files up to
-512 MB with ``files.create`` streamed from the open file, larger ones through the Uploads API;
+512 MB (100 MB on Azure OpenAI) with ``files.create`` streamed from the open file, larger ones
+through the Uploads API;
 waits, bounded, for processing; and only then records the upload. When an upload's answer is
 lost, ``find_earlier_upload`` (``ftkit.training.lost_uploads``) finds the file it created by
 name, size, purpose and content, never by a tight time window. A reply that cannot be read is
@@ -48,6 +49,7 @@ from ftkit.training.upload_cache import (
 )
 
 __all__ = [
+    "AZURE_FILES_CREATE_LIMIT",
     "FILES_CREATE_LIMIT",
     "MAX_UPLOAD_BYTES",
     "FileInfo",
@@ -61,6 +63,8 @@ __all__ = [
 ]
 
 FILES_CREATE_LIMIT = 512 * 1024 * 1024
+# Azure OpenAI: one-request uploads over about 100 MB fail (late, at training); use Uploads.
+AZURE_FILES_CREATE_LIMIT = 100 * 1024 * 1024
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024 * 1024
 FileStatus = Literal["uploaded", "processed", "error"]
 Clock = Callable[[], float]
@@ -210,7 +214,7 @@ def upload_file(
     wait_timeout: float = 600.0,
     part_size: int = MAX_PART_BYTES,
     parallel: int = DEFAULT_PARALLEL,
-    uploads_threshold: int = FILES_CREATE_LIMIT,
+    uploads_threshold: int | None = None,
     on_progress: Progress | None = None,
     sleep: Sleep = time.sleep,
     store: Path = DEFAULT_STORE,
@@ -220,8 +224,12 @@ def upload_file(
     ``endpoint`` names the provider for the reuse memory (``ProviderSettings.endpoint``);
     ``override_hint`` ends the refusal when the pre-flight check fails (how to override it).
     Raises ``UploadError`` (check failed, too large, rejected), ``ApiError`` and
-    ``WaitTimeoutError``. Nothing is recorded unless the upload completed.
+    ``WaitTimeoutError``. Nothing is recorded unless the upload completed. Files over
+    ``uploads_threshold`` (default: 512 MB, 100 MB on Azure OpenAI) go through the Uploads API.
     """
+    if uploads_threshold is None:
+        azure = isinstance(client, openai.AzureOpenAI)
+        uploads_threshold = AZURE_FILES_CREATE_LIMIT if azure else FILES_CREATE_LIMIT
     source = require_regular_file(path, error=UploadError)
     size = source.stat().st_size
     if size > MAX_UPLOAD_BYTES:

@@ -62,9 +62,10 @@ CLOSED_MESSAGE = (
     "cause is OpenAI's wind-down of self-serve fine-tuning: organisations that never fine-tuned "
     "are blocked since 2026-05-07, those with no fine-tuned-model use in 60 days since "
     "2026-07-02, everyone from 2027-01-06. Ways forward: Azure OpenAI (set "
-    "AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, OPENAI_API_VERSION), an OpenAI-compatible "
-    "endpoint (set OPENAI_BASE_URL), or `python -m ftkit export` to train elsewhere. "
-    "Uploaded files stay usable."
+    "AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, OPENAI_API_VERSION; `python -m ftkit "
+    "finetune --backend azure`), Together or Fireworks (`finetune --backend together|fireworks`), "
+    "this computer (`finetune --backend local`), an OpenAI-compatible endpoint (set "
+    "OPENAI_BASE_URL), or `python -m ftkit export` to train elsewhere. Uploaded files stay usable."
 )
 
 
@@ -91,6 +92,7 @@ class JobSpec:
     suffix: str | None = DEFAULT_SUFFIX
     wandb: Wandb | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    extra_body: dict[str, Any] = field(default_factory=dict)  # provider-only fields (Azure's)
 
     def problems(self) -> list[str]:
         """Return what is wrong with the spec, one line each (empty when it can be sent)."""
@@ -199,6 +201,8 @@ def _create_params(spec: JobSpec, run_id: str) -> dict[str, Any]:
         if spec.wandb.tags:
             wandb["tags"] = list(spec.wandb.tags)
         params["integrations"] = [{"type": "wandb", "wandb": wandb}]
+    if spec.extra_body:
+        params["extra_body"] = dict(spec.extra_body)
     return params
 
 
@@ -254,7 +258,8 @@ def create_job(
         action="creating the fine-tuning job",
         attempts=attempts,
         sleep=sleep,
-        translate=_creation_error,
+        # Azure's 403 is its own (a role or region), never OpenAI's wind-down
+        translate=None if isinstance(client, openai.AzureOpenAI) else _creation_error,
     )
     with calling("creating the fine-tuning job"):
         return job_info(job)

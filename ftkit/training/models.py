@@ -1,7 +1,8 @@
 """The fine-tunable models ftkit knows: encoding, training token limit and shutdown date.
 
 One table, ``MODELS``. ``find_model`` accepts a full snapshot name, a fine-tuned name
-(``ft:gpt-4o-mini-2024-07-18:org::id`` maps to its base) or a bare alias (``gpt-4o-mini``).
+(``ft:gpt-4o-mini-2024-07-18:org::id``, or Azure's ``gpt-4o-mini-2024-07-18.ft-id``, maps to
+its base) or a bare alias (``gpt-4o-mini``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Literal
 
 from ftkit.errors import ModelError
 
-__all__ = ["DEFAULT_MODEL", "MODELS", "EncodingName", "Model", "find_model"]
+__all__ = ["DEFAULT_MODEL", "MODELS", "EncodingName", "Model", "find_model", "is_fine_tuned"]
 
 EncodingName = Literal["o200k_base", "cl100k_base"]
 
@@ -56,10 +57,20 @@ _ALIASES: tuple[tuple[str, str], ...] = (
 )
 
 
+def is_fine_tuned(name: str) -> bool:
+    """Return True for a fine-tuned name: OpenAI's ``ft:...`` or Azure's ``BASE.ft-JOBID``."""
+    return name.startswith("ft:") or ".ft-" in name
+
+
 def base_name(name: str) -> str:
-    """Return the base model of a fine-tuned name (``ft:BASE:org:suffix:id``), else ``name``."""
+    """Return the base model of a fine-tuned name (``ft:BASE:org:suffix:id``), else ``name``.
+
+    Azure OpenAI names a fine-tuned model ``BASE.ft-JOBID``; its base is the part before.
+    """
     if name.startswith("ft:"):
         return name.split(":", 2)[1]
+    if ".ft-" in name:
+        return name.split(".ft-", 1)[0]
     return name
 
 

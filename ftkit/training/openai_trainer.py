@@ -52,6 +52,8 @@ def refused_fields(request: TrainRequest) -> list[str]:
         found.append("OpenAI does not take --out; the model stays on the endpoint as ft:...")
     if request.merge:
         found.append("OpenAI does not take --merge; there is no adapter to merge")
+    if request.training_type:
+        found.append("OpenAI does not take --training-type; it is Azure OpenAI's (--backend azure)")
     return found
 
 

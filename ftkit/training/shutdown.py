@@ -1,19 +1,21 @@
 """Fine-tunable models and when they stop serving.
 
-``GET /v1/models`` reports ``shutdown_date`` where one is announced; ftkit's own table in
-``ftkit.training.models`` is the fallback (and the only source without a key). Fine-tuned ``ft:``
-models found on the endpoint are listed too; they stop serving with their base.
+``GET /v1/models`` reports ``shutdown_date`` where one is announced (Azure's ``/openai/models``:
+``deprecation.inference``); ftkit's own table in ``ftkit.training.models`` is the fallback (and
+the only source without a key). Fine-tuned models found on the endpoint (``ft:...``, Azure's
+``BASE.ft-JOBID``) are listed too; they stop serving with their base.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal, TypedDict
 
 import openai
 
 from ftkit.api import calling, optional, require
 from ftkit.errors import ModelError
-from ftkit.training.models import MODELS, base_name, find_model
+from ftkit.training.models import MODELS, base_name, find_model, is_fine_tuned
 
 __all__ = ["ModelRow", "list_models", "table_models"]
 
@@ -54,14 +56,24 @@ def _table_shutdown(name: str) -> str | None:
         return None
 
 
+def _azure_retirement(model: object) -> str | None:
+    """Return the date Azure retires a model for inference (``deprecation.inference``), or None."""
+    deprecation = getattr(model, "deprecation", None)
+    when = deprecation.get("inference") if isinstance(deprecation, dict) else None
+    if isinstance(when, int) and not isinstance(when, bool):
+        return datetime.fromtimestamp(when, UTC).date().isoformat()
+    return None
+
+
 def _listed(client: openai.OpenAI) -> dict[str, str | None]:
-    """Return model id → announced shutdown date from ``GET /v1/models``."""
+    """Return model id → announced shutdown date from ``GET /v1/models`` (Azure's too)."""
     listed: dict[str, str | None] = {}
     with calling("listing models"):
         for model in client.models.list():
             name = require(model.id, str, "id")
             date = getattr(model, "shutdown_date", None)
-            listed[name] = optional(date, str, f"{name}: shutdown_date") or None
+            shown = optional(date, str, f"{name}: shutdown_date") or _azure_retirement(model)
+            listed[name] = shown or None
     return listed
 
 
@@ -76,7 +88,7 @@ def list_models(client: openai.OpenAI) -> list[ModelRow]:
             row["shutdown_date"], row["source"] = listed[row["name"]], "api"
         rows.append(row)
     for name, api_date in sorted(listed.items()):
-        if not name.startswith("ft:"):
+        if not is_fine_tuned(name):
             continue
         date = api_date or _table_shutdown(name)
         source: DateSource = "api" if api_date else ("table" if date else "none")

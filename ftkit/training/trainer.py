@@ -31,7 +31,8 @@ class TrainRequest:
     backend uploads it) or, for OpenAI, an uploaded file id. ``learning_rate`` is the rate
     itself for a LoRA run and the multiplier for OpenAI. The LoRA fields, ``qlora``, ``out``
     (the folder a local run writes) and ``merge`` (also save the adapter merged into the base
-    model) matter to the backends that train adapters.
+    model) matter to the backends that train adapters. ``training_type`` is Azure OpenAI's
+    ``trainingType`` (globalStandard, standard or developerTier); other backends refuse it.
     """
 
     training_file: str
@@ -48,6 +49,7 @@ class TrainRequest:
     suffix: str | None = DEFAULT_SUFFIX
     out: str | None = None
     merge: bool = False
+    training_type: str | None = None
 
 
 class Trainer(Protocol):
