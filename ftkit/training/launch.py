@@ -11,7 +11,6 @@ neither writes the steps out itself.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,11 +53,9 @@ HostedOpener = Callable[[Mapping[str, str]], HostedTrainer]
 
 def _open_together(keys: Mapping[str, str]) -> HostedTrainer:
     """Return the Together trainer for TOGETHER_API_KEY (and TOGETHER_BASE_URL, if set)."""
-    module = importlib.import_module("ftkit.training.together")
-    trainer: HostedTrainer = module.TogetherTrainer(
-        keys["TOGETHER_API_KEY"], base_url=keys.get("TOGETHER_BASE_URL")
-    )
-    return trainer
+    from ftkit.training.together import TogetherTrainer  # only when asked: optional SDK
+
+    return TogetherTrainer(keys["TOGETHER_API_KEY"], base_url=keys.get("TOGETHER_BASE_URL"))
 
 
 def _open_fireworks(keys: Mapping[str, str]) -> HostedTrainer:
@@ -72,7 +69,7 @@ def _open_fireworks(keys: Mapping[str, str]) -> HostedTrainer:
     )
 
 
-# The providers that train by API with their own key, by backend name (tests put fakes here).
+# The providers that train by API with their own key, by backend name.
 HOSTED_OPENERS: dict[str, HostedOpener] = {
     "together": _open_together,
     "fireworks": _open_fireworks,
@@ -90,12 +87,7 @@ def open_hosted(backend: str, keys: Mapping[str, str]) -> HostedTrainer:
     problem = hosted_missing(backend, keys)
     if problem is not None:
         raise CredentialsError(f"backend {backend}: {problem}")
-    try:
-        return opener(keys)
-    except ModuleNotFoundError as err:
-        if not (err.name or "").startswith("ftkit."):
-            raise
-        raise ProviderError(f"backend {backend}: not in this version of ftkit") from None
+    return opener(keys)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from ftkit.ui.providers import KeySource, hosted_settings, key_field
 __all__ = ["HOSTED_WHERE", "hand_off", "hosted_section", "hosted_trainer", "show_serving"]
 
 HOSTED_WHERE = {"together": "Together AI", "fireworks": "Fireworks AI"}
+_HANDED = "train_handed_off"  # the line saying what the hand-off to Evaluate set
 _FROM = {"session": "key from this session", "server": "the server's key", "none": "no key yet"}
 
 Fail = Callable[[FtkitError], None]
@@ -181,26 +182,41 @@ def show_serving(backend: str, trainer: HostedTrainer, job: JobInfo) -> None:
         f"Evaluate calls {code(serving.model)} at {where}. {literal(serving.note)}",
         icon=":material/dns:",
     )
-    if st.button("Use this model on Evaluate", key=f"train_{backend}_hand_off"):
-        st.caption(hand_off(backend, serving.model, serving.base_url))
+    st.button(
+        "Use this model on Evaluate",
+        key=f"train_{backend}_hand_off",
+        on_click=hand_off,
+        args=(backend, serving.model, serving.base_url),
+    )
+    if said := st.session_state.get(_HANDED):
+        st.caption(said)
 
 
-def hand_off(backend: str, model: str, base_url: str | None) -> str:
-    """Point Evaluate at the provider's endpoint with its key; return one line saying what's set.
+def hand_off(backend: str, model: str, base_url: str | None) -> None:
+    """Point Evaluate (and the sidebar) at the provider's endpoint with its key; say what's set.
 
-    The key is copied only when this session typed it, or locally (the server's key is then
-    the user's own); a hosted server's key never goes into a field the browser can read.
+    A button's callback, so the sidebar's fields may still change. The key is copied only when
+    this session typed it, or locally (the server's key is then the user's own); a hosted
+    server's key never goes into a field the browser can read.
     """
+    st.session_state[_HANDED] = _hand_off(backend, model, base_url)
+
+
+def _set(field: str, value: str) -> None:
+    """Set a provider setting and the sidebar field that shows it."""
+    st.session_state[field] = value
+    st.session_state[f"_input_{field}"] = value
+
+
+def _hand_off(backend: str, model: str, base_url: str | None) -> str:
     keys, source = hosted_settings(backend)
     ss = st.session_state
     ss["finetuned_model"] = model
-    ss["openai_base_url"] = base_url or ""
-    ss["azure_openai_endpoint"] = ""  # an Azure endpoint would win over the base URL
-    for field in ("openai_base_url", "azure_openai_endpoint", "openai_api_key"):
-        ss.pop(f"_input_{field}", None)  # the sidebar shows the new values
+    _set("openai_base_url", base_url or "")
+    _set("azure_openai_endpoint", "")  # an Azure endpoint would win over the base URL
     key = keys.get(HOSTED_KEY[backend], "")
     if source == "session" or (source == "server" and not hosting_config().hosted):
-        ss["openai_api_key"] = key
+        _set("openai_api_key", key)
         return f"Evaluate will call {model} at {base_url} with your {HOSTED_WHERE[backend]} key."
     return (
         f"Evaluate will call {model} at {base_url}: type your {HOSTED_WHERE[backend]} key as "
