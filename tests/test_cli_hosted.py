@@ -12,7 +12,10 @@ import pytest
 import ftkit.history as history
 from ftkit.cli import main
 from ftkit.history import list_runs
+from ftkit.training.together import DEFAULT_BASE_MODEL as TOGETHER_MODEL
 from tests.fake_fireworks import ACCOUNT, KEY, FakeFireworks
+from tests.fake_together import KEY as TOGETHER_KEY
+from tests.fake_together import FakeTogether
 
 MODEL = "accounts/fireworks/models/llama-v3p1-8b-instruct"
 
@@ -248,3 +251,32 @@ def test_jobs_list_local_lists_this_folders_runs(
 ) -> None:
     code, out, _ = cli(capsys, "jobs", "list", "--backend", "local")
     assert code == 0 and out.strip() == "no fine-tuning jobs"
+
+
+@pytest.fixture
+def together(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTogether]:
+    server = FakeTogether()
+    monkeypatch.setenv("TOGETHER_API_KEY", TOGETHER_KEY)
+    monkeypatch.setenv("TOGETHER_BASE_URL", server.url)
+    yield server
+    server.stop()
+
+
+def test_a_together_job_trains_with_the_shared_flags_and_says_where_to_evaluate_it(
+    together: FakeTogether, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["finetune", "--backend", "together", "--training-file", "train.jsonl"]
+    argv += ["--validation-file", "valid.jsonl", "--model", TOGETHER_MODEL, "--epochs", "2"]
+    code = main([*argv, "--lora-r", "8", "--wait", "--interval", "0", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and TOGETHER_KEY not in out + err, err
+    shown = json.loads(out)
+    assert (shown["backend"], shown["status"]) == ("together", "succeeded")
+    assert shown["serving"]["model"] == shown["model"] and shown["serving"]["base_url"]
+    assert shown["metrics"]["steps"] > 0
+    (body,) = together.bodies("POST", "/v1/fine-tunes")
+    assert (body["model"], body["n_epochs"]) == (TOGETHER_MODEL, 2)
+    assert body["training_type"]["lora_r"] == 8
+    code = main(["jobs", "list", "--backend", "together", "--json"])
+    listed = json.loads(capsys.readouterr().out)
+    assert code == 0 and [job["id"] for job in listed] == [shown["job_id"]]
