@@ -338,8 +338,9 @@ if where == LOCAL:
 elif where in HOSTED_WHERE:
     usable = hosted_section(
         where,
-        _source(train_path) if train_path else None,
-        _source(val_path) if val_path else None,
+        train_path,
+        val_path,
+        source=_source,
         on_started=lambda job_id: _watch(job_id, where),
         fail=_fail,
     )

@@ -280,3 +280,12 @@ def test_a_together_job_trains_with_the_shared_flags_and_says_where_to_evaluate_
     code = main(["jobs", "list", "--backend", "together", "--json"])
     listed = json.loads(capsys.readouterr().out)
     assert code == 0 and [job["id"] for job in listed] == [shown["job_id"]]
+
+
+def test_provider_keys_are_blanked_in_recorded_text() -> None:
+    from ftkit.history.redact import redact
+
+    line = "sent tgp_v1_abcdefghijklmnop and fw_ABCDEFGHIJKLMNOP to the provider"
+    assert redact({"note": line, "TOGETHER_API_KEY": "x"}) == {
+        "note": "sent [redacted] and [redacted] to the provider"
+    }

@@ -169,3 +169,17 @@ def test_fireworks_shows_its_account_field_live_models_and_estimate(
         assert not errors(at) and at.info
     finally:
         fake.close()
+
+
+def test_a_missing_training_file_is_one_line_and_nothing_is_sent(
+    together: FakeTogether, tmp_path: Path
+) -> None:
+    at = on_page("train", timeout=60)
+    at.session_state["export_train_path"] = str(tmp_path / "gone.jsonl")
+    at.session_state["together_api_key"] = KEY
+    at.run()
+    _where(at, "together")
+    at.button(key="train_together_start").click().run()
+    assert len(errors(at)) == 1 and "gone.jsonl" in errors(at)[0]
+    assert together.bodies("POST", "/v1/fine-tunes") == []
+    assert at.session_state["upload_job_id"] is None

@@ -32,6 +32,7 @@ _HANDED = "train_handed_off"  # the line saying what the hand-off to Evaluate se
 _FROM = {"session": "key from this session", "server": "the server's key", "none": "no key yet"}
 
 Fail = Callable[[FtkitError], None]
+Source = Callable[[str], Path]  # the chosen file's path (hosted: only inside the workspace)
 
 
 def hosted_trainer(backend: str) -> HostedTrainer:
@@ -100,21 +101,32 @@ def _request(backend: str, model: str, train: str, val: str | None) -> TrainRequ
     )
 
 
-def _estimate(trainer: HostedTrainer, request: TrainRequest, fail: Fail) -> None:
+def _on_disk(request: TrainRequest, source: Source) -> TrainRequest:
+    """Return the request with its files as real paths (``FtkitError`` names a bad one)."""
+    val = request.validation_file
+    return _with(
+        request,
+        training_file=str(source(request.training_file)),
+        validation_file=str(source(val)) if val else None,
+    )
+
+
+def _estimate(trainer: HostedTrainer, request: TrainRequest, source: Source, fail: Fail) -> None:
     """Show the provider's price estimate for the run, on request."""
     if not st.button("Estimate the price", key=f"train_{trainer.backend}_estimate"):
         return
     try:
-        line = trainer.estimate(request)
+        line = trainer.estimate(_on_disk(request, source))
     except FtkitError as err:
         fail(err)
         return
     st.info(line or "The provider gives no estimate for this run.", icon=":material/payments:")
 
 
-def _start(trainer: HostedTrainer, request: TrainRequest, fail: Fail) -> str | None:
+def _start(trainer: HostedTrainer, request: TrainRequest, source: Source, fail: Fail) -> str | None:
     """Check and upload the files, then create the job once; return its id."""
     try:
+        request = _on_disk(request, source)
         with st.spinner("Checking and uploading the files"):
             train_id = trainer.upload(request.training_file)
             val = request.validation_file
@@ -133,15 +145,16 @@ def _with(request: TrainRequest, **changes: str | None) -> TrainRequest:
 
 def hosted_section(
     backend: str,
-    train: Path | None,
-    val: Path | None,
+    train: str,
+    val: str,
     *,
+    source: Source,
     on_started: Callable[[str], None],
     fail: Fail,
 ) -> bool:
     """Draw the provider's steps; return True when its key is set (the monitor may call it)."""
-    keys, source = hosted_settings(backend)
-    _key_fields(backend, source)
+    keys, from_where = hosted_settings(backend)
+    _key_fields(backend, from_where)
     problem = hosted_missing(backend, keys)
     trainer = None
     if problem is not None:
@@ -157,17 +170,17 @@ def hosted_section(
     st.subheader("2. Choose the model and settings")
     model = _base_models(backend, trainer, fail)
     try:
-        request = _request(backend, model, str(train or ""), str(val) if val else None)
+        request = _request(backend, model, train, val or None)
     except FtkitError as err:
         fail(err)
         return trainer is not None
     if trainer is None:
         return False
-    _estimate(trainer, request, fail)
+    _estimate(trainer, request, source, fail)
     st.subheader("3. Upload and train")
     ready = bool(train) and bool(model)
     if st.button("Upload and start training", key=f"train_{backend}_start", disabled=not ready):
-        job_id = _start(trainer, request, fail)
+        job_id = _start(trainer, request, source, fail)
         if job_id is not None:
             on_started(job_id)
             st.toast(f"Created {job_id}", icon=":material/rocket_launch:")
