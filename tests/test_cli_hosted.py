@@ -289,3 +289,32 @@ def test_provider_keys_are_blanked_in_recorded_text() -> None:
     assert redact({"note": line, "TOGETHER_API_KEY": "x"}) == {
         "note": "sent [redacted] and [redacted] to the provider"
     }
+
+
+def test_an_azure_job_is_checked_by_azure_rules_takes_its_training_type_and_says_how_to_deploy(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fake_openai import KEY as AZURE_KEY
+    from tests.fake_openai import shared_fake
+
+    fake = shared_fake()
+    _write(folder / "train.jsonl", 12)  # Azure needs at least 10
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", fake.azure_url)
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", AZURE_KEY)
+    argv = ["finetune", "--backend", "azure", "--training-file", "train.jsonl"]
+    code = main([*argv, "--training-type", "standard", "--wait", "--interval", "0", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and AZURE_KEY not in out + err, err
+    shown = json.loads(out)
+    assert (shown["backend"], shown["status"]) == ("azure", "succeeded")
+    assert "az cognitiveservices account deployment create" in shown["serving"]["note"]
+    assert "--sku-name Standard" in shown["serving"]["note"]
+    monkeypatch.delenv("AZURE_OPENAI_ENDPOINT")
+    monkeypatch.setenv("OPENAI_API_KEY", AZURE_KEY)
+    code = main([*argv[:2], "openai", *argv[3:], "--training-type", "standard"])
+    err = capsys.readouterr().err
+    assert code != 0 and err == (
+        "ftkit: error: --training-type is only for --backend azure (Azure OpenAI)\n"
+    )

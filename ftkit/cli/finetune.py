@@ -43,6 +43,7 @@ from ftkit.history.recorder import Recorder
 from ftkit.history.recording import current_user
 from ftkit.preflight.cost import DEFAULT_EPOCHS, MAX_EPOCHS
 from ftkit.providers import HOSTED_BACKENDS, ProviderSettings
+from ftkit.training.azure import DEFAULT_TRAINING_TYPE, TRAINING_TYPES, AzureTrainer
 from ftkit.training.backends import BACKENDS
 from ftkit.training.events import EventInfo, MetricRow
 from ftkit.training.jobs import DEFAULT_SEED, DEFAULT_SUFFIX, JobInfo, Wandb
@@ -50,7 +51,7 @@ from ftkit.training.launch import open_hosted, record_finished, start_job, uploa
 from ftkit.training.models import DEFAULT_MODEL
 from ftkit.training.monitor import follow_job, job_metrics
 from ftkit.training.openai_trainer import OpenAITrainer
-from ftkit.training.trainer import HostedTrainer, TrainRequest, summary
+from ftkit.training.trainer import HostedTrainer, Serving, TrainRequest, summary
 
 __all__ = ["ALL_BACKENDS", "format_job", "register", "run"]
 
@@ -97,6 +98,7 @@ OPENAI_ONLY = (
     ("wandb_tag", "--wandb-tag", ""),
     ("metadata", "--metadata", ""),
     ("run_id", "--run-id", ""),
+    ("training_type", "--training-type", ""),
     ("base_url", "--base-url", ""),
     ("azure_endpoint", "--azure-endpoint", ""),
     ("api_version", "--api-version", ""),
@@ -166,6 +168,11 @@ def _add_openai_flags(parser: argparse.ArgumentParser) -> None:
     add("--wandb-tag", action="append", default=[], metavar="T", help="repeatable")
     add("--metadata", type=_metadata, action="append", default=[], metavar="KEY=VALUE")
     add("--run-id", help="idempotency key put in the job's metadata (default: the history run id)")
+    add(
+        "--training-type",
+        choices=TRAINING_TYPES,
+        help=f"Azure OpenAI only (default: {DEFAULT_TRAINING_TYPE})",
+    )
 
 
 def _add_local_flags(parser: argparse.ArgumentParser) -> None:
@@ -264,19 +271,33 @@ def _trainer(
     if args.wandb_project:
         wandb = Wandb(args.wandb_project, args.wandb_entity, tuple(args.wandb_tag))
     backend = args.backend or settings.kind
+    if backend == "azure":
+        return AzureTrainer(client, settings.endpoint, wandb=wandb, metadata=dict(args.metadata))
     return OpenAITrainer(
         client, settings.endpoint, backend=backend, wandb=wandb, metadata=dict(args.metadata)
     )
 
 
 def _request(
-    client: openai.OpenAI, endpoint: str, args: argparse.Namespace, record: Recorder | None
+    trainer: OpenAITrainer, args: argparse.Namespace, record: Recorder | None
 ) -> TrainRequest:
-    """Return the request for an OpenAI backend, uploading local paths first."""
+    """Return the request for an OpenAI backend, uploading local paths first.
+
+    Azure's files are checked against Azure's rules and uploaded by its trainer.
+    """
     multiplier = args.learning_rate_multiplier
+    if isinstance(trainer, AzureTrainer):
+        train, val = (
+            _hosted_file(trainer, args.training_file),
+            _hosted_file(trainer, args.validation_file),
+        )
+    else:
+        train = _file_id(trainer.client, trainer.endpoint, args.training_file, record)
+        val = _file_id(trainer.client, trainer.endpoint, args.validation_file, record)
     return TrainRequest(
-        training_file=_file_id(client, endpoint, args.training_file, record) or "",
-        validation_file=_file_id(client, endpoint, args.validation_file, record),
+        training_file=train or "",
+        validation_file=val,
+        training_type=args.training_type,
         base_model=args.model or DEFAULT_MODEL,
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -301,7 +322,9 @@ def run(args: argparse.Namespace) -> int:
     _check_provider(args.backend, settings)
     record = None if args.no_history else quiet_recorder(current_user())
     trainer = _trainer(client, settings, args)
-    request = _request(client, settings.endpoint, args, record)
+    if args.training_type and not isinstance(trainer, AzureTrainer):
+        raise ProviderError("--training-type is only for --backend azure (Azure OpenAI)")
+    request = _request(trainer, args, record)
     started = start_job(trainer, request, record=record, run_id=args.run_id)
     job = started.job
     metrics: list[MetricRow] = []
@@ -311,16 +334,38 @@ def run(args: argparse.Namespace) -> int:
             metrics = job_metrics(trainer, job["id"], events)
         if started.run_id is not None:
             record_finished(job, metrics=metrics, record=record, run_id=started.run_id)
-    _print_result(args, job, metrics)
+    serving = _serving(trainer, job) if isinstance(trainer, AzureTrainer) else None
+    _print_result(args, job, metrics, serving)
     return 1 if args.wait and job["status"] != "succeeded" else 0
 
 
-def _print_result(args: argparse.Namespace, job: JobInfo, metrics: list[MetricRow]) -> None:
-    """Print the job: as today's JSON, the summary object (with ``--backend``) or text."""
+def _serving(trainer: HostedTrainer, job: JobInfo) -> Serving | None:
+    """Return how the job's model is called once it succeeded, else None."""
+    return trainer.serving(job) if job["status"] == "succeeded" else None
+
+
+def _print_result(
+    args: argparse.Namespace, job: JobInfo, metrics: list[MetricRow], serving: Serving | None
+) -> None:
+    """Print the job: as today's JSON, the summary object (with ``--backend``) or text.
+
+    The summary and the text also say how the model is served, for the backends that say.
+    """
     if not args.json:
         print(format_job(job))
+        if serving is not None:
+            where = serving.base_url or "see the note"
+            print(f"evaluate with: model {serving.model} at {where}\n{serving.note}")
         return
-    shown: Any = summary(args.backend, job, metrics) if args.backend else job
+    shown: Any = job
+    if args.backend:
+        shown = summary(args.backend, job, metrics)
+        if serving is not None:
+            shown["serving"] = {
+                "model": serving.model,
+                "base_url": serving.base_url,
+                "note": serving.note,
+            }
     sys.stdout.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
@@ -367,21 +412,7 @@ def _run_hosted(args: argparse.Namespace) -> int:
         job, events = follow_job(trainer, job["id"], interval=args.interval, on_event=_show_event)
         metrics = job_metrics(trainer, job["id"], events)
         record_finished(job, metrics=metrics, record=record, run_id=started.run_id)
-    serving = trainer.serving(job) if job["status"] == "succeeded" else None
-    if args.json:
-        shown = summary(args.backend, job, metrics)
-        if serving is not None:
-            shown["serving"] = {
-                "model": serving.model,
-                "base_url": serving.base_url,
-                "note": serving.note,
-            }
-        sys.stdout.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode() + "\n")
-    else:
-        print(format_job(job))
-        if serving is not None:
-            where = serving.base_url or "see the note"
-            print(f"evaluate with: model {serving.model} at {where}\n{serving.note}")
+    _print_result(args, job, metrics, _serving(trainer, job))
     return 1 if args.wait and job["status"] != "succeeded" else 0
 
 

@@ -36,6 +36,7 @@ from ftkit.errors import FtkitError
 from ftkit.history.recording import finish_linked_finetune, linked_run_id, pending_linked_run
 from ftkit.history.store import DATABASE_URL_ENV, DEFAULT_DB_PATH
 from ftkit.providers import HOSTED_BACKENDS
+from ftkit.training.azure import AzureTrainer
 from ftkit.training.backends import LOCAL_RUNS, open_trainer
 from ftkit.training.jobs import JobInfo, is_terminal, list_jobs, pause_job
 from ftkit.training.launch import open_hosted
@@ -137,6 +138,8 @@ def _trainer(args: argparse.Namespace) -> Trainer:
 def _endpoint_trainer(args: argparse.Namespace) -> OpenAITrainer:
     """Return the trainer of the endpoint the flags and environment choose."""
     client, settings = client_from_args(args)
+    if settings.kind == "azure":
+        return AzureTrainer(client, settings.endpoint)
     return OpenAITrainer(client, settings.endpoint, backend=settings.kind)
 
 
