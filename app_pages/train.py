@@ -10,6 +10,7 @@ import streamlit as st
 from ftkit.errors import FtkitError
 from ftkit.preflight.cost import MAX_EPOCHS
 from ftkit.providers import redact
+from ftkit.training.azure import TRAINING_TYPES, AzureTrainer
 from ftkit.training.events import MetricRow
 from ftkit.training.files import list_files
 from ftkit.training.jobs import MAX_SUFFIX, JobInfo, Wandb, list_jobs, pause_job
@@ -244,6 +245,14 @@ def _job_form(no_key: bool) -> None:
         w1.text_input("W&B project (optional)", key="train_job_wandb_project")
         w2.text_input("W&B entity", key="train_job_wandb_entity")
         w3.text_input("W&B tags, comma-separated", key="train_job_wandb_tags")
+        if settings.kind == "azure":
+            st.selectbox(
+                "Azure training type",
+                TRAINING_TYPES,
+                key="train_job_azure_type",
+                help="globalStandard is cheaper; standard keeps the data in the region; "
+                "developerTier uses idle capacity and may be pre-empted.",
+            )
         submitted = st.form_submit_button("Create job", type="primary", disabled=no_key)
     persist_kept(JOB_KEYS)
     state.persist("train_job_model", state.CHECK_MODEL)
@@ -272,6 +281,7 @@ def _job_request() -> TrainRequest:
         learning_rate=_number("Learning rate multiplier", ss["train_job_lr"], float),
         seed=int(ss["train_job_seed"]),
         suffix=ss["train_job_suffix"] or None,
+        training_type=ss.get("train_job_azure_type") if settings.kind == "azure" else None,
     )
 
 
@@ -284,7 +294,9 @@ def _wandb() -> Wandb | None:
 
 
 def _provider_trainer(client: openai.OpenAI, wandb: Wandb | None = None) -> OpenAITrainer:
-    """Return the provider backend for the sidebar's endpoint."""
+    """Return the provider backend for the sidebar's endpoint (Azure's own for Azure)."""
+    if settings.kind == "azure":
+        return AzureTrainer(client, settings.endpoint, wandb=wandb)
     return OpenAITrainer(client, settings.endpoint, backend=settings.kind, wandb=wandb)
 
 
@@ -363,7 +375,11 @@ def _show(backend: str, job_id: str) -> JobInfo:
     client = current_client(settings)
     trainer = _provider_trainer(client)
     pause = lambda job: pause_job(client, job)  # noqa: E731
-    return show_job(trainer, job_id, on_finished=_finished, pause=pause)
+    job = show_job(trainer, job_id, on_finished=_finished, pause=pause)
+    if isinstance(trainer, AzureTrainer) and job["status"] == "succeeded":
+        serving = trainer.serving(job)
+        st.info(literal(serving.note), icon=":material/dns:")
+    return job
 
 
 def _shown_id(text: str) -> str:

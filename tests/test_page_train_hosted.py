@@ -183,3 +183,26 @@ def test_a_missing_training_file_is_one_line_and_nothing_is_sent(
     assert len(errors(at)) == 1 and "gone.jsonl" in errors(at)[0]
     assert together.bodies("POST", "/v1/fine-tunes") == []
     assert at.session_state["upload_job_id"] is None
+
+
+def test_azure_takes_its_training_type_and_shows_the_deployment_command() -> None:
+    from tests.fake_openai import KEY as AZURE_KEY
+    from tests.fake_openai import shared_fake
+
+    fake = shared_fake()
+    at = on_page("train", timeout=60)
+    at.session_state["azure_openai_endpoint"] = fake.azure_url
+    at.session_state["azure_openai_api_key"] = AZURE_KEY
+    training = fake.add_file("train.jsonl", "fine-tune", None, 10, "0" * 32)
+    at.session_state["upload_files"] = {"training": training}
+    at.run()
+    at.selectbox(key="train_job_azure_type").select("developerTier")
+    at.button(key="FormSubmitter:upload_job_form-Create job").click().run()
+    assert not errors(at), errors(at)
+    job_id = at.session_state["upload_job_id"]
+    sent = [call.body for call in fake.calls("POST", "/fine_tuning/jobs")]
+    assert job_id in fake.state.jobs and sent[-1]["trainingType"] == "developerTier"
+    for _ in range(5):
+        at.run()
+    assert metrics(at)["Status"] == "succeeded"
+    assert "az cognitiveservices account deployment create" in _shown(at)
