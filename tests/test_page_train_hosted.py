@@ -206,3 +206,36 @@ def test_azure_takes_its_training_type_and_shows_the_deployment_command() -> Non
         at.run()
     assert metrics(at)["Status"] == "succeeded"
     assert "az cognitiveservices account deployment create" in _shown(at)
+
+
+def _succeeded_together_job(fake: FakeTogether, folder: Path) -> str:
+    from ftkit.training.together import TogetherTrainer
+    from ftkit.training.trainer import TrainRequest
+
+    trainer = TogetherTrainer(KEY, base_url=fake.url, sleep=lambda _: None)
+    train, _ = _files(folder)
+    job_id = trainer.start(TrainRequest(str(train)), run_id="7")["id"]
+    while trainer.retrieve(job_id)["status"] != "succeeded":
+        pass
+    return job_id
+
+
+def test_the_hand_off_never_copies_a_hosted_servers_key_into_the_browser(
+    together: FakeTogether, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    job_id = _succeeded_together_job(together, tmp_path)
+    monkeypatch.setenv("TOGETHER_API_KEY", KEY)
+    monkeypatch.setenv("FTKIT_HOSTED", "1")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["ftkit"] = {"allow_server_key": True}
+    at.run()
+    goto(at, "train")
+    at.session_state["upload_job_id"] = job_id
+    at.session_state["upload_job_backend"] = "together"
+    _where(at, "together")
+    assert metrics(at)["Status"] == "succeeded", errors(at)
+    at.button(key="train_together_hand_off").click().run()
+    assert at.session_state["openai_base_url"].startswith("https://")
+    assert "openai_api_key" not in at.session_state  # the person types their own
+    assert "type your Together AI key as the OpenAI API key" in _shown(at)
+    assert KEY not in json.dumps([w.value for w in at.text_input])

@@ -218,7 +218,7 @@ def hand_off(backend: str, model: str, base_url: str | None) -> None:
 def _set(field: str, value: str) -> None:
     """Set a provider setting and the sidebar field that shows it."""
     st.session_state[field] = value
-    st.session_state[f"_input_{field}"] = value
+    st.session_state.pop(f"_input_{field}", None)  # the sidebar's field starts from the value
 
 
 def _hand_off(backend: str, model: str, base_url: str | None) -> str:
