@@ -239,3 +239,30 @@ def test_the_hand_off_never_copies_a_hosted_servers_key_into_the_browser(
     assert "openai_api_key" not in at.session_state  # the person types their own
     assert "type your Together AI key as the OpenAI API key" in _shown(at)
     assert KEY not in json.dumps([w.value for w in at.text_input])
+
+
+def test_a_hosted_servers_fireworks_key_goes_only_with_the_servers_account(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = FakeFireworks()
+    try:
+        for name, value in (
+            ("FIREWORKS_API_KEY", FW_KEY),
+            ("FIREWORKS_ACCOUNT_ID", ACCOUNT),
+            ("FIREWORKS_BASE_URL", fake.url),
+            ("FTKIT_HOSTED", "1"),
+        ):
+            monkeypatch.setenv(name, value)
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.secrets["ftkit"] = {"allow_server_key": True}
+        at.run()
+        goto(at, "train")
+        _where(at, "fireworks")
+        at.text_input(key="_train_fireworks_account_id").input("someone-else").run()
+        assert "Fireworks AI key · the server's key" in _shown(at)
+        at.button(key="train_fireworks_lists").click().run()
+        assert not errors(at), errors(at)
+        accounts = {r.path.split("/")[3] for r in fake.requests if r.path.startswith("/v1/acc")}
+        assert "someone-else" not in accounts and ACCOUNT in accounts
+    finally:
+        fake.close()

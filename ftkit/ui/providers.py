@@ -151,7 +151,8 @@ def hosted_settings(backend: str) -> tuple[dict[str, str], KeySource]:
     """Return Together's or Fireworks' settings for this session, and where the key is from.
 
     A typed key comes with the typed account id (else the server's); the server's key is used
-    locally, and in hosted mode only with ``allow_server_key``. Base URLs are the server's only.
+    locally, and in hosted mode only with ``allow_server_key`` and only with the server's
+    account id. Base URLs are the server's only.
     """
     names = HOSTED_SETTINGS[backend]
     typed_state = {name: st.session_state.get(HOSTED_STATE[name]) for name in HOSTED_STATE}
@@ -161,8 +162,10 @@ def hosted_settings(backend: str) -> tuple[dict[str, str], KeySource]:
     if typed.get(HOSTED_KEY[backend]):
         return {**unkeyed, **typed}, "session"
     config = _config()
-    if server.get(HOSTED_KEY[backend]) and (not config.hosted or config.allow_server_key):
+    if server.get(HOSTED_KEY[backend]) and not config.hosted:
         return {**server, **typed}, "server"
+    if server.get(HOSTED_KEY[backend]) and config.allow_server_key:
+        return server, "server"  # the operator's key goes only with the operator's account
     return {**unkeyed, **typed}, "none"
 
 
