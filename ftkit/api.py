@@ -26,6 +26,7 @@ __all__ = [
     "api_error",
     "calling",
     "create_once",
+    "delay_for",
     "is_transient",
     "optional",
     "reply_error",
@@ -145,19 +146,25 @@ def is_transient(err: BaseException) -> bool:
     return False
 
 
-def retry_delay(err: BaseException, attempt: int, *, base: float = 0.5) -> float:
-    """Return seconds to wait before retry ``attempt`` (1-based): Retry-After, else backoff."""
-    if isinstance(err, openai.APIStatusError) and err.response is not None:
-        headers: Mapping[str, str] = err.response.headers
-        try:
-            if "retry-after-ms" in headers:
-                return min(float(headers["retry-after-ms"]) / 1000, MAX_RETRY_WAIT)
-            if "retry-after" in headers:
-                return min(float(headers["retry-after"]), MAX_RETRY_WAIT)
-        except ValueError:
-            pass
+def delay_for(headers: Mapping[str, str], attempt: int, *, base: float = 0.5) -> float:
+    """Return seconds to wait before retry ``attempt`` (1-based): the reply's Retry-After(-ms)
+    in seconds (capped), else an exponential backoff from ``base`` with jitter."""
+    try:
+        if "retry-after-ms" in headers:
+            return min(max(float(headers["retry-after-ms"]) / 1000, 0.0), MAX_RETRY_WAIT)
+        if "retry-after" in headers:
+            return min(max(float(headers["retry-after"]), 0.0), MAX_RETRY_WAIT)
+    except ValueError:
+        pass
     backoff: float = min(base * 2.0 ** (attempt - 1), 8.0)
     return backoff * (0.75 + random.random() / 2)
+
+
+def retry_delay(err: BaseException, attempt: int, *, base: float = 0.5) -> float:
+    """Return the wait before retry ``attempt`` after ``err``: any SDK error with a reply
+    (OpenAI's, Together's) gives its headers to ``delay_for``."""
+    headers = getattr(getattr(err, "response", None), "headers", None)
+    return delay_for(headers if headers is not None else {}, attempt, base=base)
 
 
 def create_once(

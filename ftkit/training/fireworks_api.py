@@ -11,17 +11,16 @@ caller fetches what the lost attempt made: ftkit chooses the ids, so nothing is 
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import httpx2
 
-from ftkit.api import MAX_RETRY_WAIT, Sleep, shown_text
+from ftkit.api import Sleep, delay_for, shown_text
 from ftkit.errors import ApiError, redact_text
 
-__all__ = ["API_URL", "ATTEMPTS", "INFERENCE_URL", "FireworksApi", "reply_object", "retry_delay"]
+__all__ = ["API_URL", "ATTEMPTS", "INFERENCE_URL", "FireworksApi", "reply_object"]
 
 API_URL = "https://api.fireworks.ai"
 INFERENCE_URL = "https://api.fireworks.ai/inference/v1"
@@ -35,17 +34,6 @@ _WORDS = {
     409: "already exists",
     413: "file too large",
 }
-
-
-def retry_delay(response: httpx2.Response | None, attempt: int) -> float:
-    """Return seconds to wait before retry ``attempt`` (1-based): Retry-After, else backoff."""
-    raw = response.headers.get("retry-after") if response is not None else None
-    if raw:
-        try:
-            return min(max(float(raw), 0.0), MAX_RETRY_WAIT)
-        except ValueError:
-            pass
-    return min(0.5 * 2.0 ** (attempt - 1), 8.0) * random.uniform(0.75, 1.0)
 
 
 def _is_transient(status: int) -> bool:
@@ -120,10 +108,10 @@ class FireworksApi:
                     raise ApiError(
                         self.line(f"Fireworks {action}: cannot reach it ({why})")
                     ) from None
-                self.sleep(retry_delay(None, attempt))
+                self.sleep(delay_for({}, attempt))
                 continue
             if _is_transient(response.status_code) and attempt < self.attempts:
-                self.sleep(retry_delay(response, attempt))
+                self.sleep(delay_for(response.headers, attempt))
                 continue
             if exists_ok and response.status_code == 409:
                 return None

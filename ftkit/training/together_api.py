@@ -10,14 +10,13 @@ lost response may have created, and only then tries again.
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from types import ModuleType
 from typing import Any, TypeVar
 
-from ftkit.api import MAX_RETRY_WAIT, SETTLE_WAITS, Sleep, shown_text
+from ftkit.api import SETTLE_WAITS, Sleep, retry_delay, shown_text
 from ftkit.errors import ApiError, ProviderError, redact_text, register_secret
 
 __all__ = [
@@ -27,7 +26,6 @@ __all__ = [
     "is_transient",
     "load_sdk",
     "make_client",
-    "retry_delay",
     "sdk_error",
 ]
 
@@ -123,21 +121,6 @@ def is_transient(err: BaseException) -> bool:
     if isinstance(err, sdk.APIStatusError):
         return err.status_code in (408, 429) or err.status_code >= 500
     return False
-
-
-def retry_delay(err: BaseException, attempt: int, *, base: float = 0.5) -> float:
-    """Return seconds to wait before retry ``attempt``: Retry-After(-ms), else backoff."""
-    response = getattr(err, "response", None)
-    headers: Mapping[str, str] = response.headers if response is not None else {}
-    try:
-        if "retry-after-ms" in headers:
-            return min(float(headers["retry-after-ms"]) / 1000, MAX_RETRY_WAIT)
-        if "retry-after" in headers:
-            return min(float(headers["retry-after"]), MAX_RETRY_WAIT)
-    except ValueError:
-        pass
-    backoff: float = min(base * 2.0 ** (attempt - 1), 8.0)
-    return backoff * (0.75 + random.random() / 2)
 
 
 def create_once(
