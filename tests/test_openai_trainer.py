@@ -147,4 +147,4 @@ def test_a_backend_that_cannot_open_is_one_line(backend, line) -> None:
 
 
 def test_the_backends_are_the_three_openai_kinds_and_local() -> None:
-    assert BACKENDS == ("openai", "azure", "compatible", "local")
+    assert BACKENDS == ("openai", "azure", "compatible", "together", "fireworks", "local")

@@ -322,7 +322,7 @@ def test_base_models_start_with_the_default(trainer: TogetherTrainer) -> None:
 def test_open_trainer_gives_the_together_backend(fake: FakeTogether) -> None:
     keys = {"TOGETHER_API_KEY": KEY, "TOGETHER_BASE_URL": fake.url}
     assert isinstance(open_trainer("together", keys=keys), TogetherTrainer)
-    with pytest.raises(ProviderError, match="Together: no API key"):
+    with pytest.raises(ProviderError, match="backend together: set TOGETHER_API_KEY"):
         open_trainer("together", keys={})
 
 

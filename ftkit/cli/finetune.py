@@ -44,10 +44,10 @@ from ftkit.history.recording import current_user
 from ftkit.preflight.cost import DEFAULT_EPOCHS, MAX_EPOCHS
 from ftkit.providers import HOSTED_BACKENDS, ProviderSettings
 from ftkit.training.azure import DEFAULT_TRAINING_TYPE, TRAINING_TYPES, AzureTrainer
-from ftkit.training.backends import BACKENDS
+from ftkit.training.backends import BACKENDS, open_hosted
 from ftkit.training.events import EventInfo, MetricRow
 from ftkit.training.jobs import DEFAULT_SEED, DEFAULT_SUFFIX, JobInfo, Wandb
-from ftkit.training.launch import open_hosted, record_finished, start_job, upload_recorded
+from ftkit.training.launch import record_finished, start_job, upload_recorded
 from ftkit.training.models import DEFAULT_MODEL
 from ftkit.training.monitor import follow_job, job_metrics
 from ftkit.training.openai_trainer import OpenAITrainer

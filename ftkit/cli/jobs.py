@@ -37,9 +37,8 @@ from ftkit.history.recording import finish_linked_finetune, linked_run_id, pendi
 from ftkit.history.store import DATABASE_URL_ENV, DEFAULT_DB_PATH
 from ftkit.providers import HOSTED_BACKENDS
 from ftkit.training.azure import AzureTrainer
-from ftkit.training.backends import LOCAL_RUNS, open_trainer
+from ftkit.training.backends import LOCAL_RUNS, open_hosted, open_trainer
 from ftkit.training.jobs import JobInfo, is_terminal, list_jobs, pause_job
-from ftkit.training.launch import open_hosted
 from ftkit.training.openai_trainer import OpenAITrainer
 from ftkit.training.trainer import Trainer
 

@@ -28,7 +28,7 @@ import httpx2
 
 from ftkit.api import Sleep, calling, optional, require, shown_text
 from ftkit.dataset.jsonl import read_jsonl
-from ftkit.errors import CredentialsError, ProviderError
+from ftkit.errors import ProviderError
 from ftkit.exports.rules import CHARS_PER_TOKEN
 from ftkit.training.events import CheckpointInfo, EventInfo, MetricRow
 from ftkit.training.fireworks_api import INFERENCE_URL, FireworksApi
@@ -43,7 +43,6 @@ __all__ = [
     "KEY_NAMES",
     "FireworksTrainer",
     "job_id_for",
-    "open_fireworks",
     "refused_fields",
     "run_id_of",
     "status_of",
@@ -315,14 +314,3 @@ def _billions(model: str) -> float | None:
     """Return the parameter count in billions read from a model name (``...-8b-...`` → 8)."""
     found = re.search(r"(?<![a-z0-9])(\d+(?:p\d+)?)b(?![a-z])", model.rsplit("/", 1)[-1])
     return float(found.group(1).replace("p", ".")) if found else None
-
-
-def open_fireworks(keys: Mapping[str, str]) -> FireworksTrainer:
-    """Return the trainer for FIREWORKS_API_KEY and FIREWORKS_ACCOUNT_ID in ``keys``."""
-    missing = [name for name in KEY_NAMES if not (keys.get(name) or "").strip()]
-    if missing:
-        raise CredentialsError(
-            f"backend fireworks: set {' and '.join(missing)} (your key and the account id "
-            "from https://app.fireworks.ai/settings)"
-        )
-    return FireworksTrainer(keys[KEY_NAMES[0]].strip(), keys[KEY_NAMES[1]].strip())

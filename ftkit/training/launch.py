@@ -12,13 +12,13 @@ neither writes the steps out itself.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import openai
 
-from ftkit.errors import CredentialsError, FtkitError, ProviderError
+from ftkit.errors import FtkitError
 from ftkit.history import update_run
 from ftkit.history.recorder import Recorder
 from ftkit.history.recording import (
@@ -29,65 +29,21 @@ from ftkit.history.recording import (
     start_finetune,
     update_finetune,
 )
-from ftkit.providers import hosted_missing
 from ftkit.training.events import MetricRow
 from ftkit.training.files import UploadResult, upload_file
 from ftkit.training.jobs import JobInfo, is_terminal
 from ftkit.training.large_files import Progress
 from ftkit.training.models import DEFAULT_MODEL
 from ftkit.training.openai_trainer import OpenAITrainer
-from ftkit.training.trainer import HostedTrainer, Trainer, TrainRequest
+from ftkit.training.trainer import Trainer, TrainRequest
 
 __all__ = [
-    "HOSTED_OPENERS",
     "Started",
-    "open_hosted",
     "parse_auto",
     "record_finished",
     "start_job",
     "upload_recorded",
 ]
-
-HostedOpener = Callable[[Mapping[str, str]], HostedTrainer]
-
-
-def _open_together(keys: Mapping[str, str]) -> HostedTrainer:
-    """Return the Together trainer for TOGETHER_API_KEY (and TOGETHER_BASE_URL, if set)."""
-    from ftkit.training.together import TogetherTrainer  # only when asked: optional SDK
-
-    return TogetherTrainer(keys["TOGETHER_API_KEY"], base_url=keys.get("TOGETHER_BASE_URL"))
-
-
-def _open_fireworks(keys: Mapping[str, str]) -> HostedTrainer:
-    """Return the Fireworks trainer for the key and account id (and FIREWORKS_BASE_URL)."""
-    from ftkit.training.fireworks import FireworksTrainer
-
-    return FireworksTrainer(
-        keys["FIREWORKS_API_KEY"],
-        keys["FIREWORKS_ACCOUNT_ID"],
-        base_url=keys.get("FIREWORKS_BASE_URL"),
-    )
-
-
-# The providers that train by API with their own key, by backend name.
-HOSTED_OPENERS: dict[str, HostedOpener] = {
-    "together": _open_together,
-    "fireworks": _open_fireworks,
-}
-
-
-def open_hosted(backend: str, keys: Mapping[str, str]) -> HostedTrainer:
-    """Return the trainer of a provider with its own key; one line when a setting is missing.
-
-    ``keys`` holds the provider's settings (``ftkit.providers.hosted_keys``).
-    """
-    opener = HOSTED_OPENERS.get(backend)
-    if opener is None:
-        raise ProviderError(f"backend {backend!r}: not one of {', '.join(HOSTED_OPENERS)}")
-    problem = hosted_missing(backend, keys)
-    if problem is not None:
-        raise CredentialsError(f"backend {backend}: {problem}")
-    return opener(keys)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ import streamlit as st
 from ftkit.errors import FtkitError
 from ftkit.preflight.cost import MAX_EPOCHS
 from ftkit.providers import HOSTED_KEY, HOSTED_SETTINGS, KEY_PAGES, hosted_missing
+from ftkit.training.backends import open_hosted
 from ftkit.training.jobs import JobInfo
-from ftkit.training.launch import open_hosted, parse_auto, start_job
+from ftkit.training.launch import parse_auto, start_job
 from ftkit.training.trainer import HostedTrainer, TrainRequest
 from ftkit.ui.auth import hosting_config
 from ftkit.ui.history import record_from_page
