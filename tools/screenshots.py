@@ -47,6 +47,15 @@ def open_sidebar(page: Any) -> Any:
     return nav
 
 
+def close_sidebar(page: Any) -> None:
+    """Close the sidebar if it is still open (its arrow shows under the mouse)."""
+    sidebar = page.get_by_test_id("stSidebar")
+    if sidebar.get_attribute("data-collapsed") == "false":
+        sidebar.hover()
+        page.get_by_role("button", name="Collapse sidebar").click()
+        page.wait_for_timeout(500)  # the sidebar slides out
+
+
 def shoot(page: Any, title: str, out: Path) -> list[Path]:
     """Open ``title`` from the sidebar and write it whole at each width; return the files."""
     written = []
@@ -55,6 +64,8 @@ def shoot(page: Any, title: str, out: Path) -> list[Path]:
         open_sidebar(page).get_by_text(title, exact=True).click()
         page.get_by_role("heading", name=title).first.wait_for()  # on a phone the sidebar closes
         page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+        if width < 640:
+            close_sidebar(page)
         page.wait_for_timeout(1_000)  # charts lay themselves out
         tall = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
         page.set_viewport_size({"width": width, "height": min(max(tall, HEIGHT), MAX_HEIGHT)})
