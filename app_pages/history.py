@@ -96,8 +96,15 @@ st.dataframe(  # what a run was comes first: a phone shows it without scrolling 
     hide_index=True,
     width="stretch",
     column_order=(
-        *("id", "kind", "model", "status", "when (UTC)", "user"),
-        *("train/validation", "seed", "re-run of"),
+        "id",
+        "kind",
+        "model",
+        "status",
+        "when (UTC)",
+        "user",
+        "train/validation",
+        "seed",
+        "re-run of",
     ),
 )
 by_id = {run.id: run for run in runs}
