@@ -20,6 +20,7 @@ from ftkit.ui.workspace import session_workspace
 from ftkit.workspace import scrub_paths
 
 HEAD = 3
+HEAD_HEIGHT = 320  # px: the first lines scroll in a box instead of filling a phone screen
 
 st.header("Export")
 st.caption("Write the two files the fine-tuning API takes, or download them straight away.")
@@ -83,7 +84,7 @@ def _show_written() -> None:
             continue
         shown = Path(path).name if hosted else path
         st.markdown(f"`{shown}`: **{lines:,} lines**; the first {min(HEAD, lines)}:")
-        st.code("\n".join(head), language="json", wrap_lines=True)
+        st.code("\n".join(head), language="json", wrap_lines=True, height=HEAD_HEIGHT)
 
 
 if write_clicked:

@@ -91,7 +91,22 @@ if damaged:
             )
         )
     )
-st.dataframe(runs_frame(runs), hide_index=True, width="stretch")
+st.dataframe(  # what a run was comes first: a phone shows it without scrolling sideways
+    runs_frame(runs),
+    hide_index=True,
+    width="stretch",
+    column_order=(
+        "id",
+        "kind",
+        "model",
+        "status",
+        "when (UTC)",
+        "user",
+        "train/validation",
+        "seed",
+        "re-run of",
+    ),
+)
 by_id = {run.id: run for run in runs}
 
 

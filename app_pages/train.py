@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import openai
@@ -38,7 +40,9 @@ from ftkit.ui.training import bind_kept, file_table, job_table, persist_kept, sh
 from ftkit.ui.workspace import session_workspace, upload_into_workspace
 from ftkit.workspace import list_jsonl, relative_name, resolve_in, scrub_paths
 
-POLL_SECONDS = 10
+POLL_SECONDS = 10.0  # the monitor's refresh; $FTKIT_POLL_SECONDS (a positive number) for tests
+with contextlib.suppress(ValueError):  # not a number: keep the default
+    POLL_SECONDS = max(0.5, float(os.environ.get("FTKIT_POLL_SECONDS") or POLL_SECONDS))
 MAX_POLLS = 2160  # six hours of refreshes, then the monitor stops and offers a button
 PROVIDER = "provider"
 WHERE = {PROVIDER: "OpenAI / Azure / compatible", **HOSTED_WHERE, LOCAL: "This computer (GPU)"}
