@@ -242,10 +242,29 @@ def _finish(folder: Path, request: TrainRequest, trainer: Any) -> None:
     append_event(folder, f"Adapter saved: {adapter}")
     if request.merge:
         merged = folder / "merged"
-        model = trainer.model.merge_and_unload()
+        if request.qlora:
+            model = _merged_qlora(request, adapter)
+        else:
+            model = trainer.model.merge_and_unload()
         model.save_pretrained(merged)
         trainer.processing_class.save_pretrained(merged)
         append_event(folder, f"Merged model saved: {merged}")
+
+
+def _merged_qlora(request: TrainRequest, adapter: Path) -> Any:
+    """Return the adapter merged into the base model reloaded at 16 bits, on the CPU.
+
+    Merging into the 4-bit model it trained on would round the merged weights to 4 bits.
+    """
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    dtype = torch.bfloat16 if _bf16() else torch.float16
+    base = AutoModelForCausalLM.from_pretrained(
+        request.base_model, dtype=dtype, trust_remote_code=False
+    )
+    return PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
 
 
 def _read_request(folder: Path) -> TrainRequest:
