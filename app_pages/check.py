@@ -77,6 +77,13 @@ else:
     st.error(f"{errors:,} errors: fix them before uploading.", icon=":material/error:")
 
 cost = report.estimated_cost_usd
+st.session_state[state.CHECK_ESTIMATE] = {
+    "model": spec.name,
+    "epochs": report.epochs,
+    "billed_tokens": report.billed_tokens,
+    "cost": cost,
+    "approximate": report.approximate,
+}
 metrics = metric_row()
 metrics.metric(
     "Epochs", report.epochs, help="auto: OpenAI's rule" if report.epochs_source == "auto" else None

@@ -266,3 +266,27 @@ def test_a_hosted_servers_fireworks_key_goes_only_with_the_servers_account(
         assert "someone-else" not in accounts and ACCOUNT in accounts
     finally:
         fake.close()
+
+
+def test_the_providers_estimate_reads_beside_the_check_pages_count(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fake = FakeFireworks()
+    try:
+        monkeypatch.setenv("FIREWORKS_BASE_URL", fake.url)
+        train, _ = _files(tmp_path)
+        at = on_page("check", timeout=60).run()
+        checked = at.session_state["check_estimate"]
+        goto(at, "train")
+        at.session_state["export_train_path"] = str(train)
+        at.run()
+        _where(at, "fireworks")
+        at.text_input(key="_train_fireworks_api_key").input(FW_KEY)
+        at.text_input(key="_train_fireworks_account_id").input(ACCOUNT).run()
+        at.button(key="train_fireworks_estimate").click().run()
+        shown = " ".join(caption.value for caption in at.caption)
+        assert not errors(at)
+        assert f"{checked['billed_tokens']:,} billed tokens" in shown
+        assert f"{checked['epochs']} epochs, {checked['model']}" in shown
+    finally:
+        fake.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -21,12 +22,20 @@ from ftkit.training.backends import open_hosted
 from ftkit.training.jobs import JobInfo
 from ftkit.training.launch import parse_auto, start_job
 from ftkit.training.trainer import HostedTrainer, TrainRequest
+from ftkit.ui import state
 from ftkit.ui.auth import hosting_config
 from ftkit.ui.history import record_from_page
 from ftkit.ui.markdown import code, literal
 from ftkit.ui.providers import KeySource, hosted_settings, key_field
 
-__all__ = ["HOSTED_WHERE", "hand_off", "hosted_section", "hosted_trainer", "show_serving"]
+__all__ = [
+    "HOSTED_WHERE",
+    "check_estimate_line",
+    "hand_off",
+    "hosted_section",
+    "hosted_trainer",
+    "show_serving",
+]
 
 HOSTED_WHERE = {"together": "Together AI", "fireworks": "Fireworks AI"}
 _HANDED = "train_handed_off"  # the line saying what the hand-off to Evaluate set
@@ -122,6 +131,20 @@ def _estimate(trainer: HostedTrainer, request: TrainRequest, source: Source, fai
         fail(err)
         return
     st.info(line or "The provider gives no estimate for this run.", icon=":material/payments:")
+    checked = st.session_state.get(state.CHECK_ESTIMATE)
+    if checked:
+        st.caption(check_estimate_line(checked))
+
+
+def check_estimate_line(checked: dict[str, Any]) -> str:
+    """Return the Check page's estimate as one line, to read beside a provider's own."""
+    about = "about " if checked["approximate"] else ""
+    cost = "" if checked["cost"] is None else f", ${checked['cost']:,.2f} on OpenAI"
+    return (
+        f"The Check page counted {about}{checked['billed_tokens']:,} billed tokens "
+        f"({checked['epochs']} epochs, {checked['model']}'s tokenizer{cost}); other "
+        "providers' tokenizers count a little differently."
+    )
 
 
 def _start(trainer: HostedTrainer, request: TrainRequest, source: Source, fail: Fail) -> str | None:

@@ -36,6 +36,7 @@ from ftkit.training.models import DEFAULT_MODEL
 
 __all__ = [
     "ASSISTANT_TEMPLATE",
+    "CHECK_ESTIMATE",
     "CHECK_MODEL",
     "DATASET_HASH",
     "DATASET_KIND",
@@ -102,6 +103,9 @@ EXPORT_TRAIN_PATH = "export_train_path"
 EXPORT_VALIDATION_PATH = "export_validation_path"
 EXPORT_FINGERPRINT = "export_fingerprint"
 EXPORTED_FILES = "exported_files"  # {"training": str, "validation": str | None} or None
+# The Check page's last estimate, shown beside a provider's own on Train:
+# {"model": str, "epochs": int, "billed_tokens": int, "cost": float | None, "approximate": bool}
+CHECK_ESTIMATE = "check_estimate"
 
 # What a page's widgets showed last, kept while the user is on other pages.
 DATA_PATH = "data_path_text"  # the local path typed on Data
