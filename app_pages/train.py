@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import openai
@@ -19,7 +20,7 @@ from ftkit.training.jobs import MAX_SUFFIX, JobInfo, Wandb, list_jobs, pause_job
 from ftkit.training.launch import parse_auto, record_finished, start_job, upload_recorded
 from ftkit.training.models import MODELS
 from ftkit.training.openai_trainer import OpenAITrainer
-from ftkit.training.shutdown import list_models, table_models
+from ftkit.training.shutdown import ModelRow, list_models, table_models
 from ftkit.training.trainer import TrainRequest
 from ftkit.ui import state
 from ftkit.ui.auth import hosting_config
@@ -187,9 +188,20 @@ def _upload(no_key: bool) -> None:
     )
     if clicked and (client := _upload_client()) is not None:
         _send_files(client, fresh=fresh, force=force)
-    for kind, info in st.session_state["upload_files"].items():
-        st.write(f"**{kind}**")
-        st.json({k: info[k] for k in ("id", "bytes", "filename", "purpose", "status")})
+    uploaded = st.session_state["upload_files"]
+    if uploaded:
+        st.caption("Uploaded: the job form below starts from these file ids")
+        rows = [
+            {
+                "file": kind,
+                "id": info["id"],
+                "name": info["filename"],
+                "size": f"{info['bytes'] / 1024:,.0f} KB",
+                "status": info["status"],
+            }
+            for kind, info in uploaded.items()
+        ]
+        st.dataframe(rows, hide_index=True, width="stretch")
 
 
 def _send_files(client: openai.OpenAI, *, fresh: bool, force: bool) -> None:
@@ -457,8 +469,10 @@ def _provider_lists() -> None:
             _fail(err)
     loaded = st.session_state["train_past_jobs"]
     if loaded is None:
-        st.caption("Models you can fine-tune, with their shutdown dates where known:")
-        st.dataframe(table_models(), hide_index=True)
+        st.caption(
+            "Models you can fine-tune here, and the day their fine-tuned models stop serving"
+        )
+        st.dataframe(_model_rows(table_models()), hide_index=True)
         return
     jobs, files, models = loaded
     st.caption("Fine-tuning jobs, newest first (times in UTC)")
@@ -466,8 +480,20 @@ def _provider_lists() -> None:
     _open_past([job["id"] for job in jobs], PROVIDER)
     st.caption("Uploaded files, newest first")
     st.dataframe(file_table(files), hide_index=True, width="stretch")
-    st.caption("Models, with their shutdown dates where known")
-    st.dataframe(models, hide_index=True, width="stretch")
+    st.caption("Models, and the day their fine-tuned models stop serving")
+    st.dataframe(_model_rows(models), hide_index=True, width="stretch")
+
+
+def _model_rows(models: Sequence[ModelRow]) -> list[dict[str, str]]:
+    """Return the models as people read them: name, whether fine-tuned, the shutdown date."""
+    return [
+        {
+            "model": row["name"],
+            "kind": "fine-tuned" if row["fine_tuned"] else "base",
+            "stops serving": row["shutdown_date"] or "not announced",
+        }
+        for row in models
+    ]
 
 
 def _hosted_lists(backend: str) -> None:

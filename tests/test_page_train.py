@@ -38,7 +38,7 @@ def test_without_a_key_the_page_says_what_to_set_and_disables_the_buttons() -> N
     assert "set OPENAI_API_KEY" in at.info[0].value
     assert _button(at, "upload_upload").disabled
     assert at.button(key="FormSubmitter:upload_job_form-Create job").disabled
-    assert "gpt-4o-mini-2024-07-18" in at.dataframe[0].value["name"].tolist()
+    assert "gpt-4o-mini-2024-07-18" in at.dataframe[0].value["model"].tolist()
 
 
 def test_a_key_in_st_secrets_is_enough() -> None:
@@ -63,8 +63,9 @@ def test_with_a_key_upload_train_and_monitor(tmp_path: Path) -> None:
     assert at.text_input(key="upload_train_path").value == str(train)
     _button(at, "upload_upload").click().run()
     assert not at.error, [e.value for e in at.error]
-    shown = [j.value for j in at.json]
-    assert len(shown) == 2 and '"purpose": "fine-tune"' in shown[0]
+    (uploaded,) = [d.value for d in at.dataframe if "id" in d.value.columns]
+    assert list(uploaded["file"]) == ["training", "validation"]
+    assert list(uploaded["status"]) == ["processed", "processed"]
     assert at.session_state["upload_files"]["training"]["status"] == "processed"
     at.button(key="FormSubmitter:upload_job_form-Create job").click().run()
     assert not at.error, [e.value for e in at.error]
@@ -257,7 +258,8 @@ def test_past_jobs_and_files_show_readable_dates_and_open_in_the_monitor() -> No
     job_id = at.session_state["upload_job_id"]
     at.session_state["upload_job_id"] = None  # a new session would not know it
     _button(at, "upload_lists").click().run()
-    jobs, files = at.dataframe[0].value, at.dataframe[1].value
+    (jobs,) = [d.value for d in at.dataframe if "job" in d.value.columns]
+    (files,) = [d.value for d in at.dataframe if "uploaded" in d.value.columns]
     assert list(jobs["job"]) == [job_id]
     assert all(DATE.match(value) for value in jobs["created"])
     assert all(DATE.match(value) for value in files["uploaded"])
