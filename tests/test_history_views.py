@@ -117,3 +117,12 @@ def test_a_runs_headline_lists_its_quality_metrics_formatted() -> None:
     line = headline(_evaluation(4, "a", 96.9544, 0.0601))
     assert line == "Average error $96.95 · RMSLE 0.96 · Hits 46.8% · MSE 23,792.35 · R² 0.06"
     assert headline(_run(3, "prepare", {}, {"train_count": 500})) == ""
+
+
+def test_a_finished_fine_tune_is_named_by_the_model_it_trained() -> None:
+    trained = "ft:gpt-4o-mini-2024-07-18:acme:pricer:7"
+    done = _run(5, "finetune", {"model": "gpt-4o-mini-2024-07-18"}, {"model": trained})
+    running = _run(6, "finetune", {"model": "gpt-4o-mini-2024-07-18"}, {})
+    assert run_label(done) == f"#5 {trained}"
+    assert run_label(running) == "#6 gpt-4o-mini-2024-07-18"  # nothing trained yet: the base
+    assert run_label(_run(7, "prepare", {}, {})) == "#7 prepare"

@@ -34,10 +34,17 @@ _COLORS = ["#4e79a7", "#f28e2b"]  # run A, run B: two distinct hues
 _FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
+def shown_model(run: Run) -> str | None:
+    """Return the model a run is known by: a finished fine-tune's trained model, else its model."""
+    trained = run.outputs.get("model") if run.kind == "finetune" else None
+    model = trained if isinstance(trained, str) and trained else run.settings.get("model")
+    return model if isinstance(model, str) and model else None
+
+
 def run_label(run: Run) -> str:
     """Return a run's short name: "#4 ft:gpt-4o-mini:acme::1", or "#3 prepare" without a model."""
-    model = run.settings.get("model")
-    return f"#{run.id} {model}" if isinstance(model, str) and model else f"#{run.id} {run.kind}"
+    model = shown_model(run)
+    return f"#{run.id} {model}" if model else f"#{run.id} {run.kind}"
 
 
 def _label(run: Run) -> str:
@@ -85,7 +92,7 @@ def runs_frame(runs: list[Run]) -> pd.DataFrame:
                 "when (UTC)": run.created_at[:19].replace("T", " "),
                 "user": run.user or "—",
                 "status": run.status,
-                "model": _cell(run.settings.get("model")),
+                "model": _cell(shown_model(run)),
                 "train/validation": f"{sizes.get('train', '?')}/{sizes.get('validation', '?')}"
                 if sizes
                 else "—",
