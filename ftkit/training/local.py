@@ -263,9 +263,9 @@ class LocalTrainer:
         job = self.retrieve(job_id)
         if job["status"] != "cancelled" and not (folder / "adapter").exists():
             status = read_json(folder / STATUS_FILE) or {}
+            append_event(folder, "Training cancelled (the process was stopped)")
             status.update(status="cancelled", error=None, finished_at=int(time.time()))
             write_json(folder / STATUS_FILE, status)
-            append_event(folder, "Training cancelled (the process was stopped)")
         return self.retrieve(job_id)
 
     def _terminate(self, folder: Path) -> None:

@@ -287,19 +287,19 @@ def train(folder: Path, *, resume: bool) -> None:
         trainer = _trainer(folder, request, status, (train, valid))
         trainer.train(resume_from_checkpoint=True if resume else None)
         _finish(folder, request, trainer)
-    except Cancelled:
-        status.update(status="cancelled", finished_at=int(time.time()))
+    except Cancelled:  # each ending's event is written before the status that readers wait on
         append_event(folder, "Training cancelled")
+        status.update(status="cancelled", finished_at=int(time.time()))
         return
     except BaseException as err:  # every failure ends as one line
         traceback.print_exc()
         message = one_line(err)
         error = {"code": type(err).__name__, "message": message, "param": None}
-        status.update(status="failed", error=error, finished_at=int(time.time()))
         append_event(folder, f"Training failed: {message}")
+        status.update(status="failed", error=error, finished_at=int(time.time()))
         return
-    status.update(status="succeeded", finished_at=int(time.time()))
     append_event(folder, "Training finished")
+    status.update(status="succeeded", finished_at=int(time.time()))
 
 
 def main(argv: list[str] | None = None) -> int:
