@@ -37,7 +37,7 @@ def _no_hosting_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _run(secrets: dict, user: dict | None) -> AppTest:
-    at = AppTest.from_function(_gated_app)
+    at = AppTest.from_function(_gated_app, default_timeout=30)
     at.secrets = secrets
     if user is not None:
         at.user = user

@@ -83,7 +83,7 @@ def _models_page() -> None:
 
 
 def _session(*, key: str | None = None, url: str | None = None, secrets: dict | None = None):
-    at = AppTest.from_function(_models_page)
+    at = AppTest.from_function(_models_page, default_timeout=30)
     if secrets is not None:
         at.secrets = secrets
     at.run()
