@@ -15,17 +15,15 @@ import pytest
 
 import ftkit.history as history
 from ftkit.cli import main
-from ftkit.dataset.jsonl import write_jsonl
-from ftkit.dataset.messages import render_messages
 from ftkit.errors import FtkitError
 from ftkit.history import HistoryStore, list_runs, open_store
 from ftkit.history.recorder import store_recorder
-from ftkit.sources.load import load_items
 from ftkit.training.backends import open_trainer
 from ftkit.training.jobs import JobInfo
 from ftkit.training.launch import Started, record_finished, start_job
 from ftkit.training.monitor import follow_job, job_metrics
 from ftkit.training.trainer import TrainRequest
+from tests.tiny_llama import write_sample_split
 
 pytestmark = pytest.mark.xdist_group("torch")
 
@@ -35,12 +33,7 @@ STEPS = 20
 @pytest.fixture(scope="module")
 def split(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Write 60 training and 10 validation examples of the built-in sample."""
-    folder = tmp_path_factory.mktemp("split")
-    items = load_items("sample").items
-    train, valid = folder / "train.jsonl", folder / "validation.jsonl"
-    write_jsonl(train, [{"messages": render_messages(item)} for item in items[:60]])
-    write_jsonl(valid, [{"messages": render_messages(item)} for item in items[60:70]])
-    return train, valid
+    return write_sample_split(tmp_path_factory.mktemp("split"), 60, 10)
 
 
 @pytest.fixture(scope="module")

@@ -20,13 +20,11 @@ from typing import Any
 import pytest
 
 from ftkit.cli.finetune_local import run_local
-from ftkit.dataset.jsonl import write_jsonl
-from ftkit.dataset.messages import render_messages
 from ftkit.errors import FtkitError
-from ftkit.sources.load import load_items
 from ftkit.training.jobs import TERMINAL, JobInfo
 from ftkit.training.local import LocalTrainer, find_run
 from ftkit.training.trainer import TrainRequest
+from tests.tiny_llama import write_sample_split
 
 pytestmark = pytest.mark.xdist_group("torch")
 
@@ -36,12 +34,7 @@ DEADLINE = 240.0
 @pytest.fixture(scope="module")
 def split(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Write 100 training and 20 validation examples of the built-in sample."""
-    folder = tmp_path_factory.mktemp("split")
-    items = load_items("sample").items
-    train, valid = folder / "train.jsonl", folder / "validation.jsonl"
-    write_jsonl(train, [{"messages": render_messages(item)} for item in items[:100]])
-    write_jsonl(valid, [{"messages": render_messages(item)} for item in items[100:120]])
-    return train, valid
+    return write_sample_split(tmp_path_factory.mktemp("split"), 100, 20)
 
 
 def _request(split: tuple[Path, Path], model: Path, **changes: object) -> TrainRequest:

@@ -70,3 +70,16 @@ def build_tiny_llama(folder: Path, *, vocab_size: int = 600, seed: int = 0) -> P
     LlamaForCausalLM(config).save_pretrained(folder)
     fast.save_pretrained(folder)
     return folder
+
+
+def write_sample_split(folder: Path, train: int, validation: int) -> tuple[Path, Path]:
+    """Write the first ``train`` and next ``validation`` sample items as ftkit's chat JSONL."""
+    from ftkit.dataset.jsonl import write_jsonl
+    from ftkit.dataset.messages import render_messages
+    from ftkit.sources.load import load_items
+
+    items = load_items("sample").items[: train + validation]
+    paths = folder / "train.jsonl", folder / "validation.jsonl"
+    write_jsonl(paths[0], [{"messages": render_messages(item)} for item in items[:train]])
+    write_jsonl(paths[1], [{"messages": render_messages(item)} for item in items[train:]])
+    return paths

@@ -19,6 +19,7 @@ from ftkit.cli import quiet_recorder
 from ftkit.errors import FtkitError
 from ftkit.history.recorder import Recorder
 from ftkit.history.recording import current_user
+from ftkit.training.backends import LOCAL_RUNS
 from ftkit.training.events import EventInfo
 from ftkit.training.jobs import JobInfo
 from ftkit.training.launch import record_finished, start_job
@@ -36,7 +37,7 @@ MAX_WAIT = 7 * 24 * 3600.0  # a long local run is followed for up to a week
 
 def local_root() -> Path:
     """Return the folder that holds local runs: ``.ftkit/local-runs`` in the current folder."""
-    return Path.cwd() / ".ftkit" / "local-runs"
+    return Path.cwd() / LOCAL_RUNS
 
 
 def _request(args: argparse.Namespace) -> TrainRequest:

@@ -17,6 +17,7 @@ import streamlit as st
 
 from ftkit.errors import FtkitError, OutputError
 from ftkit.hosting import LOCAL_TRAINING_OFF, HostingConfig
+from ftkit.training.backends import LOCAL_RUNS
 from ftkit.training.jobs import JobInfo
 from ftkit.training.trainer import Trainer, TrainRequest
 from ftkit.ui import state
@@ -26,7 +27,6 @@ from ftkit.ui.training import bind_kept, persist_kept
 __all__ = [
     "INSTALL_LINE",
     "LOCAL",
-    "RUNS_FOLDER",
     "in_words",
     "local_section",
     "local_trainer",
@@ -35,7 +35,6 @@ __all__ = [
 ]
 
 LOCAL = "local"
-RUNS_FOLDER = Path(".ftkit") / "local-runs"
 INSTALL_LINE = "GPU set-up: docs/training.md. Everything else on this page works without them."
 LOCAL_KEYS = tuple(key for key in state.TRAIN_KEPT if key.startswith("train_local_"))
 _FLAG = re.compile(r"--([a-z][a-z-]*)")
@@ -55,7 +54,7 @@ def _config() -> HostingConfig:
 
 def runs_root(workspace: Path) -> Path:
     """Return the folder that holds this session's local runs."""
-    return workspace / RUNS_FOLDER
+    return workspace / LOCAL_RUNS
 
 
 def local_trainer(workspace: Path) -> Trainer:
